@@ -1,0 +1,57 @@
+//! The command line: what a person or a script can ask of flightdeck.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "flightdeck",
+    version,
+    about = "A terminal cockpit for progressive delivery (Argo Rollouts)",
+    long_about = "A terminal cockpit for progressive delivery.\n\n\
+        Without a command it opens the cockpit on the current kubeconfig context. \
+        `flightdeck demo` opens it on a simulated fleet built into the binary."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub scope: Scope,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Which clusters and namespaces to look at.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Scope {
+    /// Path of the kubeconfig (default: $KUBECONFIG, then ~/.kube/config).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// A kubeconfig context to watch; repeat for several (default: the current one).
+    #[arg(long = "context", global = true, value_name = "NAME")]
+    pub contexts: Vec<String>,
+    /// Watch every context of the kubeconfig.
+    #[arg(long, global = true, conflicts_with = "contexts")]
+    pub all_contexts: bool,
+    /// Only this namespace (default: all namespaces).
+    #[arg(short = 'n', long, global = true, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the simulated demo fleet and open the cockpit on it.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Only serve the simulated fleet (print the kubeconfig path, run until interrupted).
+    #[arg(long)]
+    pub serve: bool,
+    /// Seed for a repeatable run.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// How fast the simulated clock runs (2 = twice as fast).
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+}

@@ -1,0 +1,14 @@
+//! flightdeck: a terminal cockpit for progressive delivery.
+//!
+//! Data flows one way: sources → `app::Event` → `app::update` (pure) →
+//! `app::Effect` → executors; `ui` draws from `&app::State` only.
+
+pub mod app;
+pub mod cli;
+pub mod cluster;
+pub mod config;
+pub mod metrics;
+pub mod model;
+pub mod sim;
+pub mod term;
+pub mod ui;
