@@ -1,1 +1,6 @@
-//! cluster
+//! The clusters: one kube client per context, watchers that turn objects
+//! into `model` types, and (later) the API calls behind each action.
+
+mod event;
+
+pub use event::{ClusterEvent, Kind, Change};

@@ -1,0 +1,32 @@
+//! What the cluster side tells the app: objects changed, a watch came up or went down.
+
+use crate::model::{AnalysisRun, ObjectKey, ReplicaSet, Rollout};
+
+/// The kinds of object flightdeck watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Rollout,
+    ReplicaSet,
+    AnalysisRun,
+}
+
+/// A change to the objects of one kind in one context.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change<T> {
+    /// Created or modified.
+    Applied(T),
+    Deleted(ObjectKey),
+    /// A full (re)list: these are now all the objects of this kind in `context`.
+    Relisted { context: String, items: Vec<T> },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClusterEvent {
+    /// A watch has listed and is streaming.
+    Live { context: String, kind: Kind },
+    /// A watch failed; it retries with backoff. `error` is plain words.
+    Down { context: String, kind: Kind, error: String },
+    Rollout(Change<Rollout>),
+    ReplicaSet(Change<ReplicaSet>),
+    AnalysisRun(Change<AnalysisRun>),
+}

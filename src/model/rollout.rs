@@ -1,0 +1,210 @@
+//! A rollout: one progressively delivered workload and where it stands.
+
+use std::fmt;
+
+use jiff::Timestamp;
+
+use super::Step;
+
+/// Where an object lives: its cluster context, namespace and name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectKey {
+    pub context: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl ObjectKey {
+    pub fn new(
+        context: impl Into<String>,
+        namespace: impl Into<String>,
+        name: impl Into<String>,
+    ) -> Self {
+        Self {
+            context: context.into(),
+            namespace: namespace.into(),
+            name: name.into(),
+        }
+    }
+}
+
+impl fmt::Display for ObjectKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}/{}", self.context, self.namespace, self.name)
+    }
+}
+
+/// The phase as Argo's `GetRolloutPhase` computes it, with an abort shown as
+/// its own phase (Argo reports it as Degraded with `status.abort: true`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Phase {
+    Healthy,
+    Progressing,
+    Paused,
+    Degraded,
+    Aborted,
+}
+
+impl Phase {
+    pub fn label(self) -> &'static str {
+        match self {
+            Phase::Healthy => "Healthy",
+            Phase::Progressing => "Progressing",
+            Phase::Paused => "Paused",
+            Phase::Degraded => "Degraded",
+            Phase::Aborted => "Aborted",
+        }
+    }
+
+    pub const ALL: [Phase; 5] = [
+        Phase::Degraded,
+        Phase::Aborted,
+        Phase::Paused,
+        Phase::Progressing,
+        Phase::Healthy,
+    ];
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// `traffic_routed`: a service mesh or ingress splits traffic, so the
+    /// controller reports weights in `status.canary.weights`.
+    Canary { traffic_routed: bool },
+    BlueGreen,
+    /// A strategy flightdeck does not model (the object is still shown).
+    Other,
+}
+
+impl Strategy {
+    pub fn label(self) -> &'static str {
+        match self {
+            Strategy::Canary { .. } => "canary",
+            Strategy::BlueGreen => "blue-green",
+            Strategy::Other => "other",
+        }
+    }
+}
+
+/// Replica counts, as the controller reports them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Replicas {
+    pub desired: u32,
+    pub current: u32,
+    pub updated: u32,
+    pub ready: u32,
+    pub available: u32,
+}
+
+/// One of `status.pauseConditions`: why the controller is holding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PauseCondition {
+    /// `CanaryPauseStep`, `BlueGreenPause`, `InconclusiveAnalysisRun`, ...
+    pub reason: String,
+    pub since: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    pub kind: String,
+    pub status: String,
+    pub reason: String,
+    pub message: String,
+    pub since: Option<Timestamp>,
+}
+
+/// How soon a person should look at a rollout; lower sorts first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Urgency {
+    Failing,
+    WaitingForPerson,
+    Moving,
+    Settled,
+}
+
+/// A rollout as flightdeck understands it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rollout {
+    pub key: ObjectKey,
+    pub uid: String,
+    pub created: Option<Timestamp>,
+    pub generation: i64,
+    pub observed_generation: i64,
+    /// `rollout.argoproj.io/revision`.
+    pub revision: Option<u64>,
+    pub strategy: Strategy,
+    pub phase: Phase,
+    pub message: String,
+    /// `spec.paused`: paused by a person (or a script).
+    pub paused_by_user: bool,
+    pub pause_conditions: Vec<PauseCondition>,
+    pub controller_pause: bool,
+    pub aborted: bool,
+    pub steps: Vec<Step>,
+    /// `status.currentStepIndex`; equal to `steps.len()` when all are done.
+    pub current_step: Option<usize>,
+    /// The weight the steps ask for now (Argo's `GetCurrentSetWeight`).
+    pub set_weight: u32,
+    /// The share of traffic the canary really gets (Argo's `ActualWeight`).
+    pub actual_weight: u32,
+    pub stable_hash: Option<String>,
+    pub current_hash: Option<String>,
+    pub active_selector: Option<String>,
+    pub preview_selector: Option<String>,
+    /// Images of the pod template (the newest revision).
+    pub images: Vec<String>,
+    pub replicas: Replicas,
+    pub conditions: Vec<Condition>,
+    /// When the current step (or state) began, as far as the status says.
+    pub since: Option<Timestamp>,
+}
+
+impl Rollout {
+    /// A pause that only a person (or a script acting for one) ends: a
+    /// `pause: {}` step, a blue-green awaiting promotion, or `spec.paused`.
+    pub fn waiting_for_person(&self) -> bool {
+        if self.phase != Phase::Paused {
+            return false;
+        }
+        if self.paused_by_user || self.pause_conditions.is_empty() {
+            return true;
+        }
+        match self.current_step.and_then(|i| self.steps.get(i)) {
+            Some(Step::Pause { seconds: Some(_) }) => false,
+            _ => true,
+        }
+    }
+
+    pub fn urgency(&self) -> Urgency {
+        match self.phase {
+            Phase::Degraded | Phase::Aborted => Urgency::Failing,
+            Phase::Paused if self.waiting_for_person() => Urgency::WaitingForPerson,
+            Phase::Paused | Phase::Progressing => Urgency::Moving,
+            Phase::Healthy => Urgency::Settled,
+        }
+    }
+
+    /// When a timed pause ends, if the rollout is in one.
+    pub fn pause_ends_at(&self) -> Option<Timestamp> {
+        let Some(Step::Pause { seconds: Some(s) }) = self.current_step.and_then(|i| self.steps.get(i))
+        else {
+            return None;
+        };
+        let started = self
+            .pause_conditions
+            .iter()
+            .find(|c| c.reason == "CanaryPauseStep")?
+            .since?;
+        started
+            .checked_add(jiff::SignedDuration::from_secs(*s as i64))
+            .ok()
+    }
+
+    /// "3/8" for a canary with steps; `None` when there are no steps.
+    pub fn step_label(&self) -> Option<String> {
+        if self.steps.is_empty() {
+            return None;
+        }
+        let at = self.current_step.unwrap_or(0).min(self.steps.len());
+        Some(format!("{at}/{}", self.steps.len()))
+    }
+}

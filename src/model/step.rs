@@ -1,0 +1,56 @@
+//! A step of a canary strategy.
+
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    SetWeight(u32),
+    /// `pause: {}` waits for a person; `pause: {duration}` for a time.
+    Pause { seconds: Option<u64> },
+    Analysis { templates: Vec<String> },
+    /// Any other step (`setCanaryScale`, `experiment`, a plugin): its key.
+    Other(String),
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::SetWeight(w) => write!(f, "{w}%"),
+            Step::Pause { seconds: None } => f.write_str("pause"),
+            Step::Pause { seconds: Some(s) } => write!(f, "{}", short_duration(*s)),
+            Step::Analysis { templates } if templates.is_empty() => f.write_str("analysis"),
+            Step::Analysis { templates } => write!(f, "analysis {}", templates.join(",")),
+            Step::Other(kind) => f.write_str(kind),
+        }
+    }
+}
+
+/// "45s", "5m", "1h30m": the shortest exact form.
+pub fn short_duration(seconds: u64) -> String {
+    let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out += &format!("{h}h");
+    }
+    if m > 0 {
+        out += &format!("{m}m");
+    }
+    if s > 0 || out.is_empty() {
+        out += &format!("{s}s");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_read_as_the_plugin_shows_them() {
+        assert_eq!(Step::SetWeight(20).to_string(), "20%");
+        assert_eq!(Step::Pause { seconds: None }.to_string(), "pause");
+        assert_eq!(Step::Pause { seconds: Some(90) }.to_string(), "1m30s");
+        assert_eq!(Step::Pause { seconds: Some(3600) }.to_string(), "1h");
+        assert_eq!(Step::Pause { seconds: Some(0) }.to_string(), "0s");
+    }
+}
