@@ -1,1 +1,127 @@
-//! config
+//! `config.toml`, keymaps and themes: embedded defaults, user files override.
+
+pub mod paths;
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::app::Keymap;
+use crate::ui::Theme;
+
+/// The settings a user can write in `config.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    /// A theme name: `default`, `mono`, or a file `themes/NAME.toml` in the config dir.
+    theme: Option<String>,
+}
+
+/// Everything loaded from files, ready for the cockpit.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub keymap: Keymap,
+    pub theme: Theme,
+}
+
+/// A config file that could not be used: its path and what is wrong (the
+/// TOML parser's message names line and column).
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {message}", path.display())]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+fn read(path: &Path) -> Result<Option<String>, ConfigError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(ConfigError { path: path.to_path_buf(), message: e.to_string() }),
+    }
+}
+
+/// Load the config, keymap and theme from the user's config dir over the
+/// embedded defaults. `no_color`: `NO_COLOR` is set, so the mono theme wins.
+pub fn load(no_color: bool) -> Result<Config, ConfigError> {
+    load_from(paths::config_file().as_deref(), paths::config_dir().as_deref(), no_color)
+}
+
+pub fn load_from(
+    config_file: Option<&Path>,
+    config_dir: Option<&Path>,
+    no_color: bool,
+) -> Result<Config, ConfigError> {
+    let file: ConfigFile = match config_file.map(|p| (p, read(p))) {
+        Some((path, Ok(Some(text)))) => toml::from_str(&text).map_err(|e| ConfigError {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?,
+        Some((_, Err(e))) => return Err(e),
+        _ => ConfigFile::default(),
+    };
+    let mut keymap = Keymap::default_keys();
+    if let Some(path) = config_dir.map(|d| d.join("keymap.toml"))
+        && let Some(text) = read(&path)?
+    {
+        keymap = Keymap::parse(&text, Some(&keymap)).map_err(|message| ConfigError { path, message })?;
+    }
+    let name = if no_color { "mono" } else { file.theme.as_deref().unwrap_or("default") };
+    let theme = load_theme(name, config_dir)?;
+    Ok(Config { keymap, theme })
+}
+
+fn load_theme(name: &str, config_dir: Option<&Path>) -> Result<Theme, ConfigError> {
+    if let Some(path) = config_dir.map(|d| d.join("themes").join(format!("{name}.toml")))
+        && let Some(text) = read(&path)?
+    {
+        return Theme::parse(&text).map_err(|message| ConfigError { path, message });
+    }
+    Theme::builtin(name).ok_or_else(|| ConfigError {
+        path: PathBuf::from(format!("themes/{name}.toml")),
+        message: format!("no theme {name:?} (built in: default, mono)"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_without_any_file() {
+        let config = load_from(None, None, false).unwrap();
+        assert_eq!(config.theme, Theme::builtin("default").unwrap());
+        assert_eq!(config.keymap, Keymap::default_keys());
+        assert!(load_from(None, None, true).unwrap().theme.mono);
+    }
+
+    #[test]
+    fn user_files_override_and_errors_name_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        std::fs::create_dir_all(dir.path().join("themes")).unwrap();
+        let mine = include_str!("../../themes/default.toml").replace("\"208\"", "\"magenta\"");
+        std::fs::write(dir.path().join("themes/mine.toml"), mine).unwrap();
+        std::fs::write(&file, "theme = \"mine\"\n").unwrap();
+        let config = load_from(Some(&file), Some(dir.path()), false).unwrap();
+        assert_eq!(config.theme.canary, ratatui::style::Color::Magenta);
+
+        std::fs::write(&file, "\n\ntheme = 3\n").unwrap();
+        let err = load_from(Some(&file), Some(dir.path()), false).unwrap_err().to_string();
+        assert!(err.starts_with(&file.display().to_string()), "{err}");
+        assert!(err.contains("line 3"), "{err}");
+
+        std::fs::write(&file, "colour = \"red\"\n").unwrap();
+        let err = load_from(Some(&file), Some(dir.path()), false).unwrap_err().to_string();
+        assert!(err.contains("unknown field `colour`"), "{err}");
+
+        std::fs::write(&file, "theme = \"nope\"\n").unwrap();
+        let err = load_from(Some(&file), Some(dir.path()), false).unwrap_err().to_string();
+        assert!(err.contains("no theme \"nope\""), "{err}");
+
+        std::fs::write(&file, "").unwrap();
+        std::fs::write(dir.path().join("keymap.toml"), "[normal]\nfly = [\"f\"]\n").unwrap();
+        let err = load_from(Some(&file), Some(dir.path()), false).unwrap_err().to_string();
+        assert!(err.contains("keymap.toml: [normal] fly: unknown action"), "{err}");
+    }
+}

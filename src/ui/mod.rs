@@ -1,1 +1,65 @@
-//! ui
+//! Drawing only: every function here takes `&State` and never changes it.
+
+mod fleet;
+mod footer;
+mod format;
+mod header;
+mod help;
+pub mod layout;
+mod rollout;
+mod theme;
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use ratatui::Frame;
+use ratatui::text::Line;
+use ratatui::widgets::Paragraph;
+
+pub use theme::Theme;
+
+use crate::app::{Mode, State};
+use crate::model::Phase;
+
+pub fn draw(frame: &mut Frame, state: &State, theme: &Theme) {
+    let area = frame.area();
+    let Some(areas) = layout::areas(area) else {
+        let text = format!(
+            "terminal too small: {}x{}, flightdeck needs {}x{}",
+            area.width,
+            area.height,
+            layout::MIN_WIDTH,
+            layout::MIN_HEIGHT
+        );
+        frame.render_widget(Paragraph::new(Line::raw(text)).wrap(ratatui::widgets::Wrap { trim: true }), area);
+        return;
+    };
+    header::draw(frame, areas.header, state, theme);
+    fleet::draw(frame, areas.fleet, state, theme);
+    rollout::draw(frame, areas.rollout, state, theme);
+    footer::draw(frame, areas.footer, state, theme);
+    if state.mode == Mode::Help {
+        help::draw(frame, area, state, theme);
+    }
+}
+
+/// A fingerprint of everything on screen that moves with the clock (ages,
+/// stale times, countdowns): a clock tick redraws only when it changes.
+pub fn clock_face(state: &State) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    header::clock_texts(state)
+        .chain(fleet::clock_texts(state))
+        .chain(rollout::clock_texts(state))
+        .for_each(|text| text.hash(&mut hasher));
+    hasher.finish()
+}
+
+/// One glyph per phase, so state reads without colour.
+pub fn phase_icon(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Healthy => "✔",
+        Phase::Progressing => "◌",
+        Phase::Paused => "‖",
+        Phase::Degraded => "✖",
+        Phase::Aborted => "⊘",
+    }
+}

@@ -1,0 +1,49 @@
+//! `:` commands: `:ctx NAME`, `:ns NAME`, `:q`.
+
+/// A command line, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Command {
+    Quit,
+    /// `None`: every watched context.
+    Context(Option<String>),
+    /// `None`: every namespace.
+    Namespace(Option<String>),
+}
+
+pub(super) fn parse(line: &str) -> Result<Command, String> {
+    let mut words = line.split_whitespace();
+    let verb = words.next().unwrap_or("");
+    let arg = words.next();
+    if let Some(extra) = words.next() {
+        return Err(format!(":{verb}: unexpected {extra:?}"));
+    }
+    let scope = |arg: Option<&str>| match arg {
+        None | Some("all") | Some("-A") | Some("*") => None,
+        Some(name) => Some(name.to_string()),
+    };
+    match verb {
+        "q" | "q!" | "quit" => Ok(Command::Quit),
+        "ctx" | "context" => Ok(Command::Context(scope(arg))),
+        "ns" | "namespace" => Ok(Command::Namespace(scope(arg))),
+        "" => Err("type a command: ctx NAME, ns NAME, q".into()),
+        other => Err(format!(
+            "unknown command :{other} (try :ctx NAME, :ns NAME, :q)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_parse() {
+        assert_eq!(parse("q"), Ok(Command::Quit));
+        assert_eq!(parse(" ctx  prod-eu "), Ok(Command::Context(Some("prod-eu".into()))));
+        assert_eq!(parse("ctx"), Ok(Command::Context(None)));
+        assert_eq!(parse("ns all"), Ok(Command::Namespace(None)));
+        assert_eq!(parse("ns shop"), Ok(Command::Namespace(Some("shop".into()))));
+        assert!(parse("deploy now").unwrap_err().contains("unknown command :deploy"));
+        assert!(parse("ns a b").unwrap_err().contains("unexpected \"b\""));
+    }
+}

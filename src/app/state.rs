@@ -1,0 +1,153 @@
+//! What the cockpit knows and shows.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+
+use super::Keymap;
+use crate::cluster::Kind;
+use crate::model::{AnalysisRun, ObjectKey, ReplicaSet, Rollout};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    Normal,
+    /// Typing a filter; the view narrows with each key.
+    Filter,
+    /// Typing a `:` command.
+    Command(String),
+    Help,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Fleet,
+    Rollout,
+}
+
+/// How one context's watches are doing.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ContextHealth {
+    /// Kinds whose watch is down, with the error in plain words.
+    pub down: Vec<(Kind, String)>,
+    /// Kinds whose watch has listed at least once.
+    pub listed: Vec<Kind>,
+    /// Since when the data has not been current (a watch went down).
+    pub stale_since: Option<Timestamp>,
+}
+
+impl ContextHealth {
+    pub fn is_live(&self) -> bool {
+        self.down.is_empty() && self.listed.contains(&Kind::Rollout)
+    }
+
+    /// The first error of a watch that is down, if any.
+    pub fn error(&self) -> Option<&str> {
+        self.down.first().map(|(_, e)| e.as_str())
+    }
+}
+
+/// A one-line message at the bottom, until the next key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Flash {
+    Info(String),
+    Error(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct State {
+    pub rollouts: HashMap<ObjectKey, Rollout>,
+    /// ReplicaSets by the key of the Rollout that owns them.
+    pub replica_sets: HashMap<ObjectKey, Vec<ReplicaSet>>,
+    /// AnalysisRuns by the key of the Rollout that owns them.
+    pub analysis_runs: HashMap<ObjectKey, Vec<AnalysisRun>>,
+    /// Every watched context, in the order given.
+    pub contexts: Vec<(String, ContextHealth)>,
+    /// Contexts the kubeconfig knows (for `:ctx`).
+    pub known_contexts: Vec<String>,
+    /// The namespace the watches cover (`None`: all).
+    pub watched_namespace: Option<String>,
+    /// View narrowing by `:ctx` and `:ns`.
+    pub context_scope: Option<String>,
+    pub namespace_scope: Option<String>,
+    pub filter: String,
+    /// The rows of the fleet pane, sorted by urgency; rebuilt by `settle`.
+    pub view: Vec<ObjectKey>,
+    /// Rollouts per phase (in `Phase::ALL` order) within the `:ctx`/`:ns`
+    /// scope; rebuilt with the view.
+    pub phase_counts: [usize; 5],
+    pub(super) view_dirty: bool,
+    pub cursor: usize,
+    /// The rollout under the cursor: the cursor follows it when rows move.
+    pub selected: Option<ObjectKey>,
+    /// First fleet row on screen.
+    pub offset: usize,
+    pub focus: Focus,
+    /// Lines scrolled in the rollout pane.
+    pub detail_scroll: u16,
+    pub mode: Mode,
+    pub flash: Option<Flash>,
+    pub keymap: Keymap,
+    pub now: Timestamp,
+    pub size: (u16, u16),
+    /// What the last tick showed of the clock (ages, countdowns): a tick
+    /// redraws only when this changes.
+    pub(super) clock_face: u64,
+}
+
+impl State {
+    pub fn new(
+        contexts: Vec<String>,
+        known_contexts: Vec<String>,
+        namespace: Option<String>,
+        keymap: Keymap,
+        now: Timestamp,
+    ) -> State {
+        State {
+            rollouts: HashMap::new(),
+            replica_sets: HashMap::new(),
+            analysis_runs: HashMap::new(),
+            contexts: contexts
+                .into_iter()
+                .map(|c| (c, ContextHealth::default()))
+                .collect(),
+            known_contexts,
+            watched_namespace: namespace,
+            context_scope: None,
+            namespace_scope: None,
+            filter: String::new(),
+            view: Vec::new(),
+            phase_counts: [0; 5],
+            view_dirty: false,
+            cursor: 0,
+            selected: None,
+            offset: 0,
+            focus: Focus::Fleet,
+            detail_scroll: 0,
+            mode: Mode::Normal,
+            flash: None,
+            keymap,
+            now,
+            size: (80, 24),
+            clock_face: 0,
+        }
+    }
+
+    pub fn selected_rollout(&self) -> Option<&Rollout> {
+        self.selected.as_ref().and_then(|k| self.rollouts.get(k))
+    }
+
+    pub fn replica_sets_of(&self, key: &ObjectKey) -> &[ReplicaSet] {
+        self.replica_sets.get(key).map_or(&[], Vec::as_slice)
+    }
+
+    pub fn analysis_runs_of(&self, key: &ObjectKey) -> &[AnalysisRun] {
+        self.analysis_runs.get(key).map_or(&[], Vec::as_slice)
+    }
+
+    pub fn health(&self, context: &str) -> Option<&ContextHealth> {
+        self.contexts
+            .iter()
+            .find(|(c, _)| c == context)
+            .map(|(_, h)| h)
+    }
+}

@@ -1,0 +1,351 @@
+//! `update`: the one place where events change the state.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::command::{self, Command};
+use super::view::{rebuild, select};
+use super::{Action, Effect, Event, Flash, Focus, Mode, State};
+use crate::cluster::{Change, ClusterEvent};
+use crate::model::ObjectKey;
+use crate::ui;
+
+/// What an event asks of the runner: draw again, and the effects to carry out.
+#[derive(Debug, Default, PartialEq)]
+pub struct Outcome {
+    pub redraw: bool,
+    pub effects: Vec<Effect>,
+}
+
+impl Outcome {
+    fn redraw() -> Outcome {
+        Outcome { redraw: true, effects: Vec::new() }
+    }
+
+    fn effect(effect: Effect) -> Outcome {
+        Outcome { redraw: true, effects: vec![effect] }
+    }
+}
+
+pub fn update(state: &mut State, event: Event) -> Outcome {
+    match event {
+        Event::Key(key) if key.kind != KeyEventKind::Release => {
+            settle(state);
+            let outcome = on_key(state, key);
+            settle(state);
+            outcome
+        }
+        Event::Key(_) => Outcome::default(),
+        Event::Resize { width, height } => {
+            state.size = (width, height);
+            keep_cursor_visible(state);
+            Outcome::redraw()
+        }
+        Event::Tick(now) => {
+            state.now = now;
+            let face = ui::clock_face(state);
+            let changed = face != state.clock_face;
+            state.clock_face = face;
+            Outcome { redraw: changed, effects: Vec::new() }
+        }
+        Event::Cluster(event) => {
+            on_cluster(state, event);
+            Outcome::redraw()
+        }
+        Event::Terminate => Outcome::effect(Effect::Quit),
+    }
+}
+
+/// Bring derived state (rows, counts, cursor, scroll) up to date after a
+/// batch of events; the runner calls it before drawing.
+pub fn settle(state: &mut State) {
+    if state.view_dirty {
+        rebuild(state);
+        keep_cursor_visible(state);
+    }
+}
+
+fn on_key(state: &mut State, key: KeyEvent) -> Outcome {
+    let ctrl_c = key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+    if ctrl_c {
+        return Outcome::effect(Effect::Quit);
+    }
+    state.flash = None;
+    match state.mode.clone() {
+        Mode::Help => {
+            state.mode = Mode::Normal;
+            Outcome::redraw()
+        }
+        Mode::Filter => on_filter_key(state, key),
+        Mode::Command(line) => on_command_key(state, key, line),
+        Mode::Normal => match state.keymap.action(&key) {
+            Some(action) => on_action(state, action),
+            None if key.code == KeyCode::Esc && !state.filter.is_empty() => {
+                set_filter(state, String::new());
+                Outcome::redraw()
+            }
+            None => Outcome::default(),
+        },
+    }
+}
+
+fn on_action(state: &mut State, action: Action) -> Outcome {
+    let page = ui::layout::fleet_rows(state.size).max(1);
+    let detail = state.focus == Focus::Rollout;
+    match action {
+        Action::Down if detail => state.detail_scroll = state.detail_scroll.saturating_add(1),
+        Action::Up if detail => state.detail_scroll = state.detail_scroll.saturating_sub(1),
+        Action::Top if detail => state.detail_scroll = 0,
+        Action::Down => move_cursor(state, state.cursor.saturating_add(1)),
+        Action::Up => move_cursor(state, state.cursor.saturating_sub(1)),
+        Action::Top => move_cursor(state, 0),
+        Action::Bottom => move_cursor(state, usize::MAX),
+        Action::PageDown => move_cursor(state, state.cursor.saturating_add(page)),
+        Action::PageUp => move_cursor(state, state.cursor.saturating_sub(page)),
+        Action::Filter => state.mode = Mode::Filter,
+        Action::Command => state.mode = Mode::Command(String::new()),
+        Action::Focus => {
+            state.focus = match state.focus {
+                Focus::Fleet => Focus::Rollout,
+                Focus::Rollout => Focus::Fleet,
+            }
+        }
+        Action::Help => state.mode = Mode::Help,
+        Action::Quit => return Outcome::effect(Effect::Quit),
+    }
+    Outcome::redraw()
+}
+
+fn on_filter_key(state: &mut State, key: KeyEvent) -> Outcome {
+    match key.code {
+        KeyCode::Enter => state.mode = Mode::Normal,
+        KeyCode::Esc => {
+            state.mode = Mode::Normal;
+            set_filter(state, String::new());
+        }
+        KeyCode::Backspace => {
+            let mut filter = state.filter.clone();
+            filter.pop();
+            set_filter(state, filter);
+        }
+        KeyCode::Down => move_cursor(state, state.cursor.saturating_add(1)),
+        KeyCode::Up => move_cursor(state, state.cursor.saturating_sub(1)),
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+            let filter = format!("{}{c}", state.filter);
+            set_filter(state, filter);
+        }
+        _ => return Outcome::default(),
+    }
+    Outcome::redraw()
+}
+
+fn on_command_key(state: &mut State, key: KeyEvent, mut line: String) -> Outcome {
+    match key.code {
+        KeyCode::Esc => state.mode = Mode::Normal,
+        KeyCode::Backspace if line.is_empty() => state.mode = Mode::Normal,
+        KeyCode::Backspace => {
+            line.pop();
+            state.mode = Mode::Command(line);
+        }
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+            line.push(c);
+            state.mode = Mode::Command(line);
+        }
+        KeyCode::Enter => {
+            state.mode = Mode::Normal;
+            return run_command(state, &line);
+        }
+        _ => return Outcome::default(),
+    }
+    Outcome::redraw()
+}
+
+fn run_command(state: &mut State, line: &str) -> Outcome {
+    let command = match command::parse(line) {
+        Ok(command) => command,
+        Err(error) => {
+            state.flash = Some(Flash::Error(error));
+            return Outcome::redraw();
+        }
+    };
+    match command {
+        Command::Quit => Outcome::effect(Effect::Quit),
+        Command::Context(None) => {
+            state.context_scope = None;
+            state.view_dirty = true;
+            Outcome::redraw()
+        }
+        Command::Context(Some(name)) => {
+            if !state.known_contexts.contains(&name) && state.health(&name).is_none() {
+                state.flash = Some(Flash::Error(format!(
+                    "no context {name:?} in the kubeconfig; known: {}",
+                    state.known_contexts.join(", ")
+                )));
+                return Outcome::redraw();
+            }
+            state.context_scope = Some(name.clone());
+            state.view_dirty = true;
+            if state.health(&name).is_some() {
+                return Outcome::redraw();
+            }
+            // Not watched yet: watch it too.
+            state.contexts.push((name, Default::default()));
+            Outcome::effect(watch_effect(state))
+        }
+        Command::Namespace(namespace) => {
+            state.namespace_scope = namespace.clone();
+            state.view_dirty = true;
+            let covered = state.watched_namespace.is_none() || state.watched_namespace == namespace;
+            if covered {
+                return Outcome::redraw();
+            }
+            // The watches cover another namespace only: widen or move them.
+            state.watched_namespace = namespace;
+            Outcome::effect(watch_effect(state))
+        }
+    }
+}
+
+fn watch_effect(state: &State) -> Effect {
+    Effect::Watch {
+        contexts: state.contexts.iter().map(|(c, _)| c.clone()).collect(),
+        namespace: state.watched_namespace.clone(),
+    }
+}
+
+fn set_filter(state: &mut State, filter: String) {
+    state.filter = filter;
+    state.view_dirty = true;
+    settle(state);
+}
+
+fn move_cursor(state: &mut State, index: usize) {
+    select(state, index);
+    keep_cursor_visible(state);
+}
+
+fn keep_cursor_visible(state: &mut State) {
+    let rows = ui::layout::fleet_rows(state.size).max(1);
+    let last_start = state.view.len().saturating_sub(rows);
+    if state.cursor < state.offset {
+        state.offset = state.cursor;
+    } else if state.cursor >= state.offset + rows {
+        state.offset = state.cursor + 1 - rows;
+    }
+    state.offset = state.offset.min(last_start);
+}
+
+fn on_cluster(state: &mut State, event: ClusterEvent) {
+    match event {
+        ClusterEvent::Live { context, kind } => {
+            let health = health_mut(state, &context);
+            health.down.retain(|(k, _)| *k != kind);
+            if !health.listed.contains(&kind) {
+                health.listed.push(kind);
+            }
+            if health.down.is_empty() {
+                health.stale_since = None;
+            }
+        }
+        ClusterEvent::Down { context, kind, error } => {
+            let now = state.now;
+            let health = health_mut(state, &context);
+            match health.down.iter_mut().find(|(k, _)| *k == kind) {
+                Some(slot) => slot.1 = error,
+                None => health.down.push((kind, error)),
+            }
+            health.stale_since.get_or_insert(now);
+        }
+        ClusterEvent::Rollout(change) => {
+            match change {
+                Change::Applied(rollout) => {
+                    state.rollouts.insert(rollout.key.clone(), rollout);
+                }
+                Change::Deleted(key) => {
+                    state.rollouts.remove(&key);
+                }
+                Change::Relisted { context, items } => {
+                    state.rollouts.retain(|k, _| k.context != context);
+                    state
+                        .rollouts
+                        .extend(items.into_iter().map(|r| (r.key.clone(), r)));
+                }
+            }
+            state.view_dirty = true;
+        }
+        ClusterEvent::ReplicaSet(change) => {
+            apply_owned(
+                &mut state.replica_sets,
+                change,
+                |rs| owner_key(&rs.key, &rs.owner),
+                |rs| &rs.key,
+            );
+        }
+        ClusterEvent::AnalysisRun(change) => apply_owned(
+            &mut state.analysis_runs,
+            change,
+            |run| owner_key(&run.key, &run.owner),
+            |run| &run.key,
+        ),
+    }
+}
+
+fn health_mut<'a>(state: &'a mut State, context: &str) -> &'a mut super::ContextHealth {
+    let at = match state.contexts.iter().position(|(c, _)| c == context) {
+        Some(at) => at,
+        None => {
+            state.contexts.push((context.to_string(), Default::default()));
+            state.contexts.len() - 1
+        }
+    };
+    &mut state.contexts[at].1
+}
+
+fn owner_key(key: &ObjectKey, owner: &Option<String>) -> Option<ObjectKey> {
+    owner
+        .as_ref()
+        .map(|name| ObjectKey::new(&key.context, &key.namespace, name))
+}
+
+/// Keep objects grouped under the Rollout that owns them; unowned ones are
+/// not shown and not kept.
+fn apply_owned<T>(
+    groups: &mut std::collections::HashMap<ObjectKey, Vec<T>>,
+    change: Change<T>,
+    owner: impl Fn(&T) -> Option<ObjectKey>,
+    key: impl Fn(&T) -> &ObjectKey,
+) {
+    match change {
+        Change::Applied(item) => {
+            let Some(owner) = owner(&item) else { return };
+            let group = groups.entry(owner).or_default();
+            match group.iter_mut().find(|x| key(x) == key(&item)) {
+                Some(slot) => *slot = item,
+                None => group.push(item),
+            }
+        }
+        Change::Deleted(gone) => {
+            let owner = groups
+                .iter()
+                .find(|(o, items)| {
+                    o.context == gone.context && items.iter().any(|x| *key(x) == gone)
+                })
+                .map(|(o, _)| o.clone());
+            if let Some(owner) = owner
+                && let Some(group) = groups.get_mut(&owner)
+            {
+                group.retain(|x| *key(x) != gone);
+                if group.is_empty() {
+                    groups.remove(&owner);
+                }
+            }
+        }
+        Change::Relisted { context, items } => {
+            groups.retain(|o, _| o.context != context);
+            for item in items {
+                if let Some(o) = owner(&item) {
+                    groups.entry(o).or_default().push(item);
+                }
+            }
+        }
+    }
+}

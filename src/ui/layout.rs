@@ -1,0 +1,59 @@
+//! Where each pane goes for a terminal size. Pure, so `app` can ask how
+//! many fleet rows fit when it scrolls.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
+/// From this width the fleet and rollout panes stand side by side.
+const SIDE_BY_SIDE: u16 = 120;
+
+pub struct Areas {
+    pub header: Rect,
+    pub fleet: Rect,
+    pub rollout: Rect,
+    pub footer: Rect,
+}
+
+/// `None` when the terminal is below the minimum size.
+pub fn areas(area: Rect) -> Option<Areas> {
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        return None;
+    }
+    let [header, body, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let [fleet, rollout] = if area.width >= SIDE_BY_SIDE {
+        Layout::horizontal([Constraint::Percentage(48), Constraint::Percentage(52)]).areas(body)
+    } else {
+        Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(body)
+    };
+    Some(Areas { header, fleet, rollout, footer })
+}
+
+/// How many rollouts the fleet pane shows at once (its borders and column
+/// header take three lines).
+pub fn fleet_rows((width, height): (u16, u16)) -> usize {
+    areas(Rect::new(0, 0, width, height)).map_or(0, |a| a.fleet.height.saturating_sub(3) as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panes_stack_when_narrow_and_stand_side_by_side_when_wide() {
+        let narrow = areas(Rect::new(0, 0, 80, 24)).unwrap();
+        assert_eq!(narrow.fleet.width, 80);
+        assert!(narrow.rollout.y > narrow.fleet.y);
+        let wide = areas(Rect::new(0, 0, 200, 60)).unwrap();
+        assert!(wide.rollout.x > wide.fleet.x);
+        assert_eq!(wide.fleet.height, 58);
+        assert!(areas(Rect::new(0, 0, 79, 24)).is_none());
+        assert_eq!(fleet_rows((79, 30)), 0);
+        assert_eq!(fleet_rows((80, 24)), 7);
+    }
+}

@@ -1,0 +1,271 @@
+//! The rollout pane: versions, weights, replicas, steps, analysis and the
+//! controller's own words, for the selected rollout.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+
+use super::format::{age_at, fit, short_hash};
+use super::{Theme, phase_icon};
+use crate::app::{Focus, State};
+use crate::model::{AnalysisPhase, ReplicaSet, Role, Rollout, Strategy};
+
+pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let focused = state.focus == Focus::Rollout;
+    let Some(rollout) = state.selected_rollout() else {
+        let block = Block::bordered().title(" ROLLOUT ").border_style(theme.border(focused));
+        frame.render_widget(Paragraph::new("No rollout selected.").style(theme.muted()).block(block), area);
+        return;
+    };
+    let key = &rollout.key;
+    let title = Line::from(vec![
+        Span::raw(" "),
+        Span::styled(key.name.as_str(), Style::new().add_modifier(Modifier::BOLD)),
+        Span::styled(
+            format!(" · {} · {} · {} ", key.namespace, key.context, rollout.strategy.label()),
+            theme.muted(),
+        ),
+    ]);
+    let block = Block::bordered().title(title).border_style(theme.border(focused));
+    let width = block.inner(area).width as usize;
+    let lines = lines(rollout, state, theme, width);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((state.detail_scroll, 0)),
+        area,
+    );
+}
+
+fn lines(rollout: &Rollout, state: &State, theme: &Theme, width: usize) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    let phase_style = theme.phase(rollout.phase);
+    let mut status = vec![Span::styled(
+        format!("{} {}", phase_icon(rollout.phase), rollout.phase.label()),
+        phase_style,
+    )];
+    if rollout.paused_by_user {
+        status.push(Span::styled("  paused by a person (spec.paused)", theme.muted()));
+    } else if rollout.waiting_for_person() {
+        status.push(Span::styled("  waiting for promotion", Style::new().fg(theme.paused)));
+    }
+    if let Some(rev) = rollout.revision {
+        status.push(Span::styled(format!("  revision {rev}"), theme.muted()));
+    }
+    out.push(Line::from(status));
+    if !rollout.message.is_empty() {
+        out.push(Line::from(vec![
+            Span::styled("message  ", theme.muted()),
+            Span::raw(rollout.message.clone()),
+        ]));
+    }
+    out.push(Line::raw(""));
+    versions(&mut out, rollout, state, theme, width);
+    out.push(Line::raw(""));
+    if !rollout.steps.is_empty() {
+        out.push(steps(rollout, state, theme));
+    }
+    analysis(&mut out, rollout, state, theme);
+    conditions(&mut out, rollout, theme);
+    out
+}
+
+/// The version lines: role, hash, image and a traffic bar each, then the
+/// replica counts.
+fn versions(out: &mut Vec<Line<'static>>, rollout: &Rollout, state: &State, theme: &Theme, width: usize) {
+    let mut sets: Vec<&ReplicaSet> = state.replica_sets_of(&rollout.key).iter().collect();
+    sets.sort_by(|a, b| b.revision.cmp(&a.revision).then_with(|| a.key.name.cmp(&b.key.name)));
+    let bar_width = (width / 4).clamp(10, 30);
+    let image_width = width.saturating_sub(bar_width + 30).max(12);
+    let shown: Vec<(&ReplicaSet, Role)> = sets
+        .iter()
+        .filter_map(|rs| {
+            let roles = rs.roles(rollout);
+            let role = *roles.iter().min()?;
+            (role != Role::Old || rs.replicas.desired > 0).then_some((*rs, role))
+        })
+        .collect();
+    if shown.is_empty() {
+        out.push(Line::styled("no ReplicaSets seen yet", theme.muted()));
+        return;
+    }
+    for (rs, role) in &shown {
+        let share = traffic_share(rollout, *role);
+        let color = match role {
+            Role::Canary | Role::Preview => theme.canary,
+            Role::Stable | Role::Active => theme.stable,
+            Role::Old => theme.muted,
+        };
+        let image = rs.images.first().map_or("", String::as_str);
+        let mut spans = vec![
+            Span::styled(format!("{:<7} ", role.label()), Style::new().fg(color).add_modifier(Modifier::BOLD)),
+            Span::raw(format!("{:<10} ", short_hash(&rs.hash))),
+            Span::styled(
+                format!("r{:<3} ", rs.revision.map_or("?".into(), |r| r.to_string())),
+                theme.muted(),
+            ),
+            Span::raw(format!("{:<image_width$} ", fit(image, image_width))),
+        ];
+        if let Some(share) = share {
+            let filled = (share as usize * bar_width).div_ceil(100).min(bar_width);
+            spans.push(Span::styled("█".repeat(filled), Style::new().fg(color)));
+            spans.push(Span::styled("░".repeat(bar_width - filled), Style::new().fg(theme.bar_empty)));
+            spans.push(Span::raw(format!(" {share:>3}%")));
+        }
+        out.push(Line::from(spans));
+    }
+    if let Strategy::Canary { .. } = rollout.strategy
+        && rollout.set_weight != rollout.actual_weight
+    {
+        out.push(Line::styled(
+            format!("        set weight {}%, actual {}%", rollout.set_weight, rollout.actual_weight),
+            theme.muted(),
+        ));
+    }
+    out.push(Line::styled(
+        "        pods   desired  ready  available",
+        theme.muted(),
+    ));
+    for (rs, role) in &shown {
+        out.push(Line::raw(format!(
+            "{:<7} {:<6} {:>7} {:>6} {:>10}   {}",
+            role.label(),
+            "",
+            rs.replicas.desired,
+            rs.replicas.ready,
+            rs.replicas.available,
+            age_at(state.now, rs.created),
+        )));
+    }
+    let r = rollout.replicas;
+    out.push(Line::styled(
+        format!(
+            "rollout        {:>7} {:>6} {:>10}   updated {}",
+            r.desired, r.ready, r.available, r.updated
+        ),
+        theme.muted(),
+    ));
+}
+
+/// Share of live traffic per version: the canary's actual weight, the rest
+/// on stable; blue-green sends everything to the active version.
+fn traffic_share(rollout: &Rollout, role: Role) -> Option<u32> {
+    match (rollout.strategy, role) {
+        (Strategy::Canary { .. }, Role::Canary) => Some(rollout.actual_weight),
+        (Strategy::Canary { .. }, Role::Stable) => Some(100 - rollout.actual_weight.min(100)),
+        (Strategy::BlueGreen, Role::Active) => Some(100),
+        (Strategy::BlueGreen, Role::Preview) => Some(0),
+        _ => None,
+    }
+}
+
+/// "steps ✔20% ✔pause ▶40% · 10s · 60%", with a countdown on a timed pause.
+fn steps(rollout: &Rollout, state: &State, theme: &Theme) -> Line<'static> {
+    let current = rollout.current_step.unwrap_or(0);
+    let mut spans = vec![Span::styled("steps  ", theme.muted())];
+    for (i, step) in rollout.steps.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" · ", theme.muted()));
+        }
+        let (mark, style) = if i < current {
+            ("✔", Style::new().fg(theme.healthy))
+        } else if i == current {
+            ("▶", theme.phase(rollout.phase).add_modifier(Modifier::BOLD))
+        } else {
+            ("", theme.muted())
+        };
+        spans.push(Span::styled(format!("{mark}{step}"), style));
+        if i == current
+            && let Some(left) = countdown(rollout, state)
+        {
+            spans.push(Span::styled(format!(" ({left} left)"), Style::new().fg(theme.paused)));
+        }
+    }
+    if current >= rollout.steps.len() {
+        spans.push(Span::styled("  ✔ all steps done", Style::new().fg(theme.healthy)));
+    }
+    Line::from(spans)
+}
+
+fn countdown(rollout: &Rollout, state: &State) -> Option<String> {
+    let ends = rollout.pause_ends_at()?;
+    let left = (ends.as_second() - state.now.as_second()).max(0);
+    Some(if left >= 60 {
+        format!("{}m{:02}s", left / 60, left % 60)
+    } else {
+        format!("{left}s")
+    })
+}
+
+fn analysis(out: &mut Vec<Line<'static>>, rollout: &Rollout, state: &State, theme: &Theme) {
+    let mut runs: Vec<_> = state.analysis_runs_of(&rollout.key).iter().collect();
+    if runs.is_empty() {
+        return;
+    }
+    runs.sort_by(|a, b| b.started.cmp(&a.started).then_with(|| b.key.name.cmp(&a.key.name)));
+    out.push(Line::raw(""));
+    for run in runs.into_iter().take(3) {
+        let (icon, color) = match run.phase {
+            AnalysisPhase::Successful => ("✔", theme.healthy),
+            AnalysisPhase::Failed | AnalysisPhase::Error => ("✖", theme.degraded),
+            AnalysisPhase::Inconclusive => ("?", theme.paused),
+            AnalysisPhase::Running | AnalysisPhase::Pending => ("◌", theme.progressing),
+        };
+        out.push(Line::from(vec![
+            Span::styled("analysis  ", theme.muted()),
+            Span::raw(run.key.name.clone()),
+            Span::styled(format!("  {icon} {}", run.phase.label()), Style::new().fg(color)),
+            Span::styled(format!("  {}", age_at(state.now, run.started)), theme.muted()),
+        ]));
+        for metric in &run.metrics {
+            let last = metric.last_value.as_deref().unwrap_or("–");
+            out.push(Line::raw(format!(
+                "  {:<20} {:<12} ✔{} ✖{} ?{} ⚠{}  last {}",
+                fit(&metric.name, 20),
+                metric.phase.label(),
+                metric.successful,
+                metric.failed,
+                metric.inconclusive,
+                metric.errors,
+                fit(last, 24),
+            )));
+        }
+        if !run.message.is_empty() {
+            out.push(Line::styled(format!("  {}", run.message), theme.muted()));
+        }
+    }
+}
+
+fn conditions(out: &mut Vec<Line<'static>>, rollout: &Rollout, theme: &Theme) {
+    if rollout.conditions.is_empty() {
+        return;
+    }
+    out.push(Line::raw(""));
+    for c in &rollout.conditions {
+        let ok = c.status == "True";
+        let color = if ok { theme.healthy } else { theme.warning };
+        let mut spans = vec![
+            Span::styled(format!("{:<15}", c.kind), theme.muted()),
+            Span::styled(format!("{:<6}", c.status), Style::new().fg(color)),
+            Span::raw(c.reason.clone()),
+        ];
+        if !c.message.is_empty() {
+            spans.push(Span::styled(format!(": {}", c.message), theme.muted()));
+        }
+        out.push(Line::from(spans));
+    }
+}
+
+/// The texts of this pane that move with the clock.
+pub fn clock_texts(state: &State) -> impl Iterator<Item = String> + '_ {
+    let rollout = state.selected_rollout();
+    let countdown = rollout.and_then(|r| countdown(r, state));
+    let ages = rollout
+        .into_iter()
+        .flat_map(|r| state.replica_sets_of(&r.key))
+        .map(|rs| age_at(state.now, rs.created));
+    countdown.into_iter().chain(ages)
+}
