@@ -5,11 +5,13 @@ mod command;
 mod event;
 mod keymap;
 mod state;
+#[cfg(test)]
+mod tests;
 mod update;
 mod view;
 
 pub use event::{Effect, Event};
 pub use keymap::{Action, Key, Keymap};
 pub use state::{ContextHealth, Flash, Focus, Mode, State};
-pub use update::{settle, update};
+pub use update::{Outcome, settle, update};
 pub use view::matches_filter;

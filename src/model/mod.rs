@@ -7,6 +7,8 @@ mod analysis;
 mod replica_set;
 mod rollout;
 mod step;
+#[cfg(test)]
+pub mod testing;
 
 pub use analysis::{AnalysisMetric, AnalysisPhase, AnalysisRun};
 pub use replica_set::{ReplicaSet, Role};

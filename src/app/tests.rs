@@ -1,0 +1,286 @@
+//! `update` without a terminal: navigation, filtering, sorting, live/stale.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::*;
+use crate::cluster::{Change, ClusterEvent, Kind};
+use crate::model::testing::{at, canary, replica_set, rollout};
+use crate::model::{ObjectKey, Phase, Rollout};
+
+fn state() -> State {
+    let mut state = State::new(
+        vec!["eu".into(), "us".into()],
+        vec!["eu".into(), "us".into(), "staging".into()],
+        None,
+        Keymap::default_keys(),
+        at(0),
+    );
+    update(&mut state, Event::Resize { width: 120, height: 40 });
+    state
+}
+
+fn key(state: &mut State, code: KeyCode) -> update::Outcome {
+    update(state, Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn typed(state: &mut State, text: &str) {
+    for c in text.chars() {
+        key(state, KeyCode::Char(c));
+    }
+}
+
+fn relist(state: &mut State, context: &str, items: Vec<Rollout>) {
+    update(
+        state,
+        Event::Cluster(ClusterEvent::Rollout(Change::Relisted { context: context.into(), items })),
+    );
+    settle(state);
+}
+
+fn names(state: &State) -> Vec<&str> {
+    state.view.iter().map(|k| k.name.as_str()).collect()
+}
+
+fn fleet() -> Vec<Rollout> {
+    vec![
+        rollout("eu", "shop", "cart", Phase::Healthy),
+        canary("eu", "shop", "checkout", Phase::Degraded, 2),
+        canary("eu", "search", "search", Phase::Progressing, 2),
+        canary("eu", "payments", "ledger", Phase::Paused, 1),
+        canary("eu", "payments", "fraud", Phase::Paused, 3),
+        rollout("eu", "platform", "auth", Phase::Healthy),
+        canary("eu", "shop", "basket", Phase::Aborted, 2),
+    ]
+}
+
+#[test]
+fn rows_sort_by_urgency_then_name() {
+    let mut s = state();
+    relist(&mut s, "eu", fleet());
+    // Failing first (aborted counts as failing), then the pause that waits
+    // for a person, then the moving ones (a timed pause moves by itself).
+    assert_eq!(names(&s), ["basket", "checkout", "ledger", "fraud", "search", "auth", "cart"]);
+    assert_eq!(s.phase_counts, [1, 1, 2, 1, 2]);
+    assert_eq!(s.selected.as_ref().unwrap().name, "basket");
+}
+
+#[test]
+fn the_cursor_stays_on_its_rollout_when_rows_move() {
+    let mut s = state();
+    relist(&mut s, "eu", fleet());
+    key(&mut s, KeyCode::Char('G'));
+    assert_eq!(s.selected.as_ref().unwrap().name, "cart");
+    // `search` starts failing: it moves to the top; the cursor stays on cart.
+    let failing = canary("eu", "search", "search", Phase::Degraded, 2);
+    update(&mut s, Event::Cluster(ClusterEvent::Rollout(Change::Applied(failing))));
+    settle(&mut s);
+    assert_eq!(names(&s)[..3], ["basket", "checkout", "search"]);
+    assert_eq!(s.selected.as_ref().unwrap().name, "cart");
+    assert_eq!(s.cursor, 6);
+    // The selected rollout is deleted: the cursor stays at its row index.
+    let gone = ObjectKey::new("eu", "shop", "cart");
+    update(&mut s, Event::Cluster(ClusterEvent::Rollout(Change::Deleted(gone))));
+    settle(&mut s);
+    assert_eq!(s.cursor, 5);
+    assert_eq!(s.selected.as_ref().unwrap().name, "auth");
+}
+
+#[test]
+fn navigation_keys_move_and_clamp() {
+    let mut s = state();
+    relist(&mut s, "eu", fleet());
+    key(&mut s, KeyCode::Char('k'));
+    assert_eq!(s.cursor, 0);
+    key(&mut s, KeyCode::Char('j'));
+    key(&mut s, KeyCode::Down);
+    assert_eq!(s.cursor, 2);
+    key(&mut s, KeyCode::PageDown);
+    assert_eq!(s.cursor, 6);
+    key(&mut s, KeyCode::Char('g'));
+    assert_eq!(s.cursor, 0);
+    key(&mut s, KeyCode::End);
+    assert_eq!(s.selected.as_ref().unwrap().name, "cart");
+    // With the rollout pane focused, j/k scroll it instead.
+    key(&mut s, KeyCode::Tab);
+    assert_eq!(s.focus, Focus::Rollout);
+    key(&mut s, KeyCode::Char('j'));
+    assert_eq!((s.cursor, s.detail_scroll), (6, 1));
+}
+
+#[test]
+fn scrolling_keeps_the_cursor_on_screen() {
+    let mut s = state();
+    update(&mut s, Event::Resize { width: 80, height: 24 });
+    let many = (0..40).map(|i| rollout("eu", "shop", &format!("svc-{i:02}"), Phase::Healthy)).collect();
+    relist(&mut s, "eu", many);
+    let rows = crate::ui::layout::fleet_rows(s.size);
+    for _ in 0..10 {
+        key(&mut s, KeyCode::Char('j'));
+    }
+    assert_eq!(s.cursor, 10);
+    assert_eq!(s.offset, 10 + 1 - rows);
+    key(&mut s, KeyCode::Char('G'));
+    assert_eq!(s.offset, 40 - rows);
+    key(&mut s, KeyCode::Char('g'));
+    assert_eq!(s.offset, 0);
+}
+
+#[test]
+fn filter_narrows_live_and_esc_clears_it() {
+    let mut s = state();
+    relist(&mut s, "eu", fleet());
+    relist(&mut s, "us", vec![rollout("us", "shop", "checkout", Phase::Healthy)]);
+    key(&mut s, KeyCode::Char('/'));
+    assert_eq!(s.mode, Mode::Filter);
+    typed(&mut s, "che");
+    assert_eq!(names(&s), ["checkout", "checkout"]);
+    typed(&mut s, "X");
+    assert!(s.view.is_empty());
+    assert_eq!(s.selected, None);
+    key(&mut s, KeyCode::Backspace);
+    assert_eq!(s.view.len(), 2);
+    key(&mut s, KeyCode::Enter);
+    assert_eq!((s.mode.clone(), s.filter.as_str()), (Mode::Normal, "che"));
+    // In normal mode the keys are actions again, and esc clears the filter.
+    key(&mut s, KeyCode::Char('j'));
+    assert_eq!(s.selected.as_ref().unwrap().context, "us");
+    key(&mut s, KeyCode::Esc);
+    assert_eq!(s.view.len(), 8);
+    assert_eq!(s.selected.as_ref().unwrap().context, "us");
+    // A filter matches namespaces and contexts too.
+    key(&mut s, KeyCode::Char('/'));
+    typed(&mut s, "US");
+    assert_eq!(names(&s), ["checkout"]);
+    key(&mut s, KeyCode::Esc);
+    assert_eq!((s.mode.clone(), s.view.len()), (Mode::Normal, 8));
+}
+
+#[test]
+fn commands_scope_the_view_and_watch_new_contexts() {
+    let mut s = state();
+    relist(&mut s, "eu", fleet());
+    relist(&mut s, "us", vec![rollout("us", "shop", "checkout", Phase::Healthy)]);
+    key(&mut s, KeyCode::Char(':'));
+    typed(&mut s, "ns shop");
+    let out = key(&mut s, KeyCode::Enter);
+    assert!(out.effects.is_empty());
+    assert_eq!(names(&s), ["basket", "checkout", "cart", "checkout"]);
+    key(&mut s, KeyCode::Char(':'));
+    typed(&mut s, "ctx us");
+    key(&mut s, KeyCode::Enter);
+    assert_eq!(names(&s), ["checkout"]);
+    assert_eq!(s.phase_counts.iter().sum::<usize>(), 1);
+    // A context not yet watched is added to the watches.
+    key(&mut s, KeyCode::Char(':'));
+    typed(&mut s, "ctx staging");
+    let out = key(&mut s, KeyCode::Enter);
+    assert_eq!(
+        out.effects,
+        [Effect::Watch { contexts: vec!["eu".into(), "us".into(), "staging".into()], namespace: None }]
+    );
+    key(&mut s, KeyCode::Char(':'));
+    typed(&mut s, "ctx mars");
+    key(&mut s, KeyCode::Enter);
+    assert!(matches!(&s.flash, Some(Flash::Error(e)) if e.contains("no context \"mars\"")));
+    key(&mut s, KeyCode::Char(':'));
+    typed(&mut s, "q");
+    assert_eq!(key(&mut s, KeyCode::Enter).effects, [Effect::Quit]);
+}
+
+#[test]
+fn a_namespace_outside_the_watches_moves_them() {
+    let mut s = State::new(vec!["eu".into()], vec!["eu".into()], Some("shop".into()), Keymap::default_keys(), at(0));
+    key(&mut s, KeyCode::Char(':'));
+    typed(&mut s, "ns payments");
+    let out = key(&mut s, KeyCode::Enter);
+    assert_eq!(
+        out.effects,
+        [Effect::Watch { contexts: vec!["eu".into()], namespace: Some("payments".into()) }]
+    );
+}
+
+#[test]
+fn contexts_go_stale_and_come_back() {
+    let mut s = state();
+    let live = |k| Event::Cluster(ClusterEvent::Live { context: "us".into(), kind: k });
+    update(&mut s, live(Kind::Rollout));
+    assert!(s.health("us").unwrap().is_live());
+    update(&mut s, Event::Tick(at(5)));
+    update(
+        &mut s,
+        Event::Cluster(ClusterEvent::Down {
+            context: "us".into(),
+            kind: Kind::ReplicaSet,
+            error: "unreachable: connection refused".into(),
+        }),
+    );
+    let health = s.health("us").unwrap();
+    assert!(!health.is_live());
+    assert_eq!(health.error(), Some("unreachable: connection refused"));
+    assert_eq!(health.stale_since, Some(at(5)));
+    // A second failure keeps the first time the data went stale.
+    update(&mut s, Event::Tick(at(9)));
+    update(
+        &mut s,
+        Event::Cluster(ClusterEvent::Down { context: "us".into(), kind: Kind::Rollout, error: "timed out".into() }),
+    );
+    assert_eq!(s.health("us").unwrap().stale_since, Some(at(5)));
+    update(&mut s, live(Kind::ReplicaSet));
+    assert!(!s.health("us").unwrap().is_live());
+    update(&mut s, live(Kind::Rollout));
+    let health = s.health("us").unwrap();
+    assert!(health.is_live());
+    assert_eq!(health.stale_since, None);
+}
+
+#[test]
+fn ticks_redraw_only_when_the_clock_shows_a_change() {
+    let mut s = state();
+    let mut healthy = rollout("eu", "shop", "cart", Phase::Healthy);
+    healthy.since = Some(at(-7200));
+    relist(&mut s, "eu", vec![healthy]);
+    update(&mut s, Event::Tick(at(1)));
+    // "2h" stays "2h" for many seconds: nothing to draw.
+    assert!(!update(&mut s, Event::Tick(at(2))).redraw);
+    assert!(!update(&mut s, Event::Tick(at(3))).redraw);
+    // A timed pause shows a countdown: every second redraws.
+    relist(&mut s, "eu", vec![canary("eu", "shop", "fraud", Phase::Paused, 3)]);
+    assert!(update(&mut s, Event::Tick(at(4))).redraw);
+    assert!(update(&mut s, Event::Tick(at(5))).redraw);
+}
+
+#[test]
+fn replica_sets_group_under_their_rollout() {
+    let mut s = state();
+    let owner = canary("eu", "shop", "checkout", Phase::Progressing, 2);
+    relist(&mut s, "eu", vec![owner.clone()]);
+    let stable = replica_set(&owner, "aaa", 1, 3);
+    let canary_rs = replica_set(&owner, "bbb", 2, 1);
+    let mut orphan = replica_set(&owner, "ccc", 1, 1);
+    orphan.owner = None;
+    update(
+        &mut s,
+        Event::Cluster(ClusterEvent::ReplicaSet(Change::Relisted {
+            context: "eu".into(),
+            items: vec![stable.clone(), canary_rs.clone(), orphan],
+        })),
+    );
+    assert_eq!(s.replica_sets_of(&owner.key).len(), 2);
+    update(&mut s, Event::Cluster(ClusterEvent::ReplicaSet(Change::Deleted(stable.key.clone()))));
+    assert_eq!(s.replica_sets_of(&owner.key), [canary_rs]);
+}
+
+#[test]
+fn quit_and_help() {
+    let mut s = state();
+    key(&mut s, KeyCode::Char('?'));
+    assert_eq!(s.mode, Mode::Help);
+    // Any key closes help, and does nothing else.
+    assert!(key(&mut s, KeyCode::Char('q')).effects.is_empty());
+    assert_eq!(s.mode, Mode::Normal);
+    assert_eq!(key(&mut s, KeyCode::Char('q')).effects, [Effect::Quit]);
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    s.mode = Mode::Filter;
+    assert_eq!(update(&mut s, Event::Key(ctrl_c)).effects, [Effect::Quit]);
+    assert_eq!(update(&mut s, Event::Terminate).effects, [Effect::Quit]);
+}

@@ -1,0 +1,84 @@
+//! Builders for tests: plain rollouts and ReplicaSets without a cluster.
+
+use jiff::Timestamp;
+
+use super::*;
+
+pub fn at(second: i64) -> Timestamp {
+    Timestamp::from_second(1_790_000_000 + second).unwrap()
+}
+
+pub fn rollout(context: &str, namespace: &str, name: &str, phase: Phase) -> Rollout {
+    Rollout {
+        key: ObjectKey::new(context, namespace, name),
+        uid: format!("uid-{name}"),
+        created: Some(at(-86_400)),
+        generation: 3,
+        observed_generation: 3,
+        revision: Some(2),
+        strategy: Strategy::Canary { traffic_routed: false },
+        phase,
+        message: String::new(),
+        paused_by_user: false,
+        pause_conditions: Vec::new(),
+        controller_pause: false,
+        aborted: phase == Phase::Aborted,
+        steps: Vec::new(),
+        current_step: None,
+        set_weight: 100,
+        actual_weight: 100,
+        stable_hash: Some(format!("{name}-stable")),
+        current_hash: Some(format!("{name}-stable")),
+        active_selector: None,
+        preview_selector: None,
+        images: vec![format!("registry.example.com/{namespace}/{name}:v1.0.0")],
+        replicas: Replicas { desired: 4, current: 4, updated: 4, ready: 4, available: 4 },
+        conditions: Vec::new(),
+        since: Some(at(-3_600)),
+    }
+}
+
+/// A canary at step `step` of setWeight 20, pause {}, setWeight 50, pause 60s.
+pub fn canary(context: &str, namespace: &str, name: &str, phase: Phase, step: usize) -> Rollout {
+    let steps = vec![
+        Step::SetWeight(20),
+        Step::Pause { seconds: None },
+        Step::SetWeight(50),
+        Step::Pause { seconds: Some(60) },
+    ];
+    let weight = match step {
+        0 | 1 => 20,
+        2 | 3 => 50,
+        _ => 100,
+    };
+    let pause_conditions = match (phase, step) {
+        (Phase::Paused, 1 | 3) => vec![PauseCondition {
+            reason: "CanaryPauseStep".into(),
+            since: Some(at(-20)),
+        }],
+        _ => Vec::new(),
+    };
+    Rollout {
+        steps,
+        current_step: Some(step),
+        set_weight: weight,
+        actual_weight: if phase == Phase::Aborted { 0 } else { weight },
+        current_hash: Some(format!("{name}-canary")),
+        pause_conditions,
+        since: Some(at(-20)),
+        ..rollout(context, namespace, name, phase)
+    }
+}
+
+pub fn replica_set(owner: &Rollout, hash: &str, revision: u64, replicas: u32) -> ReplicaSet {
+    let key = &owner.key;
+    ReplicaSet {
+        key: ObjectKey::new(&key.context, &key.namespace, format!("{}-{hash}", key.name)),
+        owner: Some(key.name.clone()),
+        hash: hash.to_string(),
+        revision: Some(revision),
+        images: vec![format!("registry.example.com/{}/{}:v1.{revision}.0", key.namespace, key.name)],
+        replicas: Replicas { desired: replicas, current: replicas, updated: replicas, ready: replicas, available: replicas },
+        created: Some(at(-7_200 + revision as i64 * 600)),
+    }
+}
