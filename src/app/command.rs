@@ -39,11 +39,21 @@ mod tests {
     #[test]
     fn commands_parse() {
         assert_eq!(parse("q"), Ok(Command::Quit));
-        assert_eq!(parse(" ctx  prod-eu "), Ok(Command::Context(Some("prod-eu".into()))));
+        assert_eq!(
+            parse(" ctx  prod-eu "),
+            Ok(Command::Context(Some("prod-eu".into())))
+        );
         assert_eq!(parse("ctx"), Ok(Command::Context(None)));
         assert_eq!(parse("ns all"), Ok(Command::Namespace(None)));
-        assert_eq!(parse("ns shop"), Ok(Command::Namespace(Some("shop".into()))));
-        assert!(parse("deploy now").unwrap_err().contains("unknown command :deploy"));
+        assert_eq!(
+            parse("ns shop"),
+            Ok(Command::Namespace(Some("shop".into())))
+        );
+        assert!(
+            parse("deploy now")
+                .unwrap_err()
+                .contains("unknown command :deploy")
+        );
         assert!(parse("ns a b").unwrap_err().contains("unexpected \"b\""));
     }
 }

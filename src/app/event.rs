@@ -8,7 +8,10 @@ use crate::cluster::ClusterEvent;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     Key(KeyEvent),
-    Resize { width: u16, height: u16 },
+    Resize {
+        width: u16,
+        height: u16,
+    },
     /// The clock: sent once a second.
     Tick(Timestamp),
     Cluster(ClusterEvent),

@@ -30,23 +30,40 @@ impl Action {
         (Action::Bottom, "bottom", "last rollout"),
         (Action::PageDown, "page-down", "a page down"),
         (Action::PageUp, "page-up", "a page up"),
-        (Action::Filter, "filter", "filter by name, namespace or context"),
-        (Action::Command, "command", "command (:ctx NAME, :ns NAME, :q)"),
+        (
+            Action::Filter,
+            "filter",
+            "filter by name, namespace or context",
+        ),
+        (
+            Action::Command,
+            "command",
+            "command (:ctx NAME, :ns NAME, :q)",
+        ),
         (Action::Focus, "focus", "switch pane"),
         (Action::Help, "help", "this help"),
         (Action::Quit, "quit", "quit"),
     ];
 
     fn from_name(name: &str) -> Option<Action> {
-        Self::ALL.iter().find(|(_, n, _)| *n == name).map(|(a, ..)| *a)
+        Self::ALL
+            .iter()
+            .find(|(_, n, _)| *n == name)
+            .map(|(a, ..)| *a)
     }
 
     pub fn name(self) -> &'static str {
-        Self::ALL.iter().find(|(a, ..)| *a == self).map_or("", |(_, n, _)| n)
+        Self::ALL
+            .iter()
+            .find(|(a, ..)| *a == self)
+            .map_or("", |(_, n, _)| n)
     }
 
     pub fn description(self) -> &'static str {
-        Self::ALL.iter().find(|(a, ..)| *a == self).map_or("", |(.., d)| d)
+        Self::ALL
+            .iter()
+            .find(|(a, ..)| *a == self)
+            .map_or("", |(.., d)| d)
     }
 }
 
@@ -224,19 +241,44 @@ mod tests {
     #[test]
     fn default_keys_resolve() {
         let map = Keymap::default_keys();
-        assert_eq!(map.action(&press(KeyCode::Char('j'), KeyModifiers::NONE)), Some(Action::Down));
-        assert_eq!(map.action(&press(KeyCode::Down, KeyModifiers::NONE)), Some(Action::Down));
-        assert_eq!(map.action(&press(KeyCode::Char('G'), KeyModifiers::SHIFT)), Some(Action::Bottom));
-        assert_eq!(map.action(&press(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Quit));
-        assert_eq!(map.action(&press(KeyCode::Char('x'), KeyModifiers::NONE)), None);
+        assert_eq!(
+            map.action(&press(KeyCode::Char('j'), KeyModifiers::NONE)),
+            Some(Action::Down)
+        );
+        assert_eq!(
+            map.action(&press(KeyCode::Down, KeyModifiers::NONE)),
+            Some(Action::Down)
+        );
+        assert_eq!(
+            map.action(&press(KeyCode::Char('G'), KeyModifiers::SHIFT)),
+            Some(Action::Bottom)
+        );
+        assert_eq!(
+            map.action(&press(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            map.action(&press(KeyCode::Char('x'), KeyModifiers::NONE)),
+            None
+        );
     }
 
     #[test]
     fn a_user_file_overrides_only_what_it_names() {
-        let map = Keymap::parse("[normal]\ndown = [\"n\"]\n", Some(&Keymap::default_keys())).unwrap();
-        assert_eq!(map.action(&press(KeyCode::Char('n'), KeyModifiers::NONE)), Some(Action::Down));
-        assert_eq!(map.action(&press(KeyCode::Char('j'), KeyModifiers::NONE)), None);
-        assert_eq!(map.action(&press(KeyCode::Char('k'), KeyModifiers::NONE)), Some(Action::Up));
+        let map =
+            Keymap::parse("[normal]\ndown = [\"n\"]\n", Some(&Keymap::default_keys())).unwrap();
+        assert_eq!(
+            map.action(&press(KeyCode::Char('n'), KeyModifiers::NONE)),
+            Some(Action::Down)
+        );
+        assert_eq!(
+            map.action(&press(KeyCode::Char('j'), KeyModifiers::NONE)),
+            None
+        );
+        assert_eq!(
+            map.action(&press(KeyCode::Char('k'), KeyModifiers::NONE)),
+            Some(Action::Up)
+        );
     }
 
     #[test]

@@ -15,7 +15,13 @@ fn state() -> State {
         Keymap::default_keys(),
         at(0),
     );
-    update(&mut state, Event::Resize { width: 120, height: 40 });
+    update(
+        &mut state,
+        Event::Resize {
+            width: 120,
+            height: 40,
+        },
+    );
     state
 }
 
@@ -32,7 +38,10 @@ fn typed(state: &mut State, text: &str) {
 fn relist(state: &mut State, context: &str, items: Vec<Rollout>) {
     update(
         state,
-        Event::Cluster(ClusterEvent::Rollout(Change::Relisted { context: context.into(), items })),
+        Event::Cluster(ClusterEvent::Rollout(Change::Relisted {
+            context: context.into(),
+            items,
+        })),
     );
     settle(state);
 }
@@ -59,7 +68,12 @@ fn rows_sort_by_urgency_then_name() {
     relist(&mut s, "eu", fleet());
     // Failing first (aborted counts as failing), then the pause that waits
     // for a person, then the moving ones (a timed pause moves by itself).
-    assert_eq!(names(&s), ["basket", "checkout", "ledger", "fraud", "search", "auth", "cart"]);
+    assert_eq!(
+        names(&s),
+        [
+            "basket", "checkout", "ledger", "fraud", "search", "auth", "cart"
+        ]
+    );
     assert_eq!(s.phase_counts, [1, 1, 2, 1, 2]);
     assert_eq!(s.selected.as_ref().unwrap().name, "basket");
 }
@@ -72,14 +86,20 @@ fn the_cursor_stays_on_its_rollout_when_rows_move() {
     assert_eq!(s.selected.as_ref().unwrap().name, "cart");
     // `search` starts failing: it moves to the top; the cursor stays on cart.
     let failing = canary("eu", "search", "search", Phase::Degraded, 2);
-    update(&mut s, Event::Cluster(ClusterEvent::Rollout(Change::Applied(failing))));
+    update(
+        &mut s,
+        Event::Cluster(ClusterEvent::Rollout(Change::Applied(failing))),
+    );
     settle(&mut s);
     assert_eq!(names(&s)[..3], ["basket", "checkout", "search"]);
     assert_eq!(s.selected.as_ref().unwrap().name, "cart");
     assert_eq!(s.cursor, 6);
     // The selected rollout is deleted: the cursor stays at its row index.
     let gone = ObjectKey::new("eu", "shop", "cart");
-    update(&mut s, Event::Cluster(ClusterEvent::Rollout(Change::Deleted(gone))));
+    update(
+        &mut s,
+        Event::Cluster(ClusterEvent::Rollout(Change::Deleted(gone))),
+    );
     settle(&mut s);
     assert_eq!(s.cursor, 5);
     assert_eq!(s.selected.as_ref().unwrap().name, "auth");
@@ -110,8 +130,16 @@ fn navigation_keys_move_and_clamp() {
 #[test]
 fn scrolling_keeps_the_cursor_on_screen() {
     let mut s = state();
-    update(&mut s, Event::Resize { width: 80, height: 24 });
-    let many = (0..40).map(|i| rollout("eu", "shop", &format!("svc-{i:02}"), Phase::Healthy)).collect();
+    update(
+        &mut s,
+        Event::Resize {
+            width: 80,
+            height: 24,
+        },
+    );
+    let many = (0..40)
+        .map(|i| rollout("eu", "shop", &format!("svc-{i:02}"), Phase::Healthy))
+        .collect();
     relist(&mut s, "eu", many);
     let rows = crate::ui::layout::fleet_rows(s.size);
     for _ in 0..10 {
@@ -129,7 +157,11 @@ fn scrolling_keeps_the_cursor_on_screen() {
 fn filter_narrows_live_and_esc_clears_it() {
     let mut s = state();
     relist(&mut s, "eu", fleet());
-    relist(&mut s, "us", vec![rollout("us", "shop", "checkout", Phase::Healthy)]);
+    relist(
+        &mut s,
+        "us",
+        vec![rollout("us", "shop", "checkout", Phase::Healthy)],
+    );
     key(&mut s, KeyCode::Char('/'));
     assert_eq!(s.mode, Mode::Filter);
     typed(&mut s, "che");
@@ -159,7 +191,11 @@ fn filter_narrows_live_and_esc_clears_it() {
 fn commands_scope_the_view_and_watch_new_contexts() {
     let mut s = state();
     relist(&mut s, "eu", fleet());
-    relist(&mut s, "us", vec![rollout("us", "shop", "checkout", Phase::Healthy)]);
+    relist(
+        &mut s,
+        "us",
+        vec![rollout("us", "shop", "checkout", Phase::Healthy)],
+    );
     key(&mut s, KeyCode::Char(':'));
     typed(&mut s, "ns shop");
     let out = key(&mut s, KeyCode::Enter);
@@ -176,7 +212,10 @@ fn commands_scope_the_view_and_watch_new_contexts() {
     let out = key(&mut s, KeyCode::Enter);
     assert_eq!(
         out.effects,
-        [Effect::Watch { contexts: vec!["eu".into(), "us".into(), "staging".into()], namespace: None }]
+        [Effect::Watch {
+            contexts: vec!["eu".into(), "us".into(), "staging".into()],
+            namespace: None
+        }]
     );
     key(&mut s, KeyCode::Char(':'));
     typed(&mut s, "ctx mars");
@@ -189,20 +228,34 @@ fn commands_scope_the_view_and_watch_new_contexts() {
 
 #[test]
 fn a_namespace_outside_the_watches_moves_them() {
-    let mut s = State::new(vec!["eu".into()], vec!["eu".into()], Some("shop".into()), Keymap::default_keys(), at(0));
+    let mut s = State::new(
+        vec!["eu".into()],
+        vec!["eu".into()],
+        Some("shop".into()),
+        Keymap::default_keys(),
+        at(0),
+    );
     key(&mut s, KeyCode::Char(':'));
     typed(&mut s, "ns payments");
     let out = key(&mut s, KeyCode::Enter);
     assert_eq!(
         out.effects,
-        [Effect::Watch { contexts: vec!["eu".into()], namespace: Some("payments".into()) }]
+        [Effect::Watch {
+            contexts: vec!["eu".into()],
+            namespace: Some("payments".into())
+        }]
     );
 }
 
 #[test]
 fn contexts_go_stale_and_come_back() {
     let mut s = state();
-    let live = |k| Event::Cluster(ClusterEvent::Live { context: "us".into(), kind: k });
+    let live = |k| {
+        Event::Cluster(ClusterEvent::Live {
+            context: "us".into(),
+            kind: k,
+        })
+    };
     update(&mut s, live(Kind::Rollout));
     assert!(s.health("us").unwrap().is_live());
     update(&mut s, Event::Tick(at(5)));
@@ -222,7 +275,11 @@ fn contexts_go_stale_and_come_back() {
     update(&mut s, Event::Tick(at(9)));
     update(
         &mut s,
-        Event::Cluster(ClusterEvent::Down { context: "us".into(), kind: Kind::Rollout, error: "timed out".into() }),
+        Event::Cluster(ClusterEvent::Down {
+            context: "us".into(),
+            kind: Kind::Rollout,
+            error: "timed out".into(),
+        }),
     );
     assert_eq!(s.health("us").unwrap().stale_since, Some(at(5)));
     update(&mut s, live(Kind::ReplicaSet));
@@ -244,7 +301,11 @@ fn ticks_redraw_only_when_the_clock_shows_a_change() {
     assert!(!update(&mut s, Event::Tick(at(2))).redraw);
     assert!(!update(&mut s, Event::Tick(at(3))).redraw);
     // A timed pause shows a countdown: every second redraws.
-    relist(&mut s, "eu", vec![canary("eu", "shop", "fraud", Phase::Paused, 3)]);
+    relist(
+        &mut s,
+        "eu",
+        vec![canary("eu", "shop", "fraud", Phase::Paused, 3)],
+    );
     assert!(update(&mut s, Event::Tick(at(4))).redraw);
     assert!(update(&mut s, Event::Tick(at(5))).redraw);
 }
@@ -266,7 +327,12 @@ fn replica_sets_group_under_their_rollout() {
         })),
     );
     assert_eq!(s.replica_sets_of(&owner.key).len(), 2);
-    update(&mut s, Event::Cluster(ClusterEvent::ReplicaSet(Change::Deleted(stable.key.clone()))));
+    update(
+        &mut s,
+        Event::Cluster(ClusterEvent::ReplicaSet(Change::Deleted(
+            stable.key.clone(),
+        ))),
+    );
     assert_eq!(s.replica_sets_of(&owner.key), [canary_rs]);
 }
 

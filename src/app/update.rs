@@ -18,11 +18,17 @@ pub struct Outcome {
 
 impl Outcome {
     fn redraw() -> Outcome {
-        Outcome { redraw: true, effects: Vec::new() }
+        Outcome {
+            redraw: true,
+            effects: Vec::new(),
+        }
     }
 
     fn effect(effect: Effect) -> Outcome {
-        Outcome { redraw: true, effects: vec![effect] }
+        Outcome {
+            redraw: true,
+            effects: vec![effect],
+        }
     }
 }
 
@@ -45,7 +51,10 @@ pub fn update(state: &mut State, event: Event) -> Outcome {
             let face = ui::clock_face(state);
             let changed = face != state.clock_face;
             state.clock_face = face;
-            Outcome { redraw: changed, effects: Vec::new() }
+            Outcome {
+                redraw: changed,
+                effects: Vec::new(),
+            }
         }
         Event::Cluster(event) => {
             on_cluster(state, event);
@@ -246,7 +255,11 @@ fn on_cluster(state: &mut State, event: ClusterEvent) {
                 health.stale_since = None;
             }
         }
-        ClusterEvent::Down { context, kind, error } => {
+        ClusterEvent::Down {
+            context,
+            kind,
+            error,
+        } => {
             let now = state.now;
             let health = health_mut(state, &context);
             match health.down.iter_mut().find(|(k, _)| *k == kind) {
@@ -293,7 +306,9 @@ fn health_mut<'a>(state: &'a mut State, context: &str) -> &'a mut super::Context
     let at = match state.contexts.iter().position(|(c, _)| c == context) {
         Some(at) => at,
         None => {
-            state.contexts.push((context.to_string(), Default::default()));
+            state
+                .contexts
+                .push((context.to_string(), Default::default()));
             state.contexts.len() - 1
         }
     };

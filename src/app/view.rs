@@ -25,8 +25,14 @@ fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
 }
 
 fn in_scope(state: &State, key: &ObjectKey) -> bool {
-    state.context_scope.as_ref().is_none_or(|c| *c == key.context)
-        && state.namespace_scope.as_ref().is_none_or(|n| *n == key.namespace)
+    state
+        .context_scope
+        .as_ref()
+        .is_none_or(|c| *c == key.context)
+        && state
+            .namespace_scope
+            .as_ref()
+            .is_none_or(|n| *n == key.namespace)
 }
 
 /// Rebuild the rows and the phase counts; keep the cursor on the rollout

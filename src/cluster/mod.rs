@@ -3,4 +3,4 @@
 
 mod event;
 
-pub use event::{ClusterEvent, Kind, Change};
+pub use event::{Change, ClusterEvent, Kind};

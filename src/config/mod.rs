@@ -37,14 +37,21 @@ fn read(path: &Path) -> Result<Option<String>, ConfigError> {
     match std::fs::read_to_string(path) {
         Ok(text) => Ok(Some(text)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(ConfigError { path: path.to_path_buf(), message: e.to_string() }),
+        Err(e) => Err(ConfigError {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }),
     }
 }
 
 /// Load the config, keymap and theme from the user's config dir over the
 /// embedded defaults. `no_color`: `NO_COLOR` is set, so the mono theme wins.
 pub fn load(no_color: bool) -> Result<Config, ConfigError> {
-    load_from(paths::config_file().as_deref(), paths::config_dir().as_deref(), no_color)
+    load_from(
+        paths::config_file().as_deref(),
+        paths::config_dir().as_deref(),
+        no_color,
+    )
 }
 
 pub fn load_from(
@@ -64,9 +71,14 @@ pub fn load_from(
     if let Some(path) = config_dir.map(|d| d.join("keymap.toml"))
         && let Some(text) = read(&path)?
     {
-        keymap = Keymap::parse(&text, Some(&keymap)).map_err(|message| ConfigError { path, message })?;
+        keymap =
+            Keymap::parse(&text, Some(&keymap)).map_err(|message| ConfigError { path, message })?;
     }
-    let name = if no_color { "mono" } else { file.theme.as_deref().unwrap_or("default") };
+    let name = if no_color {
+        "mono"
+    } else {
+        file.theme.as_deref().unwrap_or("default")
+    };
     let theme = load_theme(name, config_dir)?;
     Ok(Config { keymap, theme })
 }
@@ -107,21 +119,32 @@ mod tests {
         assert_eq!(config.theme.canary, ratatui::style::Color::Magenta);
 
         std::fs::write(&file, "\n\ntheme = 3\n").unwrap();
-        let err = load_from(Some(&file), Some(dir.path()), false).unwrap_err().to_string();
+        let err = load_from(Some(&file), Some(dir.path()), false)
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with(&file.display().to_string()), "{err}");
         assert!(err.contains("line 3"), "{err}");
 
         std::fs::write(&file, "colour = \"red\"\n").unwrap();
-        let err = load_from(Some(&file), Some(dir.path()), false).unwrap_err().to_string();
+        let err = load_from(Some(&file), Some(dir.path()), false)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("unknown field `colour`"), "{err}");
 
         std::fs::write(&file, "theme = \"nope\"\n").unwrap();
-        let err = load_from(Some(&file), Some(dir.path()), false).unwrap_err().to_string();
+        let err = load_from(Some(&file), Some(dir.path()), false)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("no theme \"nope\""), "{err}");
 
         std::fs::write(&file, "").unwrap();
         std::fs::write(dir.path().join("keymap.toml"), "[normal]\nfly = [\"f\"]\n").unwrap();
-        let err = load_from(Some(&file), Some(dir.path()), false).unwrap_err().to_string();
-        assert!(err.contains("keymap.toml: [normal] fly: unknown action"), "{err}");
+        let err = load_from(Some(&file), Some(dir.path()), false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("keymap.toml: [normal] fly: unknown action"),
+            "{err}"
+        );
     }
 }

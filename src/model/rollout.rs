@@ -69,7 +69,9 @@ impl Phase {
 pub enum Strategy {
     /// `traffic_routed`: a service mesh or ingress splits traffic, so the
     /// controller reports weights in `status.canary.weights`.
-    Canary { traffic_routed: bool },
+    Canary {
+        traffic_routed: bool,
+    },
     BlueGreen,
     /// A strategy flightdeck does not model (the object is still shown).
     Other,
@@ -185,7 +187,8 @@ impl Rollout {
 
     /// When a timed pause ends, if the rollout is in one.
     pub fn pause_ends_at(&self) -> Option<Timestamp> {
-        let Some(Step::Pause { seconds: Some(s) }) = self.current_step.and_then(|i| self.steps.get(i))
+        let Some(Step::Pause { seconds: Some(s) }) =
+            self.current_step.and_then(|i| self.steps.get(i))
         else {
             return None;
         };

@@ -6,8 +6,12 @@ use std::fmt;
 pub enum Step {
     SetWeight(u32),
     /// `pause: {}` waits for a person; `pause: {duration}` for a time.
-    Pause { seconds: Option<u64> },
-    Analysis { templates: Vec<String> },
+    Pause {
+        seconds: Option<u64>,
+    },
+    Analysis {
+        templates: Vec<String>,
+    },
     /// Any other step (`setCanaryScale`, `experiment`, a plugin): its key.
     Other(String),
 }
@@ -50,7 +54,13 @@ mod tests {
         assert_eq!(Step::SetWeight(20).to_string(), "20%");
         assert_eq!(Step::Pause { seconds: None }.to_string(), "pause");
         assert_eq!(Step::Pause { seconds: Some(90) }.to_string(), "1m30s");
-        assert_eq!(Step::Pause { seconds: Some(3600) }.to_string(), "1h");
+        assert_eq!(
+            Step::Pause {
+                seconds: Some(3600)
+            }
+            .to_string(),
+            "1h"
+        );
         assert_eq!(Step::Pause { seconds: Some(0) }.to_string(), "0s");
     }
 }

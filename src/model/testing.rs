@@ -16,7 +16,9 @@ pub fn rollout(context: &str, namespace: &str, name: &str, phase: Phase) -> Roll
         generation: 3,
         observed_generation: 3,
         revision: Some(2),
-        strategy: Strategy::Canary { traffic_routed: false },
+        strategy: Strategy::Canary {
+            traffic_routed: false,
+        },
         phase,
         message: String::new(),
         paused_by_user: false,
@@ -32,7 +34,13 @@ pub fn rollout(context: &str, namespace: &str, name: &str, phase: Phase) -> Roll
         active_selector: None,
         preview_selector: None,
         images: vec![format!("registry.example.com/{namespace}/{name}:v1.0.0")],
-        replicas: Replicas { desired: 4, current: 4, updated: 4, ready: 4, available: 4 },
+        replicas: Replicas {
+            desired: 4,
+            current: 4,
+            updated: 4,
+            ready: 4,
+            available: 4,
+        },
         conditions: Vec::new(),
         since: Some(at(-3_600)),
     }
@@ -77,8 +85,17 @@ pub fn replica_set(owner: &Rollout, hash: &str, revision: u64, replicas: u32) ->
         owner: Some(key.name.clone()),
         hash: hash.to_string(),
         revision: Some(revision),
-        images: vec![format!("registry.example.com/{}/{}:v1.{revision}.0", key.namespace, key.name)],
-        replicas: Replicas { desired: replicas, current: replicas, updated: replicas, ready: replicas, available: replicas },
+        images: vec![format!(
+            "registry.example.com/{}/{}:v1.{revision}.0",
+            key.namespace, key.name
+        )],
+        replicas: Replicas {
+            desired: replicas,
+            current: replicas,
+            updated: replicas,
+            ready: replicas,
+            available: replicas,
+        },
         created: Some(at(-7_200 + revision as i64 * 600)),
     }
 }

@@ -4,5 +4,7 @@ use crate::cli::DemoArgs;
 
 /// `flightdeck demo --serve`: run the simulated fleet until interrupted.
 pub async fn serve(_args: DemoArgs) -> color_eyre::Result<()> {
-    Err(color_eyre::eyre::eyre!("the simulated fleet is not built yet"))
+    Err(color_eyre::eyre::eyre!(
+        "the simulated fleet is not built yet"
+    ))
 }

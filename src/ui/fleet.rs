@@ -74,7 +74,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if state.view.is_empty() {
-        frame.render_widget(Paragraph::new(empty_text(state)).style(theme.muted()), inner);
+        frame.render_widget(
+            Paragraph::new(empty_text(state)).style(theme.muted()),
+            inner,
+        );
         return;
     }
     let columns = fitting_columns(inner.width);
@@ -99,11 +102,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Column::Name => Constraint::Min(*w),
         _ => Constraint::Length(*w),
     }));
-    let header = Row::new(
-        std::iter::once("").chain(columns.iter().map(|(_, t, _)| *t)),
-    )
-    .style(theme.muted().add_modifier(Modifier::BOLD));
-    frame.render_widget(Table::new(rows, widths).header(header).column_spacing(1), inner);
+    let header = Row::new(std::iter::once("").chain(columns.iter().map(|(_, t, _)| *t)))
+        .style(theme.muted().add_modifier(Modifier::BOLD));
+    frame.render_widget(
+        Table::new(rows, widths).header(header).column_spacing(1),
+        inner,
+    );
 }
 
 fn row<'a>(
@@ -132,7 +136,10 @@ fn row<'a>(
 fn weight_cell(rollout: &Rollout, theme: &Theme) -> Line<'static> {
     match rollout.strategy {
         Strategy::Canary { .. } if rollout.actual_weight > 0 && rollout.actual_weight < 100 => {
-            Line::styled(format!("{}%", rollout.actual_weight), Style::new().fg(theme.canary))
+            Line::styled(
+                format!("{}%", rollout.actual_weight),
+                Style::new().fg(theme.canary),
+            )
         }
         _ => Line::raw(""),
     }
@@ -140,7 +147,10 @@ fn weight_cell(rollout: &Rollout, theme: &Theme) -> Line<'static> {
 
 fn empty_text(state: &State) -> String {
     if !state.filter.is_empty() {
-        return format!("No rollout matches /{} (esc clears the filter)", state.filter);
+        return format!(
+            "No rollout matches /{} (esc clears the filter)",
+            state.filter
+        );
     }
     if state.contexts.iter().all(|(_, h)| h.listed.is_empty()) {
         let names: Vec<&str> = state.contexts.iter().map(|(c, _)| c.as_str()).collect();
@@ -167,7 +177,12 @@ mod tests {
 
     #[test]
     fn narrow_panes_drop_the_least_useful_columns_first() {
-        let names = |w| fitting_columns(w).iter().map(|(_, t, _)| *t).collect::<Vec<_>>();
+        let names = |w| {
+            fitting_columns(w)
+                .iter()
+                .map(|(_, t, _)| *t)
+                .collect::<Vec<_>>()
+        };
         assert_eq!(
             names(78),
             ["NAME", "NAMESPACE", "CONTEXT", "PHASE", "STEP", "WT", "AGE"]

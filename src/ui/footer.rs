@@ -24,8 +24,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             Span::styled("   ctx NAME · ns NAME · q · esc cancel", theme.muted()),
         ]),
         _ => match &state.flash {
-            Some(Flash::Error(text)) => Line::styled(format!(" {text}"), Style::new().fg(theme.error)),
-            Some(Flash::Info(text)) => Line::styled(format!(" {text}"), Style::new().fg(theme.accent)),
+            Some(Flash::Error(text)) => {
+                Line::styled(format!(" {text}"), Style::new().fg(theme.error))
+            }
+            Some(Flash::Info(text)) => {
+                Line::styled(format!(" {text}"), Style::new().fg(theme.accent))
+            }
             None => keys(state, theme),
         },
     };
@@ -33,7 +37,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
 }
 
 fn keys(state: &State, theme: &Theme) -> Line<'static> {
-    let moving = if state.focus == Focus::Rollout { "scroll" } else { "move" };
+    let moving = if state.focus == Focus::Rollout {
+        "scroll"
+    } else {
+        "move"
+    };
     let mut hints: Vec<(String, &str)> = vec![
         (pair(state, Action::Down, Action::Up), moving),
         (first(state, Action::Filter), "filter"),
@@ -47,14 +55,22 @@ fn keys(state: &State, theme: &Theme) -> Line<'static> {
     }
     let mut spans = vec![Span::raw(" ")];
     for (key, what) in hints.into_iter().filter(|(k, _)| !k.is_empty()) {
-        spans.push(Span::styled(key, Style::new().fg(theme.accent).add_modifier(Modifier::BOLD)));
+        spans.push(Span::styled(
+            key,
+            Style::new().fg(theme.accent).add_modifier(Modifier::BOLD),
+        ));
         spans.push(Span::styled(format!(" {what}  "), theme.muted()));
     }
     Line::from(spans)
 }
 
 fn first(state: &State, action: Action) -> String {
-    state.keymap.keys(action).first().map(|k| k.to_string()).unwrap_or_default()
+    state
+        .keymap
+        .keys(action)
+        .first()
+        .map(|k| k.to_string())
+        .unwrap_or_default()
 }
 
 fn pair(state: &State, a: Action, b: Action) -> String {

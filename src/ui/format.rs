@@ -33,6 +33,18 @@ pub fn fit(text: &str, width: usize) -> String {
     out
 }
 
+/// Cut `text` to `width` characters from the left, keeping its end (the
+/// tag of an image is what tells versions apart).
+pub fn fit_left(text: &str, width: usize) -> String {
+    let count = text.chars().count();
+    if count <= width {
+        return text.to_string();
+    }
+    let mut out = String::from("…");
+    out.extend(text.chars().skip(count + 1 - width.max(1)));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,5 +62,9 @@ mod tests {
     fn fit_marks_the_cut() {
         assert_eq!(fit("checkout", 8), "checkout");
         assert_eq!(fit("checkout", 5), "chec…");
+        assert_eq!(
+            fit_left("registry.example.com/shop/checkout:v2.5.0", 16),
+            "…checkout:v2.5.0"
+        );
     }
 }

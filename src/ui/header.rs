@@ -17,25 +17,16 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Style::new().fg(theme.title).add_modifier(Modifier::BOLD),
     )];
     spans.push(sep());
-    for (i, (context, health)) in state.contexts.iter().enumerate() {
-        if state.context_scope.as_ref().is_some_and(|c| c != context) {
-            continue;
+    let shown = state
+        .contexts
+        .iter()
+        .filter(|(c, _)| state.context_scope.as_ref().is_none_or(|s| s == c));
+    for (i, (context, health)) in shown.enumerate() {
+        if i > 0 {
+            spans.push(Span::raw(" "));
         }
-        if i > 0 && state.context_scope.is_none() {
-            spans.push(Span::styled(", ", theme.muted()));
-        }
-        spans.push(Span::raw(context.clone()));
-        spans.push(Span::raw(" "));
-        spans.push(health_span(state, health, theme));
+        spans.extend(context_spans(state, context, health, theme));
     }
-    spans.push(sep());
-    spans.push(Span::raw(match &state.namespace_scope {
-        Some(ns) => format!("ns {ns}"),
-        None => match &state.watched_namespace {
-            Some(ns) => format!("ns {ns}"),
-            None => "all namespaces".to_string(),
-        },
-    }));
     spans.push(sep());
     let total: usize = state.phase_counts.iter().sum();
     spans.push(Span::raw(format!("{total} rollouts")));
@@ -48,22 +39,43 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             ));
         }
     }
+    spans.push(sep());
+    let namespace = state
+        .namespace_scope
+        .as_ref()
+        .or(state.watched_namespace.as_ref());
+    spans.push(Span::raw(match namespace {
+        Some(ns) => format!("ns {ns}"),
+        None => "all namespaces".to_string(),
+    }));
     frame.render_widget(Line::from(spans), area);
 }
 
-fn health_span(state: &State, health: &ContextHealth, theme: &Theme) -> Span<'static> {
+/// "● prod-eu" when live, "◌ prod-eu" while connecting, and the error with
+/// the data's age when a watch is down.
+fn context_spans(
+    state: &State,
+    context: &str,
+    health: &ContextHealth,
+    theme: &Theme,
+) -> Vec<Span<'static>> {
     if let Some(error) = health.error() {
         let stale = age_at(state.now, health.stale_since);
-        return Span::styled(
-            format!("✖ stale {stale}: {error}"),
-            Style::new().fg(theme.error),
-        );
+        let style = Style::new().fg(theme.error);
+        return vec![
+            Span::styled(format!("✖ {context}"), style.add_modifier(Modifier::BOLD)),
+            Span::styled(format!(" stale {stale}: {error}"), style),
+        ];
     }
-    if health.is_live() {
-        Span::styled("● live", Style::new().fg(theme.healthy))
+    let (icon, color) = if health.is_live() {
+        ("●", theme.healthy)
     } else {
-        Span::styled("◌ connecting", Style::new().fg(theme.warning))
-    }
+        ("◌", theme.warning)
+    };
+    vec![
+        Span::styled(format!("{icon} "), Style::new().fg(color)),
+        Span::raw(context.to_string()),
+    ]
 }
 
 /// The texts of this pane that move with the clock.

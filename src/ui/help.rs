@@ -10,17 +10,30 @@ use super::Theme;
 use crate::app::State;
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let mut lines = vec![Line::styled("keys", theme.muted().add_modifier(Modifier::BOLD))];
+    let mut lines = vec![Line::styled(
+        "keys",
+        theme.muted().add_modifier(Modifier::BOLD),
+    )];
     for (action, keys) in state.keymap.bindings() {
         let keys: Vec<String> = keys.iter().map(ToString::to_string).collect();
         lines.push(Line::from(vec![
-            Span::styled(format!("  {:<16}", keys.join(" ")), Style::new().fg(theme.accent)),
+            Span::styled(
+                format!("  {:<16}", keys.join(" ")),
+                Style::new().fg(theme.accent),
+            ),
             Span::raw(action.description()),
         ]));
     }
     lines.push(Line::raw(""));
-    lines.push(Line::styled("while filtering or typing a command", theme.muted().add_modifier(Modifier::BOLD)));
-    for (key, what) in [("enter", "keep the filter / run the command"), ("esc", "clear / cancel"), ("ctrl-c", "quit, always")] {
+    lines.push(Line::styled(
+        "while filtering or typing a command",
+        theme.muted().add_modifier(Modifier::BOLD),
+    ));
+    for (key, what) in [
+        ("enter", "keep the filter / run the command"),
+        ("esc", "clear / cancel"),
+        ("ctrl-c", "quit, always"),
+    ] {
         lines.push(Line::from(vec![
             Span::styled(format!("  {key:<16}"), Style::new().fg(theme.accent)),
             Span::raw(what),
@@ -29,11 +42,19 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     lines.push(Line::raw(""));
     lines.push(Line::styled("any key closes this help", theme.muted()));
     let height = (lines.len() as u16 + 2).min(area.height);
-    let [popup] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(area);
-    let [popup] = Layout::horizontal([Constraint::Length(62.min(area.width))]).flex(Flex::Center).areas(popup);
+    let [popup] = Layout::vertical([Constraint::Length(height)])
+        .flex(Flex::Center)
+        .areas(area);
+    let [popup] = Layout::horizontal([Constraint::Length(62.min(area.width))])
+        .flex(Flex::Center)
+        .areas(popup);
     frame.render_widget(Clear, popup);
     frame.render_widget(
-        Paragraph::new(lines).block(Block::bordered().title(" help ").border_style(theme.border(true))),
+        Paragraph::new(lines).block(
+            Block::bordered()
+                .title(" help ")
+                .border_style(theme.border(true)),
+        ),
         popup,
     );
 }

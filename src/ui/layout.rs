@@ -31,7 +31,12 @@ pub fn areas(area: Rect) -> Option<Areas> {
     } else {
         Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(body)
     };
-    Some(Areas { header, fleet, rollout, footer })
+    Some(Areas {
+        header,
+        fleet,
+        rollout,
+        footer,
+    })
 }
 
 /// How many rollouts the fleet pane shows at once (its borders and column

@@ -7,6 +7,8 @@ mod header;
 mod help;
 pub mod layout;
 mod rollout;
+#[cfg(test)]
+mod tests;
 mod theme;
 
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -30,7 +32,10 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme) {
             layout::MIN_WIDTH,
             layout::MIN_HEIGHT
         );
-        frame.render_widget(Paragraph::new(Line::raw(text)).wrap(ratatui::widgets::Wrap { trim: true }), area);
+        frame.render_widget(
+            Paragraph::new(Line::raw(text)).wrap(ratatui::widgets::Wrap { trim: true }),
+            area,
+        );
         return;
     };
     header::draw(frame, areas.header, state, theme);

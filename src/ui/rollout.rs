@@ -7,7 +7,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
-use super::format::{age_at, fit, short_hash};
+use super::format::{age_at, fit, fit_left, short_hash};
 use super::{Theme, phase_icon};
 use crate::app::{Focus, State};
 use crate::model::{AnalysisPhase, ReplicaSet, Role, Rollout, Strategy};
@@ -15,8 +15,15 @@ use crate::model::{AnalysisPhase, ReplicaSet, Role, Rollout, Strategy};
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let focused = state.focus == Focus::Rollout;
     let Some(rollout) = state.selected_rollout() else {
-        let block = Block::bordered().title(" ROLLOUT ").border_style(theme.border(focused));
-        frame.render_widget(Paragraph::new("No rollout selected.").style(theme.muted()).block(block), area);
+        let block = Block::bordered()
+            .title(" ROLLOUT ")
+            .border_style(theme.border(focused));
+        frame.render_widget(
+            Paragraph::new("No rollout selected.")
+                .style(theme.muted())
+                .block(block),
+            area,
+        );
         return;
     };
     let key = &rollout.key;
@@ -24,11 +31,18 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Span::raw(" "),
         Span::styled(key.name.as_str(), Style::new().add_modifier(Modifier::BOLD)),
         Span::styled(
-            format!(" · {} · {} · {} ", key.namespace, key.context, rollout.strategy.label()),
+            format!(
+                " · {} · {} · {} ",
+                key.namespace,
+                key.context,
+                rollout.strategy.label()
+            ),
             theme.muted(),
         ),
     ]);
-    let block = Block::bordered().title(title).border_style(theme.border(focused));
+    let block = Block::bordered()
+        .title(title)
+        .border_style(theme.border(focused));
     let width = block.inner(area).width as usize;
     let lines = lines(rollout, state, theme, width);
     frame.render_widget(
@@ -48,9 +62,15 @@ fn lines(rollout: &Rollout, state: &State, theme: &Theme, width: usize) -> Vec<L
         phase_style,
     )];
     if rollout.paused_by_user {
-        status.push(Span::styled("  paused by a person (spec.paused)", theme.muted()));
+        status.push(Span::styled(
+            "  paused by a person (spec.paused)",
+            theme.muted(),
+        ));
     } else if rollout.waiting_for_person() {
-        status.push(Span::styled("  waiting for promotion", Style::new().fg(theme.paused)));
+        status.push(Span::styled(
+            "  waiting for promotion",
+            Style::new().fg(theme.paused),
+        ));
     }
     if let Some(rev) = rollout.revision {
         status.push(Span::styled(format!("  revision {rev}"), theme.muted()));
@@ -63,56 +83,90 @@ fn lines(rollout: &Rollout, state: &State, theme: &Theme, width: usize) -> Vec<L
         ]));
     }
     out.push(Line::raw(""));
-    versions(&mut out, rollout, state, theme, width);
-    out.push(Line::raw(""));
+    let sets = shown_replica_sets(rollout, state);
+    versions(&mut out, rollout, &sets, theme, width);
     if !rollout.steps.is_empty() {
         out.push(steps(rollout, state, theme));
     }
+    out.push(Line::raw(""));
+    replicas(&mut out, rollout, &sets, state, theme);
     analysis(&mut out, rollout, state, theme);
     conditions(&mut out, rollout, theme);
     out
 }
 
-/// The version lines: role, hash, image and a traffic bar each, then the
-/// replica counts.
-fn versions(out: &mut Vec<Line<'static>>, rollout: &Rollout, state: &State, theme: &Theme, width: usize) {
-    let mut sets: Vec<&ReplicaSet> = state.replica_sets_of(&rollout.key).iter().collect();
-    sets.sort_by(|a, b| b.revision.cmp(&a.revision).then_with(|| a.key.name.cmp(&b.key.name)));
-    let bar_width = (width / 4).clamp(10, 30);
-    let image_width = width.saturating_sub(bar_width + 30).max(12);
-    let shown: Vec<(&ReplicaSet, Role)> = sets
+/// The ReplicaSets worth a line, newest first, each with its main role:
+/// every one with a role, and old ones only while they still have pods.
+fn shown_replica_sets<'a>(rollout: &Rollout, state: &'a State) -> Vec<(&'a ReplicaSet, Role)> {
+    let mut sets: Vec<(&ReplicaSet, Role)> = state
+        .replica_sets_of(&rollout.key)
         .iter()
         .filter_map(|rs| {
             let roles = rs.roles(rollout);
-            let role = *roles.iter().min()?;
-            (role != Role::Old || rs.replicas.desired > 0).then_some((*rs, role))
+            // Blue-green speaks of active and preview; canary of stable and canary.
+            let role = match rollout.strategy {
+                Strategy::BlueGreen => roles
+                    .iter()
+                    .copied()
+                    .max_by_key(|r| matches!(r, Role::Active | Role::Preview)),
+                _ => roles.iter().copied().min(),
+            }?;
+            (role != Role::Old || rs.replicas.desired > 0).then_some((rs, role))
         })
         .collect();
-    if shown.is_empty() {
+    sets.sort_by(|(a, _), (b, _)| {
+        b.revision
+            .cmp(&a.revision)
+            .then_with(|| a.key.name.cmp(&b.key.name))
+    });
+    sets
+}
+
+fn role_style(role: Role, theme: &Theme) -> Style {
+    let color = match role {
+        Role::Canary | Role::Preview => theme.canary,
+        Role::Stable | Role::Active => theme.stable,
+        Role::Old => theme.muted,
+    };
+    Style::new().fg(color)
+}
+
+/// A line per version: role, hash, revision, image and its share of traffic.
+fn versions(
+    out: &mut Vec<Line<'static>>,
+    rollout: &Rollout,
+    sets: &[(&ReplicaSet, Role)],
+    theme: &Theme,
+    width: usize,
+) {
+    if sets.is_empty() {
         out.push(Line::styled("no ReplicaSets seen yet", theme.muted()));
         return;
     }
-    for (rs, role) in &shown {
-        let share = traffic_share(rollout, *role);
-        let color = match role {
-            Role::Canary | Role::Preview => theme.canary,
-            Role::Stable | Role::Active => theme.stable,
-            Role::Old => theme.muted,
-        };
+    let bar_width = (width / 4).clamp(10, 30);
+    let image_width = width.saturating_sub(bar_width + 30).max(12);
+    for (rs, role) in sets {
+        let style = role_style(*role, theme);
         let image = rs.images.first().map_or("", String::as_str);
         let mut spans = vec![
-            Span::styled(format!("{:<7} ", role.label()), Style::new().fg(color).add_modifier(Modifier::BOLD)),
+            Span::styled(
+                format!("{:<7} ", role.label()),
+                style.add_modifier(Modifier::BOLD),
+            ),
             Span::raw(format!("{:<10} ", short_hash(&rs.hash))),
             Span::styled(
                 format!("r{:<3} ", rs.revision.map_or("?".into(), |r| r.to_string())),
                 theme.muted(),
             ),
-            Span::raw(format!("{:<image_width$} ", fit(image, image_width))),
+            Span::raw(format!("{:<image_width$} ", fit_left(image, image_width))),
         ];
-        if let Some(share) = share {
+        if let Some(share) = traffic_share(rollout, *role) {
             let filled = (share as usize * bar_width).div_ceil(100).min(bar_width);
-            spans.push(Span::styled("█".repeat(filled), Style::new().fg(color)));
-            spans.push(Span::styled("░".repeat(bar_width - filled), Style::new().fg(theme.bar_empty)));
+            spans.push(Span::styled("█".repeat(filled), style));
+            spans.push(Span::styled(
+                "░".repeat(bar_width - filled),
+                Style::new().fg(theme.bar_empty),
+            ));
             spans.push(Span::raw(format!(" {share:>3}%")));
         }
         out.push(Line::from(spans));
@@ -121,29 +175,43 @@ fn versions(out: &mut Vec<Line<'static>>, rollout: &Rollout, state: &State, them
         && rollout.set_weight != rollout.actual_weight
     {
         out.push(Line::styled(
-            format!("        set weight {}%, actual {}%", rollout.set_weight, rollout.actual_weight),
+            format!(
+                "        set weight {}%, actual {}%",
+                rollout.set_weight, rollout.actual_weight
+            ),
             theme.muted(),
         ));
     }
+}
+
+/// Pods per version: desired, ready, available, and the version's age.
+fn replicas(
+    out: &mut Vec<Line<'static>>,
+    rollout: &Rollout,
+    sets: &[(&ReplicaSet, Role)],
+    state: &State,
+    theme: &Theme,
+) {
     out.push(Line::styled(
-        "        pods   desired  ready  available",
+        "pods     desired  ready  available  age",
         theme.muted(),
     ));
-    for (rs, role) in &shown {
-        out.push(Line::raw(format!(
-            "{:<7} {:<6} {:>7} {:>6} {:>10}   {}",
-            role.label(),
-            "",
-            rs.replicas.desired,
-            rs.replicas.ready,
-            rs.replicas.available,
-            age_at(state.now, rs.created),
-        )));
+    for (rs, role) in sets {
+        out.push(Line::from(vec![
+            Span::styled(format!("{:<8}", role.label()), role_style(*role, theme)),
+            Span::raw(format!(
+                "{:>7} {:>6} {:>10}  {}",
+                rs.replicas.desired,
+                rs.replicas.ready,
+                rs.replicas.available,
+                age_at(state.now, rs.created),
+            )),
+        ]));
     }
     let r = rollout.replicas;
     out.push(Line::styled(
         format!(
-            "rollout        {:>7} {:>6} {:>10}   updated {}",
+            "total   {:>7} {:>6} {:>10}  updated {}",
             r.desired, r.ready, r.available, r.updated
         ),
         theme.muted(),
@@ -181,11 +249,17 @@ fn steps(rollout: &Rollout, state: &State, theme: &Theme) -> Line<'static> {
         if i == current
             && let Some(left) = countdown(rollout, state)
         {
-            spans.push(Span::styled(format!(" ({left} left)"), Style::new().fg(theme.paused)));
+            spans.push(Span::styled(
+                format!(" ({left} left)"),
+                Style::new().fg(theme.paused),
+            ));
         }
     }
     if current >= rollout.steps.len() {
-        spans.push(Span::styled("  ✔ all steps done", Style::new().fg(theme.healthy)));
+        spans.push(Span::styled(
+            "  ✔ all steps done",
+            Style::new().fg(theme.healthy),
+        ));
     }
     Line::from(spans)
 }
@@ -205,7 +279,11 @@ fn analysis(out: &mut Vec<Line<'static>>, rollout: &Rollout, state: &State, them
     if runs.is_empty() {
         return;
     }
-    runs.sort_by(|a, b| b.started.cmp(&a.started).then_with(|| b.key.name.cmp(&a.key.name)));
+    runs.sort_by(|a, b| {
+        b.started
+            .cmp(&a.started)
+            .then_with(|| b.key.name.cmp(&a.key.name))
+    });
     out.push(Line::raw(""));
     for run in runs.into_iter().take(3) {
         let (icon, color) = match run.phase {
@@ -217,8 +295,14 @@ fn analysis(out: &mut Vec<Line<'static>>, rollout: &Rollout, state: &State, them
         out.push(Line::from(vec![
             Span::styled("analysis  ", theme.muted()),
             Span::raw(run.key.name.clone()),
-            Span::styled(format!("  {icon} {}", run.phase.label()), Style::new().fg(color)),
-            Span::styled(format!("  {}", age_at(state.now, run.started)), theme.muted()),
+            Span::styled(
+                format!("  {icon} {}", run.phase.label()),
+                Style::new().fg(color),
+            ),
+            Span::styled(
+                format!("  {}", age_at(state.now, run.started)),
+                theme.muted(),
+            ),
         ]));
         for metric in &run.metrics {
             let last = metric.last_value.as_deref().unwrap_or("–");

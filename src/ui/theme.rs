@@ -96,7 +96,10 @@ impl Theme {
         if self.mono {
             Style::new().add_modifier(Modifier::REVERSED)
         } else {
-            Style::new().fg(self.selection_fg).bg(self.selection_bg).add_modifier(Modifier::BOLD)
+            Style::new()
+                .fg(self.selection_fg)
+                .bg(self.selection_bg)
+                .add_modifier(Modifier::BOLD)
         }
     }
 

@@ -1,0 +1,226 @@
+//! Whole screens drawn into a `TestBackend` from a fixed fleet, at the
+//! sizes people use: 80x24 over SSH, 120x40, and 200x60.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use super::{Theme, draw};
+use crate::app::{Event, Keymap, State, settle, update};
+use crate::cluster::{Change, ClusterEvent, Kind};
+use crate::model::testing::{at, canary, replica_set, rollout};
+use crate::model::{
+    AnalysisMetric, AnalysisPhase, AnalysisRun, Condition, ObjectKey, Phase, Strategy,
+};
+
+fn fleet_state(width: u16, height: u16) -> State {
+    let mut state = State::new(
+        vec!["sim-prod-eu".into(), "sim-prod-us".into()],
+        vec!["sim-prod-eu".into(), "sim-prod-us".into()],
+        None,
+        Keymap::default_keys(),
+        at(0),
+    );
+    update(&mut state, Event::Resize { width, height });
+    let mut checkout = canary("sim-prod-eu", "shop", "checkout", Phase::Degraded, 2);
+    checkout.message = "RolloutAborted: Rollout aborted update to revision 5".into();
+    checkout.phase = Phase::Aborted;
+    checkout.aborted = true;
+    checkout.actual_weight = 0;
+    checkout.revision = Some(5);
+    checkout.conditions = vec![Condition {
+        kind: "Progressing".into(),
+        status: "False".into(),
+        reason: "RolloutAborted".into(),
+        message: "Rollout aborted update to revision 5".into(),
+        since: Some(at(-30)),
+    }];
+    let search = canary("sim-prod-us", "search", "search", Phase::Paused, 1);
+    let fraud = canary("sim-prod-eu", "payments", "fraud-check", Phase::Paused, 3);
+    let mut preview = rollout("sim-prod-us", "shop", "storefront", Phase::Paused);
+    preview.strategy = Strategy::BlueGreen;
+    preview.active_selector = Some("sf-active".into());
+    preview.preview_selector = Some("sf-preview".into());
+    preview.stable_hash = Some("sf-active".into());
+    preview.current_hash = Some("sf-preview".into());
+    preview.message = "BlueGreenPause".into();
+    let mut rollouts = vec![checkout.clone(), search, fraud, preview.clone()];
+    for (i, name) in ["cart", "auth", "ledger", "inventory", "reviews", "pricing"]
+        .iter()
+        .enumerate()
+    {
+        let ctx = if i % 2 == 0 {
+            "sim-prod-eu"
+        } else {
+            "sim-prod-us"
+        };
+        let ns = ["shop", "platform", "payments"][i % 3];
+        rollouts.push(rollout(ctx, ns, name, Phase::Healthy));
+    }
+    rollouts.push(canary(
+        "sim-prod-eu",
+        "search",
+        "recommendations",
+        Phase::Progressing,
+        2,
+    ));
+    for ctx in ["sim-prod-eu", "sim-prod-us"] {
+        let items = rollouts
+            .iter()
+            .filter(|r| r.key.context == ctx)
+            .cloned()
+            .collect();
+        update(
+            &mut state,
+            Event::Cluster(ClusterEvent::Rollout(Change::Relisted {
+                context: ctx.into(),
+                items,
+            })),
+        );
+        update(
+            &mut state,
+            Event::Cluster(ClusterEvent::Live {
+                context: ctx.into(),
+                kind: Kind::Rollout,
+            }),
+        );
+    }
+    let mut sets = vec![
+        replica_set(&checkout, "checkout-stable", 4, 4),
+        replica_set(&checkout, "checkout-canary", 5, 0),
+        replica_set(&preview, "sf-active", 7, 3),
+        replica_set(&preview, "sf-preview", 8, 3),
+    ];
+    sets[0].images = vec!["registry.example.com/shop/checkout:v2.4.0".into()];
+    sets[1].images = vec!["registry.example.com/shop/checkout:v2.5.0".into()];
+    for ctx in ["sim-prod-eu", "sim-prod-us"] {
+        let items = sets
+            .iter()
+            .filter(|r| r.key.context == ctx)
+            .cloned()
+            .collect();
+        update(
+            &mut state,
+            Event::Cluster(ClusterEvent::ReplicaSet(Change::Relisted {
+                context: ctx.into(),
+                items,
+            })),
+        );
+    }
+    let run = AnalysisRun {
+        key: ObjectKey::new("sim-prod-eu", "shop", "checkout-checkout-canary-5"),
+        owner: Some("checkout".into()),
+        hash: Some("checkout-canary".into()),
+        phase: AnalysisPhase::Failed,
+        message: "Metric \"success-rate\" assessed Failed due to failed (3) > failureLimit (2)"
+            .into(),
+        metrics: vec![AnalysisMetric {
+            name: "success-rate".into(),
+            phase: AnalysisPhase::Failed,
+            successful: 1,
+            failed: 3,
+            inconclusive: 0,
+            errors: 0,
+            last_value: Some("[0.61]".into()),
+        }],
+        started: Some(at(-90)),
+    };
+    update(
+        &mut state,
+        Event::Cluster(ClusterEvent::AnalysisRun(Change::Applied(run))),
+    );
+    settle(&mut state);
+    state
+}
+
+fn screen(state: &State) -> String {
+    let (w, h) = state.size;
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    let theme = Theme::builtin("default").unwrap();
+    terminal.draw(|f| draw(f, state, &theme)).unwrap();
+    let buffer = terminal.backend().buffer();
+    (0..h)
+        .map(|y| {
+            (0..w)
+                .map(|x| buffer[(x, y)].symbol())
+                .collect::<String>()
+                .trim_end()
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn fleet_at_80x24() {
+    insta::assert_snapshot!(screen(&fleet_state(80, 24)));
+}
+
+#[test]
+fn fleet_at_120x40() {
+    insta::assert_snapshot!(screen(&fleet_state(120, 40)));
+}
+
+#[test]
+fn fleet_at_200x60() {
+    insta::assert_snapshot!(screen(&fleet_state(200, 60)));
+}
+
+#[test]
+fn blue_green_selected_at_120x40() {
+    let mut state = fleet_state(120, 40);
+    let at = state
+        .view
+        .iter()
+        .position(|k| k.name == "storefront")
+        .unwrap();
+    for _ in 0..at {
+        update(
+            &mut state,
+            Event::Key(KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE)),
+        );
+    }
+    insta::assert_snapshot!(screen(&state));
+}
+
+#[test]
+fn a_stale_context_and_a_filter_at_120x40() {
+    let mut state = fleet_state(120, 40);
+    update(&mut state, Event::Tick(at(3)));
+    update(
+        &mut state,
+        Event::Cluster(ClusterEvent::Down {
+            context: "sim-prod-us".into(),
+            kind: Kind::Rollout,
+            error: "unreachable: connection refused".into(),
+        }),
+    );
+    update(&mut state, Event::Tick(at(15)));
+    update(
+        &mut state,
+        Event::Key(KeyEvent::new(KeyCode::Char('/'), KeyModifiers::NONE)),
+    );
+    for c in "sh".chars() {
+        update(
+            &mut state,
+            Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+        );
+    }
+    insta::assert_snapshot!(screen(&state));
+}
+
+#[test]
+fn help_overlay_at_80x24() {
+    let mut state = fleet_state(80, 24);
+    update(
+        &mut state,
+        Event::Key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE)),
+    );
+    insta::assert_snapshot!(screen(&state));
+}
+
+#[test]
+fn too_small() {
+    let state = fleet_state(60, 20);
+    insta::assert_snapshot!(screen(&state));
+}
