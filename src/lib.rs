@@ -6,7 +6,9 @@
 pub mod app;
 pub mod cli;
 pub mod cluster;
+pub mod cockpit;
 pub mod config;
+pub mod logging;
 pub mod metrics;
 pub mod model;
 pub mod sim;

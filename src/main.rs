@@ -1,11 +1,31 @@
 use clap::Parser;
+use color_eyre::eyre;
 use flightdeck::cli::{Cli, Command};
+use flightdeck::{cockpit, config, logging, sim, term};
 
-fn main() -> color_eyre::Result<()> {
+fn main() -> eyre::Result<()> {
     let cli = Cli::parse();
+    term::install_hooks()?;
+    logging::init();
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let runtime = tokio::runtime::Runtime::new()?;
     match cli.command {
-        Some(Command::Demo(args)) if args.serve => runtime.block_on(flightdeck::sim::serve(args)),
-        _ => Err(color_eyre::eyre::eyre!("the cockpit is not built yet")),
+        None => {
+            let config = config::load(no_color)?;
+            runtime.block_on(cockpit::run(cli.scope, config))
+        }
+        Some(Command::Demo(args)) if args.serve => runtime.block_on(sim::serve(args)),
+        Some(Command::Demo(args)) => {
+            let config = config::load(no_color)?;
+            runtime.block_on(async move {
+                let fleet = sim::Fleet::start(sim::FleetOptions::demo(&args)).await?;
+                let mut scope = cli.scope;
+                scope.kubeconfig = Some(fleet.kubeconfig_path().to_path_buf());
+                if scope.contexts.is_empty() {
+                    scope.all_contexts = true;
+                }
+                cockpit::run(scope, config).await
+            })
+        }
     }
 }

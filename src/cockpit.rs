@@ -1,0 +1,82 @@
+//! The interactive cockpit: the one place where the terminal, the clock,
+//! the watches and `app::update` meet. Everything else it calls is pure.
+
+use std::time::Duration;
+
+use color_eyre::eyre::{self, WrapErr};
+use crossterm::event::{Event as TermEvent, EventStream};
+use futures::StreamExt;
+use jiff::Timestamp;
+use tokio::sync::mpsc;
+
+use crate::app::{self, Effect, Event, State};
+use crate::cli::Scope;
+use crate::cluster::{self, ClusterEvent};
+use crate::config::Config;
+use crate::term::{self, Session};
+use crate::ui;
+
+/// Events taken from the watch channel before a frame is drawn, so that a
+/// flood of changes (a relist of thousands) costs one frame, not thousands.
+const BATCH: usize = 4096;
+
+pub async fn run(scope: Scope, config: Config) -> eyre::Result<()> {
+    let connection = cluster::connect(&scope).await?;
+    let (tx, mut changes) = mpsc::channel::<ClusterEvent>(BATCH);
+    let namespace = scope.namespace.clone();
+    // Dropping a `Watches` stops its tasks.
+    let mut _watches = connection.watch(connection.selected(), namespace.as_deref(), tx.clone());
+
+    let mut state = State::new(
+        connection.selected().to_vec(),
+        connection.known().to_vec(),
+        namespace,
+        config.keymap,
+        Timestamp::now(),
+    );
+    let theme = config.theme;
+    let mut session = Session::enter().wrap_err("cannot open the terminal")?;
+    let size = session.terminal.size()?;
+    app::update(&mut state, Event::Resize { width: size.width, height: size.height });
+
+    let mut keys = EventStream::new();
+    let mut clock = tokio::time::interval(Duration::from_secs(1));
+    clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let terminate = term::terminate_signal();
+    tokio::pin!(terminate);
+    let mut redraw = true;
+    loop {
+        if redraw {
+            app::settle(&mut state);
+            session.terminal.draw(|frame| ui::draw(frame, &state, &theme))?;
+        }
+        let event = tokio::select! {
+            key = keys.next() => match key {
+                Some(Ok(TermEvent::Key(key))) => Event::Key(key),
+                Some(Ok(TermEvent::Resize(width, height))) => Event::Resize { width, height },
+                Some(Ok(_)) => continue,
+                // The terminal is gone (SSH dropped): leave.
+                Some(Err(_)) | None => Event::Terminate,
+            },
+            Some(change) = changes.recv() => Event::Cluster(change),
+            _ = clock.tick() => Event::Tick(Timestamp::now()),
+            _ = &mut terminate => Event::Terminate,
+        };
+        let mut outcome = app::update(&mut state, event);
+        for _ in 0..BATCH {
+            let Ok(change) = changes.try_recv() else { break };
+            let more = app::update(&mut state, Event::Cluster(change));
+            outcome.redraw |= more.redraw;
+            outcome.effects.extend(more.effects);
+        }
+        redraw = outcome.redraw;
+        for effect in outcome.effects {
+            match effect {
+                Effect::Quit => return Ok(()),
+                Effect::Watch { contexts, namespace } => {
+                    _watches = connection.watch(&contexts, namespace.as_deref(), tx.clone());
+                }
+            }
+        }
+    }
+}
