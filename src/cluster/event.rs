@@ -17,15 +17,25 @@ pub enum Change<T> {
     Applied(T),
     Deleted(ObjectKey),
     /// A full (re)list: these are now all the objects of this kind in `context`.
-    Relisted { context: String, items: Vec<T> },
+    Relisted {
+        context: String,
+        items: Vec<T>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClusterEvent {
     /// A watch has listed and is streaming.
-    Live { context: String, kind: Kind },
+    Live {
+        context: String,
+        kind: Kind,
+    },
     /// A watch failed; it retries with backoff. `error` is plain words.
-    Down { context: String, kind: Kind, error: String },
+    Down {
+        context: String,
+        kind: Kind,
+        error: String,
+    },
     Rollout(Change<Rollout>),
     ReplicaSet(Change<ReplicaSet>),
     AnalysisRun(Change<AnalysisRun>),

@@ -214,9 +214,10 @@ impl<'v, 'p> Field<'v, 'p> {
     pub fn time(&self) -> Result<Option<Timestamp>, MapError> {
         match self.str()? {
             None | Some("") => Ok(None),
-            Some(s) => s.parse().map(Some).map_err(|_| {
-                self.error(format!("expected an RFC 3339 time, found {s:?}"))
-            }),
+            Some(s) => s
+                .parse()
+                .map(Some)
+                .map_err(|_| self.error(format!("expected an RFC 3339 time, found {s:?}"))),
         }
     }
 
@@ -224,9 +225,11 @@ impl<'v, 'p> Field<'v, 'p> {
     pub fn numeric_string(&self) -> Result<Option<u64>, MapError> {
         match self.str()? {
             None => Ok(None),
-            Some(s) => s.trim().parse().map(Some).map_err(|_| {
-                self.error(format!("expected a number in a string, found {s:?}"))
-            }),
+            Some(s) => s
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| self.error(format!("expected a number in a string, found {s:?}"))),
         }
     }
 }
@@ -257,9 +260,10 @@ mod tests {
         });
         let root = Field::root("a/b", &obj);
         let err = root
-            .at(&["metadata", "annotations", "rollout.argoproj.io/revision"], |f| {
-                f.numeric_string()
-            })
+            .at(
+                &["metadata", "annotations", "rollout.argoproj.io/revision"],
+                |f| f.numeric_string(),
+            )
             .unwrap_err();
         assert_eq!(
             err.field,

@@ -70,7 +70,9 @@ pub fn map_rollout(context: &str, obj: &Value) -> Result<Rollout, MapError> {
     };
 
     let facts = PhaseFacts {
-        generation: root.at(&["metadata", "generation"], |f| f.int())?.unwrap_or(0),
+        generation: root
+            .at(&["metadata", "generation"], |f| f.int())?
+            .unwrap_or(0),
         observed_generation: root.at(&status(&["observedGeneration"]), generation_number)?,
         workload_generation_observed: workload_generation_observed(&root)?,
         controller_pause: root.at(&status(&["controllerPause"]), |f| f.flag())?,
@@ -120,14 +122,18 @@ pub fn map_rollout(context: &str, obj: &Value) -> Result<Rollout, MapError> {
     let actual_weight = match strategy {
         Strategy::Canary { .. } if current_canary_step(&steps, current_step).is_none() => 100,
         Strategy::Canary { .. } if replicas.available == 0 => 0,
-        Strategy::Canary { traffic_routed: true } => {
+        Strategy::Canary {
+            traffic_routed: true,
+        } => {
             let routed = root.at(&status(&["canary", "weights", "canary", "weight"]), |f| {
                 f.count()
             })?;
             routed.unwrap_or(set_weight)
         }
         // Needs the canary ReplicaSet's available pods: see `actual_weight`.
-        Strategy::Canary { traffic_routed: false } => 0,
+        Strategy::Canary {
+            traffic_routed: false,
+        } => 0,
         _ => set_weight,
     };
     let since = pause_conditions
@@ -381,4 +387,161 @@ fn spec<'a>(keys: &[&'a str]) -> Vec<&'a str> {
 
 fn status<'a>(keys: &[&'a str]) -> Vec<&'a str> {
     [&["status"][..], keys].concat()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    /// A canary as a v1.x controller reports it, to vary per test.
+    fn canary() -> Value {
+        json!({
+            "metadata": {"name": "checkout", "namespace": "shop", "generation": 3},
+            "spec": {
+                "replicas": 5,
+                "strategy": {"canary": {"steps": [
+                    {"setWeight": 20}, {"pause": {}}, {"analysis": {}},
+                    {"setWeight": 50}, {"pause": {"duration": "1m"}}
+                ]}}
+            },
+            "status": {
+                "observedGeneration": 3,
+                "phase": "Paused",
+                "message": "CanaryPauseStep",
+                "currentStepIndex": 1,
+                "pauseConditions": [{"reason": "CanaryPauseStep", "startTime": "2024-05-02T10:00:00Z"}],
+                "controllerPause": true,
+                "stableRS": "7f9c",
+                "currentPodHash": "5d2a",
+                "replicas": 6, "updatedReplicas": 1, "availableReplicas": 6
+            }
+        })
+    }
+
+    fn map(obj: &Value) -> Rollout {
+        map_rollout("prod", obj).unwrap()
+    }
+
+    #[test]
+    fn a_v1_controller_phase_and_message_are_taken_as_written() {
+        let r = map(&canary());
+        assert_eq!(
+            (r.phase, r.message.as_str()),
+            (Phase::Paused, "CanaryPauseStep")
+        );
+        assert_eq!(r.since, Some("2024-05-02T10:00:00Z".parse().unwrap()));
+        assert_eq!(r.step_label().as_deref(), Some("1/5"));
+    }
+
+    #[test]
+    fn an_unobserved_spec_change_is_progressing() {
+        let mut obj = canary();
+        obj["metadata"]["generation"] = 4.into();
+        let r = map(&obj);
+        assert_eq!(r.phase, Phase::Progressing);
+        assert_eq!(r.message, "waiting for rollout spec update to be observed");
+        // Even over an abort: a new spec is what clears it.
+        obj["status"]["abort"] = true.into();
+        assert_eq!(map(&obj).phase, Phase::Progressing);
+    }
+
+    #[test]
+    fn cleared_pause_conditions_under_a_controller_pause_are_unpausing() {
+        let mut obj = canary();
+        obj["status"]["pauseConditions"] = json!(null);
+        let r = map(&obj);
+        assert_eq!(r.phase, Phase::Progressing);
+        assert_eq!(r.message, "waiting for rollout to unpause");
+    }
+
+    #[test]
+    fn an_abort_is_shown_as_aborted_with_no_set_weight() {
+        let mut obj = canary();
+        obj["status"]["abort"] = true.into();
+        obj["status"]["phase"] = "Degraded".into();
+        obj["status"]["message"] = "RolloutAborted: metric failed".into();
+        let r = map(&obj);
+        assert_eq!(r.phase, Phase::Aborted);
+        assert_eq!(r.message, "RolloutAborted: metric failed");
+        assert!(r.aborted);
+        assert_eq!(r.set_weight, 0);
+    }
+
+    #[test]
+    fn set_weight_walks_back_to_the_last_set_weight_step() {
+        let at = |index: Option<usize>| {
+            let mut obj = canary();
+            obj["status"]["currentStepIndex"] = json!(index);
+            map(&obj).set_weight
+        };
+        assert_eq!(at(None), 20);
+        assert_eq!(at(Some(2)), 20);
+        assert_eq!(at(Some(3)), 50);
+        assert_eq!(at(Some(4)), 50);
+        // All steps done.
+        assert_eq!(at(Some(5)), 100);
+        let mut obj = canary();
+        obj["spec"]["strategy"]["canary"]["steps"] = json!([{"pause": {}}, {"setWeight": 10}]);
+        obj["status"]["currentStepIndex"] = 0.into();
+        assert_eq!(map(&obj).set_weight, 0, "no setWeight yet");
+    }
+
+    #[test]
+    fn traffic_routed_actual_weight_is_what_the_controller_set() {
+        let mut obj = canary();
+        obj["spec"]["strategy"]["canary"]["trafficRouting"] = json!({"nginx": {}});
+        assert_eq!(
+            map(&obj).actual_weight,
+            20,
+            "no weights yet: the set weight"
+        );
+        obj["status"]["canary"] = json!({"weights": {"canary": {"weight": 15}}});
+        assert_eq!(map(&obj).actual_weight, 15);
+        obj["status"]["currentStepIndex"] = 5.into();
+        assert_eq!(map(&obj).actual_weight, 100, "steps done");
+    }
+
+    #[test]
+    fn without_status_a_rollout_is_progressing() {
+        let mut obj = canary();
+        obj.as_object_mut().unwrap().remove("status");
+        let r = map(&obj);
+        assert_eq!(r.phase, Phase::Progressing);
+        assert_eq!(r.message, "more replicas need to be updated");
+        assert_eq!(r.observed_generation, r.generation);
+    }
+
+    #[test]
+    fn a_finished_canary_without_a_controller_phase_is_healthy() {
+        let mut obj = canary();
+        let status = obj["status"].as_object_mut().unwrap();
+        for key in ["phase", "message", "pauseConditions", "controllerPause"] {
+            status.remove(key);
+        }
+        status.insert("currentPodHash".into(), "7f9c".into());
+        status.insert("currentStepIndex".into(), 5.into());
+        status.insert("updatedReplicas".into(), 5.into());
+        status.insert("replicas".into(), 5.into());
+        status.insert("availableReplicas".into(), 5.into());
+        let r = map(&obj);
+        assert_eq!((r.phase, r.message.as_str()), (Phase::Healthy, ""));
+        assert_eq!((r.set_weight, r.actual_weight), (100, 100));
+    }
+
+    #[test]
+    fn wrong_types_are_errors_that_name_the_field() {
+        let mut obj = canary();
+        obj["status"]["currentStepIndex"] = "x".into();
+        let err = map_rollout("prod", &obj).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"shop/checkout: status.currentStepIndex: expected an integer, found "x""#
+        );
+        let mut obj = canary();
+        obj["status"]["phase"] = "Sleeping".into();
+        let err = map_rollout("prod", &obj).unwrap_err();
+        assert_eq!(err.field, "status.phase");
+    }
 }

@@ -45,9 +45,11 @@ fn pause_seconds(duration: Field<'_, '_>) -> Result<Option<u64>, MapError> {
     if let Ok(seconds) = text.trim().parse::<u64>() {
         return Ok(Some(seconds));
     }
-    go_duration_seconds(text)
-        .map(Some)
-        .ok_or_else(|| duration.error(format!("expected a duration like \"30s\" or \"1m\", found {text:?}")))
+    go_duration_seconds(text).map(Some).ok_or_else(|| {
+        duration.error(format!(
+            "expected a duration like \"30s\" or \"1m\", found {text:?}"
+        ))
+    })
 }
 
 /// Parses Go's `time.ParseDuration` syntax (`"1h30m"`, `"1.5s"`, `"500ms"`)
