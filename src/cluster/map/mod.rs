@@ -13,5 +13,6 @@ mod steps;
 
 pub use analysis_run::map_analysis_run;
 pub use fields::MapError;
+pub(crate) use meta::HASH_LABEL;
 pub use replica_set::map_replica_set;
 pub use rollout::{actual_weight, map_rollout};
