@@ -60,6 +60,9 @@ pub struct State {
     pub replica_sets: HashMap<ObjectKey, Vec<ReplicaSet>>,
     /// AnalysisRuns by the key of the Rollout that owns them.
     pub analysis_runs: HashMap<ObjectKey, Vec<AnalysisRun>>,
+    /// Objects that could not be read, with the error naming the field; the
+    /// last good version of each (if any) stays shown.
+    pub unreadable: HashMap<ObjectKey, (Kind, String)>,
     /// Every watched context, in the order given.
     pub contexts: Vec<(String, ContextHealth)>,
     /// Contexts the kubeconfig knows (for `:ctx`).
@@ -106,6 +109,7 @@ impl State {
             rollouts: HashMap::new(),
             replica_sets: HashMap::new(),
             analysis_runs: HashMap::new(),
+            unreadable: HashMap::new(),
             contexts: contexts
                 .into_iter()
                 .map(|c| (c, ContextHealth::default()))

@@ -5,7 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use super::command::{self, Command};
 use super::view::{rebuild, select};
 use super::{Action, Effect, Event, Flash, Focus, Mode, State};
-use crate::cluster::{Change, ClusterEvent};
+use crate::cluster::{self, Change, ClusterEvent, Kind};
 use crate::model::ObjectKey;
 use crate::ui;
 
@@ -268,30 +268,48 @@ fn on_cluster(state: &mut State, event: ClusterEvent) {
             }
             health.stale_since.get_or_insert(now);
         }
+        ClusterEvent::Unreadable { key, kind, error } => {
+            state.flash = Some(Flash::Error(error.clone()));
+            state.unreadable.insert(key, (kind, error));
+        }
         ClusterEvent::Rollout(change) => {
             match change {
                 Change::Applied(rollout) => {
-                    state.rollouts.insert(rollout.key.clone(), rollout);
+                    let key = rollout.key.clone();
+                    state.unreadable.remove(&key);
+                    state.rollouts.insert(key.clone(), rollout);
+                    refresh_actual_weight(state, &key);
                 }
                 Change::Deleted(key) => {
+                    state.unreadable.remove(&key);
                     state.rollouts.remove(&key);
                 }
                 Change::Relisted { context, items } => {
                     state.rollouts.retain(|k, _| k.context != context);
-                    state
-                        .rollouts
-                        .extend(items.into_iter().map(|r| (r.key.clone(), r)));
+                    state.unreadable.retain(|k, (kind, _)| k.context != context || *kind != Kind::Rollout);
+                    let keys: Vec<ObjectKey> = items.iter().map(|r| r.key.clone()).collect();
+                    state.rollouts.extend(items.into_iter().map(|r| (r.key.clone(), r)));
+                    keys.iter().for_each(|k| refresh_actual_weight(state, k));
                 }
             }
             state.view_dirty = true;
         }
         ClusterEvent::ReplicaSet(change) => {
+            let touched: Vec<ObjectKey> = match &change {
+                Change::Applied(rs) => owner_key(&rs.key, &rs.owner).into_iter().collect(),
+                Change::Deleted(_) => Vec::new(),
+                Change::Relisted { context, .. } => {
+                    state.rollouts.keys().filter(|k| k.context == *context).cloned().collect()
+                }
+            };
             apply_owned(
                 &mut state.replica_sets,
                 change,
                 |rs| owner_key(&rs.key, &rs.owner),
                 |rs| &rs.key,
             );
+            touched.iter().for_each(|k| refresh_actual_weight(state, k));
+            state.view_dirty = true;
         }
         ClusterEvent::AnalysisRun(change) => apply_owned(
             &mut state.analysis_runs,
@@ -299,6 +317,15 @@ fn on_cluster(state: &mut State, event: ClusterEvent) {
             |run| owner_key(&run.key, &run.owner),
             |run| &run.key,
         ),
+    }
+}
+
+/// Without traffic routing, a canary's real share of traffic follows its
+/// available pods, so it changes with the ReplicaSets as well.
+fn refresh_actual_weight(state: &mut State, key: &ObjectKey) {
+    let sets = state.replica_sets.get(key).map_or(&[][..], Vec::as_slice);
+    if let Some(rollout) = state.rollouts.get_mut(key) {
+        rollout.actual_weight = cluster::actual_weight(rollout, sets);
     }
 }
 

@@ -36,6 +36,13 @@ pub enum ClusterEvent {
         kind: Kind,
         error: String,
     },
+    /// An object of `kind` that could not be read (mapped); its watch goes
+    /// on without it. `error` names the object and the field at fault.
+    Unreadable {
+        key: ObjectKey,
+        kind: Kind,
+        error: String,
+    },
     Rollout(Change<Rollout>),
     ReplicaSet(Change<ReplicaSet>),
     AnalysisRun(Change<AnalysisRun>),

@@ -1,6 +1,18 @@
 //! The clusters: one kube client per context, watchers that turn objects
 //! into `model` types, and (later) the API calls behind each action.
+//!
+//! `connect` reads the kubeconfig and picks the contexts; `Connection::watch`
+//! streams `ClusterEvent`s from them; `map_*` are the pure mappings from raw
+//! objects, usable on their own (the simulator and tests use them too).
 
+mod connect;
+mod errors;
 mod event;
+mod map;
+mod watch;
 
+pub use connect::{Connection, connect};
+pub use errors::ConnectError;
 pub use event::{Change, ClusterEvent, Kind};
+pub use map::{MapError, actual_weight, map_analysis_run, map_replica_set, map_rollout};
+pub use watch::{Target, Watches, spawn_watchers};

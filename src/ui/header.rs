@@ -39,6 +39,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             ));
         }
     }
+    if !state.unreadable.is_empty() {
+        spans.push(Span::styled(
+            format!(" ⚠ {} unreadable", state.unreadable.len()),
+            Style::new().fg(theme.warning),
+        ));
+    }
     spans.push(sep());
     let namespace = state
         .namespace_scope

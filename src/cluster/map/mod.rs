@@ -1,0 +1,18 @@
+//! Pure mapping from raw Kubernetes objects (as JSON) to `model` types.
+//!
+//! Tolerant where real controllers differ (a string `observedGeneration`,
+//! missing status, unknown fields) and precise where they do not: a field
+//! of the wrong type is a `MapError` naming the object and the field.
+
+mod analysis_run;
+mod fields;
+mod meta;
+mod replica_set;
+mod rollout;
+mod steps;
+
+pub use analysis_run::map_analysis_run;
+pub use fields::MapError;
+pub(crate) use meta::HASH_LABEL;
+pub use replica_set::map_replica_set;
+pub use rollout::{actual_weight, map_rollout};

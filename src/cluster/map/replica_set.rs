@@ -1,0 +1,41 @@
+//! A ReplicaSet that Argo created for a Rollout → `model::ReplicaSet`.
+
+use serde_json::Value;
+
+use crate::model::{ObjectKey, ReplicaSet, Replicas};
+
+use super::fields::{Field, MapError};
+use super::meta::{HASH_LABEL, Meta};
+
+/// Maps a raw `apps/v1` ReplicaSet. It must carry Argo's
+/// `rollouts-pod-template-hash` label (the watcher selects on it).
+pub fn map_replica_set(context: &str, obj: &Value) -> Result<ReplicaSet, MapError> {
+    let meta = Meta::read(obj)?;
+    let root = Field::root(&meta.object, obj);
+    let hash = meta.hash.clone().ok_or_else(|| {
+        root.at(&["metadata", "labels"], |labels| {
+            labels.with(HASH_LABEL, |f| f.error("missing"))
+        })
+        .unwrap_or_else(|e| e)
+    })?;
+    let current = root.at(&["status", "replicas"], |f| f.count_or_zero())?;
+    Ok(ReplicaSet {
+        key: ObjectKey::new(context, &meta.namespace, &meta.name),
+        owner: meta.rollout_owner,
+        hash,
+        revision: meta.revision,
+        images: root.at(&["spec", "template", "spec", "containers"], |list| {
+            list.each(|c| c.at(&["image"], |f| f.string()))
+        })?,
+        replicas: Replicas {
+            // Kubernetes defaults an unset spec.replicas to 1.
+            desired: root.at(&["spec", "replicas"], |f| f.count())?.unwrap_or(1),
+            current,
+            // Every pod of a ReplicaSet runs its template.
+            updated: current,
+            ready: root.at(&["status", "readyReplicas"], |f| f.count_or_zero())?,
+            available: root.at(&["status", "availableReplicas"], |f| f.count_or_zero())?,
+        },
+        created: meta.created,
+    })
+}

@@ -1,0 +1,177 @@
+//! The watchers end to end against a tiny fake API server: the kubeconfig is
+//! read, a client made, Rollouts and ReplicaSets listed (and their watches
+//! left open), and AnalysisRuns answered 404 as on a cluster without them.
+
+use std::convert::Infallible;
+use std::path::Path;
+use std::time::Duration;
+
+use bytes::Bytes;
+use flightdeck::cli::Scope;
+use flightdeck::cluster::{self, Change, ClusterEvent, Kind};
+use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
+use hyper::body::Frame;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+type Body = BoxBody<Bytes, Infallible>;
+
+fn fixture_objects(kind: &str) -> Vec<Value> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures/argo-rollouts/status/canary");
+    let mut objects = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let obj: Value = serde_saphyr::from_str(&text).unwrap();
+        if obj["kind"] == kind {
+            objects.push(obj);
+        }
+    }
+    objects
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())).boxed())
+        .unwrap()
+}
+
+/// Lists come back at once; a watch stays open with nothing to say.
+async fn serve(request: Request<hyper::body::Incoming>) -> Result<Response<Body>, Infallible> {
+    let path = request.uri().path();
+    let query = request.uri().query().unwrap_or_default();
+    let items = match path {
+        "/apis/argoproj.io/v1alpha1/rollouts" => fixture_objects("Rollout"),
+        "/apis/apps/v1/replicasets" => {
+            assert!(
+                query.contains("labelSelector=rollouts-pod-template-hash"),
+                "{query}"
+            );
+            fixture_objects("ReplicaSet")
+        }
+        _ => {
+            let status = json!({
+                "kind": "Status", "apiVersion": "v1", "status": "Failure",
+                "message": "the server could not find the requested resource",
+                "reason": "NotFound", "code": 404
+            });
+            return Ok(json_response(StatusCode::NOT_FOUND, &status));
+        }
+    };
+    if query
+        .split('&')
+        .any(|p| p == "watch=true" || p == "watch=1")
+    {
+        let silent = futures::stream::pending::<Result<Frame<Bytes>, Infallible>>();
+        return Ok(Response::new(StreamBody::new(silent).boxed()));
+    }
+    let list = json!({"kind": "List", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": items});
+    Ok(json_response(StatusCode::OK, &list))
+}
+
+async fn fake_api_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            tokio::spawn(
+                hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), hyper::service::service_fn(serve)),
+            );
+        }
+    });
+    format!("http://{address}")
+}
+
+#[tokio::test]
+async fn watchers_list_go_live_and_report_a_missing_kind() {
+    let server = fake_api_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("config");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: test\n\
+             clusters: [{{name: fake, cluster: {{server: \"{server}\"}}}}]\n\
+             users: [{{name: tester, user: {{}}}}]\n\
+             contexts: [{{name: test, context: {{cluster: fake, user: tester}}}}]\n"
+        ),
+    )
+    .unwrap();
+    let scope = Scope {
+        kubeconfig: Some(kubeconfig),
+        ..Scope::default()
+    };
+    let connection = cluster::connect(&scope).await.unwrap();
+    assert_eq!(connection.selected(), ["test"]);
+
+    let (tx, mut events) = mpsc::channel(64);
+    let watches = connection.watch(connection.selected(), None, tx);
+    let (mut rollouts, mut replica_sets, mut live, mut down) = (None, None, Vec::new(), None);
+    while rollouts.is_none() || replica_sets.is_none() || live.len() < 2 || down.is_none() {
+        match events.recv().await.unwrap() {
+            ClusterEvent::Rollout(Change::Relisted { context, items }) => {
+                assert_eq!(context, "test");
+                rollouts = Some(items);
+            }
+            ClusterEvent::ReplicaSet(Change::Relisted { items, .. }) => replica_sets = Some(items),
+            ClusterEvent::Live { context, kind } => {
+                assert_eq!(context, "test");
+                live.push(kind);
+            }
+            ClusterEvent::Down { kind, error, .. } => {
+                assert_eq!(kind, Kind::AnalysisRun);
+                down = Some(error);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let mut names: Vec<_> = rollouts.unwrap().into_iter().map(|r| r.key.name).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "canary-demo",
+            "canary-demo-pingpong",
+            "canary-demo-weights",
+            "canary-demo-weights-na",
+            "canary-demo-workloadRef",
+            "canary-demo-workloadRef-deploy"
+        ]
+    );
+    assert_eq!(replica_sets.unwrap().len(), 3);
+    live.sort_by_key(|k| *k as u8);
+    assert_eq!(live, [Kind::Rollout, Kind::ReplicaSet]);
+    assert_eq!(
+        down.unwrap(),
+        "Argo Rollouts is not installed in test (no analysisruns.argoproj.io)"
+    );
+
+    // Dropping the watches ends their tasks, and with them the last sender.
+    drop(watches);
+    let rest = tokio::time::timeout(Duration::from_secs(30), async {
+        let mut rest = Vec::new();
+        while let Some(event) = events.recv().await {
+            rest.push(event);
+        }
+        rest
+    })
+    .await
+    .expect("the watch tasks did not stop");
+    assert!(
+        rest.iter().all(|e| matches!(
+            e,
+            ClusterEvent::Down {
+                kind: Kind::AnalysisRun,
+                ..
+            }
+        )),
+        "{rest:?}"
+    );
+}
