@@ -1,1 +1,4 @@
-//! metrics
+//! Metrics: where the numbers come from (`MetricsSource`, Prometheus), which
+//! queries to ask (`templates`, `config`), and what they mean (`judge`).
+
+pub mod judge;

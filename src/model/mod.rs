@@ -1,1 +1,3 @@
 //! model
+pub mod verdict;
+pub use verdict::{Classification, Direction, Effect, MetricResult, Outcome, Verdict};
