@@ -9,6 +9,7 @@ mod rollout;
 mod step;
 #[cfg(test)]
 pub mod testing;
+pub mod verdict;
 
 pub use analysis::{AnalysisMetric, AnalysisPhase, AnalysisRun};
 pub use replica_set::{ReplicaSet, Role};
@@ -16,3 +17,4 @@ pub use rollout::{
     Condition, ObjectKey, PauseCondition, Phase, Replicas, Rollout, Strategy, Urgency,
 };
 pub use step::Step;
+pub use verdict::{Classification, Direction, MetricResult, Verdict};

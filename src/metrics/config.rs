@@ -1,0 +1,215 @@
+//! The `[metrics]` section of `config.toml`.
+//!
+//! ```toml
+//! [metrics]
+//! url = "https://prometheus.example:9090"
+//! preset = "istio"            # argo (default) | istio | linkerd | nginx | none
+//! timeout = "5s"
+//! insecure = false            # true skips TLS certificate verification
+//! bearer_token_env = "PROM_TOKEN"
+//! headers = { "X-Scope-OrgID" = "shop" }
+//! headers_env = { "X-Api-Key" = "PROM_API_KEY" }   # header → environment variable
+//! group_weights = { errors = 60, latency = 30, business = 10 }
+//!
+//! [metrics.thresholds]
+//! pass = 95
+//! marginal = 75
+//!
+//! [[metrics.metric]]
+//! name = "orders/min"
+//! unit = "orders/min"
+//! direction = "higher"
+//! group = "business"
+//! query = 'sum(rate(orders_total{namespace="{{namespace}}",rollouts_pod_template_hash="{{hash}}"}[{{rate_interval}}])) * 60'
+//! ```
+//!
+//! Secrets can be written inline or, better, named by environment variable
+//! (`*_env`); either way they never appear in `Debug` output or errors.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::metrics::judge::Thresholds;
+use crate::metrics::templates::{MetricDefinition, MetricQueries, Preset};
+use crate::model::Direction;
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// The backend's base URL, e.g. `http://prometheus:9090`.
+    pub url: String,
+    #[serde(default)]
+    pub preset: Preset,
+    #[serde(default = "default_timeout", with = "duration_text")]
+    pub timeout: Duration,
+    #[serde(default)]
+    pub insecure: bool,
+    #[serde(default)]
+    pub bearer_token: Option<Secret>,
+    /// Environment variable holding the bearer token.
+    #[serde(default)]
+    pub bearer_token_env: Option<String>,
+    #[serde(default)]
+    pub basic_auth: Option<BasicAuth>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, Secret>,
+    /// Header name → environment variable holding its value.
+    #[serde(default)]
+    pub headers_env: BTreeMap<String, String>,
+    #[serde(default)]
+    pub thresholds: Thresholds,
+    /// Scoring weight per metric group; groups left out share the rest of 100.
+    #[serde(default)]
+    pub group_weights: BTreeMap<String, f64>,
+    /// The user's metrics; one named like a preset's replaces it.
+    #[serde(default, rename = "metric")]
+    pub metrics: Vec<CustomMetric>,
+}
+
+fn default_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasicAuth {
+    pub username: String,
+    #[serde(default)]
+    pub password: Option<Secret>,
+    /// Environment variable holding the password.
+    #[serde(default)]
+    pub password_env: Option<String>,
+}
+
+/// A credential; shows as `<redacted>`.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// A user-defined metric: counts (`errors` and `requests` queries) or a series (`query`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomMetric {
+    pub name: String,
+    #[serde(default)]
+    pub unit: String,
+    #[serde(default)]
+    pub direction: Direction,
+    #[serde(default)]
+    pub critical: bool,
+    /// Scoring group; the metric's name when left out.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// Tolerance band as a fraction of the estimate, instead of the default 0.25.
+    #[serde(default)]
+    pub tolerance: Option<f64>,
+    /// Range query whose points are the samples (latency, business figures).
+    #[serde(default)]
+    pub query: Option<String>,
+    /// Instant query: errors over the canary's lifetime (with `requests`).
+    #[serde(default)]
+    pub errors: Option<String>,
+    /// Instant query: requests over the canary's lifetime (with `errors`).
+    #[serde(default)]
+    pub requests: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("metrics.metric `{metric}`: {problem}")]
+pub struct MetricConfigError {
+    pub metric: String,
+    pub problem: &'static str,
+}
+
+impl CustomMetric {
+    fn definition(&self) -> Result<MetricDefinition, MetricConfigError> {
+        let queries = match (&self.query, &self.errors, &self.requests) {
+            (Some(query), None, None) => MetricQueries::Series {
+                query: query.clone(),
+            },
+            (None, Some(errors), Some(requests)) => MetricQueries::Counts {
+                errors: errors.clone(),
+                requests: requests.clone(),
+            },
+            (Some(_), _, _) => {
+                return Err(
+                    self.problem("give either `query` or `errors` with `requests`, not both")
+                );
+            }
+            (None, None, None) => {
+                return Err(self.problem("needs `query`, or `errors` and `requests`"));
+            }
+            (None, _, _) => return Err(self.problem("`errors` and `requests` go together")),
+        };
+        Ok(MetricDefinition {
+            name: self.name.clone(),
+            unit: self.unit.clone(),
+            direction: self.direction,
+            critical: self.critical,
+            group: self.group.clone().unwrap_or_else(|| self.name.clone()),
+            tolerance: self.tolerance,
+            queries,
+        })
+    }
+
+    fn problem(&self, problem: &'static str) -> MetricConfigError {
+        MetricConfigError {
+            metric: self.name.clone(),
+            problem,
+        }
+    }
+}
+
+impl MetricsConfig {
+    /// The preset's metrics followed by the user's; a user metric named like
+    /// a preset's takes its place.
+    pub fn definitions(&self) -> Result<Vec<MetricDefinition>, MetricConfigError> {
+        let custom = self
+            .metrics
+            .iter()
+            .map(CustomMetric::definition)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut all: Vec<MetricDefinition> = self
+            .preset
+            .metrics()
+            .into_iter()
+            .filter(|p| !custom.iter().any(|c| c.name == p.name))
+            .collect();
+        all.extend(custom);
+        Ok(all)
+    }
+}
+
+/// Durations written as text: `"5s"`, `"1m30s"`, `"250ms"`, `"PT5S"`.
+mod duration_text {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, de::Error};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        let span: jiff::SignedDuration = text.parse().map_err(|e| {
+            D::Error::custom(format!("`{text}` is not a duration like \"5s\": {e}"))
+        })?;
+        Duration::try_from(span).map_err(|_| D::Error::custom(format!("`{text}` is negative")))
+    }
+}
