@@ -37,7 +37,13 @@ pub async fn run(scope: Scope, config: Config) -> eyre::Result<()> {
     let theme = config.theme;
     let mut session = Session::enter().wrap_err("cannot open the terminal")?;
     let size = session.terminal.size()?;
-    app::update(&mut state, Event::Resize { width: size.width, height: size.height });
+    app::update(
+        &mut state,
+        Event::Resize {
+            width: size.width,
+            height: size.height,
+        },
+    );
 
     let mut keys = EventStream::new();
     let mut clock = tokio::time::interval(Duration::from_secs(1));
@@ -48,7 +54,9 @@ pub async fn run(scope: Scope, config: Config) -> eyre::Result<()> {
     loop {
         if redraw {
             app::settle(&mut state);
-            session.terminal.draw(|frame| ui::draw(frame, &state, &theme))?;
+            session
+                .terminal
+                .draw(|frame| ui::draw(frame, &state, &theme))?;
         }
         let event = tokio::select! {
             key = keys.next() => match key {
@@ -64,7 +72,9 @@ pub async fn run(scope: Scope, config: Config) -> eyre::Result<()> {
         };
         let mut outcome = app::update(&mut state, event);
         for _ in 0..BATCH {
-            let Ok(change) = changes.try_recv() else { break };
+            let Ok(change) = changes.try_recv() else {
+                break;
+            };
             let more = app::update(&mut state, Event::Cluster(change));
             outcome.redraw |= more.redraw;
             outcome.effects.extend(more.effects);
@@ -73,7 +83,10 @@ pub async fn run(scope: Scope, config: Config) -> eyre::Result<()> {
         for effect in outcome.effects {
             match effect {
                 Effect::Quit => return Ok(()),
-                Effect::Watch { contexts, namespace } => {
+                Effect::Watch {
+                    contexts,
+                    namespace,
+                } => {
                     _watches = connection.watch(&contexts, namespace.as_deref(), tx.clone());
                 }
             }

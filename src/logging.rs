@@ -14,8 +14,13 @@ pub fn init() -> Option<PathBuf> {
     let dir = paths::state_dir()?;
     fs::create_dir_all(&dir).ok()?;
     let path = dir.join("flightdeck.log");
-    let file = OpenOptions::new().create(true).append(true).open(&path).ok()?;
-    let filter = EnvFilter::try_from_env("FLIGHTDECK_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .ok()?;
+    let filter =
+        EnvFilter::try_from_env("FLIGHTDECK_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(file)

@@ -14,15 +14,26 @@ const WAIT: Duration = Duration::from_secs(60);
 fn demo_shows_the_fleet_filters_to_checkout_and_restores_the_terminal() {
     let home = tempfile::tempdir().unwrap();
     let tmux = Tmux::start(120, 40, home.path());
-    tmux.type_text(&format!("{} demo --seed 1", env!("CARGO_BIN_EXE_flightdeck")));
+    tmux.type_text(&format!(
+        "{} demo --seed 1",
+        env!("CARGO_BIN_EXE_flightdeck")
+    ));
     tmux.press("Enter");
 
-    let screen = tmux.wait_for("the fleet", WAIT, |s| s.contains("FLEET") && s.contains("checkout") && s.contains("● sim-prod-us"));
-    assert_eq!(tmux.pane("#{alternate_on}"), "1", "the cockpit uses the alternate screen");
+    let screen = tmux.wait_for("the fleet", WAIT, |s| {
+        s.contains("FLEET") && s.contains("checkout") && s.contains("● sim-prod-us")
+    });
+    assert_eq!(
+        tmux.pane("#{alternate_on}"),
+        "1",
+        "the cockpit uses the alternate screen"
+    );
     assert!(screen.contains("● sim-prod-eu"), "{screen}");
 
     tmux.type_text("/checkout");
-    let screen = tmux.wait_for("the filter to narrow", WAIT, |s| s.contains("matching /checkout"));
+    let screen = tmux.wait_for("the filter to narrow", WAIT, |s| {
+        s.contains("matching /checkout")
+    });
     tmux.press("Enter");
     // Only checkout rows are left in the fleet pane (the left 57 columns).
     let rows: Vec<String> = screen
@@ -32,15 +43,26 @@ fn demo_shows_the_fleet_filters_to_checkout_and_restores_the_terminal() {
         .collect();
     assert!(!rows.is_empty(), "{screen}");
     assert!(rows.iter().all(|r| r.contains("checkout")), "{screen}");
-    let pane = tmux.wait_for("the rollout pane", WAIT, |s| s.contains("checkout · shop ·") && s.contains("steps"));
+    let pane = tmux.wait_for("the rollout pane", WAIT, |s| {
+        s.contains("checkout · shop ·") && s.contains("steps")
+    });
     assert!(pane.contains("stable"), "the versions are shown:\n{pane}");
 
     tmux.type_text("q");
-    tmux.wait_for("the shell prompt", WAIT, |s| s.lines().any(|l| l.trim() == "$"));
-    assert_eq!(tmux.pane("#{alternate_on}"), "0", "the alternate screen is left");
+    tmux.wait_for("the shell prompt", WAIT, |s| {
+        s.lines().any(|l| l.trim() == "$")
+    });
+    assert_eq!(
+        tmux.pane("#{alternate_on}"),
+        "0",
+        "the alternate screen is left"
+    );
     tmux.type_text("stty -a | tr ' ' '\\n' | grep -x -e echo -e -echo -e icanon -e -icanon");
     tmux.press("Enter");
     let screen = tmux.wait_for("stty", WAIT, |s| s.contains("icanon"));
     let tail: Vec<&str> = screen.lines().map(str::trim).collect();
-    assert!(tail.contains(&"echo") && tail.contains(&"icanon"), "echo and canonical mode are back:\n{screen}");
+    assert!(
+        tail.contains(&"echo") && tail.contains(&"icanon"),
+        "echo and canonical mode are back:\n{screen}"
+    );
 }

@@ -88,7 +88,7 @@ fn the_cursor_stays_on_its_rollout_when_rows_move() {
     let failing = canary("eu", "search", "search", Phase::Degraded, 2);
     update(
         &mut s,
-        Event::Cluster(ClusterEvent::Rollout(Change::Applied(failing))),
+        Event::Cluster(ClusterEvent::Rollout(Change::Applied(Box::new(failing)))),
     );
     settle(&mut s);
     assert_eq!(names(&s)[..3], ["basket", "checkout", "search"]);

@@ -277,7 +277,7 @@ fn on_cluster(state: &mut State, event: ClusterEvent) {
                 Change::Applied(rollout) => {
                     let key = rollout.key.clone();
                     state.unreadable.remove(&key);
-                    state.rollouts.insert(key.clone(), rollout);
+                    state.rollouts.insert(key.clone(), *rollout);
                     refresh_actual_weight(state, &key);
                 }
                 Change::Deleted(key) => {
@@ -286,9 +286,13 @@ fn on_cluster(state: &mut State, event: ClusterEvent) {
                 }
                 Change::Relisted { context, items } => {
                     state.rollouts.retain(|k, _| k.context != context);
-                    state.unreadable.retain(|k, (kind, _)| k.context != context || *kind != Kind::Rollout);
+                    state
+                        .unreadable
+                        .retain(|k, (kind, _)| k.context != context || *kind != Kind::Rollout);
                     let keys: Vec<ObjectKey> = items.iter().map(|r| r.key.clone()).collect();
-                    state.rollouts.extend(items.into_iter().map(|r| (r.key.clone(), r)));
+                    state
+                        .rollouts
+                        .extend(items.into_iter().map(|r| (r.key.clone(), r)));
                     keys.iter().for_each(|k| refresh_actual_weight(state, k));
                 }
             }
@@ -298,9 +302,12 @@ fn on_cluster(state: &mut State, event: ClusterEvent) {
             let touched: Vec<ObjectKey> = match &change {
                 Change::Applied(rs) => owner_key(&rs.key, &rs.owner).into_iter().collect(),
                 Change::Deleted(_) => Vec::new(),
-                Change::Relisted { context, .. } => {
-                    state.rollouts.keys().filter(|k| k.context == *context).cloned().collect()
-                }
+                Change::Relisted { context, .. } => state
+                    .rollouts
+                    .keys()
+                    .filter(|k| k.context == *context)
+                    .cloned()
+                    .collect(),
             };
             apply_owned(
                 &mut state.replica_sets,
@@ -361,8 +368,8 @@ fn apply_owned<T>(
             let Some(owner) = owner(&item) else { return };
             let group = groups.entry(owner).or_default();
             match group.iter_mut().find(|x| key(x) == key(&item)) {
-                Some(slot) => *slot = item,
-                None => group.push(item),
+                Some(slot) => *slot = *item,
+                None => group.push(*item),
             }
         }
         Change::Deleted(gone) => {

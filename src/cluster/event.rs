@@ -13,8 +13,9 @@ pub enum Kind {
 /// A change to the objects of one kind in one context.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change<T> {
-    /// Created or modified.
-    Applied(T),
+    /// Created or modified. Boxed: a rollout is large, and events are moved
+    /// through channels by value.
+    Applied(Box<T>),
     Deleted(ObjectKey),
     /// A full (re)list: these are now all the objects of this kind in `context`.
     Relisted {

@@ -261,7 +261,7 @@ fn translate<T>(
         }
     };
     let change = match raw {
-        RawChange::Applied(obj) => read(&obj).map(Change::Applied),
+        RawChange::Applied(obj) => read(&obj).map(|o| Change::Applied(Box::new(o))),
         // A deleted object goes whether or not it could be read.
         RawChange::Deleted(obj) => Some(Change::Deleted(object_key(context, &obj))),
         RawChange::Relisted(objs) => Some(Change::Relisted {

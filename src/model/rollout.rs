@@ -172,10 +172,10 @@ impl Rollout {
         if self.paused_by_user || self.pause_conditions.is_empty() {
             return true;
         }
-        match self.current_step.and_then(|i| self.steps.get(i)) {
-            Some(Step::Pause { seconds: Some(_) }) => false,
-            _ => true,
-        }
+        !matches!(
+            self.current_step.and_then(|i| self.steps.get(i)),
+            Some(Step::Pause { seconds: Some(_) })
+        )
     }
 
     pub fn urgency(&self) -> Urgency {

@@ -74,7 +74,13 @@ pub fn canary(context: &str, namespace: &str, name: &str, phase: Phase, step: us
         current_hash: Some(format!("{name}-canary")),
         pause_conditions,
         since: Some(at(-20)),
-        replicas: Replicas { desired: 10, current: 10, updated: weight / 10, ready: 10, available: 10 },
+        replicas: Replicas {
+            desired: 10,
+            current: 10,
+            updated: weight / 10,
+            ready: 10,
+            available: 10,
+        },
         ..rollout(context, namespace, name, phase)
     }
 }

@@ -92,9 +92,22 @@ fn fleet_state(width: u16, height: u16) -> State {
         replica_set(&preview, "sf-preview", 8, 3),
     ];
     // Canaries without traffic routing get the share of their available pods.
-    for r in rollouts.iter().filter(|r| r.steps.len() > 0 && !r.aborted) {
-        sets.push(replica_set(r, r.stable_hash.as_deref().unwrap(), 1, 10 - r.set_weight / 10));
-        sets.push(replica_set(r, r.current_hash.as_deref().unwrap(), 2, r.set_weight / 10));
+    for r in rollouts
+        .iter()
+        .filter(|r| !r.steps.is_empty() && !r.aborted)
+    {
+        sets.push(replica_set(
+            r,
+            r.stable_hash.as_deref().unwrap(),
+            1,
+            10 - r.set_weight / 10,
+        ));
+        sets.push(replica_set(
+            r,
+            r.current_hash.as_deref().unwrap(),
+            2,
+            r.set_weight / 10,
+        ));
     }
     sets[0].images = vec!["registry.example.com/shop/checkout:v2.4.0".into()];
     sets[1].images = vec!["registry.example.com/shop/checkout:v2.5.0".into()];
@@ -132,7 +145,7 @@ fn fleet_state(width: u16, height: u16) -> State {
     };
     update(
         &mut state,
-        Event::Cluster(ClusterEvent::AnalysisRun(Change::Applied(run))),
+        Event::Cluster(ClusterEvent::AnalysisRun(Change::Applied(Box::new(run)))),
     );
     settle(&mut state);
     state

@@ -15,14 +15,39 @@ impl Tmux {
     /// XDG dirs under it, so nothing of the user's is read or written.
     pub fn start(width: u16, height: u16, home: &Path) -> Tmux {
         let tmux = Tmux {
-            socket: format!("flightdeck-test-{}-{}", std::process::id(), fastrand::u32(..)),
+            socket: format!(
+                "flightdeck-test-{}-{}",
+                std::process::id(),
+                fastrand::u32(..)
+            ),
             session: "t".into(),
         };
         let home = home.display().to_string();
         let status = tmux
-            .cmd(&["new-session", "-d", "-s", "t", "-x", &width.to_string(), "-y", &height.to_string()])
-            .args(["-e", &format!("HOME={home}"), "-e", "TERM=xterm-256color", "-e", "PS1=$ "])
-            .args(["-e", &format!("XDG_CONFIG_HOME={home}/config"), "-e", &format!("XDG_STATE_HOME={home}/state")])
+            .cmd(&[
+                "new-session",
+                "-d",
+                "-s",
+                "t",
+                "-x",
+                &width.to_string(),
+                "-y",
+                &height.to_string(),
+            ])
+            .args([
+                "-e",
+                &format!("HOME={home}"),
+                "-e",
+                "TERM=xterm-256color",
+                "-e",
+                "PS1=$ ",
+            ])
+            .args([
+                "-e",
+                &format!("XDG_CONFIG_HOME={home}/config"),
+                "-e",
+                &format!("XDG_STATE_HOME={home}/state"),
+            ])
             .args(["-e", &format!("XDG_DATA_HOME={home}/data")])
             .args(["bash", "--norc", "--noprofile"])
             .status()
@@ -39,7 +64,11 @@ impl Tmux {
 
     fn run(&self, args: &[&str]) -> Output {
         let out = self.cmd(args).output().expect("tmux runs");
-        assert!(out.status.success(), "tmux {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         out
     }
 
@@ -54,14 +83,23 @@ impl Tmux {
     }
 
     pub fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", &self.session]).stdout).into_owned()
+        String::from_utf8_lossy(
+            &self
+                .run(&["capture-pane", "-p", "-t", &self.session])
+                .stdout,
+        )
+        .into_owned()
     }
 
     /// A tmux format of the pane, such as `#{alternate_on}`.
     pub fn pane(&self, format: &str) -> String {
-        String::from_utf8_lossy(&self.run(&["display-message", "-p", "-t", &self.session, format]).stdout)
-            .trim()
-            .to_string()
+        String::from_utf8_lossy(
+            &self
+                .run(&["display-message", "-p", "-t", &self.session, format])
+                .stdout,
+        )
+        .trim()
+        .to_string()
     }
 
     /// Wait until the screen satisfies `ready`; panic with the screen if it
