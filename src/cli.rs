@@ -41,6 +41,12 @@ pub struct Scope {
 pub enum Command {
     /// Start the simulated demo fleet and open the cockpit on it.
     Demo(DemoArgs),
+    /// Print the fleet once, most urgent first, and exit (non-zero when a context cannot be read).
+    Status {
+        /// Output format.
+        #[arg(short, long, value_enum, default_value = "table")]
+        output: crate::headless::OutputFormat,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

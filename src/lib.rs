@@ -8,6 +8,7 @@ pub mod cli;
 pub mod cluster;
 pub mod cockpit;
 pub mod config;
+pub mod headless;
 pub mod logging;
 pub mod metrics;
 pub mod model;

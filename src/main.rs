@@ -1,7 +1,7 @@
 use clap::Parser;
 use color_eyre::eyre;
 use flightdeck::cli::{Cli, Command};
-use flightdeck::{cockpit, config, logging, sim, term};
+use flightdeck::{cockpit, config, headless, logging, sim, term};
 
 fn main() -> eyre::Result<()> {
     let cli = Cli::parse();
@@ -14,6 +14,7 @@ fn main() -> eyre::Result<()> {
             let config = config::load(no_color)?;
             runtime.block_on(cockpit::run(cli.scope, config))
         }
+        Some(Command::Status { output }) => runtime.block_on(headless::status(&cli.scope, output)),
         Some(Command::Demo(args)) if args.serve => runtime.block_on(sim::serve(args)),
         Some(Command::Demo(args)) => {
             let config = config::load(no_color)?;
