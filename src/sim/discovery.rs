@@ -107,6 +107,7 @@ pub const REPLICASETS: ResourceId = 4;
 pub const ROLLOUTS: ResourceId = 7;
 pub const ANALYSIS_RUNS: ResourceId = 8;
 pub const ANALYSIS_TEMPLATES: ResourceId = 9;
+pub const CLUSTER_ANALYSIS_TEMPLATES: ResourceId = 10;
 
 /// Every kind the simulator serves. The Argo CRDs' scopes and subresources are copied from
 /// argo-rollouts' manifests (AnalysisRuns have no status subresource there).
@@ -370,6 +371,7 @@ mod tests {
             (ROLLOUTS, "Rollout"),
             (ANALYSIS_RUNS, "AnalysisRun"),
             (ANALYSIS_TEMPLATES, "AnalysisTemplate"),
+            (CLUSTER_ANALYSIS_TEMPLATES, "ClusterAnalysisTemplate"),
         ];
         for (id, kind) in named {
             assert_eq!(RESOURCES[id].kind, kind);

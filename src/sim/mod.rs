@@ -6,18 +6,24 @@
 //! one context per cluster, so flightdeck (and kubectl) connect exactly as in production.
 
 mod access;
+mod analysis;
 mod api_error;
 mod clock;
+mod controller;
 mod discovery;
 mod kubeconfig;
+mod metrics_text;
+mod objects;
 mod patch;
+mod scenarios;
 mod selector;
 mod server;
 mod store;
+mod traffic;
 mod watch;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
 use serde_json::Value;
@@ -27,6 +33,7 @@ use tokio::task::JoinHandle;
 pub use access::RecordedRequest;
 pub use api_error::ApiError;
 pub use kubeconfig::SimContext;
+pub use traffic::{Behaviour, CodeTraffic, TrafficHandle, TrafficSnapshot, VersionTraffic};
 
 use crate::cli::DemoArgs;
 use clock::SimClock;
@@ -77,6 +84,7 @@ struct Cluster {
     name: String,
     store: Arc<Store>,
     requests: Arc<access::RequestLog>,
+    traffic: TrafficHandle,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -108,24 +116,77 @@ impl Fleet {
             )));
         }
         let clock = SimClock::new(Timestamp::now(), options.speed);
+        let (history, actions) = match &options.scenario {
+            Scenario::Demo => (
+                scenarios::DEMO_HISTORY,
+                scenarios::demo(options.clusters.len(), clock.origin()),
+            ),
+            Scenario::Scale {
+                rollouts_per_cluster,
+            } => (
+                scenarios::SCALE_HISTORY,
+                scenarios::scale(
+                    options.clusters.len(),
+                    *rollouts_per_cluster,
+                    clock.origin(),
+                ),
+            ),
+            Scenario::Empty => (0, Vec::new()),
+        };
+        let mut per_cluster: Vec<Vec<scenarios::Action>> =
+            options.clusters.iter().map(|_| Vec::new()).collect();
+        for action in actions {
+            per_cluster[action.cluster].push(action);
+        }
         let mut clusters = Vec::new();
         let mut contexts = Vec::new();
         for (index, name) in options.clusters.iter().enumerate() {
-            let store = Arc::new(Store::new(options.seed.wrapping_add(index as u64)));
+            let seed = options.seed.wrapping_add(index as u64);
+            let store = Arc::new(Store::new(seed));
             let requests = Arc::new(access::RequestLog::default());
             let client_wrote = Arc::new(Notify::new());
+            let model = Arc::new(Mutex::new(traffic::TrafficModel::new(
+                seed,
+                clock.at(-(history as f64)),
+            )));
+            let traffic = TrafficHandle(model.clone());
+            let mut tasks = Vec::new();
+            if options.scenario != Scenario::Empty {
+                // Play the scenario's history through the controller, then let it run live.
+                let mut controller =
+                    controller::Controller::new(store.clone(), model.clone(), scenarios::behaviour);
+                let mut mine = std::mem::take(&mut per_cluster[index])
+                    .into_iter()
+                    .peekable();
+                for second in -history..=0 {
+                    let now = clock.at(second as f64);
+                    while let Some(action) = mine.next_if(|a| a.at <= second) {
+                        scenarios::apply(&store, action.change, now);
+                    }
+                    controller.tick(now);
+                }
+                let liveliness = (options.scenario == Scenario::Demo)
+                    .then(|| scenarios::Liveliness::demo(index, options.seed));
+                tasks.push(tokio::spawn(controller::run(
+                    controller,
+                    store.clone(),
+                    clock,
+                    client_wrote.clone(),
+                    liveliness,
+                )));
+            }
+            let metrics_source = traffic.clone();
             let state = Arc::new(server::ApiState {
                 store: store.clone(),
                 requests: requests.clone(),
                 client_wrote,
                 clock,
-                metrics: Box::new(String::new),
+                metrics: Box::new(move || metrics_text::render(&metrics_source.snapshot())),
             });
             let mut users = vec![(name.clone(), &access::ADMIN)];
             if options.deny_patch_context {
                 users.push((format!("{name}-readonly"), &access::VIEWER));
             }
-            let mut tasks = Vec::new();
             for (context, user) in users {
                 let (address, task) = server::start(state.clone(), user).await?;
                 contexts.push(SimContext::new(
@@ -140,6 +201,7 @@ impl Fleet {
                 name: name.clone(),
                 store,
                 requests,
+                traffic,
                 tasks,
             });
         }
@@ -187,6 +249,13 @@ impl Fleet {
         self.context(context)
             .map(|(ctx, cluster)| cluster.requests.by_user(&ctx.user))
             .unwrap_or_default()
+    }
+
+    /// The traffic model of a context's cluster: per-version request, error and latency
+    /// figures, the same ones its `/metrics` serves.
+    pub fn traffic(&self, context: &str) -> Option<TrafficHandle> {
+        self.context(context)
+            .map(|(_, cluster)| cluster.traffic.clone())
     }
 
     /// Forget the requests a context's cluster has received.

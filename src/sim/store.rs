@@ -205,10 +205,6 @@ impl Store {
         self.lock().tables[resource].get(key).cloned()
     }
 
-    pub fn count(&self, resource: ResourceId) -> usize {
-        self.lock().tables[resource].len()
-    }
-
     /// Up to `limit` objects (0: all) after `start_after`, in (namespace, name) order.
     pub fn list(
         &self,
@@ -243,6 +239,21 @@ impl Store {
             next,
             remaining,
         }
+    }
+
+    /// The objects of one namespace whose names start with `prefix`.
+    pub fn with_name_prefix(
+        &self,
+        resource: ResourceId,
+        namespace: &str,
+        prefix: &str,
+    ) -> Vec<Arc<Stored>> {
+        let inner = self.lock();
+        inner.tables[resource]
+            .range(ObjectKey::new(namespace, prefix)..)
+            .take_while(|(k, _)| k.namespace == namespace && k.name.starts_with(prefix))
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 
     /// Create an object. `metadata.uid`, `creationTimestamp` and `generation` are kept when
