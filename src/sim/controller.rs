@@ -484,6 +484,8 @@ impl Controller {
             }
         }
         if !truthy(&st["abort"]) {
+            // Retry: `abort: false` is written as no abort at all, as Argo omits it.
+            remove(&mut st, "abort");
             remove(&mut st, "abortedAt");
         }
         if truthy(&st["promoteFull"]) {

@@ -68,6 +68,7 @@ pub fn pod_template_hash(template: &Value) -> String {
     hash_of(&template)
 }
 
+/// The string at a dotted path of plain keys (`status.phase`); "" when absent.
 pub fn str_at<'a>(value: &'a Value, path: &str) -> &'a str {
     path.split('.')
         .try_fold(value, |v, k| v.get(k))
@@ -82,8 +83,9 @@ pub fn int_at(value: &Value, path: &str) -> Option<i64> {
 }
 
 pub fn revision_of(object: &Value) -> u64 {
-    str_at(&object["metadata"]["annotations"], REVISION_ANNOTATION)
-        .parse()
+    object["metadata"]["annotations"][REVISION_ANNOTATION]
+        .as_str()
+        .and_then(|r| r.parse().ok())
         .unwrap_or(0)
 }
 

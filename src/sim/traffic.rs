@@ -87,6 +87,8 @@ struct Series {
 
 pub struct TrafficModel {
     seed: u64,
+    /// Noise depends on seconds since here, so runs started at different times agree.
+    start: Timestamp,
     now: Timestamp,
     series: BTreeMap<VersionKey, Series>,
 }
@@ -122,6 +124,7 @@ impl TrafficModel {
     pub fn new(seed: u64, now: Timestamp) -> Self {
         TrafficModel {
             seed,
+            start: now,
             now,
             series: BTreeMap::new(),
         }
@@ -171,7 +174,7 @@ impl TrafficModel {
 
     /// Count one simulated second of traffic ending at `now`.
     pub fn step(&mut self, now: Timestamp) {
-        let second = now.as_second() as u64;
+        let second = (now.as_second() - self.start.as_second()) as u64;
         self.now = now;
         for (key, series) in &mut self.series {
             let mut rng = fastrand::Rng::with_seed(
