@@ -60,4 +60,13 @@ pub struct DemoArgs {
     /// How fast the simulated clock runs (2 = twice as fast).
     #[arg(long, default_value_t = 1.0)]
     pub speed: f64,
+    /// How many simulated clusters (contexts sim-prod-eu, sim-prod-us, then sim-prod-3, ...).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub clusters: u16,
+    /// Instead of the demo's services, generate this many rollouts per cluster (scale runs).
+    #[arg(long, value_name = "N")]
+    pub rollouts: Option<usize>,
+    /// Also write a `<cluster>-readonly` context per cluster whose user may read but not patch.
+    #[arg(long)]
+    pub deny_patch_context: bool,
 }

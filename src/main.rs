@@ -19,7 +19,12 @@ fn main() -> eyre::Result<()> {
         Some(Command::Demo(args)) => {
             let config = config::load(no_color)?;
             runtime.block_on(async move {
-                let fleet = sim::Fleet::start(sim::FleetOptions::demo(&args)).await?;
+                let options = sim::FleetOptions {
+                    seed: args.seed,
+                    speed: args.speed,
+                    ..Default::default()
+                };
+                let fleet = sim::Fleet::start(options).await?;
                 let mut scope = cli.scope;
                 scope.kubeconfig = Some(fleet.kubeconfig_path().to_path_buf());
                 if scope.contexts.is_empty() {

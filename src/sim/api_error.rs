@@ -1,0 +1,184 @@
+//! Errors as the Kubernetes API server words them: a `Status` body with code, reason,
+//! message and details, so clients (kubectl, kube-rs) show and classify them as usual.
+
+use serde_json::{Value, json};
+
+use super::discovery::Resource;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub code: u16,
+    pub reason: &'static str,
+    pub message: String,
+    pub details: Option<Value>,
+}
+
+fn details(resource: &Resource, name: &str) -> Value {
+    json!({"name": name, "group": resource.group, "kind": resource.plural})
+}
+
+impl ApiError {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError {
+            code: 400,
+            reason: "BadRequest",
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    /// 403, worded as the API server's RBAC authorizer words it.
+    pub fn forbidden(
+        resource: &Resource,
+        subresource: Option<&str>,
+        name: &str,
+        namespace: Option<&str>,
+        user: &str,
+        verb: &str,
+    ) -> Self {
+        let what = match subresource {
+            Some(sub) => format!("{}/{sub}", resource.plural),
+            None => resource.plural.to_string(),
+        };
+        let object = if name.is_empty() {
+            resource.qualified_plural()
+        } else {
+            format!("{} \"{name}\"", resource.qualified_plural())
+        };
+        let scope = match namespace {
+            Some(ns) => format!(" in the namespace \"{ns}\""),
+            None => " at the cluster scope".to_string(),
+        };
+        ApiError {
+            code: 403,
+            reason: "Forbidden",
+            message: format!(
+                "{object} is forbidden: User \"{user}\" cannot {verb} resource \"{what}\" in API group \"{}\"{scope}",
+                resource.group
+            ),
+            details: Some(details(resource, name)),
+        }
+    }
+
+    pub fn not_found(resource: &Resource, name: &str) -> Self {
+        ApiError {
+            code: 404,
+            reason: "NotFound",
+            message: format!("{} \"{name}\" not found", resource.qualified_plural()),
+            details: Some(details(resource, name)),
+        }
+    }
+
+    /// A path that names no served resource.
+    pub fn no_route(path: &str) -> Self {
+        ApiError {
+            code: 404,
+            reason: "NotFound",
+            message: format!("the server could not find the requested resource ({path})"),
+            details: None,
+        }
+    }
+
+    pub fn method_not_allowed(method: &str, path: &str) -> Self {
+        ApiError {
+            code: 405,
+            reason: "MethodNotAllowed",
+            message: format!(
+                "the server does not allow this method on the requested resource ({method} {path})"
+            ),
+            details: None,
+        }
+    }
+
+    pub fn already_exists(resource: &Resource, name: &str) -> Self {
+        ApiError {
+            code: 409,
+            reason: "AlreadyExists",
+            message: format!("{} \"{name}\" already exists", resource.qualified_plural()),
+            details: Some(details(resource, name)),
+        }
+    }
+
+    pub fn conflict(resource: &Resource, name: &str) -> Self {
+        ApiError {
+            code: 409,
+            reason: "Conflict",
+            message: format!(
+                "Operation cannot be fulfilled on {} \"{name}\": the object has been modified; please apply your changes to the latest version and try again",
+                resource.qualified_plural()
+            ),
+            details: Some(details(resource, name)),
+        }
+    }
+
+    /// 410 for a watch or list that asks for history the server no longer keeps.
+    pub fn expired(message: impl Into<String>) -> Self {
+        ApiError {
+            code: 410,
+            reason: "Expired",
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    pub fn unsupported_media_type(content_type: &str) -> Self {
+        ApiError {
+            code: 415,
+            reason: "UnsupportedMediaType",
+            message: format!(
+                "the body of the request was in an unknown format ({content_type}) - accepted media types include: application/json-patch+json, application/merge-patch+json"
+            ),
+            details: None,
+        }
+    }
+
+    /// 422 naming the object and the field at fault.
+    pub fn invalid(resource: &Resource, name: &str, field: &str, cause: &str) -> Self {
+        let message = format!(
+            "{} \"{name}\" is invalid: {field}: {cause}",
+            resource.qualified_kind()
+        );
+        let mut d = details(resource, name);
+        d["kind"] = json!(resource.kind);
+        d["causes"] = json!([{"reason": "FieldValueInvalid", "message": cause, "field": field}]);
+        ApiError {
+            code: 422,
+            reason: "Invalid",
+            message,
+            details: Some(d),
+        }
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        ApiError {
+            code: 500,
+            reason: "InternalError",
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    pub fn to_status(&self) -> Value {
+        let mut status = json!({
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "code": self.code,
+        });
+        if let Some(details) = &self.details {
+            status["details"] = details.clone();
+        }
+        status
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({} {})", self.message, self.code, self.reason)
+    }
+}
+
+impl std::error::Error for ApiError {}

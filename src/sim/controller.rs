@@ -1,0 +1,1196 @@
+//! One simulated cluster's rollouts controller: moves Rollouts through their canary steps
+//! or blue-green promotion with Argo Rollouts' semantics, creates and scales their
+//! ReplicaSets (whose pods become ready over the following ticks), runs analysis steps,
+//! records Events, and hands the resulting traffic split to the traffic model.
+//!
+//! It reconciles on every tick (one simulated second) and at once when a client writes.
+//! Only rollouts with something to do are reconciled: the ones that changed since the last
+//! round, and the ones still moving (pods starting, timed pauses, analysis).
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::{Arc, Mutex};
+
+use jiff::Timestamp;
+use serde_json::{Map, Value, json};
+
+use super::analysis;
+use super::api_error::ApiError;
+use super::clock::rfc3339;
+use super::discovery::{
+    ANALYSIS_RUNS, ANALYSIS_TEMPLATES, CLUSTER_ANALYSIS_TEMPLATES, EVENTS, REPLICASETS, ROLLOUTS,
+};
+use super::objects::{self, HASH_LABEL, REVISION_ANNOTATION, int_at, str_at};
+use super::store::{ChangeKind, ObjectKey, Store};
+use super::traffic::{Behaviour, TrafficModel, VersionKey};
+
+/// Decides how a version behaves from its namespace, rollout and container image.
+pub type BehaviourOf = fn(&str, &str, &str) -> Behaviour;
+
+/// Events older than this are removed, as the API server's event TTL does.
+const EVENT_TTL_SECONDS: i64 = 3600;
+
+pub struct Controller {
+    store: Arc<Store>,
+    traffic: Arc<Mutex<TrafficModel>>,
+    behaviour: BehaviourOf,
+    /// The store revision up to which changes have been looked at.
+    cursor: u64,
+    /// Rollouts to reconcile in the next round.
+    active: BTreeSet<ObjectKey>,
+    /// Rollouts whose restart has taken a pod down and waits for it to come back.
+    restarting: HashSet<ObjectKey>,
+    event_sequence: u64,
+    ticks: u64,
+}
+
+/// A ReplicaSet being reconciled, with the object as read so that only changes are written.
+struct Set {
+    key: ObjectKey,
+    read: Value,
+    value: Value,
+    created: bool,
+}
+
+impl Set {
+    fn hash(&self) -> &str {
+        str_at(&self.value["metadata"]["labels"], HASH_LABEL)
+    }
+    fn count(&self, field: &str) -> i64 {
+        int_at(&self.value["status"], field).unwrap_or(0)
+    }
+    fn desired(&self) -> i64 {
+        int_at(&self.value, "spec.replicas").unwrap_or(0)
+    }
+    fn converged(&self) -> bool {
+        let d = self.desired();
+        self.count("replicas") == d
+            && self.count("readyReplicas") == d
+            && self.count("availableReplicas") == d
+    }
+    /// Pods started last tick become ready; new pods are created.
+    fn advance_pods(&mut self) {
+        let desired = self.desired();
+        let status = &mut self.value["status"];
+        if int_at(status, "replicas").unwrap_or(0) != desired {
+            status["replicas"] = json!(desired);
+            status["fullyLabeledReplicas"] = json!(desired);
+        } else {
+            status["readyReplicas"] = json!(desired);
+            status["availableReplicas"] = json!(desired);
+        }
+    }
+    /// Scale to `desired`; pods going away go at once.
+    fn scale(&mut self, desired: i64) {
+        self.value["spec"]["replicas"] = json!(desired);
+        let status = &mut self.value["status"];
+        for field in [
+            "replicas",
+            "fullyLabeledReplicas",
+            "readyReplicas",
+            "availableReplicas",
+        ] {
+            if int_at(status, field).unwrap_or(0) > desired {
+                status[field] = json!(desired);
+            }
+        }
+    }
+}
+
+fn set_condition(
+    conditions: &mut Vec<Value>,
+    kind: &str,
+    status: &str,
+    reason: &str,
+    message: &str,
+    now: Timestamp,
+) {
+    let now = rfc3339(now);
+    match conditions.iter_mut().find(|c| c["type"] == kind) {
+        Some(c) => {
+            if c["status"] != status {
+                c["lastTransitionTime"] = json!(now);
+            }
+            if c["status"] != status || c["reason"] != reason || c["message"] != message {
+                c["lastUpdateTime"] = json!(now);
+            }
+            c["status"] = json!(status);
+            c["reason"] = json!(reason);
+            c["message"] = json!(message);
+        }
+        None => conditions.push(json!({
+            "type": kind, "status": status, "reason": reason, "message": message,
+            "lastTransitionTime": now, "lastUpdateTime": now,
+        })),
+    }
+}
+
+fn remove(map: &mut Value, field: &str) {
+    if let Some(m) = map.as_object_mut() {
+        m.shift_remove(field);
+    }
+}
+
+fn truthy(v: &Value) -> bool {
+    v.as_bool().unwrap_or(false)
+}
+
+/// Argo's `CalculateRolloutPhase`, from utils/rollout/rolloututil.go.
+fn rollout_phase(spec: &Value, status: &Value) -> (&'static str, String) {
+    for c in status["conditions"].as_array().into_iter().flatten() {
+        if c["type"] == "InvalidSpec" {
+            return ("Degraded", format!("InvalidSpec: {}", str_at(c, "message")));
+        }
+        if matches!(
+            str_at(c, "reason"),
+            "RolloutAborted" | "ProgressDeadlineExceeded"
+        ) {
+            return (
+                "Degraded",
+                format!("{}: {}", str_at(c, "reason"), str_at(c, "message")),
+            );
+        }
+    }
+    if truthy(&spec["paused"]) {
+        return ("Paused", "manually paused".into());
+    }
+    if let Some(first) = status["pauseConditions"].as_array().and_then(|p| p.first()) {
+        return ("Paused", str_at(first, "reason").to_string());
+    }
+    if !spec["restartAt"].is_null() && spec["restartAt"] != status["restartedAt"] {
+        return ("Progressing", "rollout is restarting".into());
+    }
+    let replicas = int_at(spec, "replicas").unwrap_or(1);
+    let updated = int_at(status, "updatedReplicas").unwrap_or(0);
+    if updated < replicas {
+        return ("Progressing", "more replicas need to be updated".into());
+    }
+    if int_at(status, "availableReplicas").unwrap_or(0) < updated {
+        return (
+            "Progressing",
+            "updated replicas are still becoming available".into(),
+        );
+    }
+    let current = str_at(status, "currentPodHash");
+    let stable = str_at(status, "stableRS");
+    if spec["strategy"]["blueGreen"].is_object() {
+        let active = str_at(status, "blueGreen.activeSelector");
+        if active.is_empty() || active != current {
+            return ("Progressing", "active service cutover pending".into());
+        }
+        if stable.is_empty() || stable != current {
+            return (
+                "Progressing",
+                "waiting for post-promotion verification to complete".into(),
+            );
+        }
+    } else if spec["strategy"]["canary"].is_object() {
+        if spec["strategy"]["canary"]["trafficRouting"].is_null()
+            && int_at(status, "replicas").unwrap_or(0) > updated
+        {
+            return ("Progressing", "old replicas are pending termination".into());
+        }
+        if stable.is_empty() || stable != current {
+            return ("Progressing", "waiting for all steps to complete".into());
+        }
+    }
+    ("Healthy", String::new())
+}
+
+/// `setWeight` in force at step `index` (Argo's `GetCurrentSetWeight`).
+fn set_weight(steps: &[Value], index: usize) -> i64 {
+    if index >= steps.len() {
+        return 100;
+    }
+    steps[..=index]
+        .iter()
+        .rev()
+        .find_map(|s| s["setWeight"].as_i64())
+        .unwrap_or(0)
+}
+
+fn step_name(step: &Value) -> String {
+    if let Some(w) = step["setWeight"].as_i64() {
+        format!("setWeight: {w}")
+    } else if step["pause"].is_object() {
+        match step["pause"].get("duration") {
+            Some(d) => format!(
+                "pause: {}",
+                d.as_str().map(str::to_string).unwrap_or(d.to_string())
+            ),
+            None => "pause".into(),
+        }
+    } else if step["analysis"].is_object() {
+        "analysis".into()
+    } else {
+        "unsupported step".into()
+    }
+}
+
+impl Controller {
+    pub fn new(
+        store: Arc<Store>,
+        traffic: Arc<Mutex<TrafficModel>>,
+        behaviour: BehaviourOf,
+    ) -> Self {
+        let cursor = store.revision();
+        let active = store
+            .list(ROLLOUTS, None, None, 0, &|_| true)
+            .items
+            .iter()
+            .map(|s| s.key.clone())
+            .collect();
+        Controller {
+            store,
+            traffic,
+            behaviour,
+            cursor,
+            active,
+            restarting: HashSet::new(),
+            event_sequence: 0,
+            ticks: 0,
+        }
+    }
+
+    /// One simulated second: pods progress, timers and analysis advance, traffic flows.
+    pub fn tick(&mut self, now: Timestamp) {
+        self.ticks += 1;
+        self.reconcile_active(now, true);
+        self.traffic
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .step(now);
+        if self.ticks % 60 == 0 {
+            self.expire_events(now);
+        }
+    }
+
+    /// React to what clients wrote, without letting time pass.
+    pub fn react(&mut self, now: Timestamp) {
+        self.reconcile_active(now, false);
+    }
+
+    fn reconcile_active(&mut self, now: Timestamp, tick: bool) {
+        self.collect_changes();
+        let keys: Vec<ObjectKey> = self.active.iter().cloned().collect();
+        for key in keys {
+            match self.reconcile(&key, now, tick) {
+                Ok(true) => {
+                    self.active.remove(&key);
+                }
+                Ok(false) => {}
+                // Someone wrote in between: read again next round.
+                Err(e) if e.reason == "Conflict" => {}
+                Err(e) => tracing::warn!(
+                    "simulated controller: rollout {}/{}: {e}",
+                    key.namespace,
+                    key.name
+                ),
+            }
+        }
+        // Our own writes are changes too, but they need no second look.
+        self.cursor = self.store.revision();
+    }
+
+    /// Mark the rollouts whose objects changed since the last round.
+    fn collect_changes(&mut self) {
+        match self.store.changes_after(self.cursor, usize::MAX) {
+            Ok(changes) => {
+                for change in changes {
+                    self.cursor = change.object.revision;
+                    match change.resource {
+                        ROLLOUTS => {
+                            self.active.insert(change.object.key.clone());
+                        }
+                        REPLICASETS | ANALYSIS_RUNS if change.kind != ChangeKind::Deleted => {
+                            let object = change.object.value();
+                            if let Some(owner) =
+                                object["metadata"]["ownerReferences"][0]["name"].as_str()
+                            {
+                                self.active
+                                    .insert(ObjectKey::new(&change.object.key.namespace, owner));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Err(_) => {
+                self.active = self
+                    .store
+                    .list(ROLLOUTS, None, None, 0, &|_| true)
+                    .items
+                    .iter()
+                    .map(|s| s.key.clone())
+                    .collect();
+                self.cursor = self.store.revision();
+            }
+        }
+    }
+
+    /// The rollout's ReplicaSets: named `<rollout>-<hash>` and owned by it.
+    fn replica_sets(&self, key: &ObjectKey, uid: &str) -> Vec<Set> {
+        self.store
+            .with_name_prefix(REPLICASETS, &key.namespace, &format!("{}-", key.name))
+            .into_iter()
+            .filter_map(|s| {
+                let value = s.value();
+                (value["metadata"]["ownerReferences"][0]["uid"] == uid).then(|| Set {
+                    key: s.key.clone(),
+                    read: value.clone(),
+                    value,
+                    created: false,
+                })
+            })
+            .collect()
+    }
+
+    fn record(&mut self, rollout: &Value, kind: &str, reason: &str, message: &str, now: Timestamp) {
+        self.event_sequence += 1;
+        let event = objects::event(rollout, self.event_sequence, kind, reason, message, now);
+        if let Err(e) = self.store.create(EVENTS, event, now) {
+            tracing::warn!("simulated controller: recording event {reason}: {e}");
+        }
+    }
+
+    fn expire_events(&self, now: Timestamp) {
+        let old = self.store.list(EVENTS, None, None, 0, &|_| true).items;
+        for event in old {
+            let value = event.value();
+            let at = str_at(&value, "lastTimestamp")
+                .parse::<Timestamp>()
+                .unwrap_or(now);
+            if now.as_second() - at.as_second() > EVENT_TTL_SECONDS {
+                let _ = self.store.delete(EVENTS, &event.key);
+            }
+        }
+    }
+
+    fn analysis_templates(&self, namespace: &str, step: &Value) -> Vec<Result<Value, String>> {
+        step["analysis"]["templates"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|t| {
+                let name = str_at(t, "templateName");
+                let found = if truthy(&t["clusterScope"]) {
+                    self.store
+                        .get(CLUSTER_ANALYSIS_TEMPLATES, &ObjectKey::new("", name))
+                } else {
+                    self.store
+                        .get(ANALYSIS_TEMPLATES, &ObjectKey::new(namespace, name))
+                };
+                found
+                    .map(|s| s.value()["spec"].clone())
+                    .ok_or_else(|| name.to_string())
+            })
+            .collect()
+    }
+
+    /// Reconcile one rollout; `Ok(true)` when it has nothing left to do until something changes.
+    fn reconcile(&mut self, key: &ObjectKey, now: Timestamp, tick: bool) -> Result<bool, ApiError> {
+        let Some(stored) = self.store.get(ROLLOUTS, key) else {
+            return Ok(true);
+        };
+        let rollout = stored.value();
+        let spec = &rollout["spec"];
+        let name = key.name.as_str();
+        let replicas = int_at(spec, "replicas").unwrap_or(1);
+        let hash = objects::pod_template_hash(&spec["template"]);
+        let canary = spec["strategy"]["canary"].is_object();
+        let steps: Vec<Value> = spec["strategy"]["canary"]["steps"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let n = steps.len();
+        let mut st = if rollout["status"].is_object() {
+            rollout["status"].clone()
+        } else {
+            json!({})
+        };
+        let mut sets = self.replica_sets(key, str_at(&rollout, "metadata.uid"));
+        if tick {
+            sets.iter_mut().for_each(Set::advance_pods);
+        }
+
+        // The ReplicaSet for the current template, and its revision.
+        let max_revision = sets
+            .iter()
+            .map(|s| objects::revision_of(&s.value))
+            .max()
+            .unwrap_or(0);
+        let revision = match sets.iter_mut().find(|s| s.hash() == hash) {
+            Some(set) => {
+                let own = objects::revision_of(&set.value);
+                if own < max_revision {
+                    set.value["metadata"]["annotations"][REVISION_ANNOTATION] =
+                        json!((max_revision + 1).to_string());
+                    max_revision + 1
+                } else {
+                    own
+                }
+            }
+            None => {
+                let value = objects::replica_set(&rollout, &hash, max_revision + 1, now);
+                sets.push(Set {
+                    key: ObjectKey::of(&value),
+                    read: Value::Null,
+                    value,
+                    created: true,
+                });
+                self.record(
+                    &rollout,
+                    "Normal",
+                    "RolloutUpdated",
+                    &format!("Rollout updated to revision {}", max_revision + 1),
+                    now,
+                );
+                max_revision + 1
+            }
+        };
+
+        // A new template (or an undo) starts the steps over.
+        let steps_hash = objects::hash_of(&json!(steps));
+        if str_at(&st, "currentPodHash") != hash
+            || (canary && str_at(&st, "currentStepHash") != steps_hash)
+        {
+            for field in [
+                "pauseConditions",
+                "controllerPause",
+                "abort",
+                "abortedAt",
+                "promoteFull",
+            ] {
+                remove(&mut st, field);
+            }
+            remove(&mut st["canary"], "currentStepAnalysisRunStatus");
+            st["currentPodHash"] = json!(hash);
+            if canary && n > 0 {
+                let back_to_stable = str_at(&st, "stableRS") == hash;
+                st["currentStepIndex"] = json!(if back_to_stable { n } else { 0 });
+            }
+            if str_at(&st, "stableRS") != hash {
+                st["duration"] = json!({"rolloutStartedAt": rfc3339(now)});
+            }
+        }
+        if canary {
+            st["currentStepHash"] = json!(steps_hash);
+        }
+        let stable_exists = sets.iter().any(|s| s.hash() == str_at(&st, "stableRS"));
+        if !stable_exists {
+            // Initial deploy: the first ReplicaSet is stable at once, steps skipped.
+            st["stableRS"] = json!(hash);
+            if canary && n > 0 {
+                st["currentStepIndex"] = json!(n);
+            }
+        }
+        if !truthy(&st["abort"]) {
+            // Retry: `abort: false` is written as no abort at all, as Argo omits it.
+            remove(&mut st, "abort");
+            remove(&mut st, "abortedAt");
+        }
+        if truthy(&st["promoteFull"]) {
+            for field in ["pauseConditions", "controllerPause", "abort", "abortedAt"] {
+                remove(&mut st, field);
+            }
+            if canary && n > 0 {
+                st["currentStepIndex"] = json!(n);
+            }
+        }
+        let paused_by_user = truthy(&spec["paused"]);
+        let mut abort_detail = None;
+        let mut timed = false;
+
+        let stable = str_at(&st, "stableRS").to_string();
+        let available_of = |sets: &[Set], h: &str| {
+            sets.iter()
+                .find(|s| s.hash() == h)
+                .map(|s| s.count("availableReplicas"))
+                .unwrap_or(0)
+        };
+        let mut desired: Vec<(String, i64)>;
+        let mut promote_reason = None;
+        if canary {
+            let mut index = (int_at(&st, "currentStepIndex").unwrap_or(0).max(0) as usize).min(n);
+            let traffic_routed = spec["strategy"]["canary"]["trafficRouting"].is_object();
+            if stable != hash && !truthy(&st["abort"]) && !paused_by_user && index < n {
+                let step = &steps[index];
+                let mut pause_conditions = st["pauseConditions"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                let completed = if let Some(weight) = step["setWeight"].as_i64() {
+                    let canary_count = (replicas * weight + 99) / 100;
+                    let stable_count = if traffic_routed {
+                        replicas
+                    } else {
+                        replicas - canary_count
+                    };
+                    available_of(&sets, &hash) == canary_count
+                        && sets
+                            .iter()
+                            .find(|s| s.hash() == hash)
+                            .is_some_and(|s| s.desired() == canary_count)
+                        && (stable_count == 0 || available_of(&sets, &stable) >= stable_count)
+                } else if step["pause"].is_object() {
+                    let condition = pause_conditions
+                        .iter()
+                        .find(|c| c["reason"] == "CanaryPauseStep");
+                    match (
+                        condition,
+                        step["pause"]
+                            .get("duration")
+                            .and_then(objects::duration_seconds),
+                    ) {
+                        (Some(c), Some(seconds)) => {
+                            timed = true;
+                            let started =
+                                str_at(c, "startTime").parse::<Timestamp>().unwrap_or(now);
+                            (now.as_second() - started.as_second()) as f64 >= seconds
+                        }
+                        (Some(_), None) => false,
+                        // Promoted: the pause conditions were cleared while the controller paused.
+                        (None, _) if truthy(&st["controllerPause"]) => true,
+                        (None, duration) => {
+                            timed = duration.is_some();
+                            pause_conditions.push(
+                                json!({"reason": "CanaryPauseStep", "startTime": rfc3339(now)}),
+                            );
+                            st["controllerPause"] = json!(true);
+                            if duration.is_none() {
+                                self.record(
+                                    &rollout,
+                                    "Normal",
+                                    "RolloutPaused",
+                                    "Rollout is paused (CanaryPauseStep)",
+                                    now,
+                                );
+                            }
+                            false
+                        }
+                    }
+                } else if step["analysis"].is_object() {
+                    timed = true;
+                    let phase =
+                        self.run_analysis_step(&rollout, &hash, revision, index, step, now, tick)?;
+                    match phase.0.as_str() {
+                        "Successful" => true,
+                        "Failed" | "Error" => {
+                            st["abort"] = json!(true);
+                            abort_detail = Some(phase.1.clone());
+                            self.record(
+                                &rollout,
+                                "Warning",
+                                "AnalysisRunFailed",
+                                &format!("Step analysis run failed: {}", phase.1),
+                                now,
+                            );
+                            false
+                        }
+                        _ => {
+                            st["canary"]["currentStepAnalysisRunStatus"] = json!({
+                                "name": analysis::run_name(name, &hash, revision, index), "status": phase.0,
+                            });
+                            false
+                        }
+                    }
+                } else {
+                    true
+                };
+                if completed {
+                    index += 1;
+                    pause_conditions.retain(|c| c["reason"] != "CanaryPauseStep");
+                    remove(&mut st, "controllerPause");
+                    remove(&mut st["canary"], "currentStepAnalysisRunStatus");
+                    let message =
+                        format!("Rollout step {index}/{n} completed ({})", step_name(step));
+                    self.record(&rollout, "Normal", "RolloutStepCompleted", &message, now);
+                }
+                if pause_conditions.is_empty() {
+                    remove(&mut st, "pauseConditions");
+                } else {
+                    st["pauseConditions"] = json!(pause_conditions);
+                }
+            }
+            if truthy(&st["abort"]) {
+                for field in ["pauseConditions", "controllerPause"] {
+                    remove(&mut st, field);
+                }
+                index = if stable == hash { n } else { 0 };
+            }
+            if n > 0 {
+                st["currentStepIndex"] = json!(index);
+            }
+            let aborted = truthy(&st["abort"]);
+            let weight = if stable == hash || aborted {
+                0
+            } else {
+                set_weight(&steps, index)
+            };
+            let canary_count = (replicas * weight + 99) / 100;
+            if stable != hash && !aborted && index >= n && available_of(&sets, &hash) >= replicas {
+                promote_reason = Some(format!("Completed all {n} canary steps"));
+            }
+            desired = if stable == hash || promote_reason.is_some() {
+                vec![(hash.clone(), replicas)]
+            } else if traffic_routed || aborted {
+                vec![(stable.clone(), replicas), (hash.clone(), canary_count)]
+            } else {
+                vec![
+                    (stable.clone(), replicas - canary_count),
+                    (hash.clone(), canary_count),
+                ]
+            };
+            if traffic_routed {
+                let canary_spec = &spec["strategy"]["canary"];
+                let (canary_hash, canary_weight) = if stable == hash || promote_reason.is_some() {
+                    (hash.as_str(), 0)
+                } else {
+                    (hash.as_str(), weight)
+                };
+                let stable_hash = if promote_reason.is_some() {
+                    hash.as_str()
+                } else {
+                    stable.as_str()
+                };
+                st["canary"]["weights"] = json!({
+                    "canary": {"podTemplateHash": canary_hash, "serviceName": canary_spec["canaryService"], "weight": canary_weight},
+                    "stable": {"podTemplateHash": stable_hash, "serviceName": canary_spec["stableService"], "weight": 100 - canary_weight},
+                });
+            }
+        } else {
+            // Blue-green: the new ReplicaSet comes up beside the active one as the preview.
+            let bg = &spec["strategy"]["blueGreen"];
+            let aborted = truthy(&st["abort"]);
+            if stable == hash {
+                desired = vec![(hash.clone(), replicas)];
+            } else if aborted {
+                desired = vec![(stable.clone(), replicas)];
+                remove(&mut st, "pauseConditions");
+                remove(&mut st, "controllerPause");
+            } else {
+                desired = vec![(stable.clone(), replicas), (hash.clone(), replicas)];
+                let mut pause_conditions = st["pauseConditions"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                if available_of(&sets, &hash) >= replicas && !paused_by_user {
+                    let manual = bg["autoPromotionEnabled"] == json!(false);
+                    let waiting = pause_conditions
+                        .iter()
+                        .any(|c| c["reason"] == "BlueGreenPause");
+                    if truthy(&st["promoteFull"])
+                        || !manual
+                        || (!waiting && truthy(&st["controllerPause"]))
+                    {
+                        promote_reason = Some("Completed blue-green update".to_string());
+                    } else if !waiting {
+                        pause_conditions
+                            .push(json!({"reason": "BlueGreenPause", "startTime": rfc3339(now)}));
+                        st["controllerPause"] = json!(true);
+                        self.record(
+                            &rollout,
+                            "Normal",
+                            "RolloutPaused",
+                            "Rollout is paused (BlueGreenPause)",
+                            now,
+                        );
+                    }
+                }
+                if pause_conditions.is_empty() {
+                    remove(&mut st, "pauseConditions");
+                } else {
+                    st["pauseConditions"] = json!(pause_conditions);
+                }
+                if promote_reason.is_some() {
+                    desired = vec![(hash.clone(), replicas)];
+                }
+            }
+            let active = if promote_reason.is_some() || stable == hash {
+                hash.as_str()
+            } else {
+                stable.as_str()
+            };
+            let preview = if aborted {
+                stable.as_str()
+            } else {
+                hash.as_str()
+            };
+            st["blueGreen"] = json!({"activeSelector": active, "previewSelector": preview});
+        }
+
+        if let Some(reason) = &promote_reason {
+            st["stableRS"] = json!(hash);
+            for field in [
+                "pauseConditions",
+                "controllerPause",
+                "abort",
+                "abortedAt",
+                "promoteFull",
+            ] {
+                remove(&mut st, field);
+            }
+            st["duration"]["finishedAt"] = json!(rfc3339(now));
+            st["duration"]["completionStatus"] = json!("Succeeded");
+            let message =
+                format!("Rollout completed update to revision {revision} ({hash}): {reason}");
+            self.record(&rollout, "Normal", "RolloutCompleted", &message, now);
+        }
+        let aborted = truthy(&st["abort"]);
+        if aborted && st["abortedAt"].is_null() {
+            st["abortedAt"] = json!(rfc3339(now));
+            st["duration"]["finishedAt"] = json!(rfc3339(now));
+            st["duration"]["completionStatus"] = json!("Aborted");
+            self.record(
+                &rollout,
+                "Warning",
+                "RolloutAborted",
+                &format!("Rollout aborted update to revision {revision}"),
+                now,
+            );
+        }
+
+        // Scale the ReplicaSets; old ones beyond the history limit go.
+        for set in &mut sets {
+            let want = desired
+                .iter()
+                .find(|(h, _)| h == set.hash())
+                .map(|(_, c)| (*c).max(0))
+                .unwrap_or(0);
+            if set.desired() != want {
+                set.scale(want);
+            }
+        }
+        self.restart(key, &rollout, &mut st, &mut sets, tick, now);
+        let history_limit = int_at(spec, "revisionHistoryLimit").unwrap_or(10).max(0) as usize;
+        let current_stable = str_at(&st, "stableRS").to_string();
+        let mut old: Vec<usize> = (0..sets.len())
+            .filter(|&i| {
+                sets[i].hash() != hash
+                    && sets[i].hash() != current_stable
+                    && sets[i].desired() == 0
+                    && !sets[i].created
+            })
+            .collect();
+        old.sort_by_key(|&i| std::cmp::Reverse(objects::revision_of(&sets[i].value)));
+        let expired: Vec<usize> = old.into_iter().skip(history_limit).collect();
+
+        // Status from the ReplicaSets, as the controller computes it.
+        let sum = |field: &str| {
+            sets.iter()
+                .enumerate()
+                .filter(|(i, _)| !expired.contains(i))
+                .map(|(_, s)| s.count(field))
+                .sum::<i64>()
+        };
+        st["replicas"] = json!(sum("replicas"));
+        st["HPAReplicas"] = json!(sum("replicas"));
+        st["readyReplicas"] = json!(sum("readyReplicas"));
+        st["availableReplicas"] = json!(sum("availableReplicas"));
+        st["updatedReplicas"] = json!(
+            sets.iter()
+                .find(|s| s.hash() == hash)
+                .map(|s| s.count("replicas"))
+                .unwrap_or(0)
+        );
+        let selector: Vec<String> = spec["selector"]["matchLabels"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                    .collect()
+            })
+            .unwrap_or_default();
+        st["selector"] = json!(selector.join(","));
+        st["observedGeneration"] = json!(
+            int_at(&rollout, "metadata.generation")
+                .unwrap_or(1)
+                .to_string()
+        );
+        if canary && !st["canary"].is_object() {
+            st["canary"] = json!({});
+        }
+        if !canary && st["blueGreen"].is_null() {
+            st["blueGreen"] = json!({});
+        }
+        self.manual_pause_duration(&mut st, paused_by_user, now);
+        self.conditions(&rollout, &mut st, &hash, revision, abort_detail, now);
+
+        // Write what changed: ReplicaSets first, then the rollout.
+        for (i, set) in sets.iter().enumerate() {
+            if expired.contains(&i) {
+                self.store.delete(REPLICASETS, &set.key)?;
+                self.traffic
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .forget(&VersionKey {
+                        namespace: key.namespace.clone(),
+                        rollout: name.to_string(),
+                        pod_template_hash: set.hash().to_string(),
+                    });
+            } else if set.created {
+                self.store.create(REPLICASETS, set.value.clone(), now)?;
+            } else if set.value != set.read {
+                let expected = set.read["metadata"]["resourceVersion"].clone();
+                let value = set.value.clone();
+                self.store.update(REPLICASETS, &set.key, |current| {
+                    if current["metadata"]["resourceVersion"] != expected {
+                        return Err(ApiError::conflict(
+                            &super::discovery::RESOURCES[REPLICASETS],
+                            &set.key.name,
+                        ));
+                    }
+                    *current = value;
+                    Ok(())
+                })?;
+            }
+        }
+        let revision_text = revision.to_string();
+        let expected = rollout["metadata"]["resourceVersion"].clone();
+        let written = self.store.update(ROLLOUTS, key, |current| {
+            if current["metadata"]["resourceVersion"] != expected {
+                return Err(ApiError::conflict(
+                    &super::discovery::RESOURCES[ROLLOUTS],
+                    &key.name,
+                ));
+            }
+            current["status"] = st.clone();
+            current["metadata"]["annotations"][REVISION_ANNOTATION] = json!(revision_text);
+            Ok(())
+        })?;
+        let rollout_changed = written.revision != stored.revision;
+        self.share_traffic(key, &rollout, &st, &sets);
+
+        let phase = str_at(&st, "phase");
+        let settled = !rollout_changed
+            && sets.iter().all(Set::converged)
+            && !timed
+            && !self.restarting.contains(key)
+            && matches!(phase, "Healthy" | "Degraded" | "Paused");
+        Ok(settled)
+    }
+
+    /// The phase and message of the step's AnalysisRun, created on first sight and measured
+    /// on ticks.
+    #[allow(clippy::too_many_arguments)]
+    fn run_analysis_step(
+        &mut self,
+        rollout: &Value,
+        hash: &str,
+        revision: u64,
+        index: usize,
+        step: &Value,
+        now: Timestamp,
+        tick: bool,
+    ) -> Result<(String, String), ApiError> {
+        let namespace = str_at(rollout, "metadata.namespace");
+        let name = str_at(rollout, "metadata.name");
+        let key = ObjectKey::new(namespace, &analysis::run_name(name, hash, revision, index));
+        let Some(stored) = self.store.get(ANALYSIS_RUNS, &key) else {
+            let templates = self.analysis_templates(namespace, step);
+            let run = analysis::new_run(rollout, hash, revision, index, &templates, now);
+            let phase = str_at(&run, "status.phase").to_string();
+            let message = str_at(&run, "status.message").to_string();
+            self.store.create(ANALYSIS_RUNS, run, now)?;
+            return Ok((phase, message));
+        };
+        let mut run = stored.value();
+        if tick {
+            let version = VersionKey {
+                namespace: namespace.into(),
+                rollout: name.into(),
+                pod_template_hash: hash.into(),
+            };
+            let traffic = self.traffic.lock().unwrap_or_else(|p| p.into_inner());
+            analysis::advance(&mut run, now, |seconds| {
+                traffic.success_rate(&version, seconds)
+            });
+            drop(traffic);
+            if run != stored.value() {
+                self.store.update(ANALYSIS_RUNS, &key, |current| {
+                    *current = run.clone();
+                    Ok(())
+                })?;
+            }
+        }
+        Ok((
+            str_at(&run, "status.phase").to_string(),
+            str_at(&run, "status.message").to_string(),
+        ))
+    }
+
+    /// `spec.restartAt`: one pod of the stable ReplicaSet restarts, then `status.restartedAt`.
+    fn restart(
+        &mut self,
+        key: &ObjectKey,
+        rollout: &Value,
+        st: &mut Value,
+        sets: &mut [Set],
+        tick: bool,
+        now: Timestamp,
+    ) {
+        let wanted = &rollout["spec"]["restartAt"];
+        if wanted.is_null() || *wanted == st["restartedAt"] || !tick {
+            return;
+        }
+        let stable = str_at(st, "stableRS").to_string();
+        let Some(set) = sets.iter_mut().find(|s| s.hash() == stable) else {
+            return;
+        };
+        if self.restarting.insert(key.clone()) {
+            for field in ["readyReplicas", "availableReplicas"] {
+                let n = set.count(field);
+                set.value["status"][field] = json!((n - 1).max(0));
+            }
+        } else if set.converged() {
+            self.restarting.remove(key);
+            st["restartedAt"] = wanted.clone();
+            self.record(
+                rollout,
+                "Normal",
+                "RolloutRestarted",
+                "Rollout restarted",
+                now,
+            );
+        }
+    }
+
+    fn manual_pause_duration(&self, st: &mut Value, paused: bool, now: Timestamp) {
+        let duration = &mut st["duration"];
+        if !duration.is_object() {
+            *duration = json!({});
+        }
+        let started = duration["manualPauseStartedAt"]
+            .as_str()
+            .and_then(|s| s.parse::<Timestamp>().ok());
+        match (paused, started) {
+            (true, None) => duration["manualPauseStartedAt"] = json!(rfc3339(now)),
+            (false, Some(since)) => {
+                let total = int_at(duration, "totalManualPauseDurationSeconds").unwrap_or(0)
+                    + (now.as_second() - since.as_second());
+                duration["totalManualPauseDurationSeconds"] = json!(total);
+                remove(duration, "manualPauseStartedAt");
+            }
+            _ => {}
+        }
+        if duration.as_object().is_some_and(Map::is_empty) {
+            remove(st, "duration");
+        }
+    }
+
+    fn conditions(
+        &self,
+        rollout: &Value,
+        st: &mut Value,
+        hash: &str,
+        revision: u64,
+        abort_detail: Option<String>,
+        now: Timestamp,
+    ) {
+        let name = str_at(rollout, "metadata.name");
+        let replicas = int_at(&rollout["spec"], "replicas").unwrap_or(1);
+        let mut conditions: Vec<Value> = st["conditions"].as_array().cloned().unwrap_or_default();
+        let paused = truthy(&rollout["spec"]["paused"])
+            || st["pauseConditions"]
+                .as_array()
+                .is_some_and(|p| !p.is_empty());
+        let promoted = str_at(st, "stableRS") == hash;
+        let available = int_at(st, "availableReplicas").unwrap_or(0) >= replicas;
+        if available {
+            set_condition(
+                &mut conditions,
+                "Available",
+                "True",
+                "AvailableReason",
+                "Rollout has minimum availability",
+                now,
+            );
+        } else {
+            set_condition(
+                &mut conditions,
+                "Available",
+                "False",
+                "AvailableReason",
+                "Rollout does not have minimum availability",
+                now,
+            );
+        }
+        if truthy(&st["abort"]) {
+            let existing = conditions
+                .iter()
+                .find(|c| c["type"] == "Progressing" && c["reason"] == "RolloutAborted")
+                .map(|c| str_at(c, "message").to_string());
+            let base = format!("Rollout aborted update to revision {revision}");
+            let message = match (abort_detail, existing) {
+                (Some(detail), _) if !detail.is_empty() => format!("{base}: {detail}"),
+                (_, Some(existing)) => existing,
+                _ => base,
+            };
+            set_condition(
+                &mut conditions,
+                "Progressing",
+                "False",
+                "RolloutAborted",
+                &message,
+                now,
+            );
+        } else if paused {
+            set_condition(
+                &mut conditions,
+                "Progressing",
+                "Unknown",
+                "RolloutPaused",
+                "Rollout is paused",
+                now,
+            );
+        } else if promoted && available {
+            set_condition(
+                &mut conditions,
+                "Progressing",
+                "True",
+                "NewReplicaSetAvailable",
+                &format!("Rollout \"{name}\" has successfully progressed."),
+                now,
+            );
+        } else {
+            set_condition(
+                &mut conditions,
+                "Progressing",
+                "True",
+                "ReplicaSetUpdated",
+                &format!("ReplicaSet \"{name}-{hash}\" is progressing."),
+                now,
+            );
+        }
+        if paused {
+            set_condition(
+                &mut conditions,
+                "Paused",
+                "True",
+                "RolloutPaused",
+                "Rollout is paused",
+                now,
+            );
+        } else {
+            conditions.retain(|c| c["type"] != "Paused");
+        }
+        if promoted {
+            set_condition(
+                &mut conditions,
+                "Completed",
+                "True",
+                "RolloutCompleted",
+                &format!("Rollout completed update to revision {revision} ({hash})"),
+                now,
+            );
+        } else {
+            set_condition(
+                &mut conditions,
+                "Completed",
+                "False",
+                "RolloutNotCompleted",
+                &format!("Rollout not completed, started update to revision {revision} ({hash})"),
+                now,
+            );
+        }
+        st["conditions"] = json!(conditions);
+        let (phase, message) = rollout_phase(&rollout["spec"], st);
+        if phase == "Healthy" {
+            set_condition(
+                &mut conditions,
+                "Healthy",
+                "True",
+                "RolloutHealthy",
+                "Rollout is healthy",
+                now,
+            );
+        } else {
+            set_condition(
+                &mut conditions,
+                "Healthy",
+                "False",
+                "RolloutHealthy",
+                "Rollout is not healthy",
+                now,
+            );
+        }
+        st["conditions"] = json!(conditions);
+        st["phase"] = json!(phase);
+        st["message"] = json!(message);
+    }
+
+    /// Tell the traffic model how this rollout's requests split across its versions.
+    fn share_traffic(&self, key: &ObjectKey, rollout: &Value, st: &Value, sets: &[Set]) {
+        let image_of = |h: &str| {
+            sets.iter()
+                .find(|s| s.hash() == h)
+                .map(|s| {
+                    str_at(
+                        &s.value["spec"]["template"]["spec"]["containers"][0],
+                        "image",
+                    )
+                    .to_string()
+                })
+                .unwrap_or_default()
+        };
+        let mut split: Vec<(String, f64)> = Vec::new();
+        if rollout["spec"]["strategy"]["blueGreen"].is_object() {
+            split.push((str_at(st, "blueGreen.activeSelector").to_string(), 100.0));
+        } else if let Some(weights) = st["canary"]["weights"].as_object() {
+            for role in ["stable", "canary"] {
+                let h = str_at(&weights[role], "podTemplateHash").to_string();
+                let w = weights[role]["weight"].as_f64().unwrap_or(0.0);
+                match split.iter_mut().find(|(x, _)| *x == h) {
+                    Some(entry) => entry.1 += w,
+                    None => split.push((h, w)),
+                }
+            }
+        } else {
+            let total: i64 = sets.iter().map(|s| s.count("availableReplicas")).sum();
+            for s in sets.iter().filter(|s| s.count("availableReplicas") > 0) {
+                split.push((
+                    s.hash().to_string(),
+                    100.0 * s.count("availableReplicas") as f64 / total as f64,
+                ));
+            }
+        }
+        let split: Vec<(String, f64, Behaviour)> = split
+            .into_iter()
+            .filter(|(h, _)| !h.is_empty())
+            .map(|(h, w)| {
+                let behaviour = (self.behaviour)(&key.namespace, &key.name, &image_of(&h));
+                (h, w, behaviour)
+            })
+            .collect();
+        self.traffic
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .set_split(&key.namespace, &key.name, &split);
+    }
+}
+
+/// Drive a cluster's controller in simulated time until the task is aborted: a tick per
+/// simulated second (catching up if the process fell behind), and a reaction to every
+/// client write in between. `liveliness` starts new revisions on its own.
+pub async fn run(
+    mut controller: Controller,
+    store: Arc<Store>,
+    clock: super::clock::SimClock,
+    client_wrote: Arc<tokio::sync::Notify>,
+    mut liveliness: Option<super::scenarios::Liveliness>,
+) {
+    let mut second: i64 = 1;
+    loop {
+        let deadline = clock.wall_deadline(second as f64);
+        tokio::select! {
+            _ = tokio::time::sleep_until(deadline.into()) => {
+                let now = clock.at(second as f64);
+                if let Some(liveliness) = &mut liveliness {
+                    liveliness.tick(&store, now);
+                }
+                controller.tick(now);
+                second += 1;
+            }
+            _ = client_wrote.notified() => controller.react(clock.now()),
+        }
+    }
+}

@@ -1,0 +1,410 @@
+//! The simulated controller's reactions to what flightdeck's actions send, driven through
+//! kube-rs against the demo fleet. Waits are bounded by a generous deadline, never timed.
+
+mod sim_support;
+
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, WatchEvent, WatchParams};
+use kube::discovery::ApiResource;
+use serde_json::{Value, json};
+use sim_support::*;
+
+use flightdeck::sim::{Fleet, FleetOptions};
+
+const EU: &str = "sim-prod-eu";
+const US: &str = "sim-prod-us";
+
+async fn demo(speed: f64) -> Fleet {
+    Fleet::start(FleetOptions {
+        speed,
+        ..FleetOptions::default()
+    })
+    .await
+    .expect("the fleet starts")
+}
+
+fn rollouts(client: &kube::Client, namespace: &str) -> Api<DynamicObject> {
+    let resource = ApiResource::from_gvk_with_plural(
+        &kube::api::GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Rollout"),
+        "rollouts",
+    );
+    Api::namespaced_with(client.clone(), namespace, &resource)
+}
+
+fn replica_sets(client: &kube::Client, namespace: &str) -> Api<DynamicObject> {
+    let resource = ApiResource::from_gvk_with_plural(
+        &kube::api::GroupVersionKind::gvk("apps", "v1", "ReplicaSet"),
+        "replicasets",
+    );
+    Api::namespaced_with(client.clone(), namespace, &resource)
+}
+
+/// Poll until `ready` holds for the rollout (deadline: a minute of wall time).
+async fn wait_for(
+    api: &Api<DynamicObject>,
+    name: &str,
+    what: &str,
+    ready: impl Fn(&Value) -> bool,
+) -> Value {
+    for _ in 0..600 {
+        let object = serde_json::to_value(api.get(name).await.unwrap()).unwrap();
+        if ready(&object) {
+            return object;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let last = serde_json::to_value(api.get(name).await.unwrap()).unwrap();
+    panic!("{name}: never {what}; last status: {}", last["status"]);
+}
+
+fn merge(value: Value) -> Patch<Value> {
+    Patch::Merge(value)
+}
+
+#[tokio::test]
+async fn abort_sends_the_canary_weight_to_zero_in_the_first_reconcile() {
+    let fleet = demo(1.0).await;
+    let client = client(&fleet, EU).await;
+    let api = rollouts(&client, "shop");
+    let before = api.get("checkout").await.unwrap();
+    assert_eq!(before.data["status"]["phase"], json!("Paused"));
+    assert_eq!(
+        before.data["status"]["canary"]["weights"]["canary"]["weight"],
+        json!(20)
+    );
+
+    let patched = api
+        .patch_status(
+            "checkout",
+            &PatchParams::default(),
+            &merge(json!({"status": {"abort": true}})),
+        )
+        .await
+        .unwrap();
+    let from = patched.metadata.resource_version.unwrap();
+    let mut events = api
+        .watch(
+            &WatchParams::default()
+                .fields("metadata.name=checkout")
+                .timeout(60),
+            &from,
+        )
+        .await
+        .unwrap()
+        .boxed();
+    // The first status the controller writes after the abort already has the weight at 0.
+    let reacted = loop {
+        match events.try_next().await.unwrap() {
+            Some(WatchEvent::Modified(o)) if !o.data["status"]["abortedAt"].is_null() => break o,
+            Some(_) => continue,
+            None => panic!("the watch ended before the controller reacted"),
+        }
+    };
+    let status = &reacted.data["status"];
+    assert_eq!(status["canary"]["weights"]["canary"]["weight"], json!(0));
+    assert_eq!(status["canary"]["weights"]["stable"]["weight"], json!(100));
+    assert_eq!(status["phase"], json!("Degraded"));
+    assert!(
+        status["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("RolloutAborted: Rollout aborted update to revision"),
+        "{status}"
+    );
+    assert_eq!(status["currentStepIndex"], json!(0));
+
+    let canary_rs = replica_sets(&client, "shop")
+        .get(&format!(
+            "checkout-{}",
+            status["currentPodHash"].as_str().unwrap()
+        ))
+        .await
+        .unwrap();
+    assert_eq!(canary_rs.data["spec"]["replicas"], json!(0));
+
+    // Retry: the steps start over from the first.
+    api.patch_status(
+        "checkout",
+        &PatchParams::default(),
+        &merge(json!({"status": {"abort": false}})),
+    )
+    .await
+    .unwrap();
+    let retried = wait_for(&api, "checkout", "retried", |o| {
+        o["status"]["abort"].is_null()
+            && o["status"]["canary"]["weights"]["canary"]["weight"] == json!(20)
+    })
+    .await;
+    assert_ne!(retried["status"]["phase"], json!("Degraded"));
+    assert!(retried["status"]["abortedAt"].is_null());
+}
+
+#[tokio::test]
+async fn promote_and_manual_pause_move_a_canary_as_argo_does() {
+    let fleet = demo(1.0).await;
+    let client = client(&fleet, EU).await;
+    let api = rollouts(&client, "shop");
+    let frontend = api.get("frontend").await.unwrap();
+    assert_eq!(
+        frontend.data["status"]["pauseConditions"][0]["reason"],
+        json!("CanaryPauseStep")
+    );
+    assert_eq!(frontend.data["status"]["currentStepIndex"], json!(1));
+
+    // A person pauses: the spec changes, the generation moves and the controller observes it.
+    let paused = api
+        .patch(
+            "frontend",
+            &PatchParams::default(),
+            &merge(json!({"spec": {"paused": true}})),
+        )
+        .await
+        .unwrap();
+    let generation = paused.metadata.generation.unwrap().to_string();
+    let observed = wait_for(&api, "frontend", "observed the pause", |o| {
+        o["status"]["observedGeneration"] == json!(generation)
+    })
+    .await;
+    assert_eq!(observed["status"]["message"], json!("manually paused"));
+    api.patch(
+        "frontend",
+        &PatchParams::default(),
+        &merge(json!({"spec": {"paused": false}})),
+    )
+    .await
+    .unwrap();
+
+    // Promote, as the plugin does for a step pause: clear the pause conditions.
+    api.patch_status(
+        "frontend",
+        &PatchParams::default(),
+        &merge(json!({"status": {"pauseConditions": null}})),
+    )
+    .await
+    .unwrap();
+    let promoted = wait_for(&api, "frontend", "moved past the pause", |o| {
+        o["status"]["currentStepIndex"].as_i64() >= Some(2)
+    })
+    .await;
+    assert_eq!(
+        promoted["status"]["canary"]["weights"]["canary"]["weight"],
+        json!(50)
+    );
+
+    // Promote --full skips the remaining steps.
+    api.patch_status(
+        "frontend",
+        &PatchParams::default(),
+        &merge(json!({"status": {"promoteFull": true}})),
+    )
+    .await
+    .unwrap();
+    let full = wait_for(&api, "frontend", "fully promoted", |o| {
+        o["status"]["phase"] == json!("Healthy")
+    })
+    .await;
+    assert_eq!(full["status"]["stableRS"], full["status"]["currentPodHash"]);
+    assert_eq!(full["status"]["currentStepIndex"], json!(6));
+    assert_eq!(
+        full["status"]["duration"]["completionStatus"],
+        json!("Succeeded")
+    );
+}
+
+#[tokio::test]
+async fn blue_green_waits_for_promotion_then_switches_the_active_selector() {
+    let fleet = demo(1.0).await;
+    let client = client(&fleet, EU).await;
+    let api = rollouts(&client, "payments");
+    let ledger = api.get("ledger").await.unwrap();
+    let status = &ledger.data["status"];
+    assert_eq!(status["phase"], json!("Paused"));
+    assert_eq!(status["message"], json!("BlueGreenPause"));
+    assert_ne!(
+        status["blueGreen"]["activeSelector"],
+        status["currentPodHash"]
+    );
+    assert_eq!(
+        status["blueGreen"]["previewSelector"],
+        status["currentPodHash"]
+    );
+    let old = status["stableRS"].as_str().unwrap().to_string();
+
+    api.patch_status(
+        "ledger",
+        &PatchParams::default(),
+        &merge(json!({"status": {"pauseConditions": null}})),
+    )
+    .await
+    .unwrap();
+    let promoted = wait_for(&api, "ledger", "promoted", |o| {
+        o["status"]["phase"] == json!("Healthy")
+    })
+    .await;
+    assert_eq!(
+        promoted["status"]["blueGreen"]["activeSelector"],
+        promoted["status"]["currentPodHash"]
+    );
+    let old_rs = replica_sets(&client, "payments")
+        .get(&format!("ledger-{old}"))
+        .await
+        .unwrap();
+    assert_eq!(old_rs.data["spec"]["replicas"], json!(0));
+}
+
+#[tokio::test]
+async fn undo_to_the_stable_template_skips_the_steps_and_bumps_the_revision() {
+    let fleet = demo(1.0).await;
+    let client = client(&fleet, EU).await;
+    let api = rollouts(&client, "shop");
+    let checkout = api.get("checkout").await.unwrap();
+    let stable = checkout.data["status"]["stableRS"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let revision: u64 =
+        checkout.metadata.annotations.as_ref().unwrap()["rollout.argoproj.io/revision"]
+            .parse()
+            .unwrap();
+    let sets = replica_sets(&client, "shop")
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    let stable_rs = sets
+        .items
+        .iter()
+        .find(|rs| rs.metadata.name.as_deref() == Some(&format!("checkout-{stable}")))
+        .unwrap();
+    let mut template = stable_rs.data["spec"]["template"].clone();
+    template["metadata"]["labels"]
+        .as_object_mut()
+        .unwrap()
+        .shift_remove("rollouts-pod-template-hash");
+
+    let undo: json_patch::Patch = serde_json::from_value(
+        json!([{"op": "replace", "path": "/spec/template", "value": template}]),
+    )
+    .unwrap();
+    api.patch(
+        "checkout",
+        &PatchParams::default(),
+        &Patch::<Value>::Json(undo),
+    )
+    .await
+    .unwrap();
+    let undone = wait_for(&api, "checkout", "back on the stable template", |o| {
+        o["status"]["currentPodHash"] == json!(stable) && o["status"]["phase"] == json!("Healthy")
+    })
+    .await;
+    assert_eq!(
+        undone["metadata"]["annotations"]["rollout.argoproj.io/revision"],
+        json!((revision + 1).to_string())
+    );
+    let rs = replica_sets(&client, "shop")
+        .get(&format!("checkout-{stable}"))
+        .await
+        .unwrap();
+    assert_eq!(
+        rs.metadata.annotations.unwrap()["rollout.argoproj.io/revision"],
+        (revision + 1).to_string()
+    );
+}
+
+#[tokio::test]
+async fn a_failing_analysis_aborts_the_rollout_and_restart_is_observed() {
+    let fleet = demo(20.0).await;
+    let client = client(&fleet, US).await;
+    let api = rollouts(&client, "shop");
+    // Give recommendations the checkout incident's image: four in ten requests fail.
+    let bad = json!([{"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": "registry.example.com/shop/checkout:v2.5.0"}]);
+    api.patch(
+        "recommendations",
+        &PatchParams::default(),
+        &Patch::<Value>::Json(serde_json::from_value(bad).unwrap()),
+    )
+    .await
+    .unwrap();
+    let aborted = wait_for(&api, "recommendations", "aborted by its analysis", |o| {
+        o["status"]["phase"] == json!("Degraded")
+    })
+    .await;
+    let message = aborted["status"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(
+            "Metric \"success-rate\" assessed Failed due to failed (2) > failureLimit (1)"
+        ),
+        "{message}"
+    );
+    assert_eq!(aborted["status"]["abort"], json!(true));
+
+    let runs_resource = ApiResource::from_gvk_with_plural(
+        &kube::api::GroupVersionKind::gvk("argoproj.io", "v1alpha1", "AnalysisRun"),
+        "analysisruns",
+    );
+    let runs: Api<DynamicObject> = Api::namespaced_with(client.clone(), "shop", &runs_resource);
+    let failed = runs
+        .list(&ListParams::default().labels("rollout-type=Step"))
+        .await
+        .unwrap();
+    assert!(
+        failed
+            .items
+            .iter()
+            .any(|r| r.data["status"]["phase"] == json!("Failed"))
+    );
+
+    let at = "2030-01-01T00:00:00Z";
+    let platform = rollouts(&client, "platform");
+    platform
+        .patch(
+            "auth",
+            &PatchParams::default(),
+            &merge(json!({"spec": {"restartAt": at}})),
+        )
+        .await
+        .unwrap();
+    wait_for(&platform, "auth", "restarted", |o| {
+        o["status"]["restartedAt"] == json!(at)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_same_seed_gives_the_same_fleet() {
+    // A clock this slow never ticks during the test: both fleets stop at the end of their history.
+    let start = || {
+        Fleet::start(FleetOptions {
+            speed: 1e-6,
+            ..FleetOptions::default()
+        })
+    };
+    let (a, b) = (start().await.unwrap(), start().await.unwrap());
+    let (ta, tb) = (
+        a.traffic(EU).unwrap().snapshot(),
+        b.traffic(EU).unwrap().snapshot(),
+    );
+    assert_eq!(ta.versions, tb.versions);
+    assert!(ta.versions.len() >= 7);
+    assert_eq!(shop_rollouts(&a).await, shop_rollouts(&b).await);
+}
+
+/// Name, uid and current pod-template hash of the first context's `shop` rollouts.
+async fn shop_rollouts(fleet: &Fleet) -> Vec<(String, String, Value)> {
+    let client = client(fleet, &fleet.contexts()[0].name).await;
+    let list = rollouts(&client, "shop")
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    list.items
+        .into_iter()
+        .map(|o| {
+            (
+                o.metadata.name.unwrap(),
+                o.metadata.uid.unwrap(),
+                o.data["status"]["currentPodHash"].clone(),
+            )
+        })
+        .collect()
+}
