@@ -39,7 +39,7 @@ fn demo_shows_the_fleet_filters_to_checkout_and_restores_the_terminal() {
     let rows: Vec<String> = screen
         .lines()
         .map(|l| l.chars().take(57).collect::<String>())
-        .filter(|l| l.contains("sim-prod-"))
+        .filter(|l| l.starts_with('│') && l.contains("sim-prod-"))
         .collect();
     assert!(!rows.is_empty(), "{screen}");
     assert!(rows.iter().all(|r| r.contains("checkout")), "{screen}");
@@ -59,10 +59,60 @@ fn demo_shows_the_fleet_filters_to_checkout_and_restores_the_terminal() {
     );
     tmux.type_text("stty -a | tr ' ' '\\n' | grep -x -e echo -e -echo -e icanon -e -icanon");
     tmux.press("Enter");
-    let screen = tmux.wait_for("stty", WAIT, |s| s.contains("icanon"));
-    let tail: Vec<&str> = screen.lines().map(str::trim).collect();
+    let screen = tmux.wait_for("stty", WAIT, |s| {
+        s.lines()
+            .any(|l| l.trim() == "icanon" || l.trim() == "-icanon")
+    });
+    let lines: Vec<&str> = screen.lines().map(str::trim).collect();
     assert!(
-        tail.contains(&"echo") && tail.contains(&"icanon"),
+        lines.contains(&"echo") && lines.contains(&"icanon"),
         "echo and canonical mode are back:\n{screen}"
     );
+}
+
+/// SIGTERM and SIGHUP (an SSH connection dropping) end the cockpit and give
+/// the terminal back, as `q` does.
+#[test]
+fn signals_restore_the_terminal() {
+    for signal in ["TERM", "HUP"] {
+        let home = tempfile::tempdir().unwrap();
+        let tmux = Tmux::start(100, 30, home.path());
+        tmux.type_text(&format!(
+            "{} demo --seed 2",
+            env!("CARGO_BIN_EXE_flightdeck")
+        ));
+        tmux.press("Enter");
+        tmux.wait_for("the fleet", WAIT, |s| {
+            s.contains("FLEET") && s.contains("● sim-prod-eu")
+        });
+        let shell = tmux.pane("#{pane_pid}");
+        let pid = std::process::Command::new("pgrep")
+            .args(["-P", &shell])
+            .output()
+            .unwrap();
+        let pid = String::from_utf8_lossy(&pid.stdout).trim().to_string();
+        assert!(!pid.is_empty(), "flightdeck runs under the shell");
+        let killed = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        tmux.wait_for("the shell prompt", WAIT, |s| {
+            s.lines().any(|l| l.trim() == "$")
+        });
+        assert_eq!(
+            tmux.pane("#{alternate_on}"),
+            "0",
+            "SIG{signal}: the alternate screen is left"
+        );
+        tmux.type_text("stty -a | tr ' ' '\\n' | grep -x -e echo -e -echo");
+        tmux.press("Enter");
+        let screen = tmux.wait_for("stty", WAIT, |s| {
+            s.lines().any(|l| matches!(l.trim(), "echo" | "-echo"))
+        });
+        assert!(
+            screen.lines().any(|l| l.trim() == "echo"),
+            "SIG{signal}: echo is back:\n{screen}"
+        );
+    }
 }

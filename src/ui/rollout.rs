@@ -333,7 +333,7 @@ fn conditions(out: &mut Vec<Line<'static>>, rollout: &Rollout, theme: &Theme) {
         let color = if ok { theme.healthy } else { theme.warning };
         let mut spans = vec![
             Span::styled(format!("{:<15}", c.kind), theme.muted()),
-            Span::styled(format!("{:<6}", c.status), Style::new().fg(color)),
+            Span::styled(format!("{:<8}", c.status), Style::new().fg(color)),
             Span::raw(c.reason.clone()),
         ];
         if !c.message.is_empty() {
