@@ -29,6 +29,24 @@ impl fmt::Display for Step {
     }
 }
 
+/// The canary weight the steps ask for at step `index` (Argo's
+/// `GetCurrentSetWeight` without the abort): 100 when all steps are done,
+/// else the last `setWeight` at or before it (0 if none).
+pub fn set_weight_at(steps: &[Step], index: Option<usize>) -> u32 {
+    let index = index.unwrap_or(0);
+    if index >= steps.len() {
+        return 100;
+    }
+    steps[..=index]
+        .iter()
+        .rev()
+        .find_map(|step| match step {
+            Step::SetWeight(w) => Some(*w),
+            _ => None,
+        })
+        .unwrap_or(0)
+}
+
 /// "45s", "5m", "1h30m": the shortest exact form.
 pub fn short_duration(seconds: u64) -> String {
     let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60);

@@ -211,23 +211,12 @@ fn current_canary_step(steps: &[Step], current_step: Option<usize>) -> Option<us
     (index < steps.len()).then_some(index)
 }
 
-/// Argo's `GetCurrentSetWeight`: 0 once aborted, 100 when the steps are
-/// done, else the last `setWeight` at or before the current step (0 if none).
+/// Argo's `GetCurrentSetWeight`: 0 once aborted, else as the steps say.
 fn canary_set_weight(steps: &[Step], current_step: Option<usize>, aborted: bool) -> u32 {
     if aborted {
         return 0;
     }
-    let Some(index) = current_canary_step(steps, current_step) else {
-        return 100;
-    };
-    steps[..=index]
-        .iter()
-        .rev()
-        .find_map(|step| match step {
-            Step::SetWeight(w) => Some(*w),
-            _ => None,
-        })
-        .unwrap_or(0)
+    crate::model::set_weight_at(steps, current_step)
 }
 
 /// `status.observedGeneration` (and `workloadObservedGeneration`): a string
