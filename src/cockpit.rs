@@ -24,8 +24,7 @@ pub async fn run(scope: Scope, config: Config) -> eyre::Result<()> {
     let connection = cluster::connect(&scope).await?;
     let (tx, mut changes) = mpsc::channel::<ClusterEvent>(BATCH);
     let namespace = scope.namespace.clone();
-    // Dropping a `Watches` stops its tasks.
-    let mut _watches = connection.watch(connection.selected(), namespace.as_deref(), tx.clone());
+    let watches = connection.watch(connection.selected(), namespace.as_deref(), tx.clone());
 
     let mut state = State::new(
         connection.selected().to_vec(),
@@ -45,6 +44,14 @@ pub async fn run(scope: Scope, config: Config) -> eyre::Result<()> {
         },
     );
 
+    let (replies, mut answers) = mpsc::unbounded_channel::<Event>();
+    let mut executors = Executors {
+        connection,
+        changes: tx,
+        watches,
+        replies,
+    };
+
     let mut keys = EventStream::new();
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -53,7 +60,11 @@ pub async fn run(scope: Scope, config: Config) -> eyre::Result<()> {
     let mut redraw = true;
     loop {
         if redraw {
-            app::settle(&mut state);
+            for effect in app::settle(&mut state) {
+                if executors.carry_out(effect) == Flow::Quit {
+                    return Ok(());
+                }
+            }
             session
                 .terminal
                 .draw(|frame| ui::draw(frame, &state, &theme))?;
@@ -67,6 +78,7 @@ pub async fn run(scope: Scope, config: Config) -> eyre::Result<()> {
                 Some(Err(_)) | None => Event::Terminate,
             },
             Some(change) = changes.recv() => Event::Cluster(change),
+            Some(answer) = answers.recv() => answer,
             _ = clock.tick() => Event::Tick(Timestamp::now()),
             _ = &mut terminate => Event::Terminate,
         };
@@ -81,15 +93,51 @@ pub async fn run(scope: Scope, config: Config) -> eyre::Result<()> {
         }
         redraw = outcome.redraw;
         for effect in outcome.effects {
-            match effect {
-                Effect::Quit => return Ok(()),
-                Effect::Watch {
-                    contexts,
-                    namespace,
-                } => {
-                    _watches = connection.watch(&contexts, namespace.as_deref(), tx.clone());
-                }
+            if executors.carry_out(effect) == Flow::Quit {
+                return Ok(());
             }
         }
+    }
+}
+
+#[derive(PartialEq)]
+enum Flow {
+    Continue,
+    Quit,
+}
+
+/// Where effects are carried out; answers come back as events on `replies`.
+struct Executors {
+    connection: cluster::Connection,
+    changes: mpsc::Sender<ClusterEvent>,
+    /// Dropping a `Watches` stops its tasks.
+    watches: cluster::Watches,
+    replies: mpsc::UnboundedSender<Event>,
+}
+
+impl Executors {
+    fn carry_out(&mut self, effect: Effect) -> Flow {
+        match effect {
+            Effect::Quit => return Flow::Quit,
+            Effect::Watch {
+                contexts,
+                namespace,
+            } => {
+                self.watches =
+                    self.connection
+                        .watch(&contexts, namespace.as_deref(), self.changes.clone());
+            }
+            // Wired to the cluster executor when it lands (branch `actions`).
+            Effect::Act { key, action, .. } => {
+                let result = Err("actions are not wired to the cluster yet".to_string());
+                let _ = self.replies.send(Event::ActionSent {
+                    key,
+                    action,
+                    result,
+                });
+            }
+            Effect::CheckAccess { .. } => {}
+        }
+        Flow::Continue
     }
 }

@@ -4,6 +4,7 @@ use crossterm::event::KeyEvent;
 use jiff::Timestamp;
 
 use crate::cluster::ClusterEvent;
+use crate::model::{ObjectKey, Rollout, RolloutAction};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -17,9 +18,23 @@ pub enum Event {
     Cluster(ClusterEvent),
     /// SIGTERM, SIGHUP or SIGINT: leave now.
     Terminate,
+    /// The API server answered an action: `Ok` with what was sent, `Err`
+    /// with why it failed, in plain words.
+    ActionSent {
+        key: ObjectKey,
+        action: RolloutAction,
+        result: Result<String, String>,
+    },
+    /// A SelfSubjectAccessReview answered: `Ok(None)` may patch rollouts
+    /// (and their status), `Ok(Some(reason))` may not; `Err` could not ask.
+    Access {
+        context: String,
+        namespace: String,
+        result: Result<Option<String>, String>,
+    },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Quit,
     /// Watch these contexts (replacing the watched set) in this namespace
@@ -27,5 +42,16 @@ pub enum Effect {
     Watch {
         contexts: Vec<String>,
         namespace: Option<String>,
+    },
+    /// Audit, then send the action's API calls; answer with `ActionSent`.
+    Act {
+        key: ObjectKey,
+        action: RolloutAction,
+        before: Box<Rollout>,
+    },
+    /// Ask whether the user may patch rollouts here; answer with `Access`.
+    CheckAccess {
+        context: String,
+        namespace: String,
     },
 }

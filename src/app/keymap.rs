@@ -20,10 +20,17 @@ pub enum Action {
     Focus,
     Help,
     Quit,
+    Promote,
+    PromoteFull,
+    PauseResume,
+    Abort,
+    Retry,
+    Undo,
+    Restart,
 }
 
 impl Action {
-    const ALL: [(Action, &'static str, &'static str); 11] = [
+    const ALL: [(Action, &'static str, &'static str); 18] = [
         (Action::Down, "down", "next rollout"),
         (Action::Up, "up", "previous rollout"),
         (Action::Top, "top", "first rollout"),
@@ -43,6 +50,17 @@ impl Action {
         (Action::Focus, "focus", "switch pane"),
         (Action::Help, "help", "this help"),
         (Action::Quit, "quit", "quit"),
+        (Action::Promote, "promote", "promote to the next step"),
+        (
+            Action::PromoteFull,
+            "promote-full",
+            "promote fully, skipping the steps",
+        ),
+        (Action::PauseResume, "pause-resume", "pause, or resume"),
+        (Action::Abort, "abort", "abort: all traffic back to stable"),
+        (Action::Retry, "retry", "retry an aborted rollout"),
+        (Action::Undo, "undo", "undo: roll back to a revision"),
+        (Action::Restart, "restart", "restart the pods"),
     ];
 
     fn from_name(name: &str) -> Option<Action> {
@@ -136,7 +154,7 @@ impl fmt::Display for Key {
             f.write_str("alt-")?;
         }
         match self.code {
-            KeyCode::Char(' ') => f.write_str("space"),
+            KeyCode::Char(' ') => f.write_str("␣"),
             KeyCode::Char(c) => write!(f, "{c}"),
             KeyCode::Up => f.write_str("↑"),
             KeyCode::Down => f.write_str("↓"),

@@ -1,6 +1,7 @@
 //! The app: `State`, the `Event`s that change it and the `Effect`s it asks
 //! for. `update` is pure: no I/O, no clock; time arrives as `Event::Tick`.
 
+mod act;
 mod command;
 mod event;
 mod keymap;
@@ -10,8 +11,12 @@ mod tests;
 mod update;
 mod view;
 
+pub use act::{check, rollout_action};
 pub use event::{Effect, Event};
 pub use keymap::{Action, Key, Keymap};
-pub use state::{ContextHealth, Flash, Focus, Mode, State};
+pub use state::{
+    AccessState, ActionState, Confirm, ContextHealth, Flash, Focus, Mode, Policy, RevisionChoice,
+    State, UndoPicker,
+};
 pub use update::{Outcome, settle, update};
 pub use view::matches_filter;

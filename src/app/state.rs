@@ -6,9 +6,9 @@ use jiff::Timestamp;
 
 use super::Keymap;
 use crate::cluster::Kind;
-use crate::model::{AnalysisRun, ObjectKey, ReplicaSet, Rollout};
+use crate::model::{AnalysisRun, BlastRadius, ObjectKey, ReplicaSet, Rollout, RolloutAction};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Mode {
     Normal,
     /// Typing a filter; the view narrows with each key.
@@ -16,6 +16,85 @@ pub enum Mode {
     /// Typing a `:` command.
     Command(String),
     Help,
+    /// Asking before an action, with its blast radius.
+    Confirm(Confirm),
+    /// Choosing the revision to undo to.
+    Undo(UndoPicker),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Confirm {
+    pub key: ObjectKey,
+    pub action: RolloutAction,
+    pub radius: BlastRadius,
+    /// On a production context, what the person has typed of the rollout's
+    /// name (they must type all of it); `None` where a key suffices.
+    pub typed: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UndoPicker {
+    pub key: ObjectKey,
+    pub choices: Vec<RevisionChoice>,
+    pub cursor: usize,
+}
+
+/// A revision one can undo to, as the picker lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RevisionChoice {
+    pub revision: u64,
+    pub image: String,
+    pub created: Option<Timestamp>,
+    /// The stable revision now: undoing to it is immediate.
+    pub stable: bool,
+}
+
+/// An action sent (or being sent) on a rollout, until the watch shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ActionState {
+    /// Sent or being sent; `before` is the rollout as it was, to tell when
+    /// the watch shows the effect.
+    Pending {
+        action: RolloutAction,
+        since: Timestamp,
+        acknowledged: bool,
+        before: Box<Rollout>,
+    },
+    Failed {
+        action: RolloutAction,
+        error: String,
+    },
+}
+
+/// What the config allows per context.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Policy {
+    /// `--readonly`: no action at all.
+    pub readonly: bool,
+    pub readonly_contexts: Vec<String>,
+    /// Contexts where abort, undo and promote --full need the name typed.
+    pub production_contexts: Vec<String>,
+}
+
+impl Policy {
+    pub fn readonly(&self, context: &str) -> bool {
+        self.readonly || self.readonly_contexts.iter().any(|c| c == context)
+    }
+
+    pub fn production(&self, context: &str) -> bool {
+        self.production_contexts.iter().any(|c| c == context)
+    }
+}
+
+/// What a SelfSubjectAccessReview said of patching rollouts in a namespace.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AccessState {
+    Checking,
+    /// `denied`: the reason, when the user may not patch.
+    Known {
+        at: Timestamp,
+        denied: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +168,10 @@ pub struct State {
     pub detail_scroll: u16,
     pub mode: Mode,
     pub flash: Option<Flash>,
+    pub actions: HashMap<ObjectKey, ActionState>,
+    pub policy: Policy,
+    /// RBAC answers by (context, namespace).
+    pub access: HashMap<(String, String), AccessState>,
     pub keymap: Keymap,
     pub now: Timestamp,
     pub size: (u16, u16),
@@ -129,6 +212,9 @@ impl State {
             detail_scroll: 0,
             mode: Mode::Normal,
             flash: None,
+            actions: HashMap::new(),
+            policy: Policy::default(),
+            access: HashMap::new(),
             keymap,
             now,
             size: (80, 24),

@@ -350,3 +350,255 @@ fn quit_and_help() {
     assert_eq!(update(&mut s, Event::Key(ctrl_c)).effects, [Effect::Quit]);
     assert_eq!(update(&mut s, Event::Terminate).effects, [Effect::Quit]);
 }
+
+fn acting_state() -> (State, ObjectKey) {
+    let mut s = state();
+    let checkout = canary("eu", "shop", "checkout", Phase::Paused, 2);
+    let target = checkout.key.clone();
+    relist(
+        &mut s,
+        "eu",
+        vec![
+            checkout.clone(),
+            rollout("eu", "shop", "cart", Phase::Healthy),
+        ],
+    );
+    update(
+        &mut s,
+        Event::Cluster(ClusterEvent::ReplicaSet(Change::Relisted {
+            context: "eu".into(),
+            items: vec![
+                replica_set(&checkout, "checkout-stable", 1, 5),
+                replica_set(&checkout, "checkout-canary", 2, 5),
+            ],
+        })),
+    );
+    settle(&mut s);
+    assert_eq!(s.selected.as_ref(), Some(&target));
+    (s, target)
+}
+
+#[test]
+fn abort_asks_with_the_blast_radius_then_sends_and_waits_for_the_watch() {
+    use crate::model::RolloutAction;
+    let (mut s, target) = acting_state();
+    let out = key_press(&mut s, 'a');
+    assert!(out.effects.is_empty(), "nothing is sent before confirming");
+    let Mode::Confirm(confirm) = &s.mode else {
+        panic!("a confirm dialog: {:?}", s.mode)
+    };
+    assert_eq!(
+        (confirm.radius.new_before, confirm.radius.new_after),
+        (50, 0)
+    );
+    assert_eq!(confirm.typed, None);
+    let out = key(&mut s, KeyCode::Enter);
+    let [
+        Effect::Act {
+            key: sent,
+            action: RolloutAction::Abort,
+            before,
+        },
+    ] = out.effects.as_slice()
+    else {
+        panic!("one Act effect: {:?}", out.effects)
+    };
+    assert_eq!((sent, before.phase), (&target, Phase::Paused));
+    assert!(matches!(
+        s.actions.get(&target),
+        Some(ActionState::Pending {
+            acknowledged: false,
+            ..
+        })
+    ));
+    // A second abort while the first is in flight is refused with the reason.
+    key_press(&mut s, 'a');
+    assert_eq!(s.mode, Mode::Normal);
+    assert!(matches!(&s.flash, Some(Flash::Error(e)) if e == "abort is still in flight"));
+    // The API server accepts; the row stays pending until the watch shows it.
+    update(
+        &mut s,
+        Event::ActionSent {
+            key: target.clone(),
+            action: RolloutAction::Abort,
+            result: Ok("sent".into()),
+        },
+    );
+    assert!(matches!(
+        s.actions.get(&target),
+        Some(ActionState::Pending {
+            acknowledged: true,
+            ..
+        })
+    ));
+    let mut aborted = canary("eu", "shop", "checkout", Phase::Aborted, 2);
+    aborted.aborted = true;
+    update(
+        &mut s,
+        Event::Cluster(ClusterEvent::Rollout(Change::Applied(Box::new(aborted)))),
+    );
+    assert_eq!(s.actions.get(&target), None);
+    assert!(matches!(&s.flash, Some(Flash::Info(m)) if m == "abort checkout: done"));
+}
+
+#[test]
+fn a_failed_action_says_why_in_the_row_and_the_flash() {
+    use crate::model::RolloutAction;
+    let (mut s, target) = acting_state();
+    key_press(&mut s, 'p');
+    key_press(&mut s, 'y');
+    let error = "RBAC: user dev cannot patch rollouts/status in namespace shop".to_string();
+    update(
+        &mut s,
+        Event::ActionSent {
+            key: target.clone(),
+            action: RolloutAction::Promote,
+            result: Err(error.clone()),
+        },
+    );
+    assert_eq!(
+        s.actions.get(&target),
+        Some(&ActionState::Failed {
+            action: RolloutAction::Promote,
+            error: error.clone()
+        })
+    );
+    assert!(matches!(&s.flash, Some(Flash::Error(e)) if e.ends_with(&error)));
+}
+
+#[test]
+fn pause_goes_at_once_and_esc_cancels_a_confirm() {
+    use crate::model::RolloutAction;
+    let (mut s, target) = acting_state();
+    key(&mut s, KeyCode::Char('j'));
+    assert_eq!(s.selected.as_ref().unwrap().name, "cart");
+    let out = key_press(&mut s, ' ');
+    assert!(matches!(
+        out.effects.as_slice(),
+        [Effect::Act {
+            action: RolloutAction::Pause,
+            ..
+        }]
+    ));
+    key(&mut s, KeyCode::Char('k'));
+    assert_eq!(s.selected.as_ref(), Some(&target));
+    key_press(&mut s, 'R');
+    assert!(matches!(s.mode, Mode::Confirm(_)));
+    let out = key(&mut s, KeyCode::Esc);
+    assert!(out.effects.is_empty());
+    assert_eq!(
+        (s.mode.clone(), s.actions.get(&target)),
+        (Mode::Normal, None)
+    );
+}
+
+#[test]
+fn keys_that_do_not_apply_are_refused_with_the_reason() {
+    let (mut s, _) = acting_state();
+    let out = key_press(&mut s, 'r');
+    assert!(out.effects.is_empty());
+    assert_eq!(s.mode, Mode::Normal);
+    assert!(matches!(&s.flash, Some(Flash::Error(e)) if e == "retry: the rollout is not aborted"));
+    // RBAC said no for this namespace: every action key is refused.
+    update(
+        &mut s,
+        Event::Access {
+            context: "eu".into(),
+            namespace: "shop".into(),
+            result: Ok(Some(
+                "user dev cannot patch rollouts in namespace shop".into(),
+            )),
+        },
+    );
+    key_press(&mut s, 'a');
+    assert!(
+        matches!(&s.flash, Some(Flash::Error(e)) if e == "abort: user dev cannot patch rollouts in namespace shop")
+    );
+    // Read-only contexts send nothing.
+    let (mut s, _) = acting_state();
+    s.policy.readonly_contexts = vec!["eu".into()];
+    key_press(&mut s, 'a');
+    assert!(matches!(&s.flash, Some(Flash::Error(e)) if e.starts_with("read-only")));
+}
+
+#[test]
+fn production_makes_you_type_the_name_for_abort() {
+    let (mut s, target) = acting_state();
+    s.policy.production_contexts = vec!["eu".into()];
+    key_press(&mut s, 'a');
+    assert!(matches!(&s.mode, Mode::Confirm(c) if c.typed == Some(String::new())));
+    // `y` is text here, not a yes.
+    typed(&mut s, "y");
+    let out = key(&mut s, KeyCode::Enter);
+    assert!(out.effects.is_empty());
+    assert!(matches!(&s.flash, Some(Flash::Error(e)) if e == "type \"checkout\" to confirm"));
+    key(&mut s, KeyCode::Backspace);
+    typed(&mut s, "checkout");
+    let out = key(&mut s, KeyCode::Enter);
+    assert!(matches!(out.effects.as_slice(), [Effect::Act { key: k, .. }] if *k == target));
+    // Promote (not a typed action) still takes one key there.
+    let (mut s, _) = acting_state();
+    s.policy.production_contexts = vec!["eu".into()];
+    key_press(&mut s, 'p');
+    assert!(matches!(&s.mode, Mode::Confirm(c) if c.typed.is_none()));
+}
+
+#[test]
+fn undo_picks_a_revision_first() {
+    use crate::model::RolloutAction;
+    let (mut s, _) = acting_state();
+    key_press(&mut s, 'u');
+    let Mode::Undo(picker) = &s.mode else {
+        panic!("the revision picker: {:?}", s.mode)
+    };
+    // The rollout is at revision 2: revision 1 (stable) is the choice.
+    assert_eq!(
+        picker
+            .choices
+            .iter()
+            .map(|c| (c.revision, c.stable))
+            .collect::<Vec<_>>(),
+        [(1, true)]
+    );
+    key(&mut s, KeyCode::Enter);
+    let Mode::Confirm(confirm) = &s.mode else {
+        panic!("confirm: {:?}", s.mode)
+    };
+    assert_eq!(confirm.action, RolloutAction::Undo { revision: Some(1) });
+    // Undoing to the stable revision sends the canary's traffic back at once.
+    assert_eq!(confirm.radius.new_after, 0);
+}
+
+#[test]
+fn the_selection_asks_for_rbac_once_per_namespace() {
+    let (mut s, _) = acting_state();
+    // `acting_state` settled once: the check for eu/shop is under way.
+    assert_eq!(
+        s.access.get(&("eu".into(), "shop".into())),
+        Some(&AccessState::Checking)
+    );
+    assert!(settle(&mut s).is_empty());
+    update(
+        &mut s,
+        Event::Access {
+            context: "eu".into(),
+            namespace: "shop".into(),
+            result: Ok(None),
+        },
+    );
+    key(&mut s, KeyCode::Char('j'));
+    assert!(settle(&mut s).is_empty(), "same namespace: no new check");
+    // After five minutes the answer is old and asked again.
+    update(&mut s, Event::Tick(at(301)));
+    assert_eq!(
+        settle(&mut s),
+        [Effect::CheckAccess {
+            context: "eu".into(),
+            namespace: "shop".into()
+        }]
+    );
+}
+
+fn key_press(state: &mut State, c: char) -> update::Outcome {
+    key(state, KeyCode::Char(c))
+}

@@ -2,6 +2,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use super::act;
 use super::command::{self, Command};
 use super::view::{rebuild, select};
 use super::{Action, Effect, Event, Flash, Focus, Mode, State};
@@ -17,7 +18,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn redraw() -> Outcome {
+    pub(super) fn redraw() -> Outcome {
         Outcome {
             redraw: true,
             effects: Vec::new(),
@@ -35,9 +36,11 @@ impl Outcome {
 pub fn update(state: &mut State, event: Event) -> Outcome {
     match event {
         Event::Key(key) if key.kind != KeyEventKind::Release => {
-            settle(state);
-            let outcome = on_key(state, key);
-            settle(state);
+            let mut effects = settle(state);
+            let mut outcome = on_key(state, key);
+            effects.append(&mut outcome.effects);
+            effects.extend(settle(state));
+            outcome.effects = effects;
             outcome
         }
         Event::Key(_) => Outcome::default(),
@@ -61,16 +64,31 @@ pub fn update(state: &mut State, event: Event) -> Outcome {
             Outcome::redraw()
         }
         Event::Terminate => Outcome::effect(Effect::Quit),
+        Event::ActionSent {
+            key,
+            action,
+            result,
+        } => act::on_sent(state, key, action, result),
+        Event::Access {
+            context,
+            namespace,
+            result,
+        } => {
+            act::on_access(state, context, namespace, result);
+            Outcome::redraw()
+        }
     }
 }
 
 /// Bring derived state (rows, counts, cursor, scroll) up to date after a
-/// batch of events; the runner calls it before drawing.
-pub fn settle(state: &mut State) {
+/// batch of events; the runner calls it before drawing. Returns what the
+/// new selection asks for (an RBAC check).
+pub fn settle(state: &mut State) -> Vec<Effect> {
     if state.view_dirty {
         rebuild(state);
         keep_cursor_visible(state);
     }
+    act::access_effects(state)
 }
 
 fn on_key(state: &mut State, key: KeyEvent) -> Outcome {
@@ -85,6 +103,8 @@ fn on_key(state: &mut State, key: KeyEvent) -> Outcome {
             Outcome::redraw()
         }
         Mode::Filter => on_filter_key(state, key),
+        Mode::Confirm(confirm) => act::on_confirm_key(state, key, confirm),
+        Mode::Undo(picker) => act::on_undo_key(state, key, picker),
         Mode::Command(line) => on_command_key(state, key, line),
         Mode::Normal => match state.keymap.action(&key) {
             Some(action) => on_action(state, action),
@@ -120,6 +140,13 @@ fn on_action(state: &mut State, action: Action) -> Outcome {
         }
         Action::Help => state.mode = Mode::Help,
         Action::Quit => return Outcome::effect(Effect::Quit),
+        Action::Promote
+        | Action::PromoteFull
+        | Action::PauseResume
+        | Action::Abort
+        | Action::Retry
+        | Action::Undo
+        | Action::Restart => return act::on_action_key(state, action),
     }
     Outcome::redraw()
 }
@@ -224,7 +251,8 @@ fn watch_effect(state: &State) -> Effect {
 fn set_filter(state: &mut State, filter: String) {
     state.filter = filter;
     state.view_dirty = true;
-    settle(state);
+    rebuild(state);
+    keep_cursor_visible(state);
 }
 
 fn move_cursor(state: &mut State, index: usize) {
@@ -279,6 +307,7 @@ fn on_cluster(state: &mut State, event: ClusterEvent) {
                     state.unreadable.remove(&key);
                     state.rollouts.insert(key.clone(), *rollout);
                     refresh_actual_weight(state, &key);
+                    act::observe(state, &key);
                 }
                 Change::Deleted(key) => {
                     state.unreadable.remove(&key);
@@ -294,6 +323,8 @@ fn on_cluster(state: &mut State, event: ClusterEvent) {
                         .rollouts
                         .extend(items.into_iter().map(|r| (r.key.clone(), r)));
                     keys.iter().for_each(|k| refresh_actual_weight(state, k));
+                    let pending: Vec<ObjectKey> = state.actions.keys().cloned().collect();
+                    pending.iter().for_each(|k| act::observe(state, k));
                 }
             }
             state.view_dirty = true;

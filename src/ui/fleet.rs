@@ -3,12 +3,12 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Modifier, Style};
-use ratatui::text::Line;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Row, Table};
 
 use super::format::age_at;
 use super::{Theme, phase_icon};
-use crate::app::{Focus, State};
+use crate::app::{ActionState, Focus, State};
 use crate::model::{Rollout, Strategy};
 
 #[derive(Clone, Copy, PartialEq)]
@@ -120,7 +120,7 @@ fn row<'a>(
     let mut cells = vec![Line::styled(phase_icon(rollout.phase), phase_style)];
     for (column, ..) in columns {
         cells.push(match column {
-            Column::Name => Line::raw(rollout.key.name.as_str()),
+            Column::Name => name_cell(rollout, state, theme),
             Column::Namespace => Line::raw(rollout.key.namespace.as_str()),
             Column::Context => Line::raw(rollout.key.context.as_str()),
             Column::Strategy => Line::raw(rollout.strategy.label()),
@@ -131,6 +131,23 @@ fn row<'a>(
         });
     }
     Row::new(cells)
+}
+
+/// The name, and the action in flight on it (or the one that failed).
+fn name_cell<'a>(rollout: &'a Rollout, state: &State, theme: &Theme) -> Line<'a> {
+    let mut spans = vec![Span::raw(rollout.key.name.as_str())];
+    match state.actions.get(&rollout.key) {
+        Some(ActionState::Pending { action, .. }) => spans.push(Span::styled(
+            format!(" ⟳ {}", action.verb()),
+            Style::new().fg(theme.accent).add_modifier(Modifier::BOLD),
+        )),
+        Some(ActionState::Failed { action, .. }) => spans.push(Span::styled(
+            format!(" ✖ {} failed", action.verb()),
+            Style::new().fg(theme.error),
+        )),
+        None => {}
+    }
+    Line::from(spans)
 }
 
 fn weight_cell(rollout: &Rollout, theme: &Theme) -> Line<'static> {

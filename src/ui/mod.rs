@@ -1,5 +1,6 @@
 //! Drawing only: every function here takes `&State` and never changes it.
 
+mod confirm;
 mod fleet;
 mod footer;
 mod format;
@@ -10,6 +11,7 @@ mod rollout;
 #[cfg(test)]
 mod tests;
 mod theme;
+mod undo;
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 
@@ -42,8 +44,11 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme) {
     fleet::draw(frame, areas.fleet, state, theme);
     rollout::draw(frame, areas.rollout, state, theme);
     footer::draw(frame, areas.footer, state, theme);
-    if state.mode == Mode::Help {
-        help::draw(frame, area, state, theme);
+    match &state.mode {
+        Mode::Help => help::draw(frame, area, state, theme),
+        Mode::Confirm(confirm) => confirm::draw(frame, area, state, confirm, theme),
+        Mode::Undo(picker) => undo::draw(frame, area, state, picker, theme),
+        _ => {}
     }
 }
 

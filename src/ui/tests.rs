@@ -242,3 +242,48 @@ fn too_small() {
     let state = fleet_state(60, 20);
     insta::assert_snapshot!(screen(&state));
 }
+
+#[test]
+fn abort_confirm_at_80x24() {
+    let mut state = fleet_state(80, 24);
+    let at = state.view.iter().position(|k| k.name == "search").unwrap();
+    for _ in 0..at {
+        update(
+            &mut state,
+            Event::Key(KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE)),
+        );
+    }
+    update(
+        &mut state,
+        Event::Key(KeyEvent::new(KeyCode::Char('a'), KeyModifiers::NONE)),
+    );
+    insta::assert_snapshot!(screen(&state));
+}
+
+#[test]
+fn pending_and_failed_actions_show_on_their_rows_at_120x40() {
+    use crate::model::RolloutAction;
+    let mut state = fleet_state(120, 40);
+    let key_of =
+        |state: &State, name: &str| state.view.iter().find(|k| k.name == name).unwrap().clone();
+    let search = key_of(&state, "search");
+    let fraud = key_of(&state, "fraud-check");
+    state.actions.insert(
+        search.clone(),
+        crate::app::ActionState::Pending {
+            action: RolloutAction::Promote,
+            since: at(0),
+            acknowledged: true,
+            before: Box::new(state.rollouts[&search].clone()),
+        },
+    );
+    update(
+        &mut state,
+        Event::ActionSent {
+            key: fraud,
+            action: RolloutAction::Abort,
+            result: Err("RBAC: user dev cannot patch rollouts/status in namespace payments".into()),
+        },
+    );
+    insta::assert_snapshot!(screen(&state));
+}

@@ -1,0 +1,313 @@
+//! Acting on a rollout: from the key, through the confirm dialog with the
+//! blast radius, to the effect the watch shows (or the failure).
+
+use crossterm::event::{KeyCode, KeyEvent};
+
+use super::state::{AccessState, ActionState, Confirm, RevisionChoice, UndoPicker};
+use super::update::Outcome;
+use super::{Action, Effect, Flash, Mode, State};
+use crate::model::{ObjectKey, Phase, Rollout, RolloutAction, availability, blast_radius};
+
+/// How long an RBAC answer is trusted.
+const ACCESS_TTL_SECONDS: i64 = 300;
+
+/// The rollout action a key stands for on this rollout (`space` pauses or
+/// resumes); `None` for keys that are not actions, and for undo, which
+/// first asks which revision.
+pub fn rollout_action(action: Action, rollout: &Rollout) -> Option<RolloutAction> {
+    Some(match action {
+        Action::Promote => RolloutAction::Promote,
+        Action::PromoteFull => RolloutAction::PromoteFull,
+        Action::PauseResume if rollout.paused_by_user || rollout.phase == Phase::Paused => {
+            RolloutAction::Resume
+        }
+        Action::PauseResume => RolloutAction::Pause,
+        Action::Abort => RolloutAction::Abort,
+        Action::Retry => RolloutAction::Retry,
+        Action::Undo => RolloutAction::Undo { revision: None },
+        Action::Restart => RolloutAction::Restart,
+        _ => return None,
+    })
+}
+
+/// Whether the key for `action` may be used on `rollout` now; the reason
+/// in plain words when not (shown in the footer and when pressed).
+pub fn check(state: &State, rollout: &Rollout, action: RolloutAction) -> Result<(), String> {
+    let key = &rollout.key;
+    if state.policy.readonly(&key.context) {
+        return Err(format!("read-only: no actions are sent to {}", key.context));
+    }
+    if let Some(AccessState::Known {
+        denied: Some(reason),
+        ..
+    }) = state
+        .access
+        .get(&(key.context.clone(), key.namespace.clone()))
+    {
+        return Err(format!("{}: {reason}", action.verb()));
+    }
+    if let Some(ActionState::Pending { action: sent, .. }) = state.actions.get(key) {
+        return Err(format!("{} is still in flight", sent.verb()));
+    }
+    availability(rollout, action, !undo_choices(state, rollout).is_empty())
+}
+
+/// The revisions one can undo to: every ReplicaSet's revision but the
+/// rollout's own, newest first.
+fn undo_choices(state: &State, rollout: &Rollout) -> Vec<RevisionChoice> {
+    let mut choices: Vec<RevisionChoice> = state
+        .replica_sets_of(&rollout.key)
+        .iter()
+        .filter_map(|rs| {
+            let revision = rs.revision?;
+            (Some(revision) != rollout.revision).then(|| RevisionChoice {
+                revision,
+                image: rs.images.first().cloned().unwrap_or_default(),
+                created: rs.created,
+                stable: rollout.stable_hash.as_deref() == Some(rs.hash.as_str()),
+            })
+        })
+        .collect();
+    choices.sort_by(|a, b| b.revision.cmp(&a.revision));
+    choices
+}
+
+/// An action key in the normal mode.
+pub(super) fn on_action_key(state: &mut State, action: Action) -> Outcome {
+    let Some(rollout) = state.selected_rollout() else {
+        return flash(state, Flash::Error("no rollout selected".into()));
+    };
+    let Some(rollout_action) = rollout_action(action, rollout) else {
+        return Outcome::default();
+    };
+    if let Err(reason) = check(state, rollout, rollout_action) {
+        return flash(state, Flash::Error(reason));
+    }
+    if let RolloutAction::Undo { .. } = rollout_action {
+        let choices = undo_choices(state, rollout);
+        state.mode = Mode::Undo(UndoPicker {
+            key: rollout.key.clone(),
+            choices,
+            cursor: 0,
+        });
+        return Outcome::redraw();
+    }
+    let key = rollout.key.clone();
+    ask_or_send(state, key, rollout_action)
+}
+
+/// Pause goes at once; everything else asks first, with the blast radius.
+fn ask_or_send(state: &mut State, key: ObjectKey, action: RolloutAction) -> Outcome {
+    let Some(rollout) = state.rollouts.get(&key) else {
+        return flash(state, Flash::Error(format!("{} is gone", key.name)));
+    };
+    if !action.needs_confirmation() {
+        return send(state, key, action);
+    }
+    let undo_to_stable = match action {
+        RolloutAction::Undo { revision: Some(r) } => undo_choices(state, rollout)
+            .iter()
+            .any(|c| c.revision == r && c.stable),
+        _ => false,
+    };
+    let radius = blast_radius(rollout, action, undo_to_stable, None);
+    let typed = (state.policy.production(&key.context) && action.needs_typed_confirmation())
+        .then(String::new);
+    state.mode = Mode::Confirm(Confirm {
+        key,
+        action,
+        radius,
+        typed,
+    });
+    Outcome::redraw()
+}
+
+fn send(state: &mut State, key: ObjectKey, action: RolloutAction) -> Outcome {
+    let Some(rollout) = state.rollouts.get(&key) else {
+        return flash(state, Flash::Error(format!("{} is gone", key.name)));
+    };
+    let before = Box::new(rollout.clone());
+    state.actions.insert(
+        key.clone(),
+        ActionState::Pending {
+            action,
+            since: state.now,
+            acknowledged: false,
+            before: before.clone(),
+        },
+    );
+    state.flash = Some(Flash::Info(format!("{action} {}: sending…", key.name)));
+    Outcome {
+        redraw: true,
+        effects: vec![Effect::Act {
+            key,
+            action,
+            before,
+        }],
+    }
+}
+
+pub(super) fn on_confirm_key(state: &mut State, key: KeyEvent, mut confirm: Confirm) -> Outcome {
+    match (key.code, confirm.typed.as_mut()) {
+        (KeyCode::Esc, _) | (KeyCode::Char('n'), None) => {
+            state.mode = Mode::Normal;
+            return flash(state, Flash::Info(format!("{}: cancelled", confirm.action)));
+        }
+        (KeyCode::Enter, Some(typed)) if *typed != confirm.key.name => {
+            return flash(
+                state,
+                Flash::Error(format!("type {:?} to confirm", confirm.key.name)),
+            );
+        }
+        (KeyCode::Enter, _) | (KeyCode::Char('y'), None) => {
+            state.mode = Mode::Normal;
+            return send(state, confirm.key, confirm.action);
+        }
+        (KeyCode::Backspace, Some(typed)) => {
+            typed.pop();
+        }
+        (KeyCode::Char(c), Some(typed)) => typed.push(c),
+        _ => return Outcome::default(),
+    }
+    state.mode = Mode::Confirm(confirm);
+    Outcome::redraw()
+}
+
+pub(super) fn on_undo_key(state: &mut State, key: KeyEvent, mut picker: UndoPicker) -> Outcome {
+    match key.code {
+        KeyCode::Esc | KeyCode::Char('q') => {
+            state.mode = Mode::Normal;
+            return Outcome::redraw();
+        }
+        KeyCode::Down | KeyCode::Char('j') => {
+            picker.cursor = (picker.cursor + 1).min(picker.choices.len().saturating_sub(1));
+        }
+        KeyCode::Up | KeyCode::Char('k') => picker.cursor = picker.cursor.saturating_sub(1),
+        KeyCode::Enter => {
+            state.mode = Mode::Normal;
+            let Some(choice) = picker.choices.get(picker.cursor) else {
+                return Outcome::redraw();
+            };
+            let action = RolloutAction::Undo {
+                revision: Some(choice.revision),
+            };
+            return ask_or_send(state, picker.key, action);
+        }
+        _ => return Outcome::default(),
+    }
+    state.mode = Mode::Undo(picker);
+    Outcome::redraw()
+}
+
+/// The API server answered: a failure ends the action here; success leaves
+/// it pending until the watch shows the effect.
+pub(super) fn on_sent(
+    state: &mut State,
+    key: ObjectKey,
+    action: RolloutAction,
+    result: Result<String, String>,
+) -> Outcome {
+    match result {
+        Err(error) => {
+            state.flash = Some(Flash::Error(format!("{action} {}: {error}", key.name)));
+            state
+                .actions
+                .insert(key, ActionState::Failed { action, error });
+        }
+        Ok(_) => {
+            if let Some(ActionState::Pending { acknowledged, .. }) = state.actions.get_mut(&key) {
+                *acknowledged = true;
+            }
+            observe(state, &key);
+        }
+    }
+    Outcome::redraw()
+}
+
+/// Whether the rollout now shows what `action` asked for.
+fn effect_seen(action: RolloutAction, before: &Rollout, now: &Rollout) -> bool {
+    let moved = now.current_step != before.current_step
+        || now.phase != before.phase
+        || now.pause_conditions != before.pause_conditions;
+    match action {
+        RolloutAction::Abort => now.aborted,
+        RolloutAction::Retry => !now.aborted,
+        RolloutAction::Pause => now.paused_by_user,
+        RolloutAction::Resume => !now.paused_by_user && moved,
+        RolloutAction::Promote => moved,
+        RolloutAction::PromoteFull => moved || now.current_hash == now.stable_hash,
+        RolloutAction::Undo { .. } => now.current_hash != before.current_hash,
+        RolloutAction::Restart => now.generation != before.generation,
+    }
+}
+
+/// A rollout changed: settle its pending action if the change shows it.
+pub(super) fn observe(state: &mut State, key: &ObjectKey) {
+    let Some(ActionState::Pending {
+        action,
+        acknowledged: true,
+        before,
+        ..
+    }) = state.actions.get(key)
+    else {
+        return;
+    };
+    let Some(now) = state.rollouts.get(key) else {
+        return;
+    };
+    if effect_seen(*action, before, now) {
+        let done = format!("{action} {}: done", key.name);
+        state.actions.remove(key);
+        state.flash = Some(Flash::Info(done));
+    }
+}
+
+pub(super) fn on_access(
+    state: &mut State,
+    context: String,
+    namespace: String,
+    result: Result<Option<String>, String>,
+) {
+    // Could not ask: do not block the keys (the API server will judge), and
+    // do not ask again before the answer would have expired.
+    let denied = result.unwrap_or(None);
+    state.access.insert(
+        (context, namespace),
+        AccessState::Known {
+            at: state.now,
+            denied,
+        },
+    );
+}
+
+/// Ask about RBAC for the selected rollout's namespace when the answer is
+/// missing or old.
+pub(super) fn access_effects(state: &mut State) -> Vec<Effect> {
+    let Some(key) = state.selected.clone() else {
+        return Vec::new();
+    };
+    if state.policy.readonly(&key.context) {
+        return Vec::new();
+    }
+    let slot = (key.context.clone(), key.namespace.clone());
+    let fresh = match state.access.get(&slot) {
+        Some(AccessState::Checking) => true,
+        Some(AccessState::Known { at, .. }) => {
+            state.now.as_second() - at.as_second() < ACCESS_TTL_SECONDS
+        }
+        None => false,
+    };
+    if fresh {
+        return Vec::new();
+    }
+    state.access.insert(slot, AccessState::Checking);
+    vec![Effect::CheckAccess {
+        context: key.context,
+        namespace: key.namespace,
+    }]
+}
+
+fn flash(state: &mut State, message: Flash) -> Outcome {
+    state.flash = Some(message);
+    Outcome::redraw()
+}
