@@ -35,6 +35,9 @@ pub struct Scope {
     /// Only this namespace (default: all namespaces).
     #[arg(short = 'n', long, global = true, value_name = "NAMESPACE")]
     pub namespace: Option<String>,
+    /// Send no action to any cluster (keys hidden, action commands refuse).
+    #[arg(long, global = true)]
+    pub readonly: bool,
 }
 
 #[derive(Debug, Subcommand)]

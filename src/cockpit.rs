@@ -33,6 +33,8 @@ pub async fn run(scope: Scope, config: Config) -> eyre::Result<()> {
         config.keymap,
         Timestamp::now(),
     );
+    state.policy = config.policy;
+    state.policy.readonly |= scope.readonly;
     let theme = config.theme;
     let mut session = Session::enter().wrap_err("cannot open the terminal")?;
     let size = session.terminal.size()?;

@@ -68,7 +68,7 @@ fn undo_choices(state: &State, rollout: &Rollout) -> Vec<RevisionChoice> {
             })
         })
         .collect();
-    choices.sort_by(|a, b| b.revision.cmp(&a.revision));
+    choices.sort_by_key(|c| std::cmp::Reverse(c.revision));
     choices
 }
 

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::app::Keymap;
+use std::collections::BTreeMap;
+
+use crate::app::{Keymap, Policy};
 use crate::ui::Theme;
 
 /// The settings a user can write in `config.toml`.
@@ -15,6 +17,23 @@ use crate::ui::Theme;
 struct ConfigFile {
     /// A theme name: `default`, `mono`, or a file `themes/NAME.toml` in the config dir.
     theme: Option<String>,
+    /// No action is sent to any context.
+    #[serde(default)]
+    readonly: bool,
+    /// Per kubeconfig context: `[contexts.prod-eu]`.
+    #[serde(default)]
+    contexts: BTreeMap<String, ContextConfig>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContextConfig {
+    /// Abort, undo and promote --full need the rollout's name typed.
+    #[serde(default)]
+    production: bool,
+    /// No action is sent to this context.
+    #[serde(default)]
+    readonly: bool,
 }
 
 /// Everything loaded from files, ready for the cockpit.
@@ -22,6 +41,7 @@ struct ConfigFile {
 pub struct Config {
     pub keymap: Keymap,
     pub theme: Theme,
+    pub policy: Policy,
 }
 
 /// A config file that could not be used: its path and what is wrong (the
@@ -80,7 +100,23 @@ pub fn load_from(
         file.theme.as_deref().unwrap_or("default")
     };
     let theme = load_theme(name, config_dir)?;
-    Ok(Config { keymap, theme })
+    let pick = |want: fn(&ContextConfig) -> bool| {
+        file.contexts
+            .iter()
+            .filter(|(_, c)| want(c))
+            .map(|(n, _)| n.clone())
+            .collect()
+    };
+    let policy = Policy {
+        readonly: file.readonly,
+        readonly_contexts: pick(|c| c.readonly),
+        production_contexts: pick(|c| c.production),
+    };
+    Ok(Config {
+        keymap,
+        theme,
+        policy,
+    })
 }
 
 fn load_theme(name: &str, config_dir: Option<&Path>) -> Result<Theme, ConfigError> {
@@ -130,6 +166,26 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown field `colour`"), "{err}");
+
+        std::fs::write(
+            &file,
+            "[contexts.prod-eu]\nproduction = true\n[contexts.lab]\nreadonly = true\n",
+        )
+        .unwrap();
+        let policy = load_from(Some(&file), Some(dir.path()), false)
+            .unwrap()
+            .policy;
+        assert_eq!(policy.production_contexts, ["prod-eu"]);
+        assert!(policy.readonly("lab") && !policy.readonly("prod-eu"));
+
+        std::fs::write(&file, "[contexts.prod-eu]\nprodction = true\n").unwrap();
+        let err = load_from(Some(&file), Some(dir.path()), false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 2") && err.contains("unknown field `prodction`"),
+            "{err}"
+        );
 
         std::fs::write(&file, "theme = \"nope\"\n").unwrap();
         let err = load_from(Some(&file), Some(dir.path()), false)
