@@ -259,7 +259,7 @@ impl Controller {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .step(now);
-        if self.ticks % 60 == 0 {
+        if self.ticks.is_multiple_of(60) {
             self.expire_events(now);
         }
     }

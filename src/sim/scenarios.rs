@@ -522,11 +522,15 @@ pub fn apply(store: &Store, change: Change, now: Timestamp) {
             .map(|_| ()),
         Change::PromoteFull(key) => store
             .update(ROLLOUTS, &key, |r| {
-                Ok(r["status"]["promoteFull"] = json!(true))
+                r["status"]["promoteFull"] = json!(true);
+                Ok(())
             })
             .map(|_| ()),
         Change::Abort(key) => store
-            .update(ROLLOUTS, &key, |r| Ok(r["status"]["abort"] = json!(true)))
+            .update(ROLLOUTS, &key, |r| {
+                r["status"]["abort"] = json!(true);
+                Ok(())
+            })
             .map(|_| ()),
     };
     if let Err(e) = result {

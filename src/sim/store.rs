@@ -427,7 +427,10 @@ mod tests {
         let same = store.update(ROLLOUTS, &key, |_| Ok(())).unwrap();
         assert_eq!(same.revision, created.revision);
         let changed = store
-            .update(ROLLOUTS, &key, |v| Ok(v["spec"]["paused"] = json!(true)))
+            .update(ROLLOUTS, &key, |v| {
+                v["spec"]["paused"] = json!(true);
+                Ok(())
+            })
             .unwrap();
         assert_eq!(changed.revision, created.revision + 1);
         assert_eq!(
@@ -445,7 +448,10 @@ mod tests {
         let key = ObjectKey::new("a", "x");
         for i in 0..HISTORY + 10 {
             store
-                .update(ROLLOUTS, &key, |v| Ok(v["spec"]["replicas"] = json!(i)))
+                .update(ROLLOUTS, &key, |v| {
+                    v["spec"]["replicas"] = json!(i);
+                    Ok(())
+                })
                 .unwrap();
         }
         assert_eq!(store.changes_after(1, 10).unwrap_err().code, 410);
