@@ -13,7 +13,7 @@ pub const BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 /// Seconds of per-second counts kept for rates and analysis measurements.
-const RECENT: usize = 300;
+const RECENT: usize = 120;
 
 /// How one version of a service behaves.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -82,7 +82,7 @@ struct Series {
     ok: CodeCounts,
     errors: CodeCounts,
     /// (requests, errors) per recent second, newest last.
-    recent: VecDeque<(u64, u64)>,
+    recent: VecDeque<(u32, u32)>,
 }
 
 pub struct TrafficModel {
@@ -190,7 +190,7 @@ impl TrafficModel {
                 .min(n);
             add_latencies(&mut series.ok, n - errors, b.p50, b.p99);
             add_latencies(&mut series.errors, errors, b.error_p50, b.error_p99);
-            series.recent.push_back((n, errors));
+            series.recent.push_back((n as u32, errors as u32));
             if series.recent.len() > RECENT {
                 series.recent.pop_front();
             }
@@ -205,7 +205,9 @@ impl TrafficModel {
             .iter()
             .rev()
             .take(seconds.max(1))
-            .fold((0, 0), |(n, e), (dn, de)| (n + dn, e + de));
+            .fold((0u64, 0u64), |(n, e), (dn, de)| {
+                (n + u64::from(*dn), e + u64::from(*de))
+            });
         (n > 0).then(|| 1.0 - errors as f64 / n as f64)
     }
 
