@@ -4,5 +4,7 @@
 pub mod config;
 pub mod judge;
 pub mod prometheus;
+pub mod rollout_metrics;
+pub mod sim_source;
 pub mod source;
 pub mod templates;
