@@ -10,9 +10,7 @@ use jiff::Timestamp;
 
 use crate::metrics::judge::{MetricData, MetricInput, MetricSpec, Thresholds, judge};
 use crate::metrics::templates::{MetricDefinition, MetricQueries};
-use crate::model::{
-    Classification, Direction, ObjectKey, ReplicaSet, Rollout, Strategy, Verdict,
-};
+use crate::model::{Classification, Direction, ObjectKey, ReplicaSet, Rollout, Strategy, Verdict};
 
 /// How far back the trend (sparkline) of each metric reaches.
 pub const TREND_SPAN: Duration = Duration::from_secs(15 * 60);

@@ -108,7 +108,11 @@ fn rps(history: &[TrafficInterval], now: Timestamp) -> f64 {
         .map_or(0.0, |i| f64::from(i.requests) / INTERVAL_SECONDS as f64)
 }
 
-fn reading(histories: &Histories, metrics: &[MetricDefinition], since: Timestamp) -> RolloutReading {
+fn reading(
+    histories: &Histories,
+    metrics: &[MetricDefinition],
+    since: Timestamp,
+) -> RolloutReading {
     let metrics = metrics
         .iter()
         .map(|definition| {
@@ -160,7 +164,11 @@ impl RolloutMetrics for SimMetrics {
                     rps: None,
                 };
             };
-            reading(&Histories::read(traffic, target), &self.metrics, target.since)
+            reading(
+                &Histories::read(traffic, target),
+                &self.metrics,
+                target.since,
+            )
         })
     }
 
@@ -210,7 +218,11 @@ mod tests {
             panic!("latency is samples")
         };
         assert_eq!((values.len(), every), (100, INTERVAL));
-        assert!(figures(&[], MetricKind::Counts, since, now).window.is_none());
+        assert!(
+            figures(&[], MetricKind::Counts, since, now)
+                .window
+                .is_none()
+        );
     }
 
     #[test]
