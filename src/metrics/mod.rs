@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod judge;
+pub mod poller;
 pub mod prometheus;
 pub mod rollout_metrics;
 pub mod sim_source;
