@@ -1,15 +1,18 @@
 //! The simulator-backed `RolloutMetrics` on the demo fleet: its incidents fail on the
 //! metric that shows them, a healthy canary passes, a canary just begun waits for data.
 
-mod sim_support;
+mod metrics_sim_support;
 
 use std::time::Duration;
 
-use flightdeck::cluster::{map_replica_set, map_rollout};
-use flightdeck::metrics::rollout_metrics::{MetricState, RolloutMetricsReport, Target, report};
+use flightdeck::metrics::rollout_metrics::{MetricState, report};
 use flightdeck::metrics::sim_source::SimMetrics;
 use flightdeck::model::verdict::Outcome;
 use flightdeck::sim::{Fleet, FleetOptions};
+use metrics_sim_support::{judged, metric, target};
+
+/// The demo's canaries have minutes of history: enough data within a few simulated minutes.
+const PATIENCE: Duration = Duration::from_secs(60);
 
 async fn demo() -> (Fleet, SimMetrics) {
     // Faster than life, so that a wait for more data stays short.
@@ -23,64 +26,11 @@ async fn demo() -> (Fleet, SimMetrics) {
     (fleet, source)
 }
 
-/// The canary of a rollout, as the cockpit would find it through the API.
-async fn target(fleet: &Fleet, context: &str, namespace: &str, name: &str) -> Target {
-    let client = sim_support::client(fleet, context).await;
-    let rollout = sim_support::get_json(
-        &client,
-        &format!("/apis/argoproj.io/v1alpha1/namespaces/{namespace}/rollouts/{name}"),
-    )
-    .await;
-    let sets = sim_support::get_json(
-        &client,
-        &format!("/apis/apps/v1/namespaces/{namespace}/replicasets"),
-    )
-    .await;
-    let sets: Vec<_> = sets["items"]
-        .as_array()
-        .expect("a ReplicaSet list")
-        .iter()
-        .map(|s| map_replica_set(context, s).unwrap())
-        .collect();
-    let rollout = map_rollout(context, &rollout).unwrap();
-    Target::of(&rollout, &sets).unwrap_or_else(|| panic!("{name} has a canary in progress"))
-}
-
-/// The report once the judge has enough data (bounded: the demo's canaries have minutes
-/// of history, so this is at most a few simulated minutes).
-async fn judged(source: &SimMetrics, target: &Target) -> RolloutMetricsReport {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let report = report(source, target).await;
-        if !matches!(report.verdict.outcome, Outcome::InsufficientData { .. }) {
-            return report;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "still {} for {}",
-            report.verdict,
-            target.key
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
-fn metric<'a>(
-    report: &'a RolloutMetricsReport,
-    name: &str,
-) -> &'a flightdeck::metrics::rollout_metrics::MetricView {
-    report
-        .metrics
-        .iter()
-        .find(|m| m.name == name)
-        .unwrap_or_else(|| panic!("no metric {name}"))
-}
-
 #[tokio::test]
 async fn the_checkout_canary_that_times_out_fails_on_its_error_rate() {
     let (fleet, source) = demo().await;
     let checkout = target(&fleet, "sim-prod-eu", "shop", "checkout").await;
-    let report = judged(&source, &checkout).await;
+    let report = judged(&source, &checkout, PATIENCE).await;
     assert_eq!(report.verdict.outcome, Outcome::Fail, "{}", report.verdict);
     assert_eq!(report.verdict.deciding, ["error rate"]);
     let errors = metric(&report, "error rate");
@@ -96,7 +46,7 @@ async fn the_checkout_canary_that_times_out_fails_on_its_error_rate() {
 async fn the_search_canary_with_an_n_plus_one_query_fails_on_latency() {
     let (fleet, source) = demo().await;
     let search = target(&fleet, "sim-prod-us", "search", "search-api").await;
-    let report = judged(&source, &search).await;
+    let report = judged(&source, &search, PATIENCE).await;
     assert_eq!(report.verdict.outcome, Outcome::Fail, "{}", report.verdict);
     assert_eq!(report.verdict.deciding, ["latency p99"]);
     let latency = metric(&report, "latency p99");
@@ -110,7 +60,7 @@ async fn the_search_canary_with_an_n_plus_one_query_fails_on_latency() {
 async fn a_healthy_canary_passes() {
     let (fleet, source) = demo().await;
     let frontend = target(&fleet, "sim-prod-eu", "shop", "frontend").await;
-    let report = judged(&source, &frontend).await;
+    let report = judged(&source, &frontend, PATIENCE).await;
     assert_eq!(report.verdict.outcome, Outcome::Pass, "{}", report.verdict);
     assert!(
         report
