@@ -188,7 +188,7 @@ mod tests {
         let (tx, mut events) = mpsc::channel(16);
         let poller = spawn_poller(fake(&["cart"]), Duration::from_secs(3600), tx);
         poller.set_targets(vec![target("checkout"), target("cart")]);
-        let mut updates = vec![next(&mut events).await, next(&mut events).await];
+        let mut updates = [next(&mut events).await, next(&mut events).await];
         updates.sort_by(|a, b| a.key.cmp(&b.key));
         assert_eq!(updates[0].key.name, "cart");
         let cart = updates[0].report.as_ref().unwrap();
