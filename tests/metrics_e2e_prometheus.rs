@@ -20,7 +20,10 @@ use flightdeck::metrics::rollout_metrics::{
     MetricState, RolloutMetrics, Scoring, WindowData, judge_reading,
 };
 use flightdeck::metrics::templates::Preset;
+use flightdeck::metrics::templates::{MetricDefinition, MetricQueries};
+use flightdeck::metrics::{Target, from_config, spawn_poller};
 use flightdeck::model::verdict::Outcome;
+use flightdeck::model::{Direction, ObjectKey};
 use flightdeck::sim::{Fleet, FleetOptions};
 use metrics_sim_support::{judged, metric, target};
 
@@ -165,4 +168,55 @@ async fn a_real_prometheus_scraping_the_simulator_gives_the_canary_verdicts() {
     let frontend = target(&fleet, CONTEXT, "shop", "frontend").await;
     let report = judged(&source, &frontend, PATIENCE).await;
     assert_eq!(report.verdict.outcome, Outcome::Pass, "{}", report.verdict);
+
+    // A query Prometheus rejects is its metric's error; the others are still read.
+    let mut metrics = Preset::Argo.metrics();
+    metrics.push(MetricDefinition {
+        name: "orders/min".into(),
+        unit: "orders/min".into(),
+        direction: Direction::Higher,
+        critical: false,
+        group: "business".into(),
+        tolerance: None,
+        queries: MetricQueries::Series {
+            query: "sum(rate(orders_total{namespace=\"{{namespace}}\"}[{{rate_interval}}]) * 60"
+                .into(),
+        },
+    });
+    let with_a_broken_query = PrometheusRollouts::new(
+        Box::new(Prometheus::new(&MetricsConfig::for_url(&url)).unwrap()),
+        metrics,
+        Scoring::default(),
+        Resolution::default(),
+    );
+    let report = flightdeck::metrics::report(&with_a_broken_query, &checkout).await;
+    let MetricState::QueryError(error) = &metric(&report, "orders/min").state else {
+        panic!("{:?}", metric(&report, "orders/min").state)
+    };
+    assert!(error.contains("bad_data"), "{error}");
+    assert_eq!(metric(&report, "error rate").state, MetricState::Ok);
+}
+
+#[tokio::test]
+async fn a_prometheus_that_is_not_there_is_reported_down_for_every_canary() {
+    let url = format!("http://127.0.0.1:{}", free_port());
+    let source = from_config(&MetricsConfig::for_url(&url)).unwrap();
+    let (events, mut updates) = tokio::sync::mpsc::channel(8);
+    let poller = spawn_poller(source, Duration::from_secs(3600), events);
+    let canary = |name: &str| Target {
+        key: ObjectKey::new(CONTEXT, "shop", name),
+        stable_hash: "7f9c".into(),
+        canary_hash: "5d2a".into(),
+        baseline_hash: None,
+        since: jiff::Timestamp::now(),
+    };
+    poller.set_targets(vec![canary("checkout"), canary("cart")]);
+    for _ in 0..2 {
+        let update = tokio::time::timeout(Duration::from_secs(30), updates.recv())
+            .await
+            .expect("an update")
+            .expect("the poller runs");
+        let down = update.report.expect_err("no report without a backend");
+        assert!(down.contains("unreachable"), "{down}");
+    }
 }
