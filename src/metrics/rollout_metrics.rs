@@ -54,11 +54,6 @@ impl Target {
             since,
         })
     }
-
-    /// The version the canary is compared against.
-    pub fn compared_hash(&self) -> &str {
-        self.baseline_hash.as_deref().unwrap_or(&self.stable_hash)
-    }
 }
 
 /// What one version did over the canary's window, for one metric.
@@ -479,7 +474,6 @@ mod tests {
             ("7f9c", "5d2a")
         );
         assert_eq!(target.since, Timestamp::from_second(50).unwrap());
-        assert_eq!(target.compared_hash(), "7f9c");
         // Without the canary's ReplicaSet, the state's start.
         let target = Target::of(&rollout(canary, "7f9c", "5d2a"), &sets[..1]).unwrap();
         assert_eq!(target.since, Timestamp::from_second(100).unwrap());
