@@ -72,4 +72,34 @@ pub struct DemoArgs {
     /// Also write a `<cluster>-readonly` context per cluster whose user may read but not patch.
     #[arg(long)]
     pub deny_patch_context: bool,
+    /// Read the canaries' metrics from this Prometheus (which scrapes the simulated
+    /// clusters' /metrics) instead of from the simulator's traffic model.
+    #[arg(long, value_name = "URL")]
+    pub prometheus: Option<reqwest::Url>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[test]
+    fn demo_takes_a_prometheus_url() {
+        let cli = Cli::try_parse_from([
+            "flightdeck",
+            "demo",
+            "--prometheus",
+            "http://127.0.0.1:9090",
+        ])
+        .unwrap();
+        let Some(Command::Demo(args)) = cli.command else {
+            panic!("the demo command")
+        };
+        assert_eq!(
+            args.prometheus.map(String::from).as_deref(),
+            Some("http://127.0.0.1:9090/")
+        );
+        assert!(Cli::try_parse_from(["flightdeck", "demo", "--prometheus", "not a url"]).is_err());
+    }
 }

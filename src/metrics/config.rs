@@ -180,6 +180,24 @@ impl CustomMetric {
 }
 
 impl MetricsConfig {
+    /// A backend at `url` with every setting at its default (the Argo preset, no auth).
+    pub fn for_url(url: &str) -> Self {
+        MetricsConfig {
+            url: url.to_string(),
+            preset: Preset::default(),
+            timeout: default_timeout(),
+            insecure: false,
+            bearer_token: None,
+            bearer_token_env: None,
+            basic_auth: None,
+            headers: BTreeMap::new(),
+            headers_env: BTreeMap::new(),
+            thresholds: Thresholds::default(),
+            group_weights: BTreeMap::new(),
+            metrics: Vec::new(),
+        }
+    }
+
     /// The preset's metrics followed by the user's; a user metric named like
     /// a preset's takes its place.
     pub fn definitions(&self) -> Result<Vec<MetricDefinition>, MetricConfigError> {

@@ -33,7 +33,10 @@ use tokio::task::JoinHandle;
 pub use access::RecordedRequest;
 pub use api_error::ApiError;
 pub use kubeconfig::SimContext;
-pub use traffic::{Behaviour, CodeTraffic, TrafficHandle, TrafficSnapshot, VersionTraffic};
+pub use traffic::{
+    Behaviour, CodeTraffic, INTERVAL_SECONDS, TrafficHandle, TrafficInterval, TrafficSnapshot,
+    VersionKey, VersionTraffic,
+};
 
 use crate::cli::DemoArgs;
 use clock::SimClock;

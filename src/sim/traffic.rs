@@ -14,6 +14,10 @@ pub const BUCKETS: [f64; 11] = [
 ];
 /// Seconds of per-second counts kept for rates and analysis measurements.
 const RECENT: usize = 120;
+/// Seconds of traffic one history interval sums.
+pub const INTERVAL_SECONDS: u64 = 10;
+/// Intervals of history kept per version: an hour.
+const INTERVALS_KEPT: usize = 360;
 
 /// How one version of a service behaves.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -75,6 +79,39 @@ struct CodeCounts {
     sum: f64,
 }
 
+/// One version's traffic over one interval of its history (all status codes together).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrafficInterval {
+    pub end: Timestamp,
+    pub requests: u32,
+    pub errors: u32,
+    /// The 99th percentile latency of the interval's requests, seconds, read from the
+    /// histogram as Prometheus' `histogram_quantile` does; NaN without requests.
+    pub p99: f32,
+}
+
+/// Kept compactly: scale runs hold thousands of versions.
+#[derive(Debug, Clone, Copy)]
+struct Interval {
+    /// Seconds since the model's start.
+    end: u32,
+    requests: u32,
+    errors: u32,
+    p99: f32,
+}
+
+/// Cumulative counts where the interval in progress began.
+#[derive(Debug, Default)]
+struct IntervalStart {
+    requests: u64,
+    errors: u64,
+    buckets: [u64; BUCKETS.len()],
+    /// Whether the version shared its rollout's traffic (0 < weight < 100) at some second
+    /// of the interval. Only such intervals are kept: they are the ones a canary is judged
+    /// on, and versions serving all or nothing are most of a scale run.
+    shared: bool,
+}
+
 #[derive(Debug)]
 struct Series {
     behaviour: Behaviour,
@@ -83,6 +120,9 @@ struct Series {
     errors: CodeCounts,
     /// (requests, errors) per recent second, newest last.
     recent: VecDeque<(u32, u32)>,
+    interval_start: IntervalStart,
+    /// Intervals while the version shared traffic, oldest first.
+    history: VecDeque<Interval>,
 }
 
 pub struct TrafficModel {
@@ -161,6 +201,8 @@ impl TrafficModel {
                 ok: CodeCounts::default(),
                 errors: CodeCounts::default(),
                 recent: VecDeque::new(),
+                interval_start: IntervalStart::default(),
+                history: VecDeque::new(),
             });
             series.weight = *weight;
             series.behaviour = *behaviour;
@@ -194,7 +236,32 @@ impl TrafficModel {
             if series.recent.len() > RECENT {
                 series.recent.pop_front();
             }
+            series.interval_start.shared |= series.weight > 0.0 && series.weight < 100.0;
+            if second.is_multiple_of(INTERVAL_SECONDS) {
+                series.close_interval(second);
+            }
         }
+    }
+
+    /// The history of one version, oldest first: its intervals while it shared traffic.
+    pub fn history(&self, key: &VersionKey) -> Vec<TrafficInterval> {
+        let Some(series) = self.series.get(key) else {
+            return Vec::new();
+        };
+        series
+            .history
+            .iter()
+            .map(|i| TrafficInterval {
+                end: self.start + jiff::SignedDuration::from_secs(i64::from(i.end)),
+                requests: i.requests,
+                errors: i.errors,
+                p99: i.p99,
+            })
+            .collect()
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.now
     }
 
     /// Share of successful requests over the last `seconds`; `None` without requests.
@@ -243,6 +310,62 @@ impl TrafficModel {
     }
 }
 
+impl Series {
+    fn close_interval(&mut self, second: u64) {
+        let mut buckets = [0; BUCKETS.len()];
+        for (i, b) in buckets.iter_mut().enumerate() {
+            *b = self.ok.buckets[i] + self.errors.buckets[i];
+        }
+        let requests = self.ok.requests + self.errors.requests;
+        let start = std::mem::replace(
+            &mut self.interval_start,
+            IntervalStart {
+                requests,
+                errors: self.errors.requests,
+                buckets,
+                shared: false,
+            },
+        );
+        if !start.shared {
+            return;
+        }
+        let mut delta = [0; BUCKETS.len()];
+        for (i, d) in delta.iter_mut().enumerate() {
+            *d = buckets[i] - start.buckets[i];
+        }
+        let count = requests - start.requests;
+        self.history.push_back(Interval {
+            end: u32::try_from(second).unwrap_or(u32::MAX),
+            requests: u32::try_from(count).unwrap_or(u32::MAX),
+            errors: u32::try_from(self.errors.requests - start.errors).unwrap_or(u32::MAX),
+            p99: histogram_quantile(0.99, &delta, count) as f32,
+        });
+        if self.history.len() > INTERVALS_KEPT {
+            self.history.pop_front();
+        }
+    }
+}
+
+/// The `q` quantile of a histogram with cumulative counts per bucket of [`BUCKETS`] and
+/// `count` in all, as Prometheus' `histogram_quantile`: linear within the bucket holding
+/// the rank, the highest finite bound when the rank falls beyond it, NaN when empty.
+fn histogram_quantile(q: f64, cumulative: &[u64; BUCKETS.len()], count: u64) -> f64 {
+    if count == 0 {
+        return f64::NAN;
+    }
+    let rank = q * count as f64;
+    let mut below = (0.0, 0);
+    for (le, &c) in BUCKETS.iter().zip(cumulative) {
+        if c as f64 >= rank {
+            let (lower, lower_count) = below;
+            let in_bucket = (c - lower_count) as f64;
+            return lower + (le - lower) * (rank - lower_count as f64) / in_bucket;
+        }
+        below = (*le, c);
+    }
+    BUCKETS[BUCKETS.len() - 1]
+}
+
 fn key_hash(key: &VersionKey) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in key
@@ -265,8 +388,22 @@ fn key_hash(key: &VersionKey) -> u64 {
 pub struct TrafficHandle(pub(super) Arc<Mutex<TrafficModel>>);
 
 impl TrafficHandle {
+    fn model(&self) -> std::sync::MutexGuard<'_, TrafficModel> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     pub fn snapshot(&self) -> TrafficSnapshot {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).snapshot()
+        self.model().snapshot()
+    }
+
+    /// The simulated time of the last second counted.
+    pub fn now(&self) -> Timestamp {
+        self.model().now()
+    }
+
+    /// One version's history, oldest first (see [`TrafficModel::history`]).
+    pub fn history(&self, key: &VersionKey) -> Vec<TrafficInterval> {
+        self.model().history(key)
     }
 }
 
@@ -328,6 +465,70 @@ mod tests {
             buckets.windows(2).all(|w| w[0].1 <= w[1].1),
             "cumulative buckets"
         );
+    }
+
+    #[test]
+    fn history_keeps_intervals_while_a_version_shares_traffic() {
+        let mut model = TrafficModel::new(7, Timestamp::UNIX_EPOCH);
+        let split = |model: &mut TrafficModel, canary: f64| {
+            model.set_split(
+                "shop",
+                "checkout",
+                &[
+                    ("stable".into(), 100.0 - canary, behaviour(0.001)),
+                    ("canary".into(), canary, behaviour(0.4)),
+                ],
+            );
+        };
+        split(&mut model, 0.0);
+        for s in 1..=30 {
+            model.step(Timestamp::from_second(s).unwrap());
+        }
+        split(&mut model, 20.0);
+        for s in 31..=60 {
+            model.step(Timestamp::from_second(s).unwrap());
+        }
+        let key = |hash: &str| VersionKey {
+            namespace: "shop".into(),
+            rollout: "checkout".into(),
+            pod_template_hash: hash.into(),
+        };
+        let canary = model.history(&key("canary"));
+        let stable = model.history(&key("stable"));
+        let ends: Vec<i64> = canary.iter().map(|i| i.end.as_second()).collect();
+        assert_eq!(ends, [40, 50, 60], "only intervals with shared traffic");
+        assert_eq!(stable.len(), 3);
+        let requests: u32 = canary.iter().map(|i| i.requests).sum();
+        let errors: u32 = canary.iter().map(|i| i.errors).sum();
+        assert!((500..700).contains(&requests), "{requests}");
+        assert!((errors as f64 / requests as f64 - 0.4).abs() < 0.05);
+        for i in &canary {
+            // Successful requests' p99 is 0.2 s, failed ones take 0.5 s: 40% fail.
+            assert!(i.p99 > 0.25 && i.p99 <= 1.0, "{}", i.p99);
+        }
+        for i in &stable {
+            assert!(i.p99 > 0.1 && i.p99 <= 0.25, "{}", i.p99);
+        }
+    }
+
+    #[test]
+    fn quantiles_interpolate_within_the_bucket_as_prometheus_does() {
+        let mut cumulative = [0u64; BUCKETS.len()];
+        // 50 requests at or below 0.1 s, 100 at or below 0.25 s.
+        for (i, le) in BUCKETS.iter().enumerate() {
+            cumulative[i] = if *le < 0.1 {
+                0
+            } else if *le < 0.25 {
+                50
+            } else {
+                100
+            };
+        }
+        assert!((histogram_quantile(0.5, &cumulative, 100) - 0.1).abs() < 1e-12);
+        assert!((histogram_quantile(0.99, &cumulative, 100) - 0.247).abs() < 1e-12);
+        assert!(histogram_quantile(0.99, &[0; BUCKETS.len()], 0).is_nan());
+        // Beyond the last finite bound: that bound.
+        assert_eq!(histogram_quantile(0.99, &[0; BUCKETS.len()], 5), 10.0);
     }
 
     #[test]

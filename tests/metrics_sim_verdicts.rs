@@ -1,0 +1,84 @@
+//! The simulator-backed `RolloutMetrics` on the demo fleet: its incidents fail on the
+//! metric that shows them, a healthy canary passes, a canary just begun waits for data.
+
+mod metrics_sim_support;
+
+use std::time::Duration;
+
+use flightdeck::metrics::rollout_metrics::{MetricState, report};
+use flightdeck::metrics::sim_source::SimMetrics;
+use flightdeck::model::verdict::Outcome;
+use flightdeck::sim::{Fleet, FleetOptions};
+use metrics_sim_support::{judged, metric, target};
+
+/// The demo's canaries have minutes of history: enough data within a few simulated minutes.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+async fn demo() -> (Fleet, SimMetrics) {
+    // Faster than life, so that a wait for more data stays short.
+    let fleet = Fleet::start(FleetOptions {
+        speed: 5.0,
+        ..FleetOptions::default()
+    })
+    .await
+    .expect("the fleet starts");
+    let source = SimMetrics::new(&fleet);
+    (fleet, source)
+}
+
+#[tokio::test]
+async fn the_checkout_canary_that_times_out_fails_on_its_error_rate() {
+    let (fleet, source) = demo().await;
+    let checkout = target(&fleet, "sim-prod-eu", "shop", "checkout").await;
+    let report = judged(&source, &checkout, PATIENCE).await;
+    assert_eq!(report.verdict.outcome, Outcome::Fail, "{}", report.verdict);
+    assert_eq!(report.verdict.deciding, ["error rate"]);
+    let errors = metric(&report, "error rate");
+    assert_eq!(errors.state, MetricState::Ok);
+    assert!(errors.canary_worse);
+    let (stable, canary) = (errors.stable_now.unwrap(), errors.canary_now.unwrap());
+    assert!(canary > 0.3 && stable < 0.01, "{stable} vs {canary}");
+    let (stable_rps, canary_rps) = report.rps.expect("measured traffic");
+    assert!(stable_rps > canary_rps && canary_rps > 0.0);
+}
+
+#[tokio::test]
+async fn the_search_canary_with_an_n_plus_one_query_fails_on_latency() {
+    let (fleet, source) = demo().await;
+    let search = target(&fleet, "sim-prod-us", "search", "search-api").await;
+    let report = judged(&source, &search, PATIENCE).await;
+    assert_eq!(report.verdict.outcome, Outcome::Fail, "{}", report.verdict);
+    assert_eq!(report.verdict.deciding, ["latency p99"]);
+    let latency = metric(&report, "latency p99");
+    assert!(latency.canary_worse);
+    assert!(latency.canary_now.unwrap() > 2.0 * latency.stable_now.unwrap());
+    assert!(!metric(&report, "error rate").canary_worse);
+    assert!(!latency.canary_trend.is_empty() && !latency.stable_trend.is_empty());
+}
+
+#[tokio::test]
+async fn a_healthy_canary_passes() {
+    let (fleet, source) = demo().await;
+    let frontend = target(&fleet, "sim-prod-eu", "shop", "frontend").await;
+    let report = judged(&source, &frontend, PATIENCE).await;
+    assert_eq!(report.verdict.outcome, Outcome::Pass, "{}", report.verdict);
+    assert!(
+        report
+            .metrics
+            .iter()
+            .all(|m| m.state == MetricState::Ok && !m.canary_worse)
+    );
+}
+
+#[tokio::test]
+async fn a_canary_just_begun_has_insufficient_data() {
+    let (fleet, source) = demo().await;
+    let mut frontend = target(&fleet, "sim-prod-eu", "shop", "frontend").await;
+    frontend.since = fleet.now();
+    let report = report(&source, &frontend).await;
+    let Outcome::InsufficientData { have, needed, .. } = report.verdict.outcome else {
+        panic!("{}", report.verdict)
+    };
+    assert!(have < needed);
+    assert_eq!(report.verdict.score, None);
+}
