@@ -1,6 +1,7 @@
 //! The interactive cockpit: the one place where the terminal, the clock,
 //! the watches and `app::update` meet. Everything else it calls is pure.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use color_eyre::eyre::{self, WrapErr};
@@ -13,6 +14,7 @@ use crate::app::{self, Effect, Event, State};
 use crate::cli::Scope;
 use crate::cluster::{self, ClusterEvent};
 use crate::config::Config;
+use crate::metrics::{self, RolloutMetrics};
 use crate::term::{self, Session};
 use crate::ui;
 
@@ -20,7 +22,20 @@ use crate::ui;
 /// flood of changes (a relist of thousands) costs one frame, not thousands.
 const BATCH: usize = 4096;
 
-pub async fn run(scope: Scope, config: Config) -> eyre::Result<()> {
+/// Where the cockpit's metrics come from, and how to name it on screen.
+pub struct MetricsBackend {
+    pub source: Arc<dyn RolloutMetrics>,
+    pub label: String,
+}
+
+/// How often each canary's metrics are read.
+const METRICS_EVERY: Duration = Duration::from_secs(5);
+
+pub async fn run(
+    scope: Scope,
+    config: Config,
+    metrics: Option<MetricsBackend>,
+) -> eyre::Result<()> {
     let connection = cluster::connect(&scope).await?;
     let (tx, mut changes) = mpsc::channel::<ClusterEvent>(BATCH);
     let namespace = scope.namespace.clone();
@@ -34,6 +49,7 @@ pub async fn run(scope: Scope, config: Config) -> eyre::Result<()> {
         Timestamp::now(),
     );
     state.policy = config.policy;
+    state.metrics_source = metrics.as_ref().map(|m| m.label.clone());
     state.policy.readonly |= scope.readonly;
     let theme = config.theme;
     let mut session = Session::enter().wrap_err("cannot open the terminal")?;
@@ -47,11 +63,14 @@ pub async fn run(scope: Scope, config: Config) -> eyre::Result<()> {
     );
 
     let (replies, mut answers) = mpsc::unbounded_channel::<Event>();
+    let (metrics_tx, mut readings) = mpsc::channel(64);
+    let poller = metrics.map(|m| metrics::spawn_poller(m.source, METRICS_EVERY, metrics_tx));
     let mut executors = Executors {
         connection,
         changes: tx,
         watches,
         replies,
+        poller,
     };
 
     let mut keys = EventStream::new();
@@ -81,6 +100,7 @@ pub async fn run(scope: Scope, config: Config) -> eyre::Result<()> {
             },
             Some(change) = changes.recv() => Event::Cluster(change),
             Some(answer) = answers.recv() => answer,
+            Some(reading) = readings.recv() => Event::Metrics(reading),
             _ = clock.tick() => Event::Tick(Timestamp::now()),
             _ = &mut terminate => Event::Terminate,
         };
@@ -115,6 +135,7 @@ struct Executors {
     /// Dropping a `Watches` stops its tasks.
     watches: cluster::Watches,
     replies: mpsc::UnboundedSender<Event>,
+    poller: Option<metrics::Poller>,
 }
 
 impl Executors {
@@ -139,6 +160,11 @@ impl Executors {
                 });
             }
             Effect::CheckAccess { .. } => {}
+            Effect::PollMetrics(targets) => {
+                if let Some(poller) = &self.poller {
+                    poller.set_targets(targets);
+                }
+            }
         }
         Flow::Continue
     }

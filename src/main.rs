@@ -1,7 +1,7 @@
 use clap::Parser;
 use color_eyre::eyre;
 use flightdeck::cli::{Cli, Command};
-use flightdeck::{cockpit, config, headless, logging, sim, term};
+use flightdeck::{cockpit, config, headless, logging, metrics, sim, term};
 
 fn main() -> eyre::Result<()> {
     let cli = Cli::parse();
@@ -12,7 +12,14 @@ fn main() -> eyre::Result<()> {
     match cli.command {
         None => {
             let config = config::load(no_color)?;
-            runtime.block_on(cockpit::run(cli.scope, config))
+            let metrics = match &config.metrics {
+                Some(settings) => Some(cockpit::MetricsBackend {
+                    source: metrics::from_config(settings)?,
+                    label: format!("Prometheus at {}", settings.url),
+                }),
+                None => None,
+            };
+            runtime.block_on(cockpit::run(cli.scope, config, metrics))
         }
         Some(Command::Status { output }) => runtime.block_on(headless::status(&cli.scope, output)),
         Some(Command::Demo(args)) if args.serve => runtime.block_on(sim::serve(args)),
@@ -25,12 +32,19 @@ fn main() -> eyre::Result<()> {
                     ..Default::default()
                 };
                 let fleet = sim::Fleet::start(options).await?;
+                let metrics = cockpit::MetricsBackend {
+                    source: metrics::for_demo(&fleet, args.prometheus.as_ref())?,
+                    label: match &args.prometheus {
+                        Some(url) => format!("Prometheus at {url}"),
+                        None => "simulated traffic".into(),
+                    },
+                };
                 let mut scope = cli.scope;
                 scope.kubeconfig = Some(fleet.kubeconfig_path().to_path_buf());
                 if scope.contexts.is_empty() {
                     scope.all_contexts = true;
                 }
-                cockpit::run(scope, config).await
+                cockpit::run(scope, config, Some(metrics)).await
             })
         }
     }

@@ -387,3 +387,23 @@ fn a_tolerance_override_widens_the_band() {
     );
     assert_eq!(loose.metrics[0].classification, Classification::Pass);
 }
+
+/// A canary whose error rate is far above stable's fails on it, however
+/// skewed the rate ratio's interval (here 190x, interval about 45x..2,600x),
+/// and a rate within 25% of stable's passes even with plenty of data.
+#[test]
+fn error_rates_are_judged_against_a_band_around_stable() {
+    let errors = |ce, be| {
+        let m = input(
+            spec("error rate", "errors", Direction::Lower, true),
+            counts(ce, 1000.0, be, 1000.0),
+        );
+        judge(&[m], &BTreeMap::new(), &Thresholds::default())
+    };
+    let failing = errors(380.0, 2.0);
+    assert_eq!(failing.outcome, Outcome::Fail);
+    assert_eq!(failing.deciding, ["error rate"]);
+    assert_eq!(failing.metrics[0].classification, Classification::High);
+    let close_enough = errors(22.0, 20.0);
+    assert_eq!(close_enough.outcome, Outcome::Pass);
+}

@@ -110,7 +110,11 @@ fn ask_or_send(state: &mut State, key: ObjectKey, action: RolloutAction) -> Outc
             .any(|c| c.revision == r && c.stable),
         _ => false,
     };
-    let radius = blast_radius(rollout, action, undo_to_stable, None);
+    let measured_rps = state
+        .report(&key)
+        .and_then(|r| r.rps)
+        .map(|(stable, canary)| stable + canary);
+    let radius = blast_radius(rollout, action, undo_to_stable, measured_rps);
     let typed = (state.policy.production(&key.context) && action.needs_typed_confirmation())
         .then(String::new);
     state.mode = Mode::Confirm(Confirm {

@@ -4,6 +4,7 @@ use crossterm::event::KeyEvent;
 use jiff::Timestamp;
 
 use crate::cluster::ClusterEvent;
+use crate::metrics::{MetricsUpdate, Target};
 use crate::model::{ObjectKey, Rollout, RolloutAction};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +26,8 @@ pub enum Event {
         action: RolloutAction,
         result: Result<String, String>,
     },
+    /// A fresh metrics report for a canary.
+    Metrics(MetricsUpdate),
     /// A SelfSubjectAccessReview answered: `Ok(None)` may patch rollouts
     /// (and their status), `Ok(Some(reason))` may not; `Err` could not ask.
     Access {
@@ -49,6 +52,9 @@ pub enum Effect {
         action: RolloutAction,
         before: Box<Rollout>,
     },
+    /// Follow these canaries' metrics (replacing the list); answers come as
+    /// `Metrics` events.
+    PollMetrics(Vec<Target>),
     /// Ask whether the user may patch rollouts here; answer with `Access`.
     CheckAccess {
         context: String,

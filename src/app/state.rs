@@ -6,6 +6,7 @@ use jiff::Timestamp;
 
 use super::Keymap;
 use crate::cluster::Kind;
+use crate::metrics::{RolloutMetricsReport, Target};
 use crate::model::{AnalysisRun, BlastRadius, ObjectKey, ReplicaSet, Rollout, RolloutAction};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -172,6 +173,14 @@ pub struct State {
     pub policy: Policy,
     /// RBAC answers by (context, namespace).
     pub access: HashMap<(String, String), AccessState>,
+    /// Where metrics come from ("simulated traffic", "Prometheus at …");
+    /// `None`: no metrics backend, so no verdicts.
+    pub metrics_source: Option<String>,
+    /// The latest metrics report per canary, or why there is none.
+    pub metrics: HashMap<ObjectKey, Result<RolloutMetricsReport, String>>,
+    /// The canaries the metrics poller was last asked to follow.
+    pub(super) metrics_targets: Vec<Target>,
+    pub(super) targets_dirty: bool,
     pub keymap: Keymap,
     pub now: Timestamp,
     pub size: (u16, u16),
@@ -215,6 +224,10 @@ impl State {
             actions: HashMap::new(),
             policy: Policy::default(),
             access: HashMap::new(),
+            metrics_source: None,
+            metrics: HashMap::new(),
+            metrics_targets: Vec::new(),
+            targets_dirty: false,
             keymap,
             now,
             size: (80, 24),
@@ -232,6 +245,10 @@ impl State {
 
     pub fn analysis_runs_of(&self, key: &ObjectKey) -> &[AnalysisRun] {
         self.analysis_runs.get(key).map_or(&[], Vec::as_slice)
+    }
+
+    pub fn report(&self, key: &ObjectKey) -> Option<&RolloutMetricsReport> {
+        self.metrics.get(key).and_then(|r| r.as_ref().ok())
     }
 
     pub fn health(&self, context: &str) -> Option<&ContextHealth> {

@@ -7,6 +7,7 @@ use super::command::{self, Command};
 use super::view::{rebuild, select};
 use super::{Action, Effect, Event, Flash, Focus, Mode, State};
 use crate::cluster::{self, Change, ClusterEvent, Kind};
+use crate::metrics::Target;
 use crate::model::ObjectKey;
 use crate::ui;
 
@@ -69,6 +70,12 @@ pub fn update(state: &mut State, event: Event) -> Outcome {
             action,
             result,
         } => act::on_sent(state, key, action, result),
+        Event::Metrics(update) => {
+            if state.metrics_targets.iter().any(|t| t.key == update.key) {
+                state.metrics.insert(update.key, update.report);
+            }
+            Outcome::redraw()
+        }
         Event::Access {
             context,
             namespace,
@@ -88,7 +95,32 @@ pub fn settle(state: &mut State) -> Vec<Effect> {
         rebuild(state);
         keep_cursor_visible(state);
     }
-    act::access_effects(state)
+    let mut effects = act::access_effects(state);
+    effects.extend(metrics_effect(state));
+    effects
+}
+
+/// Follow the canaries in progress when they change: every canary whose
+/// newest version is not yet stable.
+fn metrics_effect(state: &mut State) -> Option<Effect> {
+    if state.metrics_source.is_none() || !state.targets_dirty {
+        return None;
+    }
+    state.targets_dirty = false;
+    let mut targets: Vec<Target> = state
+        .rollouts
+        .values()
+        .filter_map(|r| Target::of(r, state.replica_sets_of(&r.key)))
+        .collect();
+    targets.sort_by(|a, b| a.key.cmp(&b.key));
+    if targets == state.metrics_targets {
+        return None;
+    }
+    state
+        .metrics
+        .retain(|k, _| targets.iter().any(|t| t.key == *k));
+    state.metrics_targets = targets.clone();
+    Some(Effect::PollMetrics(targets))
 }
 
 fn on_key(state: &mut State, key: KeyEvent) -> Outcome {
@@ -328,6 +360,7 @@ fn on_cluster(state: &mut State, event: ClusterEvent) {
                 }
             }
             state.view_dirty = true;
+            state.targets_dirty = true;
         }
         ClusterEvent::ReplicaSet(change) => {
             let touched: Vec<ObjectKey> = match &change {
@@ -348,6 +381,7 @@ fn on_cluster(state: &mut State, event: ClusterEvent) {
             );
             touched.iter().for_each(|k| refresh_actual_weight(state, k));
             state.view_dirty = true;
+            state.targets_dirty = true;
         }
         ClusterEvent::AnalysisRun(change) => apply_owned(
             &mut state.analysis_runs,

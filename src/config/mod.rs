@@ -9,6 +9,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 
 use crate::app::{Keymap, Policy};
+use crate::metrics::config::MetricsConfig;
 use crate::ui::Theme;
 
 /// The settings a user can write in `config.toml`.
@@ -23,6 +24,8 @@ struct ConfigFile {
     /// Per kubeconfig context: `[contexts.prod-eu]`.
     #[serde(default)]
     contexts: BTreeMap<String, ContextConfig>,
+    /// The metrics backend, its queries and the verdict's thresholds.
+    metrics: Option<MetricsConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -42,6 +45,7 @@ pub struct Config {
     pub keymap: Keymap,
     pub theme: Theme,
     pub policy: Policy,
+    pub metrics: Option<MetricsConfig>,
 }
 
 /// A config file that could not be used: its path and what is wrong (the
@@ -116,6 +120,7 @@ pub fn load_from(
         keymap,
         theme,
         policy,
+        metrics: file.metrics,
     })
 }
 

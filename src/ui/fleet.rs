@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, Paragraph, Row, Table};
 use super::format::age_at;
 use super::{Theme, phase_icon};
 use crate::app::{ActionState, Focus, State};
+use crate::model::verdict::Outcome;
 use crate::model::{Rollout, Strategy};
 
 #[derive(Clone, Copy, PartialEq)]
@@ -20,15 +21,17 @@ enum Column {
     Phase,
     Step,
     Weight,
+    Verdict,
     Age,
 }
 
 /// Columns with their width; listed in the order they are dropped when the
 /// pane is narrow (last dropped first).
-const COLUMNS: [(Column, &str, u16); 8] = [
+const COLUMNS: [(Column, &str, u16); 9] = [
     (Column::Name, "NAME", 14),
     (Column::Step, "STEP", 5),
     (Column::Weight, "WT", 4),
+    (Column::Verdict, "VERDICT", 7),
     (Column::Context, "CONTEXT", 11),
     (Column::Age, "AGE", 4),
     (Column::Phase, "PHASE", 11),
@@ -56,6 +59,7 @@ fn fitting_columns(width: u16) -> Vec<(Column, &'static str, u16)> {
         Column::Phase,
         Column::Step,
         Column::Weight,
+        Column::Verdict,
         Column::Age,
     ];
     out.sort_by_key(|(c, ..)| order.iter().position(|o| o == c));
@@ -127,6 +131,7 @@ fn row<'a>(
             Column::Phase => Line::styled(rollout.phase.label(), phase_style),
             Column::Step => Line::raw(rollout.step_label().unwrap_or_default()),
             Column::Weight => weight_cell(rollout, theme),
+            Column::Verdict => verdict_cell(rollout, state, theme),
             Column::Age => Line::styled(age_at(state.now, rollout.since), theme.muted()),
         });
     }
@@ -148,6 +153,27 @@ fn name_cell<'a>(rollout: &'a Rollout, state: &State, theme: &Theme) -> Line<'a>
         None => {}
     }
     Line::from(spans)
+}
+
+/// The canary verdict in a word: PASS, MARG, FAIL, or WAIT while data is
+/// short; `?` when the metrics backend is down.
+fn verdict_cell(rollout: &Rollout, state: &State, theme: &Theme) -> Line<'static> {
+    match state.metrics.get(&rollout.key) {
+        None => Line::raw(""),
+        Some(Err(_)) => Line::styled("?", Style::new().fg(theme.warning)),
+        Some(Ok(report)) => {
+            let (word, style) = match report.verdict.outcome {
+                Outcome::Pass => ("PASS", Style::new().fg(theme.healthy)),
+                Outcome::Marginal => ("MARG", Style::new().fg(theme.warning)),
+                Outcome::Fail => (
+                    "FAIL",
+                    Style::new().fg(theme.error).add_modifier(Modifier::BOLD),
+                ),
+                Outcome::InsufficientData { .. } => ("WAIT", theme.muted()),
+            };
+            Line::styled(word, style)
+        }
+    }
 }
 
 fn weight_cell(rollout: &Rollout, theme: &Theme) -> Line<'static> {
@@ -202,9 +228,21 @@ mod tests {
         };
         assert_eq!(
             names(78),
-            ["NAME", "NAMESPACE", "CONTEXT", "PHASE", "STEP", "WT", "AGE"]
+            [
+                "NAME",
+                "NAMESPACE",
+                "CONTEXT",
+                "PHASE",
+                "STEP",
+                "WT",
+                "VERDICT",
+                "AGE"
+            ]
         );
-        assert_eq!(names(55), ["NAME", "CONTEXT", "STEP", "WT", "AGE"]);
+        assert_eq!(
+            names(55),
+            ["NAME", "CONTEXT", "STEP", "WT", "VERDICT", "AGE"]
+        );
         assert_eq!(names(30), ["NAME", "STEP", "WT"]);
     }
 }

@@ -8,10 +8,17 @@ pub const MIN_HEIGHT: u16 = 24;
 /// From this width the fleet and rollout panes stand side by side.
 const SIDE_BY_SIDE: u16 = 120;
 
+/// From this height the metrics pane has a place of its own.
+const METRICS_FROM: u16 = 32;
+const METRICS_HEIGHT: u16 = 7;
+
 pub struct Areas {
     pub header: Rect,
     pub fleet: Rect,
     pub rollout: Rect,
+    /// `None` when the terminal is too short: the rollout pane then shows
+    /// the verdict line alone.
+    pub metrics: Option<Rect>,
     pub footer: Rect,
 }
 
@@ -20,9 +27,15 @@ pub fn areas(area: Rect) -> Option<Areas> {
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         return None;
     }
-    let [header, body, footer] = Layout::vertical([
+    let metrics_height = if area.height >= METRICS_FROM {
+        METRICS_HEIGHT
+    } else {
+        0
+    };
+    let [header, body, metrics, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(0),
+        Constraint::Length(metrics_height),
         Constraint::Length(1),
     ])
     .areas(area);
@@ -31,10 +44,12 @@ pub fn areas(area: Rect) -> Option<Areas> {
     } else {
         Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(body)
     };
+    let metrics = (metrics_height > 0).then_some(metrics);
     Some(Areas {
         header,
         fleet,
         rollout,
+        metrics,
         footer,
     })
 }
@@ -56,7 +71,8 @@ mod tests {
         assert!(narrow.rollout.y > narrow.fleet.y);
         let wide = areas(Rect::new(0, 0, 200, 60)).unwrap();
         assert!(wide.rollout.x > wide.fleet.x);
-        assert_eq!(wide.fleet.height, 58);
+        assert_eq!(wide.fleet.height, 51);
+        assert!(wide.metrics.is_some() && narrow.metrics.is_none());
         assert!(areas(Rect::new(0, 0, 79, 24)).is_none());
         assert_eq!(fleet_rows((79, 30)), 0);
         assert_eq!(fleet_rows((80, 24)), 7);

@@ -7,6 +7,7 @@ mod format;
 mod header;
 mod help;
 pub mod layout;
+mod metrics;
 mod rollout;
 #[cfg(test)]
 mod tests;
@@ -43,6 +44,9 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme) {
     header::draw(frame, areas.header, state, theme);
     fleet::draw(frame, areas.fleet, state, theme);
     rollout::draw(frame, areas.rollout, state, theme);
+    if let Some(area) = areas.metrics {
+        metrics::draw(frame, area, state, theme);
+    }
     footer::draw(frame, areas.footer, state, theme);
     match &state.mode {
         Mode::Help => help::draw(frame, area, state, theme),

@@ -76,6 +76,14 @@ fn lines(rollout: &Rollout, state: &State, theme: &Theme, width: usize) -> Vec<L
         status.push(Span::styled(format!("  revision {rev}"), theme.muted()));
     }
     out.push(Line::from(status));
+    match state.metrics.get(&rollout.key) {
+        Some(Ok(report)) => out.push(super::metrics::verdict_line(&report.verdict, theme)),
+        Some(Err(down)) => out.push(Line::styled(
+            format!("metrics  backend down: {down}"),
+            Style::new().fg(theme.error),
+        )),
+        None => {}
+    }
     if !rollout.message.is_empty() {
         out.push(Line::from(vec![
             Span::styled("message  ", theme.muted()),

@@ -8,6 +8,9 @@ use ratatui::backend::TestBackend;
 use super::{Theme, draw};
 use crate::app::{Event, Keymap, State, settle, update};
 use crate::cluster::{Change, ClusterEvent, Kind};
+use crate::metrics::judge::{MetricData, MetricInput, MetricSpec, Thresholds, judge};
+use crate::metrics::{MetricState, MetricView, MetricsUpdate, RolloutMetricsReport};
+use crate::model::Direction;
 use crate::model::testing::{at, canary, replica_set, rollout};
 use crate::model::{
     AnalysisMetric, AnalysisPhase, AnalysisRun, Condition, ObjectKey, Phase, Strategy,
@@ -147,8 +150,95 @@ fn fleet_state(width: u16, height: u16) -> State {
         &mut state,
         Event::Cluster(ClusterEvent::AnalysisRun(Change::Applied(Box::new(run)))),
     );
+    state.metrics_source = Some("simulated traffic".into());
+    settle(&mut state);
+    for (name, canary_errors, canary_latency) in [
+        ("checkout", 380.0, 0.18),
+        ("search", 2.0, 0.18),
+        ("recommendations", 9.0, 1.1),
+    ] {
+        let key = state.view.iter().find(|k| k.name == name).unwrap().clone();
+        let report = judged(canary_errors, canary_latency);
+        update(
+            &mut state,
+            Event::Metrics(MetricsUpdate {
+                key,
+                report: Ok(report),
+            }),
+        );
+    }
+    let key = state
+        .view
+        .iter()
+        .find(|k| k.name == "fraud-check")
+        .unwrap()
+        .clone();
+    let down =
+        Err("Prometheus at http://127.0.0.1:9090: unreachable: connection refused".to_string());
+    update(
+        &mut state,
+        Event::Metrics(MetricsUpdate { key, report: down }),
+    );
     settle(&mut state);
     state
+}
+
+/// A report judged from fixed figures: 1,000 requests a side, stable with 2
+/// errors and a p99 near 180 ms.
+fn judged(canary_errors: f64, canary_latency: f64) -> RolloutMetricsReport {
+    let spec = |name: &str, unit: &str, critical| MetricSpec {
+        name: name.into(),
+        unit: unit.into(),
+        direction: Direction::Lower,
+        critical,
+        group: name.into(),
+        tolerance: None,
+    };
+    let wobble = |base: f64| {
+        (0..30)
+            .map(|i| base * (1.0 + 0.02 * ((i % 5) as f64 - 2.0)))
+            .collect::<Vec<f64>>()
+    };
+    let inputs = [
+        MetricInput {
+            spec: spec("error rate", "errors/request", true),
+            data: MetricData::Counts {
+                canary_errors,
+                canary_requests: 1000.0,
+                baseline_errors: 2.0,
+                baseline_requests: 1000.0,
+            },
+            data_rate: None,
+        },
+        MetricInput {
+            spec: spec("latency p99", "s", false),
+            data: MetricData::Samples {
+                canary: wobble(canary_latency),
+                baseline: wobble(0.18),
+            },
+            data_rate: None,
+        },
+    ];
+    let verdict = judge(&inputs, &Default::default(), &Thresholds::default());
+    let view = |input: &MetricInput, stable: f64, canary: f64| MetricView {
+        name: input.spec.name.clone(),
+        unit: input.spec.unit.clone(),
+        direction: Direction::Lower,
+        stable_now: Some(stable),
+        canary_now: Some(canary),
+        stable_trend: wobble(stable),
+        canary_trend: wobble(canary),
+        canary_worse: verdict.deciding.contains(&input.spec.name),
+        state: MetricState::Ok,
+    };
+    RolloutMetricsReport {
+        metrics: vec![
+            view(&inputs[0], 0.002, canary_errors / 1000.0),
+            view(&inputs[1], 0.18, canary_latency),
+        ],
+        rps: Some((992.0, 248.0)),
+        verdict,
+    }
 }
 
 fn screen(state: &State) -> String {

@@ -234,7 +234,7 @@ fn classify(input: &MetricInput, thresholds: &Thresholds) -> MetricResult {
                     upper: t.upper,
                 });
                 let class = effect.map_or(Classification::Pass, |_| {
-                    excess_class(t.ratio - 1.0, t.lower - 1.0, t.upper - 1.0, tolerance)
+                    ratio_class(t.lower, t.upper, tolerance)
                 });
                 (class, effect, Some(t.p_value))
             });
@@ -309,16 +309,26 @@ fn shift_class(
 
 /// Kayenta's rule: the interval must clear the tolerance band `±tolerance·|estimate|`.
 fn excess_class(estimate: f64, lower: f64, upper: f64, tolerance: f64) -> Classification {
-    // An infinite estimate (errors only on the canary) has no finite band:
-    // the interval clearing zero is the evidence.
-    let band = if estimate.is_finite() {
-        tolerance * estimate.abs()
-    } else {
-        0.0
-    };
+    let band = tolerance * estimate.abs();
     if lower > band {
         Classification::High
     } else if upper < -band {
+        Classification::Low
+    } else {
+        Classification::Pass
+    }
+}
+
+/// Counts: the canary's error rate differs when the whole confidence
+/// interval of the rate ratio lies outside 1 ± tolerance, i.e. the rates
+/// differ by more than the tolerance *of the baseline's rate*. (Kayenta's
+/// band, a fraction of the estimate, suits shifts whose intervals are near
+/// symmetric; a ratio's interval is skewed, and at a 190x error rate its
+/// lower end can sit below a quarter of the estimate, which would pass.)
+fn ratio_class(lower: f64, upper: f64, tolerance: f64) -> Classification {
+    if lower > 1.0 + tolerance {
+        Classification::High
+    } else if upper < 1.0 - tolerance {
         Classification::Low
     } else {
         Classification::Pass
