@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use flightdeck::cli::Scope;
-use flightdeck::cluster::{self, ActionError, Connection, map_rollout};
+use flightdeck::cluster::{self, Access, ActionError, Connection, map_rollout};
 use flightdeck::model::{ObjectKey, Phase, RolloutAction};
 use flightdeck::sim::{Fleet, FleetOptions, RecordedRequest};
 use serde_json::{Value, json};
@@ -510,5 +510,51 @@ async fn an_unreachable_cluster_says_so() {
             .to_string()
             .starts_with("unreachable: http://127.0.0.1:"),
         "{error}"
+    );
+}
+
+#[tokio::test]
+async fn access_reviews_say_what_each_context_may_patch() {
+    let fleet = fleet(true).await;
+    let connection = connection(&fleet).await;
+    let admin = connection.access(EU, "shop").await.unwrap();
+    assert_eq!(
+        admin,
+        Access {
+            patch_rollouts: true,
+            patch_status: true,
+            reason: None
+        }
+    );
+    let readonly = format!("{EU}-readonly");
+    fleet.clear_requests(&readonly);
+    let viewer = connection.access(&readonly, "shop").await.unwrap();
+    assert!(!viewer.patch_rollouts && !viewer.patch_status);
+    assert_eq!(
+        viewer.reason.as_deref(),
+        Some("viewer@flightdeck.sim may only get, list and watch")
+    );
+    assert_eq!(connection.user(&readonly), Some("viewer@flightdeck.sim"));
+    // Two reviews, patch on rollouts and on rollouts/status, in the namespace.
+    let reviews: Vec<Value> = fleet
+        .requests(&readonly)
+        .iter()
+        .map(|r| {
+            assert_eq!(
+                (r.method.as_str(), r.path.as_str()),
+                (
+                    "POST",
+                    "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews?"
+                )
+            );
+            serde_json::from_str::<Value>(&r.body).unwrap()["spec"]["resourceAttributes"].clone()
+        })
+        .collect();
+    assert_eq!(
+        reviews,
+        [
+            json!({"group": "argoproj.io", "namespace": "shop", "resource": "rollouts", "verb": "patch"}),
+            json!({"group": "argoproj.io", "namespace": "shop", "resource": "rollouts", "subresource": "status", "verb": "patch"}),
+        ]
     );
 }

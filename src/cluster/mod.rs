@@ -6,6 +6,7 @@
 //! objects, usable on their own (the simulator and tests use them too).
 //! `Connection::act` takes an action on a rollout.
 
+mod access;
 mod actions;
 mod connect;
 mod errors;
@@ -13,6 +14,7 @@ mod event;
 mod map;
 mod watch;
 
+pub use access::Access;
 pub use actions::{ActionError, ActionReport};
 pub use connect::{Connection, connect};
 pub use errors::ConnectError;

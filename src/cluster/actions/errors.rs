@@ -22,6 +22,8 @@ pub enum Request {
     ListReplicaSets,
     PatchRollout,
     PatchStatus,
+    /// A SelfSubjectAccessReview: may the user do what an action needs?
+    ReviewAccess,
 }
 
 impl Request {
@@ -30,6 +32,7 @@ impl Request {
             Request::GetRollout => "get",
             Request::ListReplicaSets => "list",
             Request::PatchRollout | Request::PatchStatus => "patch",
+            Request::ReviewAccess => "create",
         }
     }
 
@@ -38,7 +41,15 @@ impl Request {
             Request::GetRollout | Request::PatchRollout => "rollouts",
             Request::ListReplicaSets => "replicasets",
             Request::PatchStatus => "rollouts/status",
+            Request::ReviewAccess => "selfsubjectaccessreviews",
         }
+    }
+
+    fn is_of_the_rollout(self) -> bool {
+        matches!(
+            self,
+            Request::GetRollout | Request::PatchRollout | Request::PatchStatus
+        )
     }
 }
 
@@ -104,7 +115,7 @@ pub fn words(error: &kube::Error, request: Request, site: &Site) -> ActionError 
                 resource: request.resource(),
                 namespace: site.namespace.clone(),
             },
-            404 if request != Request::ListReplicaSets => ActionError::NotFound {
+            404 if request.is_of_the_rollout() => ActionError::NotFound {
                 context: site.context.clone(),
                 namespace: site.namespace.clone(),
                 name: site.name.clone(),

@@ -5,7 +5,7 @@
 //! `plan` decides the calls from the rollout's JSON (pure); `execute` reads,
 //! plans and sends them; `event` is the Event recorded on success.
 
-mod errors;
+pub(super) mod errors;
 mod event;
 mod execute;
 mod plan;
