@@ -100,6 +100,12 @@ pub struct Audit {
     db: Arc<Mutex<rusqlite::Connection>>,
 }
 
+impl std::fmt::Debug for Audit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Audit").field("path", &self.path).finish()
+    }
+}
+
 /// `audit.sqlite` in the data dir (`$XDG_DATA_HOME/flightdeck`).
 pub fn default_path() -> Result<PathBuf, AuditError> {
     paths::data_dir()

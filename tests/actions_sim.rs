@@ -408,7 +408,10 @@ async fn undo_puts_back_the_previous_template_and_does_nothing_when_it_already_m
         .await
         .unwrap();
     assert!(report.sent.is_empty());
-    assert!(report.note.unwrap().contains("already matches"));
+    assert_eq!(
+        report.summary(),
+        format!("nothing sent: the template already matches revision {revision}: nothing to undo")
+    );
     let methods: Vec<_> = fleet
         .requests(US)
         .iter()

@@ -46,10 +46,7 @@ fn must_ask(yes: bool, stdin_is_terminal: bool, what: &str) -> Result<bool, Stri
 
 /// The ReplicaSet an undo goes back to: revision `n`, or the one before
 /// the newest.
-fn undo_target<'a>(
-    replica_sets: &'a [ReplicaSet],
-    revision: Option<u64>,
-) -> Option<&'a ReplicaSet> {
+fn undo_target(replica_sets: &[ReplicaSet], revision: Option<u64>) -> Option<&ReplicaSet> {
     match revision {
         Some(n) => replica_sets.iter().find(|rs| rs.revision == Some(n)),
         None => {
@@ -183,11 +180,7 @@ pub async fn act(scope: &Scope, command: &ActCommand, readonly: bool) -> Result<
     std::io::stdout().flush().map_err(|e| e.to_string())?;
     let result = connection.act(&key, action).await;
     let outcome = match &result {
-        Ok(report) if report.sent.is_empty() => Outcome::Done(format!(
-            "nothing sent: {}",
-            report.note.as_deref().unwrap_or("nothing to do")
-        )),
-        Ok(report) => Outcome::Done(report.sent.join("; ")),
+        Ok(report) => Outcome::Done(report.summary()),
         Err(e) => Outcome::Failed(e.to_string()),
     };
     if let Err(e) = audit.record_outcome(id, &outcome) {

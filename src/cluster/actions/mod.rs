@@ -40,6 +40,18 @@ pub struct ActionReport {
     pub event_error: Option<String>,
 }
 
+impl ActionReport {
+    /// What went through, in one line: the calls sent, or why there were none.
+    pub fn summary(&self) -> String {
+        if self.sent.is_empty() {
+            let why = self.note.as_deref().unwrap_or("nothing to do");
+            format!("nothing sent: {why}")
+        } else {
+            self.sent.join("; ")
+        }
+    }
+}
+
 impl Connection {
     /// The kubeconfig user of a context, for the audit trail.
     pub fn user(&self, context: &str) -> Option<&str> {
