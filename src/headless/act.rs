@@ -9,6 +9,7 @@ use std::io::{IsTerminal, Write};
 use jiff::Timestamp;
 
 use super::snapshot;
+use crate::app::State;
 use crate::audit::{Audit, Entry, Outcome};
 use crate::cli::{ActCommand, Scope};
 use crate::cluster;
@@ -104,12 +105,13 @@ async fn confirmed(question: String) -> Result<bool, String> {
     .map_err(|e| e.to_string())?
 }
 
-pub async fn act(scope: &Scope, command: &ActCommand, readonly: bool) -> Result<(), String> {
-    let (action, target) = command.action();
-    if readonly {
-        return Err(format!("read-only: {action} not sent (--readonly)"));
-    }
-    let (context, namespace, name) = parse_target(&target.rollout)?;
+/// Connect to the target's context and take one look at its rollout.
+async fn look_up(
+    scope: &Scope,
+    target: &str,
+    action: RolloutAction,
+) -> Result<(cluster::Connection, State, ObjectKey), String> {
+    let (context, namespace, name) = parse_target(target)?;
     let mut scope = Scope {
         kubeconfig: scope.kubeconfig.clone(),
         contexts: context.map_or_else(|| scope.contexts.clone(), |c| vec![c.to_string()]),
@@ -125,12 +127,22 @@ pub async fn act(scope: &Scope, command: &ActCommand, readonly: bool) -> Result<
     scope.contexts = vec![context.clone()];
     let state = snapshot::take(&scope).await.map_err(|e| e.to_string())?;
     let key = ObjectKey::new(context.as_str(), namespace, name);
-    let Some(rollout) = state.rollouts.get(&key) else {
+    if !state.rollouts.contains_key(&key) {
         return Err(match state.health(context).and_then(|h| h.error()) {
             Some(error) => format!("{context}: {error}"),
             None => format!("rollout {namespace}/{name} not found in {context}"),
         });
-    };
+    }
+    Ok((connection, state, key))
+}
+
+pub async fn act(scope: &Scope, command: &ActCommand, readonly: bool) -> Result<(), String> {
+    let (action, target) = command.action();
+    if readonly {
+        return Err(format!("read-only: {action} not sent (--readonly)"));
+    }
+    let (connection, state, key) = look_up(scope, &target.rollout, action).await?;
+    let rollout = &state.rollouts[&key];
     let undo_to = match action {
         RolloutAction::Undo { revision } => undo_target(state.replica_sets_of(&key), revision),
         _ => None,
@@ -141,13 +153,14 @@ pub async fn act(scope: &Scope, command: &ActCommand, readonly: bool) -> Result<
         ));
     }
     availability(rollout, action, undo_to.is_some())?;
+
     let user = connection
-        .user(context)
+        .user(&key.context)
         .unwrap_or("unknown user")
         .to_string();
     let intent = Entry::intent(&user, rollout, action, Timestamp::now());
     let audit = Audit::open_default().map_err(|e| e.to_string())?;
-    match connection.access(context, namespace).await {
+    match connection.access(&key.context, &key.namespace).await {
         // Refused before asking: the trail keeps the attempt and why.
         Ok(access) => access.check(action, rollout, &user).map_err(|e| {
             let reason = e.to_string();
@@ -161,15 +174,20 @@ pub async fn act(scope: &Scope, command: &ActCommand, readonly: bool) -> Result<
         })?,
         Err(e) => eprintln!("could not check access ({e}); the API server will decide"),
     }
+
     let undo_to_stable = undo_to.is_some_and(|rs| rs.roles(rollout).contains(&Role::Stable));
     let blast = blast_radius(rollout, action, undo_to_stable, None);
     print!("{}", describe(rollout, action, &blast));
     let what = format!("{action} to {key}");
-    if must_ask(target.yes, std::io::stdin().is_terminal(), &what)?
-        && !confirmed(format!("{action} {namespace}/{name} in {context}?")).await?
-    {
+    let question = format!(
+        "{action} {}/{} in {}?",
+        key.namespace, key.name, key.context
+    );
+    if must_ask(target.yes, std::io::stdin().is_terminal(), &what)? && !confirmed(question).await? {
         return Err("not confirmed: nothing sent".into());
     }
+
+    // On disk before anything is sent: a crash from here on leaves the entry.
     let id = audit
         .record_intent(&Entry {
             time: Timestamp::now(),
@@ -190,10 +208,7 @@ pub async fn act(scope: &Scope, command: &ActCommand, readonly: bool) -> Result<
     if let Some(e) = &report.event_error {
         eprintln!("{e}");
     }
-    match outcome {
-        Outcome::Done(detail) => println!("done: {detail}"),
-        Outcome::Pending | Outcome::Failed(_) => {}
-    }
+    println!("done: {}", report.summary());
     Ok(())
 }
 
