@@ -4,7 +4,10 @@
 //!
 //! Order follows the plugin: a status patch goes first and the spec patch
 //! (unpausing) second, so that a cluster without the status subresource is
-//! found out before anything is changed.
+//! found out before anything is changed. Where DESIGN.md and the plugin
+//! differ, DESIGN.md wins: `promote --full` also unpauses a paused rollout
+//! (else it would not move), and a status patch answered 404 is sent as it
+//! is to the rollout (the plugin sends one combined spec+status patch then).
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
