@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::model::RolloutAction;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "flightdeck",
@@ -16,6 +18,9 @@ use clap::{Args, Parser, Subcommand};
 pub struct Cli {
     #[command(flatten)]
     pub scope: Scope,
+    /// Look only: refuse every action (promote, abort, ...).
+    #[arg(long, global = true)]
+    pub readonly: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -50,6 +55,87 @@ pub enum Command {
         #[arg(short, long, value_enum, default_value = "table")]
         output: crate::headless::OutputFormat,
     },
+    #[command(flatten)]
+    Act(ActCommand),
+    /// List the audit trail: who did what to which rollout through flightdeck.
+    Audit {
+        /// How far back: 30m, 24h, 7d, ...
+        #[arg(long, default_value = "24h", value_name = "AGE")]
+        since: String,
+        /// Output format.
+        #[arg(short, long, value_enum, default_value = "table")]
+        output: crate::headless::OutputFormat,
+    },
+}
+
+/// One action on one rollout: show its blast radius, confirm, audit, act.
+#[derive(Debug, Subcommand)]
+pub enum ActCommand {
+    /// Move a paused canary on to its next step, or promote a waiting blue-green.
+    Promote {
+        #[command(flatten)]
+        target: ActTarget,
+        /// Skip every remaining step, pause and analysis.
+        #[arg(long)]
+        full: bool,
+    },
+    /// Pause a rollout where it stands.
+    Pause(ActTarget),
+    /// Lift a person's pause, or move past a step's pause.
+    Resume(ActTarget),
+    /// Send all traffic back to the stable version.
+    Abort(ActTarget),
+    /// Start an aborted rollout over.
+    Retry(ActTarget),
+    /// Roll back to an earlier revision's pod template.
+    Undo {
+        #[command(flatten)]
+        target: ActTarget,
+        /// The revision to go back to (default: the previous one).
+        #[arg(long, value_name = "N")]
+        to_revision: Option<u64>,
+    },
+    /// Replace every pod of a rollout, a few at a time.
+    Restart(ActTarget),
+}
+
+impl ActCommand {
+    pub fn action(&self) -> (RolloutAction, &ActTarget) {
+        match self {
+            ActCommand::Promote { target, full } => (
+                if *full {
+                    RolloutAction::PromoteFull
+                } else {
+                    RolloutAction::Promote
+                },
+                target,
+            ),
+            ActCommand::Pause(target) => (RolloutAction::Pause, target),
+            ActCommand::Resume(target) => (RolloutAction::Resume, target),
+            ActCommand::Abort(target) => (RolloutAction::Abort, target),
+            ActCommand::Retry(target) => (RolloutAction::Retry, target),
+            ActCommand::Undo {
+                target,
+                to_revision,
+            } => (
+                RolloutAction::Undo {
+                    revision: *to_revision,
+                },
+                target,
+            ),
+            ActCommand::Restart(target) => (RolloutAction::Restart, target),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ActTarget {
+    /// The rollout; the context defaults to --context or the kubeconfig's current one.
+    #[arg(value_name = "[CONTEXT/]NAMESPACE/NAME")]
+    pub rollout: String,
+    /// Act without asking (needed when stdin is not a terminal).
+    #[arg(short, long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Clone, Args)]

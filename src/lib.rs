@@ -4,6 +4,7 @@
 //! `app::Effect` → executors; `ui` draws from `&app::State` only.
 
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod cluster;
 pub mod cockpit;

@@ -22,6 +22,10 @@ fn main() -> eyre::Result<()> {
             runtime.block_on(cockpit::run(cli.scope, config, metrics))
         }
         Some(Command::Status { output }) => runtime.block_on(headless::status(&cli.scope, output)),
+        Some(Command::Act(command)) => {
+            headless::finish(runtime.block_on(headless::act(&cli.scope, &command, cli.readonly)))
+        }
+        Some(Command::Audit { since, output }) => headless::finish(headless::audit(&since, output)),
         Some(Command::Demo(args)) if args.serve => runtime.block_on(sim::serve(args)),
         Some(Command::Demo(args)) => {
             let config = config::load(no_color)?;

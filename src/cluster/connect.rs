@@ -43,6 +43,11 @@ impl Connection {
         &self.known
     }
 
+    /// The kubeconfig the contexts come from.
+    pub(super) fn kubeconfig(&self) -> &Kubeconfig {
+        &self.kubeconfig
+    }
+
     /// Starts watching Rollouts, ReplicaSets and AnalysisRuns in each of
     /// `contexts`, in `namespace` or all namespaces, sending what changes to
     /// `events`. Must be called inside a tokio runtime; dropping the

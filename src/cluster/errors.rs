@@ -98,14 +98,14 @@ fn status_words(status: &kube::core::Status, kind: Kind, site: &WatchSite<'_>) -
 
 /// The user in an API server's 403 message:
 /// `... is forbidden: User "alice" cannot list resource ...`.
-fn forbidden_user(message: &str) -> Option<&str> {
+pub(super) fn forbidden_user(message: &str) -> Option<&str> {
     let rest = &message[message.find("User \"")? + 6..];
     rest.get(..rest.find('"')?)
 }
 
 /// The innermost error's message: `Connection refused (os error 111)` rather
 /// than the wrappers around it.
-fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+pub(super) fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
     let mut inner = error;
     while let Some(source) = inner.source() {
         inner = source;

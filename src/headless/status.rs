@@ -5,7 +5,7 @@ use std::io::Write;
 use color_eyre::eyre;
 use serde::Serialize;
 
-use super::snapshot;
+use super::{snapshot, table};
 use crate::app::State;
 use crate::cli::Scope;
 use crate::model::{Role, Rollout};
@@ -99,10 +99,10 @@ fn write_table(out: &mut impl Write, rows: &[Row]) -> std::io::Result<()> {
         "WEIGHT",
         "MESSAGE",
     ];
-    let cells: Vec<[String; 8]> = rows
+    let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            [
+            vec![
                 r.context.to_string(),
                 r.namespace.to_string(),
                 r.name.to_string(),
@@ -120,26 +120,5 @@ fn write_table(out: &mut impl Write, rows: &[Row]) -> std::io::Result<()> {
             ]
         })
         .collect();
-    let mut widths = headers.map(str::len);
-    for row in &cells {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: &[String]| {
-        let mut text = String::new();
-        for (i, cell) in cells.iter().enumerate() {
-            if i + 1 == cells.len() {
-                text += cell;
-            } else {
-                text += &format!("{cell:<w$}  ", w = widths[i]);
-            }
-        }
-        text.trim_end().to_string()
-    };
-    writeln!(out, "{}", line(&headers.map(String::from)))?;
-    for row in &cells {
-        writeln!(out, "{}", line(row))?;
-    }
-    Ok(())
+    table::write(out, &headers, &cells)
 }

@@ -1,0 +1,254 @@
+//! The headless action commands, run as the built binary against an
+//! in-process simulated fleet: exit codes, one-line reasons, `--yes`, no
+//! prompt without a terminal, RBAC refusals, and the audit trail (also when
+//! the process is killed right after sending).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use flightdeck::audit::{Audit, Entry, Outcome};
+use flightdeck::sim::{Fleet, FleetOptions};
+use jiff::Timestamp;
+
+const EU: &str = "sim-prod-eu";
+
+async fn fleet() -> Fleet {
+    Fleet::start(FleetOptions {
+        deny_patch_context: true,
+        ..FleetOptions::default()
+    })
+    .await
+    .expect("the fleet starts")
+}
+
+fn flightdeck(fleet: &Fleet, data: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_flightdeck"));
+    command
+        .arg("--kubeconfig")
+        .arg(fleet.kubeconfig_path())
+        .args(args)
+        .env("XDG_DATA_HOME", data)
+        .env("XDG_STATE_HOME", data)
+        .stdin(Stdio::null());
+    command
+}
+
+/// Run to the end off the runtime's thread, so the fleet keeps serving.
+async fn run(mut command: Command) -> Output {
+    tokio::task::spawn_blocking(move || command.output().expect("flightdeck runs"))
+        .await
+        .unwrap()
+}
+
+fn audit_path(data: &Path) -> PathBuf {
+    data.join("flightdeck/audit.sqlite")
+}
+
+fn trail(data: &Path) -> Vec<Entry> {
+    if !audit_path(data).exists() {
+        return Vec::new();
+    }
+    Audit::open(&audit_path(data))
+        .unwrap()
+        .list(Timestamp::MIN)
+        .unwrap()
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The single line a failed command leaves on stderr.
+fn reason(output: &Output) -> String {
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line expected: {stderr}");
+    lines[0].to_string()
+}
+
+fn patches(fleet: &Fleet, context: &str) -> Vec<String> {
+    fleet
+        .requests(context)
+        .into_iter()
+        .filter(|r| r.method != "GET" && !r.path.contains("selfsubjectaccessreviews"))
+        .map(|r| format!("{} {} {}", r.method, r.path, r.body))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abort_with_yes_shows_the_blast_radius_audits_and_acts() {
+    let fleet = fleet().await;
+    let data = tempfile::tempdir().unwrap();
+    let output = run(flightdeck(
+        &fleet,
+        data.path(),
+        &["abort", "shop/checkout", "--yes"],
+    ))
+    .await;
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        stdout(&output),
+        "abort sim-prod-eu/shop/checkout\n  context    sim-prod-eu\n  namespace  shop\n  traffic    stable 80% → 100% · canary 20% → 0%\n  moves      20% of traffic · rps unknown: no metrics\n  pods       0 started · 2 stopped\nsending abort to sim-prod-eu/shop/checkout (audit entry 1)\ndone: status patch {\"status\":{\"abort\":true}}\n"
+    );
+    let sent = patches(&fleet, EU);
+    assert_eq!(
+        sent[0],
+        r#"PATCH /apis/argoproj.io/v1alpha1/namespaces/shop/rollouts/checkout/status {"status":{"abort":true}}"#
+    );
+    assert!(sent[1].starts_with("POST /api/v1/namespaces/shop/events"));
+    assert_eq!(sent.len(), 2);
+    let [entry] = &trail(data.path())[..] else {
+        panic!("one audit entry expected")
+    };
+    assert_eq!(
+        (
+            entry.user.as_str(),
+            entry.context.as_str(),
+            entry.namespace.as_str(),
+            entry.name.as_str(),
+            entry.action.as_str(),
+            entry.before.as_str()
+        ),
+        (
+            "admin@flightdeck.sim",
+            EU,
+            "shop",
+            "checkout",
+            "abort",
+            "Paused, step 1/8, canary 20%, revision 4"
+        )
+    );
+    assert_eq!(
+        entry.outcome,
+        Outcome::Done(r#"status patch {"status":{"abort":true}}"#.into())
+    );
+
+    // The trail as scripts read it.
+    let listed = run(flightdeck(&fleet, data.path(), &["audit", "-o", "json"])).await;
+    assert!(listed.status.success(), "{listed:?}");
+    let json: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(json[0]["action"], "abort");
+    assert_eq!(json[0]["outcome"]["state"], "done");
+    let bad = run(flightdeck(
+        &fleet,
+        data.path(),
+        &["audit", "--since", "lately"],
+    ))
+    .await;
+    assert_eq!(
+        reason(&bad),
+        r#"flightdeck: --since "lately" is not an age like 30m, 24h or 7d"#
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_are_one_line_and_send_nothing() {
+    let fleet = fleet().await;
+    let data = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["abort", "shop/checkout"],
+            "flightdeck: not sending abort to sim-prod-eu/shop/checkout: stdin is not a terminal to confirm on; add --yes",
+        ),
+        (
+            &["abort", "shop/checkout", "--yes", "--readonly"],
+            "flightdeck: read-only: abort not sent (--readonly)",
+        ),
+        (
+            &["pause", "shop/nope", "--yes"],
+            "flightdeck: rollout shop/nope not found in sim-prod-eu",
+        ),
+        (
+            &["retry", "shop/checkout", "--yes"],
+            "flightdeck: retry: the rollout is not aborted",
+        ),
+        (
+            &["undo", "shop/checkout", "--to-revision", "99", "--yes"],
+            "flightdeck: undo: revision 99 is not in the rollout's history",
+        ),
+        (
+            &["promote", "checkout", "--yes"],
+            r#"flightdeck: "checkout" is not [CONTEXT/]NAMESPACE/NAME (e.g. shop/checkout or prod-eu/shop/checkout)"#,
+        ),
+    ];
+    fleet.clear_requests(EU);
+    for (args, expected) in cases {
+        let output = run(flightdeck(&fleet, data.path(), args)).await;
+        assert_eq!(reason(&output), expected, "{args:?}");
+    }
+    assert_eq!(patches(&fleet, EU), Vec::<String>::new());
+    assert!(trail(data.path()).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_without_rights_is_refused_in_plain_words_and_the_attempt_is_audited() {
+    let fleet = fleet().await;
+    let data = tempfile::tempdir().unwrap();
+    let readonly = format!("{EU}-readonly");
+    let output = run(flightdeck(
+        &fleet,
+        data.path(),
+        &["abort", &format!("{readonly}/shop/checkout"), "--yes"],
+    ))
+    .await;
+    let refusal = "RBAC: user viewer@flightdeck.sim cannot patch rollouts/status in namespace shop";
+    assert_eq!(reason(&output), format!("flightdeck: {refusal}"));
+    assert_eq!(patches(&fleet, &readonly), Vec::<String>::new());
+    let [entry] = &trail(data.path())[..] else {
+        panic!("one audit entry expected")
+    };
+    assert_eq!(
+        (entry.user.as_str(), entry.context.as_str()),
+        ("viewer@flightdeck.sim", readonly.as_str())
+    );
+    assert_eq!(entry.outcome, Outcome::Failed(refusal.into()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_killed_right_after_sending_leaves_its_audit_entry() {
+    let fleet = fleet().await;
+    let data = tempfile::tempdir().unwrap();
+    let mut command = flightdeck(&fleet, data.path(), &["pause", "shop/frontend", "--yes"]);
+    let line = tokio::task::spawn_blocking(move || {
+        let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if out.read_line(&mut line).unwrap() == 0 || line.starts_with("sending ") {
+                break;
+            }
+        }
+        child.kill().unwrap(); // SIGKILL: no destructor, no flush, no outcome
+        child.wait().unwrap();
+        line
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        line,
+        "sending pause to sim-prod-eu/shop/frontend (audit entry 1)\n"
+    );
+    let [entry] = &trail(data.path())[..] else {
+        panic!("the audit entry is missing")
+    };
+    assert_eq!(
+        (
+            entry.action.as_str(),
+            entry.name.as_str(),
+            entry.user.as_str()
+        ),
+        ("pause", "frontend", "admin@flightdeck.sim")
+    );
+    // Killed before or after the answer came: never a made-up failure.
+    assert!(
+        matches!(entry.outcome, Outcome::Pending | Outcome::Done(_)),
+        "{:?}",
+        entry.outcome
+    );
+}
