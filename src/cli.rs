@@ -18,9 +18,6 @@ use crate::model::RolloutAction;
 pub struct Cli {
     #[command(flatten)]
     pub scope: Scope,
-    /// Look only: refuse every action (promote, abort, ...).
-    #[arg(long, global = true)]
-    pub readonly: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -11,6 +11,7 @@ use jiff::Timestamp;
 use tokio::sync::mpsc;
 
 use crate::app::{self, Effect, Event, State};
+use crate::audit::{Audit, Entry, Outcome as AuditOutcome};
 use crate::cli::Scope;
 use crate::cluster::{self, ClusterEvent};
 use crate::config::Config;
@@ -71,6 +72,7 @@ pub async fn run(
         watches,
         replies,
         poller,
+        audit: Audit::open_default().map_err(|e| e.to_string()),
     };
 
     let mut keys = EventStream::new();
@@ -122,6 +124,31 @@ pub async fn run(
     }
 }
 
+/// Write the intent to the audit trail (durably) before anything is sent,
+/// send, then record the outcome. No trail, no action.
+async fn audited(
+    audit: Result<Audit, String>,
+    intent: Entry,
+    call: impl Future<Output = Result<cluster::ActionReport, cluster::ActionError>>,
+) -> Result<String, String> {
+    let audit = audit.map_err(|e| format!("not sent: the audit trail cannot be written: {e}"))?;
+    let id = audit
+        .record_intent(&intent)
+        .map_err(|e| format!("not sent: the audit trail cannot be written: {e}"))?;
+    let result = call
+        .await
+        .map(|report| report.summary())
+        .map_err(|e| e.to_string());
+    let outcome = match &result {
+        Ok(summary) => AuditOutcome::Done(summary.clone()),
+        Err(error) => AuditOutcome::Failed(error.clone()),
+    };
+    match audit.record_outcome(id, &outcome) {
+        Ok(()) => result,
+        Err(e) => result.map_err(|error| format!("{error} (and the audit trail: {e})")),
+    }
+}
+
 #[derive(PartialEq)]
 enum Flow {
     Continue,
@@ -136,9 +163,18 @@ struct Executors {
     watches: cluster::Watches,
     replies: mpsc::UnboundedSender<Event>,
     poller: Option<metrics::Poller>,
+    /// The audit trail, or why it cannot be written (then no action is sent).
+    audit: Result<Audit, String>,
 }
 
 impl Executors {
+    fn user(&self, context: &str) -> String {
+        self.connection
+            .user(context)
+            .unwrap_or("unknown user")
+            .to_string()
+    }
+
     fn carry_out(&mut self, effect: Effect) -> Flow {
         match effect {
             Effect::Quit => return Flow::Quit,
@@ -150,16 +186,43 @@ impl Executors {
                     self.connection
                         .watch(&contexts, namespace.as_deref(), self.changes.clone());
             }
-            // Wired to the cluster executor when it lands (branch `actions`).
-            Effect::Act { key, action, .. } => {
-                let result = Err("actions are not wired to the cluster yet".to_string());
-                let _ = self.replies.send(Event::ActionSent {
-                    key,
-                    action,
-                    result,
+            Effect::Act {
+                key,
+                action,
+                before,
+            } => {
+                let user = self.user(&key.context);
+                let call = self.connection.act(&key, action);
+                let audit = self.audit.clone();
+                let replies = self.replies.clone();
+                tokio::spawn(async move {
+                    let result = audited(
+                        audit,
+                        Entry::intent(&user, &before, action, Timestamp::now()),
+                        call,
+                    )
+                    .await;
+                    let _ = replies.send(Event::ActionSent {
+                        key,
+                        action,
+                        result,
+                    });
                 });
             }
-            Effect::CheckAccess { .. } => {}
+            Effect::CheckAccess { context, namespace } => {
+                let user = self.user(&context);
+                let call = self.connection.access(&context, &namespace);
+                let replies = self.replies.clone();
+                tokio::spawn(async move {
+                    let result = call.await.map_err(|e| e.to_string());
+                    let _ = replies.send(Event::Access {
+                        context,
+                        namespace,
+                        user,
+                        result,
+                    });
+                });
+            }
             Effect::PollMetrics(targets) => {
                 if let Some(poller) = &self.poller {
                     poller.set_targets(targets);

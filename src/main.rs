@@ -23,19 +23,16 @@ fn main() -> eyre::Result<()> {
         }
         Some(Command::Status { output }) => runtime.block_on(headless::status(&cli.scope, output)),
         Some(Command::Act(command)) => {
-            headless::finish(runtime.block_on(headless::act(&cli.scope, &command, cli.readonly)))
+            let mut policy = config::load(no_color)?.policy;
+            policy.readonly |= cli.scope.readonly;
+            headless::finish(runtime.block_on(headless::act(&cli.scope, &command, &policy)))
         }
         Some(Command::Audit { since, output }) => headless::finish(headless::audit(&since, output)),
         Some(Command::Demo(args)) if args.serve => runtime.block_on(sim::serve(args)),
         Some(Command::Demo(args)) => {
             let config = config::load(no_color)?;
             runtime.block_on(async move {
-                let options = sim::FleetOptions {
-                    seed: args.seed,
-                    speed: args.speed,
-                    ..Default::default()
-                };
-                let fleet = sim::Fleet::start(options).await?;
+                let fleet = sim::Fleet::start(sim::FleetOptions::from_args(&args)).await?;
                 let metrics = cockpit::MetricsBackend {
                     source: metrics::for_demo(&fleet, args.prometheus.as_ref())?,
                     label: match &args.prometheus {

@@ -6,6 +6,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 use super::state::{AccessState, ActionState, Confirm, RevisionChoice, UndoPicker};
 use super::update::Outcome;
 use super::{Action, Effect, Flash, Mode, State};
+use crate::cluster::Access;
 use crate::model::{ObjectKey, Phase, Rollout, RolloutAction, availability, blast_radius};
 
 /// How long an RBAC answer is trusted.
@@ -38,13 +39,16 @@ pub fn check(state: &State, rollout: &Rollout, action: RolloutAction) -> Result<
         return Err(format!("read-only: no actions are sent to {}", key.context));
     }
     if let Some(AccessState::Known {
-        denied: Some(reason),
+        access: Some(access),
+        user,
         ..
     }) = state
         .access
         .get(&(key.context.clone(), key.namespace.clone()))
     {
-        return Err(format!("{}: {reason}", action.verb()));
+        access
+            .check(action, rollout, user)
+            .map_err(|e| format!("{}: {e}", action.verb()))?;
     }
     if let Some(ActionState::Pending { action: sent, .. }) = state.actions.get(key) {
         return Err(format!("{} is still in flight", sent.verb()));
@@ -270,16 +274,18 @@ pub(super) fn on_access(
     state: &mut State,
     context: String,
     namespace: String,
-    result: Result<Option<String>, String>,
+    user: String,
+    result: Result<Access, String>,
 ) {
     // Could not ask: do not block the keys (the API server will judge), and
-    // do not ask again before the answer would have expired.
-    let denied = result.unwrap_or(None);
+    // do not ask again before an answer would have expired.
+    let access = result.ok();
     state.access.insert(
         (context, namespace),
         AccessState::Known {
             at: state.now,
-            denied,
+            user,
+            access,
         },
     );
 }

@@ -3,7 +3,7 @@
 use crossterm::event::KeyEvent;
 use jiff::Timestamp;
 
-use crate::cluster::ClusterEvent;
+use crate::cluster::{Access, ClusterEvent};
 use crate::metrics::{MetricsUpdate, Target};
 use crate::model::{ObjectKey, Rollout, RolloutAction};
 
@@ -28,12 +28,12 @@ pub enum Event {
     },
     /// A fresh metrics report for a canary.
     Metrics(MetricsUpdate),
-    /// A SelfSubjectAccessReview answered: `Ok(None)` may patch rollouts
-    /// (and their status), `Ok(Some(reason))` may not; `Err` could not ask.
+    /// SelfSubjectAccessReviews answered for `user` (`Err`: could not ask).
     Access {
         context: String,
         namespace: String,
-        result: Result<Option<String>, String>,
+        user: String,
+        result: Result<Access, String>,
     },
 }
 

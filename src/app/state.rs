@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 
 use super::Keymap;
-use crate::cluster::Kind;
+use crate::cluster::{Access, Kind};
 use crate::metrics::{RolloutMetricsReport, Target};
 use crate::model::{AnalysisRun, BlastRadius, ObjectKey, ReplicaSet, Rollout, RolloutAction};
 
@@ -91,10 +91,12 @@ impl Policy {
 #[derive(Debug, Clone, PartialEq)]
 pub enum AccessState {
     Checking,
-    /// `denied`: the reason, when the user may not patch.
+    /// `access`: `None` when the review could not be asked (then the API
+    /// server judges each action).
     Known {
         at: Timestamp,
-        denied: Option<String>,
+        user: String,
+        access: Option<Access>,
     },
 }
 

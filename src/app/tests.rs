@@ -3,7 +3,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
-use crate::cluster::{Change, ClusterEvent, Kind};
+use crate::cluster::{Access, Change, ClusterEvent, Kind};
 use crate::model::testing::{at, canary, replica_set, rollout};
 use crate::model::{ObjectKey, Phase, Rollout};
 
@@ -499,21 +499,28 @@ fn keys_that_do_not_apply_are_refused_with_the_reason() {
     assert!(out.effects.is_empty());
     assert_eq!(s.mode, Mode::Normal);
     assert!(matches!(&s.flash, Some(Flash::Error(e)) if e == "retry: the rollout is not aborted"));
-    // RBAC said no for this namespace: every action key is refused.
+    // RBAC lets this user patch rollouts but not their status: the keys
+    // that patch the status are refused, pause (a spec patch) is not.
+    let status_denied = Access {
+        patch_rollouts: true,
+        patch_status: false,
+        reason: None,
+    };
     update(
         &mut s,
         Event::Access {
             context: "eu".into(),
             namespace: "shop".into(),
-            result: Ok(Some(
-                "user dev cannot patch rollouts in namespace shop".into(),
-            )),
+            user: "dev".into(),
+            result: Ok(status_denied),
         },
     );
     key_press(&mut s, 'a');
     assert!(
-        matches!(&s.flash, Some(Flash::Error(e)) if e == "abort: user dev cannot patch rollouts in namespace shop")
+        matches!(&s.flash, Some(Flash::Error(e)) if e == "abort: RBAC: user dev cannot patch rollouts/status in namespace shop")
     );
+    let rollout = s.selected_rollout().unwrap();
+    assert!(check(&s, rollout, crate::model::RolloutAction::Restart).is_ok());
     // Read-only contexts send nothing.
     let (mut s, _) = acting_state();
     s.policy.readonly_contexts = vec!["eu".into()];
@@ -583,7 +590,12 @@ fn the_selection_asks_for_rbac_once_per_namespace() {
         Event::Access {
             context: "eu".into(),
             namespace: "shop".into(),
-            result: Ok(None),
+            user: "dev".into(),
+            result: Ok(Access {
+                patch_rollouts: true,
+                patch_status: true,
+                reason: None,
+            }),
         },
     );
     key(&mut s, KeyCode::Char('j'));

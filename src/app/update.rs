@@ -79,9 +79,10 @@ pub fn update(state: &mut State, event: Event) -> Outcome {
         Event::Access {
             context,
             namespace,
+            user,
             result,
         } => {
-            act::on_access(state, context, namespace, result);
+            act::on_access(state, context, namespace, user, result);
             Outcome::redraw()
         }
     }

@@ -9,7 +9,7 @@ use std::io::{IsTerminal, Write};
 use jiff::Timestamp;
 
 use super::snapshot;
-use crate::app::State;
+use crate::app::{Policy, State};
 use crate::audit::{Audit, Entry, Outcome};
 use crate::cli::{ActCommand, Scope};
 use crate::cluster;
@@ -117,6 +117,7 @@ async fn look_up(
         contexts: context.map_or_else(|| scope.contexts.clone(), |c| vec![c.to_string()]),
         all_contexts: false,
         namespace: Some(namespace.to_string()),
+        readonly: scope.readonly,
     };
     let connection = cluster::connect(&scope).await.map_err(|e| e.to_string())?;
     let [context] = connection.selected() else {
@@ -136,12 +137,18 @@ async fn look_up(
     Ok((connection, state, key))
 }
 
-pub async fn act(scope: &Scope, command: &ActCommand, readonly: bool) -> Result<(), String> {
+pub async fn act(scope: &Scope, command: &ActCommand, policy: &Policy) -> Result<(), String> {
     let (action, target) = command.action();
-    if readonly {
+    if policy.readonly {
         return Err(format!("read-only: {action} not sent (--readonly)"));
     }
     let (connection, state, key) = look_up(scope, &target.rollout, action).await?;
+    if policy.readonly(&key.context) {
+        return Err(format!(
+            "read-only: {action} not sent ({} is read-only in config.toml)",
+            key.context
+        ));
+    }
     let rollout = &state.rollouts[&key];
     let undo_to = match action {
         RolloutAction::Undo { revision } => undo_target(state.replica_sets_of(&key), revision),

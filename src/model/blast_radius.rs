@@ -29,6 +29,16 @@ pub struct BlastRadius {
     pub note: Option<&'static str>,
 }
 
+/// The new version's share of traffic now: none while the newest version is
+/// the stable one (a settled rollout has no canary), else the actual weight.
+fn new_version_weight(rollout: &Rollout) -> u32 {
+    if rollout.current_hash.is_some() && rollout.current_hash == rollout.stable_hash {
+        0
+    } else {
+        rollout.actual_weight.min(100)
+    }
+}
+
 /// The canary's (or preview's) share of traffic once the controller has
 /// acted. `undo_to_stable`: the revision undone to is the stable one, which
 /// Argo rolls back to at once instead of stepping through the canary again.
@@ -37,7 +47,7 @@ pub fn new_version_weight_after(
     action: RolloutAction,
     undo_to_stable: bool,
 ) -> u32 {
-    let now = rollout.actual_weight.min(100);
+    let now = new_version_weight(rollout);
     let next_step = || {
         let next = rollout
             .current_step
@@ -71,7 +81,7 @@ pub fn blast_radius(
     undo_to_stable: bool,
     measured_rps: Option<f64>,
 ) -> BlastRadius {
-    let new_before = rollout.actual_weight.min(100);
+    let new_before = new_version_weight(rollout);
     let new_after = new_version_weight_after(rollout, action, undo_to_stable);
     let moved_percent = new_before.abs_diff(new_after);
     let desired = rollout.replicas.desired;
@@ -181,7 +191,23 @@ mod tests {
         );
         let b = blast_radius(&bg, RolloutAction::Abort, false, None);
         assert_eq!((b.moved_percent, b.pods_stopped), (0, 4));
-        let healthy = rollout("eu", "shop", "cart", Phase::Healthy);
+        let mut healthy = rollout("eu", "shop", "cart", Phase::Healthy);
+        healthy.steps = vec![
+            crate::model::Step::SetWeight(20),
+            crate::model::Step::Pause { seconds: None },
+        ];
+        healthy.current_step = Some(2);
+        // Undo on a settled rollout starts a canary of the old revision.
+        let b = blast_radius(
+            &healthy,
+            RolloutAction::Undo { revision: Some(1) },
+            false,
+            None,
+        );
+        assert_eq!(
+            (b.new_before, b.new_after, b.pods_started, b.pods_stopped),
+            (0, 20, 1, 0)
+        );
         let b = blast_radius(&healthy, RolloutAction::Restart, false, Some(50.0));
         assert_eq!(
             (b.moved_percent, b.moved_rps, b.pods_started, b.pods_stopped),

@@ -70,6 +70,34 @@ pub struct FleetOptions {
     pub kubeconfig_dir: Option<PathBuf>,
 }
 
+impl FleetOptions {
+    /// The fleet `flightdeck demo` asks for: clusters `sim-prod-eu`,
+    /// `sim-prod-us`, then `sim-prod-3`, ...; the demo's services, or
+    /// `--rollouts N` generated ones per cluster.
+    pub fn from_args(args: &DemoArgs) -> FleetOptions {
+        let clusters = (0..usize::from(args.clusters))
+            .map(|i| match i {
+                0 => "sim-prod-eu".to_string(),
+                1 => "sim-prod-us".to_string(),
+                n => format!("sim-prod-{}", n + 1),
+            })
+            .collect();
+        FleetOptions {
+            seed: args.seed,
+            speed: args.speed,
+            clusters,
+            scenario: match args.rollouts {
+                Some(rollouts_per_cluster) => Scenario::Scale {
+                    rollouts_per_cluster,
+                },
+                None => Scenario::Demo,
+            },
+            deny_patch_context: args.deny_patch_context,
+            kubeconfig_dir: None,
+        }
+    }
+}
+
 impl Default for FleetOptions {
     fn default() -> Self {
         FleetOptions {
@@ -305,12 +333,7 @@ impl Drop for Fleet {
 
 /// `flightdeck demo --serve`: run the simulated fleet until interrupted.
 pub async fn serve(args: DemoArgs) -> color_eyre::Result<()> {
-    let fleet = Fleet::start(FleetOptions {
-        seed: args.seed,
-        speed: args.speed,
-        ..FleetOptions::default()
-    })
-    .await?;
+    let fleet = Fleet::start(FleetOptions::from_args(&args)).await?;
     println!("{}", fleet.kubeconfig_path().display());
     for context in fleet.contexts() {
         eprintln!("context {} → {}", context.name, context.server);
