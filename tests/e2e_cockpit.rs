@@ -116,3 +116,87 @@ fn signals_restore_the_terminal() {
         );
     }
 }
+
+/// The 3 a.m. path: the failing checkout canary, `a`, the blast radius,
+/// confirm, and the canary's traffic goes back to stable; the audit trail
+/// holds who did it.
+#[test]
+fn abort_the_failing_canary_from_the_cockpit() {
+    let home = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start(120, 40, home.path());
+    let bin = env!("CARGO_BIN_EXE_flightdeck");
+    tmux.type_text(&format!("{bin} demo --seed 1"));
+    tmux.press("Enter");
+    tmux.wait_for("the fleet", WAIT, |s| {
+        s.contains("FLEET") && s.contains("● sim-prod-eu")
+    });
+    tmux.type_text(":ctx sim-prod-eu");
+    tmux.press("Enter");
+    tmux.type_text("/checkout");
+    tmux.press("Enter");
+    // The verdict names the metric that fails it.
+    tmux.wait_for("checkout's verdict", WAIT, |s| {
+        s.contains("checkout · shop · sim-prod-eu")
+            && s.contains("FAIL")
+            && s.contains("error rate High")
+    });
+
+    tmux.type_text("a");
+    let dialog = tmux.wait_for("the blast radius", WAIT, |s| s.contains("abort checkout?"));
+    assert!(
+        dialog.contains("context sim-prod-eu  namespace shop"),
+        "{dialog}"
+    );
+    let canary_line = dialog
+        .lines()
+        .find(|l| l.contains("canary") && l.contains("→"))
+        .unwrap_or_default();
+    assert!(
+        canary_line.contains("→    0%"),
+        "the canary goes to 0%:\n{dialog}"
+    );
+    assert!(dialog.contains("req/s (measured)"), "{dialog}");
+
+    tmux.type_text("y");
+    let screen = tmux.wait_for("the abort to show", WAIT, |s| {
+        s.contains("abort checkout: done")
+    });
+    assert!(screen.contains("⊘ Aborted"), "{screen}");
+    let canary = screen
+        .lines()
+        .find(|l| l.contains("│canary ") && l.contains('%'))
+        .unwrap_or_default();
+    assert!(
+        canary.trim_end_matches('│').trim_end().ends_with(" 0%"),
+        "canary weight 0:\n{screen}"
+    );
+
+    tmux.type_text("q");
+    tmux.wait_for("the shell prompt", WAIT, |s| {
+        s.lines().any(|l| l.trim() == "$")
+    });
+    let trail = home.path().join("audit.json");
+    tmux.type_text(&format!("{bin} audit -o json > {}", trail.display()));
+    tmux.press("Enter");
+    let start = std::time::Instant::now();
+    let entries: serde_json::Value = loop {
+        if let Ok(text) = std::fs::read_to_string(&trail)
+            && let Ok(json) = serde_json::from_str(&text)
+        {
+            break json;
+        }
+        assert!(
+            start.elapsed() < WAIT,
+            "no audit output in {}",
+            trail.display()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let entries = entries.as_array().expect("a JSON list");
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let entry = &entries[0];
+    assert_eq!(entry["action"], "abort", "{entry}");
+    assert_eq!(entry["context"], "sim-prod-eu", "{entry}");
+    assert!(entry.to_string().contains("checkout"), "{entry}");
+    assert!(entry.to_string().contains("done"), "{entry}");
+}

@@ -52,7 +52,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, confirm: &Confirm, the
         theme.stable,
     ));
     lines.push(share(new, r.new_before, r.new_after, theme.canary));
-    lines.push(moves(r, theme));
+    lines.extend(moves(r, theme));
     lines.push(Line::from(vec![
         Span::styled("pods      ", theme.muted()),
         Span::raw(pods(r)),
@@ -103,19 +103,22 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, confirm: &Confirm, the
     );
 }
 
-/// "20% of traffic changes version · about 248 req/s (measured)".
-fn moves(r: &BlastRadius, theme: &Theme) -> Line<'static> {
+/// "20% of traffic changes version", then the rate it carries:
+/// "about 248 req/s (measured)", or why it is unknown.
+fn moves(r: &BlastRadius, theme: &Theme) -> [Line<'static>; 2] {
     let rate = match (r.basis, r.moved_rps) {
         (TrafficBasis::Measured { .. }, Some(rps)) => {
-            format!(" · about {} req/s (measured)", thousands(rps))
+            Span::raw(format!("about {} req/s (measured)", thousands(rps)))
         }
-        _ => " · req/s unknown: no metrics, shares from replicas".to_string(),
+        _ => Span::styled("unknown: no metrics, shares from replicas", theme.muted()),
     };
-    Line::from(vec![
-        Span::styled("moves     ", theme.muted()),
-        Span::raw(format!("{}% of traffic changes version", r.moved_percent)),
-        Span::styled(rate, theme.muted()),
-    ])
+    [
+        Line::from(vec![
+            Span::styled("moves     ", theme.muted()),
+            Span::raw(format!("{}% of traffic changes version", r.moved_percent)),
+        ]),
+        Line::from(vec![Span::styled("rate      ", theme.muted()), rate]),
+    ]
 }
 
 fn pods(r: &BlastRadius) -> String {
