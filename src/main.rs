@@ -1,12 +1,28 @@
+use std::process::ExitCode;
+
 use clap::Parser;
 use color_eyre::eyre;
 use flightdeck::cli::{Cli, Command};
 use flightdeck::{cockpit, config, headless, logging, metrics, sim, term};
 
-fn main() -> eyre::Result<()> {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    term::install_hooks()?;
+    if let Err(error) = term::install_hooks() {
+        eprintln!("flightdeck: {error}");
+    }
     logging::init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        // One line, the causes after the error, as a person reads it.
+        Err(error) => {
+            let causes: Vec<String> = error.chain().map(ToString::to_string).collect();
+            eprintln!("flightdeck: {}", causes.join(": "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> eyre::Result<()> {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let runtime = tokio::runtime::Runtime::new()?;
     match cli.command {
@@ -25,9 +41,13 @@ fn main() -> eyre::Result<()> {
         Some(Command::Act(command)) => {
             let mut policy = config::load(no_color)?.policy;
             policy.readonly |= cli.scope.readonly;
-            headless::finish(runtime.block_on(headless::act(&cli.scope, &command, &policy)))
+            runtime
+                .block_on(headless::act(&cli.scope, &command, &policy))
+                .map_err(eyre::Report::msg)
         }
-        Some(Command::Audit { since, output }) => headless::finish(headless::audit(&since, output)),
+        Some(Command::Audit { since, output }) => {
+            headless::audit(&since, output).map_err(eyre::Report::msg)
+        }
         Some(Command::Demo(args)) if args.serve => runtime.block_on(sim::serve(args)),
         Some(Command::Demo(args)) => {
             let config = config::load(no_color)?;

@@ -2,6 +2,7 @@
 //! it back on every way out (return, error, panic, Ctrl-C, SIGTERM, SIGHUP).
 
 use std::io::{self, Stdout, stdout};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use color_eyre::eyre;
 use crossterm::cursor::Show;
@@ -15,6 +16,10 @@ use tokio::signal::unix::{SignalKind, signal};
 
 pub type Tui = Terminal<CrosstermBackend<Stdout>>;
 
+/// Whether the cockpit holds the terminal (raw mode, alternate screen), so
+/// that restoring writes nothing when it never did.
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
 /// Restores the terminal when dropped, whatever the way out.
 pub struct Session {
     pub terminal: Tui,
@@ -23,6 +28,7 @@ pub struct Session {
 impl Session {
     pub fn enter() -> io::Result<Session> {
         enable_raw_mode()?;
+        ACTIVE.store(true, Ordering::SeqCst);
         let mut out = stdout();
         if let Err(e) = execute!(out, EnterAlternateScreen) {
             restore();
@@ -47,20 +53,19 @@ impl Drop for Session {
 /// Leave the alternate screen, show the cursor, end raw mode. Errors are
 /// ignored: after SIGHUP there may be no terminal left to write to.
 pub fn restore() {
-    let _ = execute!(stdout(), LeaveAlternateScreen, Show);
-    let _ = disable_raw_mode();
+    if ACTIVE.swap(false, Ordering::SeqCst) {
+        let _ = execute!(stdout(), LeaveAlternateScreen, Show);
+        let _ = disable_raw_mode();
+    }
 }
 
-/// color-eyre's panic and error reports, each restoring the terminal first
-/// so that the report is readable and the shell usable.
+/// color-eyre's panic report, restoring the terminal first so that the
+/// report is readable and the shell usable. (Errors leave through `Session`'s
+/// drop, which restores the terminal before they are printed.)
 pub fn install_hooks() -> eyre::Result<()> {
     let (panic_hook, eyre_hook) = color_eyre::config::HookBuilder::default().into_hooks();
     let panic_hook = panic_hook.into_panic_hook();
-    let eyre_hook = eyre_hook.into_eyre_hook();
-    eyre::set_hook(Box::new(move |error| {
-        restore();
-        eyre_hook(error)
-    }))?;
+    eyre_hook.install()?;
     std::panic::set_hook(Box::new(move |info| {
         restore();
         panic_hook(info);
