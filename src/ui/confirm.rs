@@ -2,7 +2,7 @@
 //! with the context and namespace in plain sight.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
@@ -84,13 +84,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, confirm: &Confirm, the
             Span::styled(" cancel", theme.muted()),
         ])),
     }
-    let height = (lines.len() as u16 + 2).min(area.height);
-    let [popup] = Layout::vertical([Constraint::Length(height)])
-        .flex(Flex::Center)
-        .areas(area);
-    let [popup] = Layout::horizontal([Constraint::Length(64.min(area.width))])
-        .flex(Flex::Center)
-        .areas(popup);
+    let popup = super::layout::modal(area, 64, lines.len());
     frame.render_widget(Clear, popup);
     let block = Block::bordered()
         .title(" blast radius ")

@@ -1,7 +1,7 @@
 //! The help overlay, generated from the active keymap.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
@@ -41,13 +41,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled("any key closes this help", theme.muted()));
-    let height = (lines.len() as u16 + 2).min(area.height);
-    let [popup] = Layout::vertical([Constraint::Length(height)])
-        .flex(Flex::Center)
-        .areas(area);
-    let [popup] = Layout::horizontal([Constraint::Length(62.min(area.width))])
-        .flex(Flex::Center)
-        .areas(popup);
+    let popup = super::layout::modal(area, 62, lines.len());
     frame.render_widget(Clear, popup);
     frame.render_widget(
         Paragraph::new(lines).block(

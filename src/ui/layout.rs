@@ -1,7 +1,7 @@
 //! Where each pane goes for a terminal size. Pure, so `app` can ask how
 //! many fleet rows fit when it scrolls.
 
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
 
 pub const MIN_WIDTH: u16 = 80;
 pub const MIN_HEIGHT: u16 = 24;
@@ -52,6 +52,19 @@ pub fn areas(area: Rect) -> Option<Areas> {
         metrics,
         footer,
     })
+}
+
+/// A dialog of `width` columns and `lines` lines of text (plus borders),
+/// centred in `area` and cut to fit it.
+pub fn modal(area: Rect, width: u16, lines: usize) -> Rect {
+    let height = (lines as u16).saturating_add(2).min(area.height);
+    let [row] = Layout::vertical([Constraint::Length(height)])
+        .flex(Flex::Center)
+        .areas(area);
+    let [popup] = Layout::horizontal([Constraint::Length(width.min(area.width))])
+        .flex(Flex::Center)
+        .areas(row);
+    popup
 }
 
 /// How many rollouts the fleet pane shows at once (its borders and column

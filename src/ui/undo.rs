@@ -2,7 +2,7 @@
 //! is the stable one.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
@@ -52,13 +52,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, picker: &UndoPicker, t
         "↑↓ choose · enter continue · esc cancel",
         theme.muted(),
     ));
-    let height = (lines.len() as u16 + 2).min(area.height);
-    let [popup] = Layout::vertical([Constraint::Length(height)])
-        .flex(Flex::Center)
-        .areas(area);
-    let [popup] = Layout::horizontal([Constraint::Length(width)])
-        .flex(Flex::Center)
-        .areas(popup);
+    let popup = super::layout::modal(area, width, lines.len());
     frame.render_widget(Clear, popup);
     frame.render_widget(
         Paragraph::new(lines).block(
