@@ -1,7 +1,7 @@
 use clap::Parser;
 use color_eyre::eyre;
 use flightdeck::cli::{Cli, Command};
-use flightdeck::{cockpit, config, headless, logging, metrics, sim, term};
+use flightdeck::{bench, cockpit, config, headless, logging, metrics, sim, term};
 
 fn main() -> eyre::Result<()> {
     let cli = Cli::parse();
@@ -28,6 +28,7 @@ fn main() -> eyre::Result<()> {
             headless::finish(runtime.block_on(headless::act(&cli.scope, &command, &policy)))
         }
         Some(Command::Audit { since, output }) => headless::finish(headless::audit(&since, output)),
+        Some(Command::Bench) => bench::run(&runtime),
         Some(Command::Demo(args)) if args.serve => runtime.block_on(sim::serve(args)),
         Some(Command::Demo(args)) => {
             let config = config::load(no_color)?;
