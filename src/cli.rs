@@ -63,6 +63,9 @@ pub enum Command {
         #[arg(short, long, value_enum, default_value = "table")]
         output: crate::headless::OutputFormat,
     },
+    /// Measure speed and memory at scale against a simulated fleet, and print
+    /// each figure beside its target (run the release build).
+    Bench,
 }
 
 /// One action on one rollout: show its blast radius, confirm, audit, act.

@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod audit;
+pub mod bench;
 pub mod cli;
 pub mod cluster;
 pub mod cockpit;

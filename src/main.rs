@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use color_eyre::eyre;
 use flightdeck::cli::{Cli, Command};
-use flightdeck::{cockpit, config, headless, logging, metrics, sim, term};
+use flightdeck::{bench, cockpit, config, headless, logging, metrics, sim, term};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -48,6 +48,7 @@ fn run(cli: Cli) -> eyre::Result<()> {
         Some(Command::Audit { since, output }) => {
             headless::audit(&since, output).map_err(eyre::Report::msg)
         }
+        Some(Command::Bench) => bench::run(&runtime),
         Some(Command::Demo(args)) if args.serve => runtime.block_on(sim::serve(args)),
         Some(Command::Demo(args)) => {
             let config = config::load(no_color)?;

@@ -1,0 +1,191 @@
+//! `flightdeck bench`: flightdeck's speed and memory at scale, each figure
+//! printed beside its target.
+//!
+//! The simulated fleet runs in a process of its own (`demo --serve`). The
+//! cockpit is the real binary on a pseudo-terminal for start-up, memory,
+//! idle and reaction; render and update run in this process on a `State`
+//! built from what the real watchers list from the simulator.
+
+mod fleet;
+mod idle;
+mod memory;
+mod pty;
+mod reaction;
+mod render;
+mod report;
+mod sim;
+mod startup;
+mod update;
+
+use std::path::Path;
+use std::time::Duration;
+
+use color_eyre::eyre;
+use tokio::runtime::Runtime;
+
+use crate::model::ObjectKey;
+use pty::Cockpit;
+use report::{Figure, ms, percentile};
+use sim::Simulator;
+
+const CLUSTERS: u16 = 10;
+const PER_CLUSTER: usize = 1_000;
+const FLEET: usize = CLUSTERS as usize * PER_CLUSTER;
+/// The first simulated context (`demo --serve` names them).
+const FIRST_CONTEXT: &str = "sim-prod-eu";
+const IDLE: Duration = Duration::from_secs(10);
+
+pub fn run(runtime: &Runtime) -> eyre::Result<()> {
+    let home = std::env::temp_dir().join(format!("flightdeck-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&home)?;
+    let result = measure_all(runtime, &home);
+    let _ = std::fs::remove_dir_all(&home);
+    let figures = result?;
+    let date = jiff::Zoned::now().date();
+    println!("flightdeck bench, {date}, on {}\n", report::machine());
+    print!("{}", report::table(&figures));
+    Ok(())
+}
+
+fn measure_all(runtime: &Runtime, home: &Path) -> eyre::Result<Vec<Figure>> {
+    step(&format!(
+        "starting the simulator: {CLUSTERS} clusters of {PER_CLUSTER} rollouts"
+    ));
+    let sim = Simulator::start(CLUSTERS, PER_CLUSTER, home)?;
+    let mut figures = Vec::new();
+
+    step("start-up against one context");
+    let times = startup::measure(&sim, FIRST_CONTEXT, PER_CLUSTER, home, 5)?;
+    let worst = percentile(&times, 100.0);
+    figures.push(
+        Figure::new(
+            format!("start-up to the fleet, {PER_CLUSTER} rollouts"),
+            format!("median {}, worst {} of 5", ms(percentile(&times, 50.0)), ms(worst)),
+        )
+        .target("< 300 ms", worst < Duration::from_millis(300)),
+    );
+
+    step("the cockpit on the whole fleet: memory, idle, reaction");
+    figures.extend(whole_fleet(&sim, runtime, home)?);
+
+    step("listing the fleet in-process for render and update");
+    let listed = runtime.block_on(fleet::list(&sim.kubeconfig))?;
+    drop(sim);
+    figures.extend(in_process(&listed));
+    Ok(figures)
+}
+
+fn step(what: &str) {
+    eprintln!("bench: {what}…");
+}
+
+/// One cockpit on all ten contexts, driven as a person would.
+fn whole_fleet(sim: &Simulator, runtime: &Runtime, home: &Path) -> eyre::Result<Vec<Figure>> {
+    let mut figures = Vec::new();
+    let started = std::time::Instant::now();
+    let mut cockpit = Cockpit::spawn(&["--kubeconfig", sim.kubeconfig(), "--all-contexts"], home)?;
+    let shown = cockpit.wait_for("the fleet", Duration::from_secs(120), |s| {
+        startup::shows_fleet(s, FLEET)
+    })?;
+    figures.push(Figure::new(
+        format!("start-up to the fleet, {FLEET} rollouts in {CLUSTERS} contexts"),
+        ms(shown - started),
+    ));
+    // Let the ReplicaSets and AnalysisRuns arrive.
+    cockpit.settle(Duration::from_secs(2), Duration::from_secs(30));
+
+    let quiet = idle::measure(&mut cockpit, IDLE);
+    figures.push(
+        Figure::new(
+            "idle 10 s, no countdown on screen",
+            format!("{} frames, {} bytes", quiet.frames, quiet.bytes),
+        )
+        .target("0 frames", quiet.frames == 0),
+    );
+
+    // A canary in a timed pause: its countdown ticks once a second.
+    let timed = ObjectKey::new(FIRST_CONTEXT, "team-06", "svc-00006");
+    cockpit.type_keys(&format!("/{}\r", timed.name))?;
+    cockpit.wait_for("the timed pause", Duration::from_secs(10), |s| {
+        s.contents().contains(&format!("matching /{}", timed.name))
+    })?;
+    cockpit.settle(Duration::from_millis(1500), Duration::from_secs(10));
+    let ticking = idle::measure(&mut cockpit, IDLE);
+    figures.push(
+        Figure::new(
+            "idle 10 s, a countdown on screen",
+            format!("{} frames, {} bytes", ticking.frames, ticking.bytes),
+        )
+        .target("≤ 10 frames (1 Hz)", ticking.frames <= 10),
+    );
+
+    let healthy = ObjectKey::new(FIRST_CONTEXT, "team-42", "svc-00042");
+    let times = reaction::measure(&mut cockpit, runtime, &sim.kubeconfig, &healthy, 10)?;
+    let worst = percentile(&times, 100.0);
+    figures.push(
+        Figure::new(
+            "reaction: API change to frame",
+            format!("median {}, worst {} of 10", ms(percentile(&times, 50.0)), ms(worst)),
+        )
+        .target("< 100 ms", worst < Duration::from_millis(100)),
+    );
+
+    let peak = memory::peak_rss_kib(cockpit.pid())? as f64 * 1024.0 / 1e6;
+    figures.push(
+        Figure::new(
+            format!("peak RSS, {FLEET} rollouts + ReplicaSets, {CLUSTERS} contexts"),
+            format!("{peak:.1} MB"),
+        )
+        .target("< 80 MB", peak < 80.0),
+    );
+    cockpit.quit()?;
+    Ok(figures)
+}
+
+/// Render and update on `State`s of the simulated fleet's first rollouts.
+fn in_process(listed: &fleet::Listed) -> Vec<Figure> {
+    let size = (pty::WIDTH, pty::HEIGHT);
+    let mut figures = Vec::new();
+    for rollouts in [100, 1_000, FLEET] {
+        step(&format!("render, {rollouts} rollouts"));
+        let mut state = fleet::state(listed, rollouts, size);
+        let times = render::frames(&mut state, 1_000);
+        let p99 = percentile(&times, 99.0);
+        let figure = Figure::new(
+            format!("render 200x60, {rollouts} rollouts"),
+            format!("median {}, p99 {}", ms(percentile(&times, 50.0)), ms(p99)),
+        );
+        figures.push(if rollouts == FLEET {
+            figure.target("p99 < 1 ms", p99 < Duration::from_millis(1))
+        } else {
+            figure
+        });
+    }
+
+    step("update");
+    let mut state = fleet::state(listed, FLEET, size);
+    let changes = update::changes(&state);
+    let count = changes.len();
+    let rate = update::flood(&mut state, changes);
+    figures.push(Figure::new(
+        format!("update: {count} watch events at once, {FLEET} rollouts"),
+        format!("{rate:.0} events/s"),
+    ));
+    let mut changes = update::changes(&state);
+    changes.truncate(1_000);
+    let rate = update::trickle(&mut state, changes);
+    figures.push(Figure::new(
+        "update: watch events one at a time (+ settle)",
+        format!("{rate:.0} events/s"),
+    ));
+    let times = update::keystrokes(&mut state, "svc-00042", 20);
+    let p99 = percentile(&times, 99.0);
+    figures.push(
+        Figure::new(
+            format!("filter keystroke, {FLEET} rollouts"),
+            format!("median {}, p99 {}", ms(percentile(&times, 50.0)), ms(p99)),
+        )
+        .target("< 2 ms", p99 < Duration::from_millis(2)),
+    );
+    figures
+}
