@@ -134,7 +134,7 @@ fn send(state: &mut State, key: ObjectKey, action: RolloutAction) -> Outcome {
     let Some(rollout) = state.rollouts.get(&key) else {
         return flash(state, Flash::Error(format!("{} is gone", key.name)));
     };
-    let before = Box::new(rollout.clone());
+    let before = rollout.clone();
     state.actions.insert(
         key.clone(),
         ActionState::Pending {

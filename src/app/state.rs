@@ -137,7 +137,8 @@ pub enum Flash {
 
 #[derive(Debug, Clone)]
 pub struct State {
-    pub rollouts: HashMap<ObjectKey, Rollout>,
+    /// Boxed: a rollout is large, and the table of ten thousand grows by copying.
+    pub rollouts: HashMap<ObjectKey, Box<Rollout>>,
     /// ReplicaSets by the key of the Rollout that owns them.
     pub replica_sets: HashMap<ObjectKey, Vec<ReplicaSet>>,
     /// AnalysisRuns by the key of the Rollout that owns them.
@@ -238,7 +239,10 @@ impl State {
     }
 
     pub fn selected_rollout(&self) -> Option<&Rollout> {
-        self.selected.as_ref().and_then(|k| self.rollouts.get(k))
+        self.selected
+            .as_ref()
+            .and_then(|k| self.rollouts.get(k))
+            .map(|r| &**r)
     }
 
     pub fn replica_sets_of(&self, key: &ObjectKey) -> &[ReplicaSet] {

@@ -338,7 +338,7 @@ fn on_cluster(state: &mut State, event: ClusterEvent) {
                 Change::Applied(rollout) => {
                     let key = rollout.key.clone();
                     state.unreadable.remove(&key);
-                    state.rollouts.insert(key.clone(), *rollout);
+                    state.rollouts.insert(key.clone(), rollout);
                     refresh_actual_weight(state, &key);
                     act::observe(state, &key);
                 }
@@ -354,7 +354,7 @@ fn on_cluster(state: &mut State, event: ClusterEvent) {
                     let keys: Vec<ObjectKey> = items.iter().map(|r| r.key.clone()).collect();
                     state
                         .rollouts
-                        .extend(items.into_iter().map(|r| (r.key.clone(), r)));
+                        .extend(items.into_iter().map(|r| (r.key.clone(), Box::new(r))));
                     keys.iter().for_each(|k| refresh_actual_weight(state, k));
                     let pending: Vec<ObjectKey> = state.actions.keys().cloned().collect();
                     pending.iter().for_each(|k| act::observe(state, k));

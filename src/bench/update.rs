@@ -14,7 +14,7 @@ pub fn changes(state: &State) -> Vec<Event> {
     let rollouts = state.rollouts.values().map(|r| {
         let mut r = r.clone();
         r.observed_generation += 1;
-        ClusterEvent::Rollout(Change::Applied(Box::new(r)))
+        ClusterEvent::Rollout(Change::Applied(r))
     });
     let sets = state.replica_sets.values().flatten().map(|rs| {
         let mut rs = rs.clone();

@@ -364,7 +364,7 @@ fn pending_and_failed_actions_show_on_their_rows_at_120x40() {
             action: RolloutAction::Promote,
             since: at(0),
             acknowledged: true,
-            before: Box::new(state.rollouts[&search].clone()),
+            before: state.rollouts[&search].clone(),
         },
     );
     update(
