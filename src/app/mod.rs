@@ -19,4 +19,4 @@ pub use state::{
     State, UndoPicker,
 };
 pub use update::{Outcome, settle, update};
-pub use view::matches_filter;
+pub use view::{Rows, matches_filter};

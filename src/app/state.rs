@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 
 use super::Keymap;
+use super::view::Rows;
 use crate::cluster::{Access, Kind};
 use crate::metrics::{RolloutMetricsReport, Target};
 use crate::model::{AnalysisRun, BlastRadius, ObjectKey, ReplicaSet, Rollout, RolloutAction};
@@ -157,11 +158,13 @@ pub struct State {
     pub namespace_scope: Option<String>,
     pub filter: String,
     /// The rows of the fleet pane, sorted by urgency; rebuilt by `settle`.
-    pub view: Vec<ObjectKey>,
+    pub view: Rows,
     /// Rollouts per phase (in `Phase::ALL` order) within the `:ctx`/`:ns`
     /// scope; rebuilt with the view.
     pub phase_counts: [usize; 5],
     pub(super) view_dirty: bool,
+    /// A rollout came, went or changed urgency: the rows must be sorted again.
+    pub(super) order_dirty: bool,
     pub cursor: usize,
     /// The rollout under the cursor: the cursor follows it when rows move.
     pub selected: Option<ObjectKey>,
@@ -214,9 +217,10 @@ impl State {
             context_scope: None,
             namespace_scope: None,
             filter: String::new(),
-            view: Vec::new(),
+            view: Rows::default(),
             phase_counts: [0; 5],
             view_dirty: false,
+            order_dirty: false,
             cursor: 0,
             selected: None,
             offset: 0,

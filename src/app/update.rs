@@ -92,7 +92,7 @@ pub fn update(state: &mut State, event: Event) -> Outcome {
 /// batch of events; the runner calls it before drawing. Returns what the
 /// new selection asks for (an RBAC check).
 pub fn settle(state: &mut State) -> Vec<Effect> {
-    if state.view_dirty {
+    if state.view_dirty || state.order_dirty {
         rebuild(state);
         keep_cursor_visible(state);
     }
@@ -337,14 +337,24 @@ fn on_cluster(state: &mut State, event: ClusterEvent) {
             match change {
                 Change::Applied(rollout) => {
                     let key = rollout.key.clone();
+                    let (urgency, phase) = (rollout.urgency(), rollout.phase);
                     state.unreadable.remove(&key);
-                    state.rollouts.insert(key.clone(), rollout);
+                    let before = state.rollouts.insert(key.clone(), rollout);
                     refresh_actual_weight(state, &key);
                     act::observe(state, &key);
+                    // Most changes move no row: the order is kept unless the
+                    // rollout is new or its urgency changed.
+                    match before {
+                        Some(b) if b.urgency() == urgency => {
+                            state.view_dirty |= b.phase != phase;
+                        }
+                        _ => state.order_dirty = true,
+                    }
                 }
                 Change::Deleted(key) => {
                     state.unreadable.remove(&key);
                     state.rollouts.remove(&key);
+                    state.order_dirty = true;
                 }
                 Change::Relisted { context, items } => {
                     state.rollouts.retain(|k, _| k.context != context);
@@ -358,9 +368,9 @@ fn on_cluster(state: &mut State, event: ClusterEvent) {
                     keys.iter().for_each(|k| refresh_actual_weight(state, k));
                     let pending: Vec<ObjectKey> = state.actions.keys().cloned().collect();
                     pending.iter().for_each(|k| act::observe(state, k));
+                    state.order_dirty = true;
                 }
             }
-            state.view_dirty = true;
             state.targets_dirty = true;
         }
         ClusterEvent::ReplicaSet(change) => {
@@ -381,7 +391,7 @@ fn on_cluster(state: &mut State, event: ClusterEvent) {
                 |rs| &rs.key,
             );
             touched.iter().for_each(|k| refresh_actual_weight(state, k));
-            state.view_dirty = true;
+            // The rows depend on rollouts alone: no rebuild.
             state.targets_dirty = true;
         }
         ClusterEvent::AnalysisRun(change) => apply_owned(

@@ -2,11 +2,14 @@
 //! most urgent first.
 
 use super::State;
-use crate::model::{ObjectKey, Phase, Rollout};
+use crate::model::{ObjectKey, Phase, Rollout, Urgency};
 
 /// Case-insensitive substring of the name, namespace or context.
 pub fn matches_filter(rollout: &Rollout, filter: &str) -> bool {
-    let key = &rollout.key;
+    key_matches(&rollout.key, filter)
+}
+
+fn key_matches(key: &ObjectKey, filter: &str) -> bool {
     filter.is_empty()
         || contains_ignore_case(&key.name, filter)
         || contains_ignore_case(&key.namespace, filter)
@@ -35,31 +38,69 @@ fn in_scope(state: &State, key: &ObjectKey) -> bool {
             .is_none_or(|n| *n == key.namespace)
 }
 
+/// The fleet pane's rows: every rollout sorted by urgency (kept until a
+/// rollout comes, goes or changes urgency), and the rows shown (those in
+/// scope that match the filter) as indexes into that order, so that a
+/// filter keystroke neither sorts nor clones keys.
+#[derive(Debug, Clone, Default)]
+pub struct Rows {
+    sorted: Vec<ObjectKey>,
+    shown: Vec<usize>,
+}
+
+impl Rows {
+    pub fn len(&self) -> usize {
+        self.shown.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.shown.is_empty()
+    }
+
+    pub fn get(&self, row: usize) -> Option<&ObjectKey> {
+        self.shown.get(row).map(|&i| &self.sorted[i])
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &ObjectKey> + '_ {
+        self.shown.iter().map(|&i| &self.sorted[i])
+    }
+}
+
+/// Every rollout, most urgent first.
+fn sort(state: &mut State) {
+    let mut all: Vec<(Urgency, &ObjectKey)> = state
+        .rollouts
+        .values()
+        .map(|r| (r.urgency(), &r.key))
+        .collect();
+    all.sort_unstable_by(|(ua, a), (ub, b)| {
+        (ua, &a.name, &a.namespace, &a.context).cmp(&(ub, &b.name, &b.namespace, &b.context))
+    });
+    state.view.sorted = all.into_iter().map(|(_, k)| k.clone()).collect();
+    state.order_dirty = false;
+}
+
 /// Rebuild the rows and the phase counts; keep the cursor on the rollout
 /// it was on when that rollout is still shown.
 pub(super) fn rebuild(state: &mut State) {
+    if state.order_dirty {
+        sort(state);
+    }
     let mut counts = [0; 5];
-    let mut rows: Vec<&Rollout> = Vec::with_capacity(state.rollouts.len());
     for rollout in state.rollouts.values() {
-        if !in_scope(state, &rollout.key) {
-            continue;
-        }
-        if let Some(i) = Phase::ALL.iter().position(|p| *p == rollout.phase) {
+        if in_scope(state, &rollout.key)
+            && let Some(i) = Phase::ALL.iter().position(|p| *p == rollout.phase)
+        {
             counts[i] += 1;
         }
-        if matches_filter(rollout, &state.filter) {
-            rows.push(rollout);
-        }
     }
-    rows.sort_unstable_by(|a, b| {
-        (a.urgency(), &a.key.name, &a.key.namespace, &a.key.context).cmp(&(
-            b.urgency(),
-            &b.key.name,
-            &b.key.namespace,
-            &b.key.context,
-        ))
-    });
-    state.view = rows.into_iter().map(|r| r.key.clone()).collect();
+    let shown = (0..state.view.sorted.len())
+        .filter(|&i| {
+            let key = &state.view.sorted[i];
+            in_scope(state, key) && key_matches(key, &state.filter)
+        })
+        .collect();
+    state.view.shown = shown;
     state.phase_counts = counts;
     state.view_dirty = false;
     let found = state
