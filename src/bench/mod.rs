@@ -103,11 +103,10 @@ fn whole_fleet(sim: &Simulator, runtime: &Runtime, home: &Path) -> eyre::Result<
     let quiet = idle::measure(&mut cockpit, IDLE);
     report_changes("no countdown", &quiet);
     figures.push(
-        Figure::new(
-            "idle 10 s, no countdown on screen",
-            format!("{} frames, {} bytes", quiet.frames, quiet.bytes),
-        )
-        .target("0 frames", quiet.frames == 0),
+        Figure::new("idle 10 s, no countdown on screen", idle_figure(&quiet)).target(
+            "0 frames but clock ticks",
+            quiet.empty == 0 && quiet.frames <= 10,
+        ),
     );
 
     // A canary in a timed pause: its countdown ticks once a second.
@@ -120,11 +119,10 @@ fn whole_fleet(sim: &Simulator, runtime: &Runtime, home: &Path) -> eyre::Result<
     let ticking = idle::measure(&mut cockpit, IDLE);
     report_changes("a countdown", &ticking);
     figures.push(
-        Figure::new(
-            "idle 10 s, a countdown on screen",
-            format!("{} frames, {} bytes", ticking.frames, ticking.bytes),
-        )
-        .target("≤ 10 frames (1 Hz)", ticking.frames <= 10),
+        Figure::new("idle 10 s, a countdown on screen", idle_figure(&ticking)).target(
+            "≤ 10 frames (1 Hz)",
+            ticking.empty == 0 && ticking.frames <= 10,
+        ),
     );
 
     let healthy = ObjectKey::new(FIRST_CONTEXT, "team-42", "svc-00042");
@@ -141,12 +139,26 @@ fn whole_fleet(sim: &Simulator, runtime: &Runtime, home: &Path) -> eyre::Result<
         )
         .target("< 100 ms", worst < Duration::from_millis(100)),
     );
+    let share: Vec<Duration> = reaction
+        .frame
+        .iter()
+        .zip(&reaction.watch)
+        .map(|(frame, watch)| frame.saturating_sub(*watch))
+        .collect();
     figures.push(Figure::new(
-        "reaction: API change to a plain watch event (for comparison)",
+        "  of which the simulator's (a plain watch's event)",
         format!(
             "median {}, worst {} of 10",
             ms(percentile(&reaction.watch, 50.0)),
             ms(percentile(&reaction.watch, 100.0))
+        ),
+    ));
+    figures.push(Figure::new(
+        "  and the cockpit's (frame after that event)",
+        format!(
+            "median {}, worst {} of 10",
+            ms(percentile(&share, 50.0)),
+            ms(percentile(&share, 100.0))
         ),
     ));
 
@@ -162,11 +174,21 @@ fn whole_fleet(sim: &Simulator, runtime: &Runtime, home: &Path) -> eyre::Result<
     Ok(figures)
 }
 
+fn idle_figure(idle: &idle::Idle) -> String {
+    format!(
+        "{} frames ({} changing nothing), {} bytes",
+        idle.frames, idle.empty, idle.bytes
+    )
+}
+
 /// What moved on screen while idle, so that a tick of the clock can be
 /// told from a frame drawn for nothing.
 fn report_changes(what: &str, idle: &idle::Idle) {
-    for row in &idle.changed {
-        eprintln!("bench: idle, {what}: changed on screen: {row}");
+    if !idle.changed.is_empty() {
+        eprintln!("bench: idle, {what}: {} rows changed, as:", idle.changed.len());
+    }
+    for row in idle.changed.iter().take(3) {
+        eprintln!("bench:   {row}");
     }
 }
 
