@@ -185,7 +185,10 @@ fn idle_figure(idle: &idle::Idle) -> String {
 /// told from a frame drawn for nothing.
 fn report_changes(what: &str, idle: &idle::Idle) {
     if !idle.changed.is_empty() {
-        eprintln!("bench: idle, {what}: {} rows changed, as:", idle.changed.len());
+        eprintln!(
+            "bench: idle, {what}: {} rows changed, as:",
+            idle.changed.len()
+        );
     }
     for row in idle.changed.iter().take(3) {
         eprintln!("bench:   {row}");
