@@ -614,3 +614,51 @@ fn the_selection_asks_for_rbac_once_per_namespace() {
 fn key_press(state: &mut State, c: char) -> update::Outcome {
     key(state, KeyCode::Char(c))
 }
+
+#[test]
+fn rows_follow_rollouts_that_come_change_and_go() {
+    let mut s = state();
+    relist(&mut s, "eu", fleet());
+    let apply = |s: &mut State, r: Rollout| {
+        update(
+            s,
+            Event::Cluster(ClusterEvent::Rollout(Change::Applied(Box::new(r)))),
+        );
+        settle(s);
+    };
+    // A change that moves no row keeps them as they were.
+    let mut cart = rollout("eu", "shop", "cart", Phase::Healthy);
+    cart.replicas.ready = 1;
+    apply(&mut s, cart);
+    assert_eq!(
+        names(&s),
+        [
+            "basket", "checkout", "ledger", "fraud", "search", "auth", "cart"
+        ]
+    );
+    // A new rollout takes its place; a deleted one leaves.
+    apply(&mut s, rollout("us", "shop", "api", Phase::Degraded));
+    update(
+        &mut s,
+        Event::Cluster(ClusterEvent::Rollout(Change::Deleted(ObjectKey::new(
+            "eu", "shop", "checkout",
+        )))),
+    );
+    settle(&mut s);
+    assert_eq!(
+        names(&s),
+        ["api", "basket", "ledger", "fraud", "search", "auth", "cart"]
+    );
+    assert_eq!(s.phase_counts, [1, 1, 2, 1, 2]);
+    // The filter narrows and widens the same order.
+    key(&mut s, KeyCode::Char('/'));
+    typed(&mut s, "shop");
+    assert_eq!(names(&s), ["api", "basket", "cart"]);
+    for _ in 0..3 {
+        key(&mut s, KeyCode::Backspace);
+    }
+    assert_eq!(
+        names(&s),
+        ["api", "basket", "ledger", "fraud", "search", "cart"]
+    );
+}

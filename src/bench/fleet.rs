@@ -71,9 +71,9 @@ pub fn state(listed: &Listed, rollouts: usize, (width, height): (u16, u16)) -> S
     keys.sort_by(|a, b| (order(a), &a.name).cmp(&(order(b), &b.name)));
     let kept: HashSet<&ObjectKey> = keys.into_iter().take(rollouts).collect();
     let owned = |key: &ObjectKey, owner: &Option<String>| {
-        owner.as_ref().is_some_and(|name| {
-            kept.contains(&ObjectKey::new(&key.context, &key.namespace, name))
-        })
+        owner
+            .as_ref()
+            .is_some_and(|name| kept.contains(&ObjectKey::new(&key.context, &key.namespace, name)))
     };
 
     let mut state = State::new(

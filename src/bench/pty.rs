@@ -34,6 +34,9 @@ pub struct Cockpit {
     tail: Vec<u8>,
     pub bytes: usize,
     pub frames: usize,
+    /// Frames after which the screen read the same as after the one before.
+    pub empty_frames: usize,
+    last_frame: String,
 }
 
 impl Cockpit {
@@ -88,6 +91,8 @@ impl Cockpit {
             tail: Vec::new(),
             bytes: 0,
             frames: 0,
+            empty_frames: 0,
+            last_frame: String::new(),
         })
     }
 
@@ -109,11 +114,19 @@ impl Cockpit {
         self.screen.process(chunk);
         self.bytes += chunk.len();
         self.tail.extend_from_slice(chunk);
-        self.frames += self
+        let ended = self
             .tail
             .windows(FRAME_END.len())
             .filter(|w| *w == FRAME_END)
             .count();
+        if ended > 0 {
+            self.frames += ended;
+            let now = self.screen().contents();
+            if now == self.last_frame {
+                self.empty_frames += ended;
+            }
+            self.last_frame = now;
+        }
         let keep = self.tail.len().min(FRAME_END.len() - 1);
         self.tail.drain(..self.tail.len() - keep);
     }
