@@ -96,6 +96,16 @@ impl Set {
     }
 }
 
+/// Status fields that ask something of one revision's rollout (pause,
+/// abort, promote): a new revision, or a promotion to stable, clears them.
+const ROLLOUT_REQUESTS: [&str; 5] = [
+    "pauseConditions",
+    "controllerPause",
+    "abort",
+    "abortedAt",
+    "promoteFull",
+];
+
 fn set_condition(
     conditions: &mut Vec<Value>,
     kind: &str,
@@ -453,13 +463,7 @@ impl Controller {
         if str_at(&st, "currentPodHash") != hash
             || (canary && str_at(&st, "currentStepHash") != steps_hash)
         {
-            for field in [
-                "pauseConditions",
-                "controllerPause",
-                "abort",
-                "abortedAt",
-                "promoteFull",
-            ] {
+            for field in ROLLOUT_REQUESTS {
                 remove(&mut st, field);
             }
             remove(&mut st["canary"], "currentStepAnalysisRunStatus");
@@ -720,13 +724,7 @@ impl Controller {
 
         if let Some(reason) = &promote_reason {
             st["stableRS"] = json!(hash);
-            for field in [
-                "pauseConditions",
-                "controllerPause",
-                "abort",
-                "abortedAt",
-                "promoteFull",
-            ] {
+            for field in ROLLOUT_REQUESTS {
                 remove(&mut st, field);
             }
             st["duration"]["finishedAt"] = json!(rfc3339(now));
