@@ -65,7 +65,24 @@ pub enum Command {
     },
     /// Measure speed and memory at scale against a simulated fleet, and print
     /// each figure beside its target (run the release build).
-    Bench,
+    Bench {
+        /// Measure only these parts (repeat or comma-separate; default: all).
+        #[arg(long, value_enum, value_delimiter = ',', value_name = "PART")]
+        only: Vec<BenchPart>,
+    },
+}
+
+/// The parts of `flightdeck bench`, so that one can be run (or profiled) alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchPart {
+    /// Start-up against 1,000 rollouts.
+    Startup,
+    /// The real cockpit on 10,000 rollouts: start-up, idle, reaction, memory.
+    Cockpit,
+    /// Frames drawn into a `TestBackend` at 200x60.
+    Render,
+    /// `app::update` on watch events and filter keystrokes.
+    Update,
 }
 
 /// One action on one rollout: show its blast radius, confirm, audit, act.

@@ -48,7 +48,7 @@ fn run(cli: Cli) -> eyre::Result<()> {
         Some(Command::Audit { since, output }) => {
             headless::audit(&since, output).map_err(eyre::Report::msg)
         }
-        Some(Command::Bench) => bench::run(&runtime),
+        Some(Command::Bench { only }) => bench::run(&runtime, &only),
         Some(Command::Demo(args)) if args.serve => runtime.block_on(sim::serve(args)),
         Some(Command::Demo(args)) => {
             let config = config::load(no_color)?;

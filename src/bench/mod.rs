@@ -23,6 +23,7 @@ use std::time::Duration;
 use color_eyre::eyre;
 use tokio::runtime::Runtime;
 
+use crate::cli::BenchPart;
 use crate::model::ObjectKey;
 use pty::Cockpit;
 use report::{Figure, ms, percentile};
@@ -35,10 +36,11 @@ const FLEET: usize = CLUSTERS as usize * PER_CLUSTER;
 const FIRST_CONTEXT: &str = "sim-prod-eu";
 const IDLE: Duration = Duration::from_secs(10);
 
-pub fn run(runtime: &Runtime) -> eyre::Result<()> {
+pub fn run(runtime: &Runtime, only: &[BenchPart]) -> eyre::Result<()> {
     let home = std::env::temp_dir().join(format!("flightdeck-bench-{}", std::process::id()));
     std::fs::create_dir_all(&home)?;
-    let result = measure_all(runtime, &home);
+    let parts = if only.is_empty() { ALL } else { only };
+    let result = measure(runtime, &home, parts);
     let _ = std::fs::remove_dir_all(&home);
     let figures = result?;
     let date = jiff::Zoned::now().date();
@@ -47,37 +49,58 @@ pub fn run(runtime: &Runtime) -> eyre::Result<()> {
     Ok(())
 }
 
-fn measure_all(runtime: &Runtime, home: &Path) -> eyre::Result<Vec<Figure>> {
-    let mut figures = Vec::new();
-    step(&format!(
-        "start-up: a simulator of 1 cluster of {PER_CLUSTER} rollouts"
-    ));
-    let sim = Simulator::start(1, PER_CLUSTER, home)?;
-    let times = startup::measure(&sim, FIRST_CONTEXT, PER_CLUSTER, home, 5)?;
-    drop(sim);
-    let worst = percentile(&times, 100.0);
-    figures.push(
-        Figure::new(
-            format!("start-up to the fleet, {PER_CLUSTER} rollouts"),
-            format!(
-                "median {}, worst {} of 5",
-                ms(percentile(&times, 50.0)),
-                ms(worst)
-            ),
-        )
-        .target("< 300 ms", worst < Duration::from_millis(300)),
-    );
+const ALL: &[BenchPart] = &[
+    BenchPart::Startup,
+    BenchPart::Cockpit,
+    BenchPart::Render,
+    BenchPart::Update,
+];
 
+fn measure(runtime: &Runtime, home: &Path, parts: &[BenchPart]) -> eyre::Result<Vec<Figure>> {
+    let mut figures = Vec::new();
+    if parts.contains(&BenchPart::Startup) {
+        step(&format!(
+            "start-up: a simulator of 1 cluster of {PER_CLUSTER} rollouts"
+        ));
+        let sim = Simulator::start(1, PER_CLUSTER, home)?;
+        let times = startup::measure(&sim, FIRST_CONTEXT, PER_CLUSTER, home, 5)?;
+        let worst = percentile(&times, 100.0);
+        figures.push(
+            Figure::new(
+                format!("start-up to the fleet, {PER_CLUSTER} rollouts"),
+                format!(
+                    "median {}, worst {} of 5",
+                    ms(percentile(&times, 50.0)),
+                    ms(worst)
+                ),
+            )
+            .target("< 300 ms", worst < Duration::from_millis(300)),
+        );
+    }
+    let whole = parts.contains(&BenchPart::Cockpit);
+    let render = parts.contains(&BenchPart::Render);
+    let update = parts.contains(&BenchPart::Update);
+    if !(whole || render || update) {
+        return Ok(figures);
+    }
     step(&format!(
-        "a simulator of {CLUSTERS} clusters of {PER_CLUSTER} rollouts: memory, idle, reaction"
+        "a simulator of {CLUSTERS} clusters of {PER_CLUSTER} rollouts"
     ));
     let sim = Simulator::start(CLUSTERS, PER_CLUSTER, home)?;
-    figures.extend(whole_fleet(&sim, runtime, home)?);
-
-    step("listing the fleet in-process for render and update");
-    let listed = runtime.block_on(fleet::list(&sim.kubeconfig))?;
-    drop(sim);
-    figures.extend(in_process(&listed));
+    if whole {
+        figures.extend(whole_fleet(&sim, runtime, home)?);
+    }
+    if render || update {
+        step("listing the fleet in-process for render and update");
+        let listed = runtime.block_on(fleet::list(&sim.kubeconfig))?;
+        drop(sim);
+        if render {
+            figures.extend(renders(&listed));
+        }
+        if update {
+            figures.extend(updates(&listed));
+        }
+    }
     Ok(figures)
 }
 
@@ -195,13 +218,12 @@ fn report_changes(what: &str, idle: &idle::Idle) {
     }
 }
 
-/// Render and update on `State`s of the simulated fleet's first rollouts.
-fn in_process(listed: &fleet::Listed) -> Vec<Figure> {
-    let size = (pty::WIDTH, pty::HEIGHT);
+/// Frames of `State`s of the simulated fleet's first rollouts.
+fn renders(listed: &fleet::Listed) -> Vec<Figure> {
     let mut figures = Vec::new();
     for rollouts in [100, 1_000, FLEET] {
         step(&format!("render, {rollouts} rollouts"));
-        let mut state = fleet::state(listed, rollouts, size);
+        let mut state = fleet::state(listed, rollouts, (pty::WIDTH, pty::HEIGHT));
         let times = render::frames(&mut state, 1_000);
         let p99 = percentile(&times, 99.0);
         let figure = Figure::new(
@@ -214,9 +236,14 @@ fn in_process(listed: &fleet::Listed) -> Vec<Figure> {
             figure
         });
     }
+    figures
+}
 
+/// Watch events and keystrokes through `app::update` on the whole fleet.
+fn updates(listed: &fleet::Listed) -> Vec<Figure> {
+    let mut figures = Vec::new();
     step("update");
-    let mut state = fleet::state(listed, FLEET, size);
+    let mut state = fleet::state(listed, FLEET, (pty::WIDTH, pty::HEIGHT));
     let changes = update::changes(&state);
     let count = changes.len();
     let rate = update::flood(&mut state, changes);

@@ -1,11 +1,14 @@
 //! The fleet pane: one row per rollout, most urgent first.
 
-use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
-use ratatui::style::{Modifier, Style};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Row, Table};
+use std::borrow::Cow;
 
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::widgets::{Block, Paragraph};
+
+use super::cells;
 use super::format::age_at;
 use super::{Theme, phase_icon};
 use crate::app::{ActionState, Focus, State};
@@ -84,107 +87,149 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         );
         return;
     }
-    let columns = fitting_columns(inner.width);
-    let rows_on_screen = inner.height.saturating_sub(1) as usize;
+    // Written cell by cell rather than through `Table`: this pane is most
+    // of every frame, and a `Table` builds and lays out a `Row` of `Line`s
+    // per rollout each time.
+    let buf = frame.buffer_mut();
+    let columns = placed_columns(inner);
+    buf.set_style(
+        Rect::new(inner.x, inner.y, inner.width, 1),
+        theme.muted().add_modifier(Modifier::BOLD),
+    );
+    for (_, title, x, width) in &columns {
+        cells::put(buf, (*x, inner.y), title, *width as usize, Style::new());
+    }
     let rows = state
         .view
         .iter()
         .enumerate()
         .skip(state.offset)
-        .take(rows_on_screen)
-        .filter_map(|(i, key)| Some((i, state.rollouts.get(key)?)))
-        .map(|(i, rollout)| {
-            let row = row(rollout, &columns, state, theme);
-            if i == state.cursor {
-                row.style(theme.selected())
-            } else {
-                row
+        .take(inner.height.saturating_sub(1) as usize)
+        .filter_map(|(i, key)| Some((i, state.rollouts.get(key)?)));
+    for (y, (i, rollout)) in (inner.y + 1..).zip(rows) {
+        if i == state.cursor {
+            buf.set_style(Rect::new(inner.x, y, inner.width, 1), theme.selected());
+        }
+        cells::put(
+            buf,
+            (inner.x, y),
+            phase_icon(rollout.phase),
+            1,
+            theme.phase(rollout.phase),
+        );
+        for &(column, _, x, width) in &columns {
+            let width = usize::from(width);
+            let Some((text, style)) = cell(column, rollout, state, theme) else {
+                continue;
+            };
+            let end = cells::put(buf, (x, y), &text, width, style);
+            if column == Column::Name {
+                let room = width.saturating_sub(usize::from(end - x));
+                action_mark(buf, (end, y), room, rollout, state, theme);
             }
-        });
-    let mut widths = vec![Constraint::Length(1)];
-    widths.extend(columns.iter().map(|(c, _, w)| match c {
-        Column::Name => Constraint::Min(*w),
-        _ => Constraint::Length(*w),
-    }));
-    let header = Row::new(std::iter::once("").chain(columns.iter().map(|(_, t, _)| *t)))
-        .style(theme.muted().add_modifier(Modifier::BOLD));
-    frame.render_widget(
-        Table::new(rows, widths).header(header).column_spacing(1),
-        inner,
-    );
+        }
+    }
 }
 
-fn row<'a>(
+/// What a column shows for a rollout, if anything.
+fn cell<'a>(
+    column: Column,
     rollout: &'a Rollout,
-    columns: &[(Column, &str, u16)],
     state: &State,
     theme: &Theme,
-) -> Row<'a> {
-    let phase_style = theme.phase(rollout.phase);
-    let mut cells = vec![Line::styled(phase_icon(rollout.phase), phase_style)];
-    for (column, ..) in columns {
-        cells.push(match column {
-            Column::Name => name_cell(rollout, state, theme),
-            Column::Namespace => Line::raw(rollout.key.namespace.as_str()),
-            Column::Context => Line::raw(rollout.key.context.as_str()),
-            Column::Strategy => Line::raw(rollout.strategy.label()),
-            Column::Phase => Line::styled(rollout.phase.label(), phase_style),
-            Column::Step => Line::raw(rollout.step_label().unwrap_or_default()),
-            Column::Weight => weight_cell(rollout, theme),
-            Column::Verdict => verdict_cell(rollout, state, theme),
-            Column::Age => Line::styled(age_at(state.now, rollout.since), theme.muted()),
-        });
+) -> Option<(Cow<'a, str>, Style)> {
+    let plain = |text: &'a str| Some((Cow::Borrowed(text), Style::new()));
+    match column {
+        Column::Name => plain(&rollout.key.name),
+        Column::Namespace => plain(&rollout.key.namespace),
+        Column::Context => plain(&rollout.key.context),
+        Column::Strategy => plain(rollout.strategy.label()),
+        Column::Phase => Some((rollout.phase.label().into(), theme.phase(rollout.phase))),
+        Column::Step => Some((rollout.step_label()?.into(), Style::new())),
+        Column::Weight => Some((
+            format!("{}%", shown_weight(rollout)?).into(),
+            Style::new().fg(theme.canary),
+        )),
+        Column::Verdict => verdict_cell(rollout, state, theme).map(|(w, s)| (w.into(), s)),
+        Column::Age => Some((age_at(state.now, rollout.since).into(), theme.muted())),
     }
-    Row::new(cells)
 }
 
-/// The name, and the action in flight on it (or the one that failed).
-fn name_cell<'a>(rollout: &'a Rollout, state: &State, theme: &Theme) -> Line<'a> {
-    let mut spans = vec![Span::raw(rollout.key.name.as_str())];
-    match state.actions.get(&rollout.key) {
-        Some(ActionState::Pending { action, .. }) => spans.push(Span::styled(
+/// The columns that fit in `inner`, each with its left edge and width: the
+/// phase icon first, one space between columns, and the name taking what
+/// the others leave.
+fn placed_columns(inner: Rect) -> Vec<(Column, &'static str, u16, u16)> {
+    let columns = fitting_columns(inner.width);
+    let fixed: u16 = columns
+        .iter()
+        .filter(|(c, ..)| *c != Column::Name)
+        .map(|(_, _, w)| w + 1)
+        .sum();
+    let name_width = inner.width.saturating_sub(2 + fixed);
+    let mut x = inner.x + 2;
+    columns
+        .into_iter()
+        .map(|(column, title, width)| {
+            let width = if column == Column::Name {
+                name_width
+            } else {
+                width
+            };
+            let placed = (column, title, x, width);
+            x += width + 1;
+            placed
+        })
+        .collect()
+}
+
+/// After the name: the action in flight on the rollout, or the one that
+/// failed.
+fn action_mark(
+    buf: &mut Buffer,
+    at: (u16, u16),
+    room: usize,
+    rollout: &Rollout,
+    state: &State,
+    theme: &Theme,
+) {
+    let (mark, style) = match state.actions.get(&rollout.key) {
+        Some(ActionState::Pending { action, .. }) => (
             format!(" ⟳ {}", action.verb()),
             Style::new().fg(theme.accent).add_modifier(Modifier::BOLD),
-        )),
-        Some(ActionState::Failed { action, .. }) => spans.push(Span::styled(
+        ),
+        Some(ActionState::Failed { action, .. }) => (
             format!(" ✖ {} failed", action.verb()),
             Style::new().fg(theme.error),
-        )),
-        None => {}
-    }
-    Line::from(spans)
+        ),
+        None => return,
+    };
+    cells::put(buf, at, &mark, room, style);
 }
 
 /// The canary verdict in a word: PASS, MARG, FAIL, or WAIT while data is
 /// short; `?` when the metrics backend is down.
-fn verdict_cell(rollout: &Rollout, state: &State, theme: &Theme) -> Line<'static> {
-    match state.metrics.get(&rollout.key) {
-        None => Line::raw(""),
-        Some(Err(_)) => Line::styled("?", Style::new().fg(theme.warning)),
-        Some(Ok(report)) => {
-            let (word, style) = match report.verdict.outcome {
-                Outcome::Pass => ("PASS", Style::new().fg(theme.healthy)),
-                Outcome::Marginal => ("MARG", Style::new().fg(theme.warning)),
-                Outcome::Fail => (
-                    "FAIL",
-                    Style::new().fg(theme.error).add_modifier(Modifier::BOLD),
-                ),
-                Outcome::InsufficientData { .. } => ("WAIT", theme.muted()),
-            };
-            Line::styled(word, style)
-        }
-    }
+fn verdict_cell(rollout: &Rollout, state: &State, theme: &Theme) -> Option<(&'static str, Style)> {
+    Some(match state.metrics.get(&rollout.key)? {
+        Err(_) => ("?", Style::new().fg(theme.warning)),
+        Ok(report) => match report.verdict.outcome {
+            Outcome::Pass => ("PASS", Style::new().fg(theme.healthy)),
+            Outcome::Marginal => ("MARG", Style::new().fg(theme.warning)),
+            Outcome::Fail => (
+                "FAIL",
+                Style::new().fg(theme.error).add_modifier(Modifier::BOLD),
+            ),
+            Outcome::InsufficientData { .. } => ("WAIT", theme.muted()),
+        },
+    })
 }
 
-fn weight_cell(rollout: &Rollout, theme: &Theme) -> Line<'static> {
+/// A canary's weight while it is between none and all of the traffic.
+fn shown_weight(rollout: &Rollout) -> Option<u32> {
     match rollout.strategy {
         Strategy::Canary { .. } if rollout.actual_weight > 0 && rollout.actual_weight < 100 => {
-            Line::styled(
-                format!("{}%", rollout.actual_weight),
-                Style::new().fg(theme.canary),
-            )
+            Some(rollout.actual_weight)
         }
-        _ => Line::raw(""),
+        _ => None,
     }
 }
 

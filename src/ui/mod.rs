@@ -1,5 +1,6 @@
 //! Drawing only: every function here takes `&State` and never changes it.
 
+mod cells;
 mod confirm;
 mod fleet;
 mod footer;

@@ -5,8 +5,9 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::widgets::{Block, Paragraph};
 
+use super::cells;
 use super::format::{age_at, fit, fit_left, short_hash};
 use super::{Theme, phase_icon};
 use crate::app::{Focus, State};
@@ -43,15 +44,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let block = Block::bordered()
         .title(title)
         .border_style(theme.border(focused));
-    let width = block.inner(area).width as usize;
-    let lines = lines(rollout, state, theme, width);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false })
-            .scroll((state.detail_scroll, 0)),
-        area,
-    );
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let lines = lines(rollout, state, theme, inner.width as usize);
+    cells::lines(frame.buffer_mut(), inner, &lines, state.detail_scroll);
 }
 
 fn lines(rollout: &Rollout, state: &State, theme: &Theme, width: usize) -> Vec<Line<'static>> {

@@ -377,3 +377,43 @@ fn pending_and_failed_actions_show_on_their_rows_at_120x40() {
     );
     insta::assert_snapshot!(screen(&state));
 }
+
+/// Colour carries meaning the snapshots (text only) cannot show: the
+/// selected row is highlighted across the pane, a phase and a failing
+/// verdict keep their colours on it and off it.
+#[test]
+fn fleet_rows_carry_their_colours() {
+    let state = fleet_state(120, 40);
+    let theme = Theme::builtin("default").unwrap();
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    terminal.draw(|f| draw(f, &state, &theme)).unwrap();
+    let buffer = terminal.backend().buffer();
+    let row = |y: u16| (0..120).map(|x| &buffer[(x, y)]).collect::<Vec<_>>();
+    let find = |y: u16, text: &str| {
+        let line: String = row(y).iter().map(|c| c.symbol()).collect();
+        line.find(text)
+            .map(|i| line[..i].chars().count() as u16)
+            .unwrap()
+    };
+    // Row 3 is the selected checkout (aborted, FAIL); row 4 is search
+    // (paused at 20%).
+    let fleet_width = 57;
+    assert!(
+        row(3)[1..fleet_width]
+            .iter()
+            .all(|c| c.bg == theme.selection_bg),
+        "the selection covers the row"
+    );
+    assert!(
+        row(4)[1..fleet_width]
+            .iter()
+            .all(|c| c.bg != theme.selection_bg)
+    );
+    let fail = &buffer[(find(3, "FAIL"), 3)];
+    assert_eq!(fail.fg, theme.error);
+    assert!(fail.modifier.contains(ratatui::style::Modifier::BOLD));
+    assert_eq!(buffer[(find(3, "⊘"), 3)].fg, theme.aborted);
+    assert_eq!(buffer[(find(4, "‖"), 4)].fg, theme.paused);
+    assert_eq!(buffer[(find(4, "20%"), 4)].fg, theme.canary);
+    assert_eq!(buffer[(find(2, "NAME"), 2)].fg, theme.muted);
+}
