@@ -408,3 +408,31 @@ async fn shop_rollouts(fleet: &Fleet) -> Vec<(String, String, Value)> {
         })
         .collect()
 }
+
+#[tokio::test]
+async fn a_timed_pause_ends_on_its_own() {
+    let fleet = demo(1.0).await;
+    let client = client(&fleet, EU).await;
+    let api = rollouts(&client, "shop");
+    let steps = json!([{"setWeight": 50}, {"pause": {"duration": "2s"}}, {"setWeight": 80}]);
+    api.patch(
+        "catalog",
+        &PatchParams::default(),
+        &merge(json!({"spec": {
+            "strategy": {"canary": {"steps": steps}},
+            "template": {"spec": {"containers": [{"name": "catalog", "image": "registry.example.com/shop/catalog:v9.9.9"}]}},
+        }})),
+    )
+    .await
+    .unwrap();
+    wait_for(&api, "catalog", "paused at the timed step", |o| {
+        o["status"]["currentStepIndex"] == json!(1)
+            && o["status"]["pauseConditions"][0]["reason"] == json!("CanaryPauseStep")
+    })
+    .await;
+    let resumed = wait_for(&api, "catalog", "past the timed pause", |o| {
+        o["status"]["currentStepIndex"].as_i64() >= Some(2)
+    })
+    .await;
+    assert!(resumed["status"]["pauseConditions"].is_null());
+}

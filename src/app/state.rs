@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 
 use super::Keymap;
-use super::view::Rows;
+use super::view::{Reorder, Rows};
 use crate::cluster::{Access, Kind};
 use crate::metrics::{RolloutMetricsReport, Target};
 use crate::model::{AnalysisRun, BlastRadius, ObjectKey, ReplicaSet, Rollout, RolloutAction};
@@ -163,8 +163,8 @@ pub struct State {
     /// scope; rebuilt with the view.
     pub phase_counts: [usize; 5],
     pub(super) view_dirty: bool,
-    /// A rollout came, went or changed urgency: the rows must be sorted again.
-    pub(super) order_dirty: bool,
+    /// Rollouts that came, went or changed urgency since the rows were built.
+    pub(super) reorder: Reorder,
     pub cursor: usize,
     /// The rollout under the cursor: the cursor follows it when rows move.
     pub selected: Option<ObjectKey>,
@@ -220,7 +220,7 @@ impl State {
             view: Rows::default(),
             phase_counts: [0; 5],
             view_dirty: false,
-            order_dirty: false,
+            reorder: Reorder::Kept,
             cursor: 0,
             selected: None,
             offset: 0,

@@ -662,3 +662,40 @@ fn rows_follow_rollouts_that_come_change_and_go() {
         ["api", "basket", "ledger", "fraud", "search", "cart"]
     );
 }
+
+/// The kept order, mended a rollout at a time (or sorted again after many
+/// changes), is always the order a full sort gives.
+#[test]
+fn the_mended_order_is_the_sorted_order() {
+    let mut s = state();
+    relist(&mut s, "eu", fleet());
+    let mut rng = fastrand::Rng::with_seed(6);
+    for round in 0..200 {
+        // Now and then a burst, more than are moved one at a time.
+        let changes = if round % 25 == 0 {
+            100
+        } else {
+            rng.usize(1..4)
+        };
+        for _ in 0..changes {
+            let (context, name) = (
+                ["eu", "us"][rng.usize(..2)],
+                format!("svc-{}", rng.u8(..30)),
+            );
+            let change = if rng.u8(..5) == 0 {
+                Change::Deleted(ObjectKey::new(context, "shop", &name))
+            } else {
+                let phase = Phase::ALL[rng.usize(..Phase::ALL.len())];
+                let mut r = canary(context, "shop", &name, phase, rng.usize(..4));
+                r.paused_by_user = rng.bool();
+                Change::Applied(Box::new(r))
+            };
+            update(&mut s, Event::Cluster(ClusterEvent::Rollout(change)));
+        }
+        settle(&mut s);
+        let mut expected: Vec<&Rollout> = s.rollouts.values().map(|r| &**r).collect();
+        expected.sort_by_key(|r| (r.urgency(), &r.key.name, &r.key.namespace, &r.key.context));
+        let expected: Vec<&ObjectKey> = expected.iter().map(|r| &r.key).collect();
+        assert_eq!(s.view.iter().collect::<Vec<_>>(), expected, "round {round}");
+    }
+}

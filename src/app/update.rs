@@ -92,7 +92,7 @@ pub fn update(state: &mut State, event: Event) -> Outcome {
 /// batch of events; the runner calls it before drawing. Returns what the
 /// new selection asks for (an RBAC check).
 pub fn settle(state: &mut State) -> Vec<Effect> {
-    if state.view_dirty || state.order_dirty {
+    if state.view_dirty || state.reorder.is_needed() {
         rebuild(state);
         keep_cursor_visible(state);
     }
@@ -348,13 +348,13 @@ fn on_cluster(state: &mut State, event: ClusterEvent) {
                         Some(b) if b.urgency() == urgency => {
                             state.view_dirty |= b.phase != phase;
                         }
-                        _ => state.order_dirty = true,
+                        _ => state.reorder.moved(key),
                     }
                 }
                 Change::Deleted(key) => {
                     state.unreadable.remove(&key);
                     state.rollouts.remove(&key);
-                    state.order_dirty = true;
+                    state.reorder.moved(key);
                 }
                 Change::Relisted { context, items } => {
                     state.rollouts.retain(|k, _| k.context != context);
@@ -368,7 +368,7 @@ fn on_cluster(state: &mut State, event: ClusterEvent) {
                     keys.iter().for_each(|k| refresh_actual_weight(state, k));
                     let pending: Vec<ObjectKey> = state.actions.keys().cloned().collect();
                     pending.iter().for_each(|k| act::observe(state, k));
-                    state.order_dirty = true;
+                    state.reorder.all();
                 }
             }
             state.targets_dirty = true;

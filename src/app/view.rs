@@ -1,6 +1,8 @@
 //! The fleet pane's rows: the rollouts in scope that match the filter,
 //! most urgent first.
 
+use std::collections::HashSet;
+
 use super::State;
 use crate::model::{ObjectKey, Phase, Rollout, Urgency};
 
@@ -38,8 +40,8 @@ fn in_scope(state: &State, key: &ObjectKey) -> bool {
             .is_none_or(|n| *n == key.namespace)
 }
 
-/// The fleet pane's rows: every rollout sorted by urgency (kept until a
-/// rollout comes, goes or changes urgency), and the rows shown (those in
+/// The fleet pane's rows: every rollout sorted by urgency (kept, and
+/// mended where a rollout comes, goes or changes urgency), and the rows shown (those in
 /// scope that match the filter) as indexes into that order, so that a
 /// filter keystroke neither sorts nor clones keys.
 #[derive(Debug, Clone, Default)]
@@ -66,26 +68,83 @@ impl Rows {
     }
 }
 
-/// Every rollout, most urgent first.
-fn sort(state: &mut State) {
-    let mut all: Vec<(Urgency, &ObjectKey)> = state
-        .rollouts
-        .values()
-        .map(|r| (r.urgency(), &r.key))
-        .collect();
-    all.sort_unstable_by(|(ua, a), (ub, b)| {
-        (ua, &a.name, &a.namespace, &a.context).cmp(&(ub, &b.name, &b.namespace, &b.context))
-    });
-    state.view.sorted = all.into_iter().map(|(_, k)| k.clone()).collect();
-    state.order_dirty = false;
+/// What the kept order needs before the rows are shown again.
+#[derive(Debug, Clone, Default)]
+pub enum Reorder {
+    #[default]
+    Kept,
+    /// These rollouts came, went or changed urgency: each is taken out and
+    /// put back in its place (a search and a move, not a sort of all).
+    Move(HashSet<ObjectKey>),
+    /// Sort every rollout again (after a list, or many moves at once).
+    All,
+}
+
+/// Beyond this many moves, one sort costs less than moving each.
+const MOVES_AT_MOST: usize = 64;
+
+impl Reorder {
+    pub fn moved(&mut self, key: ObjectKey) {
+        match self {
+            Reorder::Kept => *self = Reorder::Move(HashSet::from([key])),
+            Reorder::Move(keys) => {
+                keys.insert(key);
+                if keys.len() > MOVES_AT_MOST {
+                    *self = Reorder::All;
+                }
+            }
+            Reorder::All => {}
+        }
+    }
+
+    pub fn all(&mut self) {
+        *self = Reorder::All;
+    }
+
+    pub fn is_needed(&self) -> bool {
+        !matches!(self, Reorder::Kept)
+    }
+}
+
+/// Where a rollout goes in the fleet: most urgent first, then by name,
+/// namespace and context.
+fn rank(rollout: &Rollout) -> (Urgency, &str, &str, &str) {
+    let k = &rollout.key;
+    (rollout.urgency(), &k.name, &k.namespace, &k.context)
+}
+
+/// Bring the kept order up to date with the rollouts.
+fn reorder(state: &mut State) {
+    match std::mem::take(&mut state.reorder) {
+        Reorder::Kept => {}
+        Reorder::All => {
+            let mut all: Vec<&Rollout> = state.rollouts.values().map(|r| &**r).collect();
+            all.sort_unstable_by(|a, b| rank(a).cmp(&rank(b)));
+            state.view.sorted = all.into_iter().map(|r| r.key.clone()).collect();
+        }
+        Reorder::Move(keys) => {
+            let sorted = &mut state.view.sorted;
+            sorted.retain(|k| !keys.contains(k));
+            for key in keys {
+                let Some(rollout) = state.rollouts.get(&key) else {
+                    continue;
+                };
+                let at = sorted.partition_point(|k| {
+                    state
+                        .rollouts
+                        .get(k)
+                        .is_some_and(|r| rank(r) < rank(rollout))
+                });
+                sorted.insert(at, key);
+            }
+        }
+    }
 }
 
 /// Rebuild the rows and the phase counts; keep the cursor on the rollout
 /// it was on when that rollout is still shown.
 pub(super) fn rebuild(state: &mut State) {
-    if state.order_dirty {
-        sort(state);
-    }
+    reorder(state);
     let mut counts = [0; 5];
     for rollout in state.rollouts.values() {
         if in_scope(state, &rollout.key)

@@ -5,7 +5,8 @@
 //!
 //! It reconciles on every tick (one simulated second) and at once when a client writes.
 //! Only rollouts with something to do are reconciled: the ones that changed since the last
-//! round, and the ones still moving (pods starting, timed pauses, analysis).
+//! round, the ones still moving (pods starting, analysis), and those whose timed pause
+//! ends (as Argo requeues a rollout for the end of its pause rather than polling it).
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::{Arc, Mutex};
@@ -37,10 +38,26 @@ pub struct Controller {
     cursor: u64,
     /// Rollouts to reconcile in the next round.
     active: BTreeSet<ObjectKey>,
+    /// Rollouts in a timed pause, by when it ends: active again from then.
+    sleeping: BTreeSet<(Timestamp, ObjectKey)>,
     /// Rollouts whose restart has taken a pod down and waits for it to come back.
     restarting: HashSet<ObjectKey>,
     event_sequence: u64,
     ticks: u64,
+}
+
+/// When a rollout needs reconciling again, if nothing about it changes first.
+enum NextLook {
+    EveryTick,
+    At(Timestamp),
+    OnChange,
+}
+
+/// The first whole second at which a pause of `seconds` begun at `started` is over.
+fn ends(started: Timestamp, seconds: f64) -> Timestamp {
+    started
+        .checked_add(jiff::SignedDuration::from_secs(seconds.ceil() as i64))
+        .unwrap_or(started)
 }
 
 /// A ReplicaSet being reconciled, with the object as read so that only changes are written.
@@ -255,6 +272,7 @@ impl Controller {
             behaviour,
             cursor,
             active,
+            sleeping: BTreeSet::new(),
             restarting: HashSet::new(),
             event_sequence: 0,
             ticks: 0,
@@ -281,13 +299,22 @@ impl Controller {
 
     fn reconcile_active(&mut self, now: Timestamp, tick: bool) {
         self.collect_changes();
+        while self.sleeping.first().is_some_and(|(at, _)| *at <= now) {
+            if let Some((_, key)) = self.sleeping.pop_first() {
+                self.active.insert(key);
+            }
+        }
         let keys: Vec<ObjectKey> = self.active.iter().cloned().collect();
         for key in keys {
             match self.reconcile(&key, now, tick) {
-                Ok(true) => {
+                Ok(NextLook::OnChange) => {
                     self.active.remove(&key);
                 }
-                Ok(false) => {}
+                Ok(NextLook::At(at)) => {
+                    self.active.remove(&key);
+                    self.sleeping.insert((at, key));
+                }
+                Ok(NextLook::EveryTick) => {}
                 // Someone wrote in between: read again next round.
                 Err(e) if e.reason == "Conflict" => {}
                 Err(e) => tracing::warn!(
@@ -396,10 +423,15 @@ impl Controller {
             .collect()
     }
 
-    /// Reconcile one rollout; `Ok(true)` when it has nothing left to do until something changes.
-    fn reconcile(&mut self, key: &ObjectKey, now: Timestamp, tick: bool) -> Result<bool, ApiError> {
+    /// Reconcile one rollout; says when it needs looking at again.
+    fn reconcile(
+        &mut self,
+        key: &ObjectKey,
+        now: Timestamp,
+        tick: bool,
+    ) -> Result<NextLook, ApiError> {
         let Some(stored) = self.store.get(ROLLOUTS, key) else {
-            return Ok(true);
+            return Ok(NextLook::OnChange);
         };
         let rollout = stored.value();
         let spec = &rollout["spec"];
@@ -502,7 +534,9 @@ impl Controller {
         }
         let paused_by_user = truthy(&spec["paused"]);
         let mut abort_detail = None;
-        let mut timed = false;
+        // A timed pause wants a look when it ends; an analysis, every tick.
+        let mut pause_ends = None;
+        let mut analysing = false;
 
         let stable = str_at(&st, "stableRS").to_string();
         let available_of = |sets: &[Set], h: &str| {
@@ -546,16 +580,16 @@ impl Controller {
                             .and_then(objects::duration_seconds),
                     ) {
                         (Some(c), Some(seconds)) => {
-                            timed = true;
                             let started =
                                 str_at(c, "startTime").parse::<Timestamp>().unwrap_or(now);
+                            pause_ends = Some(ends(started, seconds));
                             (now.as_second() - started.as_second()) as f64 >= seconds
                         }
                         (Some(_), None) => false,
                         // Promoted: the pause conditions were cleared while the controller paused.
                         (None, _) if truthy(&st["controllerPause"]) => true,
                         (None, duration) => {
-                            timed = duration.is_some();
+                            pause_ends = duration.map(|seconds| ends(now, seconds));
                             pause_conditions.push(
                                 json!({"reason": "CanaryPauseStep", "startTime": rfc3339(now)}),
                             );
@@ -573,7 +607,7 @@ impl Controller {
                         }
                     }
                 } else if step["analysis"].is_object() {
-                    timed = true;
+                    analysing = true;
                     let phase =
                         self.run_analysis_step(&rollout, &hash, revision, index, step, now, tick)?;
                     match phase.0.as_str() {
@@ -861,10 +895,14 @@ impl Controller {
         let phase = str_at(&st, "phase");
         let settled = !rollout_changed
             && sets.iter().all(Set::converged)
-            && !timed
+            && !analysing
             && !self.restarting.contains(key)
             && matches!(phase, "Healthy" | "Degraded" | "Paused");
-        Ok(settled)
+        Ok(match pause_ends {
+            _ if !settled => NextLook::EveryTick,
+            Some(at) => NextLook::At(at),
+            None => NextLook::OnChange,
+        })
     }
 
     /// The phase and message of the step's AnalysisRun, created on first sight and measured
