@@ -29,16 +29,6 @@ pub struct BlastRadius {
     pub note: Option<&'static str>,
 }
 
-/// The new version's share of traffic now: none while the newest version is
-/// the stable one (a settled rollout has no canary), else the actual weight.
-fn new_version_weight(rollout: &Rollout) -> u32 {
-    if rollout.current_hash.is_some() && rollout.current_hash == rollout.stable_hash {
-        0
-    } else {
-        rollout.actual_weight.min(100)
-    }
-}
-
 /// The canary's (or preview's) share of traffic once the controller has
 /// acted. `undo_to_stable`: the revision undone to is the stable one, which
 /// Argo rolls back to at once instead of stepping through the canary again.
@@ -47,7 +37,7 @@ pub fn new_version_weight_after(
     action: RolloutAction,
     undo_to_stable: bool,
 ) -> u32 {
-    let now = new_version_weight(rollout);
+    let now = rollout.new_version_weight();
     let next_step = || {
         let next = rollout
             .current_step
@@ -81,7 +71,7 @@ pub fn blast_radius(
     undo_to_stable: bool,
     measured_rps: Option<f64>,
 ) -> BlastRadius {
-    let new_before = new_version_weight(rollout);
+    let new_before = rollout.new_version_weight();
     let new_after = new_version_weight_after(rollout, action, undo_to_stable);
     let moved_percent = new_before.abs_diff(new_after);
     let desired = rollout.replicas.desired;

@@ -178,6 +178,17 @@ impl Rollout {
         )
     }
 
+    /// The new version's share of traffic now: none while the newest
+    /// version is the stable one (a settled rollout has no canary, though
+    /// its actual weight reads 100), else the actual weight.
+    pub fn new_version_weight(&self) -> u32 {
+        if self.current_hash.is_some() && self.current_hash == self.stable_hash {
+            0
+        } else {
+            self.actual_weight.min(100)
+        }
+    }
+
     pub fn urgency(&self) -> Urgency {
         match self.phase {
             Phase::Degraded | Phase::Aborted => Urgency::Failing,

@@ -226,8 +226,8 @@ fn replicas(
 /// on stable; blue-green sends everything to the active version.
 fn traffic_share(rollout: &Rollout, role: Role) -> Option<u32> {
     match (rollout.strategy, role) {
-        (Strategy::Canary { .. }, Role::Canary) => Some(rollout.actual_weight),
-        (Strategy::Canary { .. }, Role::Stable) => Some(100 - rollout.actual_weight.min(100)),
+        (Strategy::Canary { .. }, Role::Canary) => Some(rollout.new_version_weight()),
+        (Strategy::Canary { .. }, Role::Stable) => Some(100 - rollout.new_version_weight()),
         (Strategy::BlueGreen, Role::Active) => Some(100),
         (Strategy::BlueGreen, Role::Preview) => Some(0),
         _ => None,

@@ -417,3 +417,41 @@ fn fleet_rows_carry_their_colours() {
     assert_eq!(buffer[(find(4, "20%"), 4)].fg, theme.canary);
     assert_eq!(buffer[(find(2, "NAME"), 2)].fg, theme.muted);
 }
+
+/// A settled canary has one version, stable, with all the traffic (Argo
+/// reports its actual weight as 100, which is not a canary's share).
+#[test]
+fn a_settled_canary_shows_all_traffic_on_stable() {
+    let mut state = fleet_state(120, 40);
+    let cart = state
+        .view
+        .iter()
+        .find(|k| k.name == "cart")
+        .unwrap()
+        .clone();
+    let set = replica_set(&state.rollouts[&cart], "cart-stable", 2, 4);
+    update(
+        &mut state,
+        Event::Cluster(ClusterEvent::ReplicaSet(Change::Applied(Box::new(set)))),
+    );
+    update(
+        &mut state,
+        Event::Key(KeyEvent::new(KeyCode::Char('/'), KeyModifiers::NONE)),
+    );
+    for c in "cart".chars() {
+        update(
+            &mut state,
+            Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+        );
+    }
+    settle(&mut state);
+    let screen = screen(&state);
+    let version = screen
+        .lines()
+        .find(|l| l.contains("stable ") && l.contains("cart-stabl"))
+        .unwrap_or_else(|| panic!("no stable version line:\n{screen}"));
+    assert!(
+        version.trim_end_matches('│').trim_end().ends_with("100%"),
+        "{version}"
+    );
+}
