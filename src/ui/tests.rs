@@ -241,6 +241,16 @@ fn judged(canary_errors: f64, canary_latency: f64) -> RolloutMetricsReport {
     }
 }
 
+/// `/` and `text`, as typed.
+fn filter(state: &mut State, text: &str) {
+    for c in std::iter::once('/').chain(text.chars()) {
+        update(
+            state,
+            Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+        );
+    }
+}
+
 fn screen(state: &State) -> String {
     let (w, h) = state.size;
     let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
@@ -304,16 +314,7 @@ fn a_stale_context_and_a_filter_at_120x40() {
         }),
     );
     update(&mut state, Event::Tick(at(15)));
-    update(
-        &mut state,
-        Event::Key(KeyEvent::new(KeyCode::Char('/'), KeyModifiers::NONE)),
-    );
-    for c in "sh".chars() {
-        update(
-            &mut state,
-            Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
-        );
-    }
+    filter(&mut state, "sh");
     insta::assert_snapshot!(screen(&state));
 }
 
@@ -434,16 +435,7 @@ fn a_settled_canary_shows_all_traffic_on_stable() {
         &mut state,
         Event::Cluster(ClusterEvent::ReplicaSet(Change::Applied(Box::new(set)))),
     );
-    update(
-        &mut state,
-        Event::Key(KeyEvent::new(KeyCode::Char('/'), KeyModifiers::NONE)),
-    );
-    for c in "cart".chars() {
-        update(
-            &mut state,
-            Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
-        );
-    }
+    filter(&mut state, "cart");
     settle(&mut state);
     let screen = screen(&state);
     let version = screen
