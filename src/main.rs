@@ -23,11 +23,11 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> eyre::Result<()> {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let colours = term::colour_profile();
     let runtime = tokio::runtime::Runtime::new()?;
     match cli.command {
         None => {
-            let config = config::load(no_color)?;
+            let config = config::load(colours)?;
             let metrics = match &config.metrics {
                 Some(settings) => Some(cockpit::MetricsBackend {
                     source: metrics::from_config(settings)?,
@@ -39,7 +39,7 @@ fn run(cli: Cli) -> eyre::Result<()> {
         }
         Some(Command::Status { output }) => runtime.block_on(headless::status(&cli.scope, output)),
         Some(Command::Act(command)) => {
-            let mut policy = config::load(no_color)?.policy;
+            let mut policy = config::load(colours)?.policy;
             policy.readonly |= cli.scope.readonly;
             runtime
                 .block_on(headless::act(&cli.scope, &command, &policy))
@@ -51,7 +51,7 @@ fn run(cli: Cli) -> eyre::Result<()> {
         Some(Command::Bench { only }) => bench::run(&runtime, &only),
         Some(Command::Demo(args)) if args.serve => runtime.block_on(sim::serve(args)),
         Some(Command::Demo(args)) => {
-            let config = config::load(no_color)?;
+            let config = config::load(colours)?;
             runtime.block_on(async move {
                 let fleet = sim::Fleet::start(sim::FleetOptions::from_args(&args)).await?;
                 let metrics = cockpit::MetricsBackend {

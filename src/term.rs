@@ -12,6 +12,7 @@ use crossterm::terminal::{
 };
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
+use termprofile::{DetectorSettings, TermProfile};
 use tokio::signal::unix::{SignalKind, signal};
 
 pub type Tui = Terminal<CrosstermBackend<Stdout>>;
@@ -19,6 +20,14 @@ pub type Tui = Terminal<CrosstermBackend<Stdout>>;
 /// Whether the cockpit holds the terminal (raw mode, alternate screen), so
 /// that restoring writes nothing when it never did.
 static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// What the terminal on stdout can show, from the environment (`NO_COLOR`,
+/// `FORCE_COLOR`, `COLORTERM`, `TERM`): read before the cockpit takes the
+/// screen. Not asked of tmux (`tmux info` would be a process per start);
+/// inside tmux its `TERM` says what it passes on.
+pub fn colour_profile() -> TermProfile {
+    TermProfile::detect(&stdout(), DetectorSettings::new().enable_tmux_info(false))
+}
 
 /// Restores the terminal when dropped, whatever the way out.
 pub struct Session {

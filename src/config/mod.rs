@@ -5,6 +5,7 @@ pub mod paths;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use termprofile::TermProfile;
 
 use std::collections::BTreeMap;
 
@@ -69,19 +70,20 @@ fn read(path: &Path) -> Result<Option<String>, ConfigError> {
 }
 
 /// Load the config, keymap and theme from the user's config dir over the
-/// embedded defaults. `no_color`: `NO_COLOR` is set, so the mono theme wins.
-pub fn load(no_color: bool) -> Result<Config, ConfigError> {
+/// embedded defaults, the theme brought down to the terminal's `profile`
+/// (`NO_COLOR`, a 16-colour console: see `term::colour_profile`).
+pub fn load(profile: TermProfile) -> Result<Config, ConfigError> {
     load_from(
         paths::config_file().as_deref(),
         paths::config_dir().as_deref(),
-        no_color,
+        profile,
     )
 }
 
 pub fn load_from(
     config_file: Option<&Path>,
     config_dir: Option<&Path>,
-    no_color: bool,
+    profile: TermProfile,
 ) -> Result<Config, ConfigError> {
     let file: ConfigFile = match config_file.map(|p| (p, read(p))) {
         Some((path, Ok(Some(text)))) => toml::from_str(&text).map_err(|e| ConfigError {
@@ -98,12 +100,8 @@ pub fn load_from(
         keymap =
             Keymap::parse(&text, Some(&keymap)).map_err(|message| ConfigError { path, message })?;
     }
-    let name = if no_color {
-        "mono"
-    } else {
-        file.theme.as_deref().unwrap_or("default")
-    };
-    let theme = load_theme(name, config_dir)?;
+    let name = file.theme.as_deref().unwrap_or("default");
+    let theme = load_theme(name, config_dir)?.adapted_to(profile);
     let pick = |want: fn(&ContextConfig) -> bool| {
         file.contexts
             .iter()
@@ -142,10 +140,13 @@ mod tests {
 
     #[test]
     fn defaults_without_any_file() {
-        let config = load_from(None, None, false).unwrap();
+        let config = load_from(None, None, TermProfile::Ansi256).unwrap();
         assert_eq!(config.theme, Theme::builtin("default").unwrap());
         assert_eq!(config.keymap, Keymap::default_keys());
-        assert!(load_from(None, None, true).unwrap().theme.mono);
+        assert_eq!(
+            load_from(None, None, TermProfile::NoColor).unwrap().theme,
+            Theme::builtin("mono").unwrap()
+        );
     }
 
     #[test]
@@ -156,18 +157,18 @@ mod tests {
         let mine = include_str!("../../themes/default.toml").replace("\"208\"", "\"magenta\"");
         std::fs::write(dir.path().join("themes/mine.toml"), mine).unwrap();
         std::fs::write(&file, "theme = \"mine\"\n").unwrap();
-        let config = load_from(Some(&file), Some(dir.path()), false).unwrap();
+        let config = load_from(Some(&file), Some(dir.path()), TermProfile::Ansi256).unwrap();
         assert_eq!(config.theme.canary, ratatui::style::Color::Magenta);
 
         std::fs::write(&file, "\n\ntheme = 3\n").unwrap();
-        let err = load_from(Some(&file), Some(dir.path()), false)
+        let err = load_from(Some(&file), Some(dir.path()), TermProfile::Ansi256)
             .unwrap_err()
             .to_string();
         assert!(err.starts_with(&file.display().to_string()), "{err}");
         assert!(err.contains("line 3"), "{err}");
 
         std::fs::write(&file, "colour = \"red\"\n").unwrap();
-        let err = load_from(Some(&file), Some(dir.path()), false)
+        let err = load_from(Some(&file), Some(dir.path()), TermProfile::Ansi256)
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown field `colour`"), "{err}");
@@ -177,14 +178,14 @@ mod tests {
             "[contexts.prod-eu]\nproduction = true\n[contexts.lab]\nreadonly = true\n",
         )
         .unwrap();
-        let policy = load_from(Some(&file), Some(dir.path()), false)
+        let policy = load_from(Some(&file), Some(dir.path()), TermProfile::Ansi256)
             .unwrap()
             .policy;
         assert_eq!(policy.production_contexts, ["prod-eu"]);
         assert!(policy.readonly("lab") && !policy.readonly("prod-eu"));
 
         std::fs::write(&file, "[contexts.prod-eu]\nprodction = true\n").unwrap();
-        let err = load_from(Some(&file), Some(dir.path()), false)
+        let err = load_from(Some(&file), Some(dir.path()), TermProfile::Ansi256)
             .unwrap_err()
             .to_string();
         assert!(
@@ -193,14 +194,14 @@ mod tests {
         );
 
         std::fs::write(&file, "theme = \"nope\"\n").unwrap();
-        let err = load_from(Some(&file), Some(dir.path()), false)
+        let err = load_from(Some(&file), Some(dir.path()), TermProfile::Ansi256)
             .unwrap_err()
             .to_string();
         assert!(err.contains("no theme \"nope\""), "{err}");
 
         std::fs::write(&file, "").unwrap();
         std::fs::write(dir.path().join("keymap.toml"), "[normal]\nfly = [\"f\"]\n").unwrap();
-        let err = load_from(Some(&file), Some(dir.path()), false)
+        let err = load_from(Some(&file), Some(dir.path()), TermProfile::Ansi256)
             .unwrap_err()
             .to_string();
         assert!(

@@ -4,6 +4,7 @@ use std::str::FromStr;
 
 use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
+use termprofile::TermProfile;
 
 use crate::model::Phase;
 
@@ -44,9 +45,10 @@ pub struct Theme {
     pub error: Color,
     #[serde(deserialize_with = "color")]
     pub bar_empty: Color,
-    /// Set for the `mono` theme: selection shows as reverse video.
+    /// The selection shows as reverse video: with no colours (the `mono`
+    /// theme), and with 16, where a dark grey background comes out black.
     #[serde(skip)]
-    pub mono: bool,
+    pub reverse_selection: bool,
 }
 
 /// `"208"` is a 256-colour index; anything else a colour name.
@@ -73,8 +75,45 @@ impl Theme {
             _ => return None,
         };
         let mut theme = Theme::parse(text).expect("embedded themes are valid");
-        theme.mono = name == "mono";
+        theme.reverse_selection = name == "mono";
         Some(theme)
+    }
+
+    /// The theme as a terminal of `profile` can show it: no colour (the
+    /// mono theme's reverse-video selection) without colour support, and
+    /// every colour brought down to the nearest the terminal has (a 256-colour
+    /// index on a 16-colour console, `#rrggbb` on a 256-colour one).
+    pub fn adapted_to(mut self, profile: TermProfile) -> Theme {
+        if profile <= TermProfile::NoColor {
+            return Theme::builtin("mono").expect("the mono theme is built in");
+        }
+        for colour in self.colours_mut() {
+            *colour = profile.adapt_color(*colour).unwrap_or(Color::Reset);
+        }
+        self.reverse_selection |= profile == TermProfile::Ansi16;
+        self
+    }
+
+    fn colours_mut(&mut self) -> [&mut Color; 17] {
+        [
+            &mut self.healthy,
+            &mut self.progressing,
+            &mut self.paused,
+            &mut self.degraded,
+            &mut self.aborted,
+            &mut self.stable,
+            &mut self.canary,
+            &mut self.text,
+            &mut self.muted,
+            &mut self.accent,
+            &mut self.border,
+            &mut self.title,
+            &mut self.selection_fg,
+            &mut self.selection_bg,
+            &mut self.warning,
+            &mut self.error,
+            &mut self.bar_empty,
+        ]
     }
 
     pub fn phase(&self, phase: Phase) -> Style {
@@ -93,7 +132,7 @@ impl Theme {
     }
 
     pub fn selected(&self) -> Style {
-        if self.mono {
+        if self.reverse_selection {
             Style::new().add_modifier(Modifier::REVERSED)
         } else {
             Style::new()
@@ -125,8 +164,37 @@ mod tests {
         let theme = Theme::builtin("default").unwrap();
         assert_eq!(theme.canary, Color::Indexed(208));
         assert_eq!(theme.healthy, Color::Green);
-        assert!(Theme::builtin("mono").unwrap().mono);
+        assert!(Theme::builtin("mono").unwrap().reverse_selection);
         assert!(Theme::builtin("nope").is_none());
+    }
+
+    #[test]
+    fn colours_come_down_to_what_the_terminal_has() {
+        let default = Theme::builtin("default").unwrap();
+        let mut ansi16 = default.clone().adapted_to(TermProfile::Ansi16);
+        assert!(
+            ansi16
+                .colours_mut()
+                .iter()
+                .all(|c| !matches!(**c, Color::Indexed(_) | Color::Rgb(..))),
+            "{ansi16:?}"
+        );
+        assert_eq!(ansi16.healthy, Color::Green, "named colours stay");
+        assert_ne!(ansi16.canary, ansi16.stable, "versions stay apart");
+        assert!(ansi16.selected().add_modifier.contains(Modifier::REVERSED));
+        assert_eq!(default.clone().adapted_to(TermProfile::Ansi256), default);
+        assert_eq!(default.clone().adapted_to(TermProfile::TrueColor), default);
+        let mut mono = default.clone().adapted_to(TermProfile::NoColor);
+        assert!(mono.selected().add_modifier.contains(Modifier::REVERSED));
+        assert!(mono.colours_mut().iter().all(|c| **c == Color::Reset));
+
+        let text = include_str!("../../themes/default.toml").replace("\"208\"", "\"#ff8700\"");
+        let rgb = Theme::parse(&text).unwrap();
+        assert_eq!(rgb.canary, Color::Rgb(0xff, 0x87, 0));
+        assert_eq!(
+            rgb.adapted_to(TermProfile::Ansi256).canary,
+            Color::Indexed(208)
+        );
     }
 
     #[test]
