@@ -26,6 +26,8 @@ insecure = true
 bearer_token_env = "PROM_TOKEN"
 headers = { "X-Scope-OrgID" = "shop" }
 group_weights = { errors = 60, latency = 30, business = 10 }
+cluster_label = "cluster"
+clusters = { "admin@prod-eu" = "prod-eu" }
 
 [metrics.thresholds]
 pass = 90
@@ -59,6 +61,8 @@ fn a_full_section_parses_with_defaults_filled_in() {
         "unset thresholds keep their defaults"
     );
     assert_eq!(c.group_weights["errors"], 60.0);
+    assert_eq!(c.cluster_label.as_deref(), Some("cluster"));
+    assert_eq!(c.clusters["admin@prod-eu"], "prod-eu");
 }
 
 #[test]
@@ -66,6 +70,11 @@ fn user_metrics_join_the_preset_and_replace_its_namesakes() {
     let defs = parse(FULL).unwrap().definitions().unwrap();
     let names: Vec<&str> = defs.iter().map(|d| d.name.as_str()).collect();
     assert_eq!(names, ["latency p99", "orders/min", "error rate"]);
+    // The preset's own queries match the cluster label; the user's are as written.
+    let MetricQueries::Series { query } = &defs[0].queries else {
+        panic!("a series")
+    };
+    assert!(query.contains(r#"cluster="{{cluster}}""#), "{query}");
     assert_eq!(defs[1].direction, Direction::Higher);
     assert!(matches!(defs[1].queries, MetricQueries::Series { .. }));
     let MetricQueries::Counts { errors, .. } = &defs[2].queries else {

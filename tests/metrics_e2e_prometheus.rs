@@ -1,7 +1,8 @@
-//! End to end with a real Prometheus: it scrapes a simulated cluster's `/metrics` every
-//! second, and the Prometheus-backed `RolloutMetrics` reads both versions of the demo's
-//! canaries from it: the checkout canary that times out fails on its error rate, the
-//! healthy frontend canary passes.
+//! End to end with a real Prometheus: it scrapes two simulated clusters' `/metrics` every
+//! second, each under its own `cluster` label (as a Thanos or federation would hold them),
+//! and the Prometheus-backed `RolloutMetrics` reads both versions of the demo's canaries
+//! from it, each from its own cluster: the checkout canary that times out fails on its
+//! error rate, the healthy frontend canary passes.
 //!
 //! Needs the `prometheus` binary (Debian's package; `.ci/run` installs it). Without it the
 //! test is skipped with a note, except under CI (`CI` set), where that is a failure.
@@ -28,6 +29,7 @@ use flightdeck::sim::{Fleet, FleetOptions};
 use metrics_sim_support::{judged, metric, target};
 
 const CONTEXT: &str = "sim-prod-eu";
+const OTHER_CONTEXT: &str = "sim-prod-us";
 /// Prometheus needs a couple of scrapes for a rate and ten points for the judge's samples.
 const PATIENCE: Duration = Duration::from_secs(60);
 
@@ -58,14 +60,21 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Prometheus on a loopback port with its data in `dir`, scraping `target` (host:port).
-fn start_prometheus(binary: &str, dir: &Path, target: &str) -> (Running, String) {
+/// Prometheus on a loopback port with its data in `dir`, scraping each `(cluster, host:port)`
+/// with that `cluster` label.
+fn start_prometheus(binary: &str, dir: &Path, targets: &[(&str, &str)]) -> (Running, String) {
     let config = dir.join("prometheus.yml");
+    let static_configs: String = targets
+        .iter()
+        .map(|(cluster, target)| {
+            format!("      - targets: ['{target}']\n        labels: {{cluster: '{cluster}'}}\n")
+        })
+        .collect();
     std::fs::write(
         &config,
         format!(
             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
-             scrape_configs:\n  - job_name: sim\n    static_configs:\n      - targets: ['{target}']\n"
+             scrape_configs:\n  - job_name: sim\n    static_configs:\n{static_configs}"
         ),
     )
     .unwrap();
@@ -108,30 +117,41 @@ async fn a_real_prometheus_scraping_the_simulator_gives_the_canary_verdicts() {
         eprintln!("skipped: no `prometheus` binary on PATH (apt-get install prometheus)");
         return;
     };
-    // One cluster: the preset's queries select a version by namespace and pod-template
-    // hash, which a Prometheus scraping several clusters would sum across them.
+    // Two clusters in one Prometheus, told apart by their `cluster` label: the EU's is
+    // "eu-1", mapped from its context as `[metrics] clusters` would; the US's is its name.
     let fleet = Fleet::start(FleetOptions {
-        clusters: vec![CONTEXT.into()],
+        clusters: vec![CONTEXT.into(), OTHER_CONTEXT.into()],
         ..FleetOptions::default()
     })
     .await
     .expect("the fleet starts");
-    let server = &fleet.contexts()[0].server;
+    let host = |context: &str| {
+        let found = fleet.contexts().iter().find(|c| c.name == context);
+        let server = &found.expect("the context is served").server;
+        server.trim_start_matches("http://").to_string()
+    };
     let dir = tempfile::tempdir().unwrap();
-    let (_prometheus, url) =
-        start_prometheus(binary, dir.path(), server.trim_start_matches("http://"));
+    let (_prometheus, url) = start_prometheus(
+        binary,
+        dir.path(),
+        &[
+            ("eu-1", &host(CONTEXT)),
+            (OTHER_CONTEXT, &host(OTHER_CONTEXT)),
+        ],
+    );
 
     let client = Prometheus::new(&MetricsConfig::for_url(&url)).unwrap();
     // Scrapes every second: a rate over five seconds, a point a second.
     let source = PrometheusRollouts::new(
         Box::new(client),
-        Preset::Argo.metrics(),
+        Preset::Argo.metrics(Some("cluster")),
         Scoring::default(),
         Resolution {
             rate_interval: Duration::from_secs(5),
             step: Duration::from_secs(1),
         },
-    );
+    )
+    .with_clusters([(CONTEXT.to_string(), "eu-1".to_string())].into());
     wait_ready(&source, &dir.path().join("prometheus.log")).await;
 
     let checkout = target(&fleet, CONTEXT, "shop", "checkout").await;
@@ -170,7 +190,7 @@ async fn a_real_prometheus_scraping_the_simulator_gives_the_canary_verdicts() {
     assert_eq!(report.verdict.outcome, Outcome::Pass, "{}", report.verdict);
 
     // A query Prometheus rejects is its metric's error; the others are still read.
-    let mut metrics = Preset::Argo.metrics();
+    let mut metrics = Preset::Argo.metrics(None);
     metrics.push(MetricDefinition {
         name: "orders/min".into(),
         unit: "orders/min".into(),

@@ -10,6 +10,8 @@
 //! headers = { "X-Scope-OrgID" = "shop" }
 //! headers_env = { "X-Api-Key" = "PROM_API_KEY" }   # header → environment variable
 //! group_weights = { errors = 60, latency = 30, business = 10 }
+//! cluster_label = "cluster"   # one Prometheus, many clusters: presets match cluster="{{cluster}}"
+//! clusters = { "admin@prod-eu" = "prod-eu" }   # context → its cluster label (default: its name)
 //!
 //! [metrics.thresholds]
 //! pass = 95
@@ -67,6 +69,14 @@ pub struct MetricsConfig {
     /// The user's metrics; one named like a preset's replaces it.
     #[serde(default, rename = "metric")]
     pub metrics: Vec<CustomMetric>,
+    /// The label that tells clusters apart in a Prometheus holding several
+    /// (Thanos, Mimir, federation): the presets then match it.
+    #[serde(default)]
+    pub cluster_label: Option<String>,
+    /// Kubeconfig context → the value of `cluster_label` for it (and of the
+    /// `{{cluster}}` variable); a context not listed is its own name.
+    #[serde(default)]
+    pub clusters: BTreeMap<String, String>,
 }
 
 fn default_timeout() -> Duration {
@@ -195,6 +205,8 @@ impl MetricsConfig {
             thresholds: Thresholds::default(),
             group_weights: BTreeMap::new(),
             metrics: Vec::new(),
+            cluster_label: None,
+            clusters: BTreeMap::new(),
         }
     }
 
@@ -208,7 +220,7 @@ impl MetricsConfig {
             .collect::<Result<Vec<_>, _>>()?;
         let mut all: Vec<MetricDefinition> = self
             .preset
-            .metrics()
+            .metrics(self.cluster_label.as_deref())
             .into_iter()
             .filter(|p| !custom.iter().any(|c| c.name == p.name))
             .collect();

@@ -45,6 +45,8 @@ pub struct PrometheusRollouts {
     metrics: Vec<MetricDefinition>,
     scoring: Scoring,
     resolution: Resolution,
+    /// Kubeconfig context → its cluster label, for `{{cluster}}`.
+    clusters: BTreeMap<String, String>,
 }
 
 impl PrometheusRollouts {
@@ -59,7 +61,14 @@ impl PrometheusRollouts {
             metrics,
             scoring,
             resolution,
+            clusters: BTreeMap::new(),
         }
+    }
+
+    /// Each context's value of the cluster label (a context not listed is its own name).
+    pub fn with_clusters(mut self, clusters: BTreeMap<String, String>) -> Self {
+        self.clusters = clusters;
+        self
     }
 
     /// The `[metrics]` section's backend, metrics and scoring.
@@ -75,7 +84,8 @@ impl PrometheusRollouts {
                 thresholds: config.thresholds.clone(),
             },
             Resolution::default(),
-        ))
+        )
+        .with_clusters(config.clusters.clone()))
     }
 
     async fn metric(
@@ -86,7 +96,8 @@ impl PrometheusRollouts {
     ) -> (MetricReading, Option<(f64, f64)>) {
         let plan = Plan::new(target.since, now, self.resolution);
         let of = |hash: &str, role: &str| {
-            let vars = variables(target, hash, role, &plan, self.resolution);
+            let cluster = self.clusters.get(&target.key.context);
+            let vars = variables(target, cluster, hash, role, &plan, self.resolution);
             self.version(definition, vars, &plan)
         };
         let baseline = async {
@@ -238,15 +249,21 @@ fn seconds(d: Duration) -> String {
 
 /// The template variables for one version (see `templates`). Without the pods' labels,
 /// `version` is the pod-template hash and `service` the Service Argo's examples name for
-/// the role (`checkout-canary`).
+/// the role (`checkout-canary`); `cluster` is the context's name unless mapped.
 fn variables(
     target: &Target,
+    cluster: Option<&String>,
     hash: &str,
     role: &str,
     plan: &Plan,
     resolution: Resolution,
 ) -> BTreeMap<String, String> {
     [
+        ("context", target.key.context.clone()),
+        (
+            "cluster",
+            cluster.unwrap_or(&target.key.context).to_string(),
+        ),
         ("namespace", target.key.namespace.clone()),
         ("rollout", target.key.name.clone()),
         ("hash", hash.to_string()),
@@ -340,17 +357,43 @@ mod tests {
             since: at(0),
         };
         let plan = Plan::new(at(0), at(2_220), Resolution::default());
-        let vars = variables(&target, "5d2a", "canary", &plan, Resolution::default());
-        let query = &crate::metrics::templates::Preset::Argo.metrics()[0].queries;
-        let MetricQueries::Counts { errors, .. } = query else {
-            panic!("error rate counts")
+        let vars = variables(
+            &target,
+            None,
+            "5d2a",
+            "canary",
+            &plan,
+            Resolution::default(),
+        );
+        let errors_query = |cluster_label| match &crate::metrics::templates::Preset::Argo
+            .metrics(cluster_label)[0]
+            .queries
+        {
+            MetricQueries::Counts { errors, .. } => errors.clone(),
+            other => panic!("error rate counts, not {other:?}"),
         };
         assert_eq!(
-            render(errors, &vars).unwrap(),
+            render(&errors_query(None), &vars).unwrap(),
             r#"sum(increase(http_requests_total{namespace="shop",rollouts_pod_template_hash="5d2a",code=~"5.."}[2220s]))"#
         );
         assert_eq!(vars["service"], "checkout-canary");
         assert_eq!(vars["rate_interval"], "60s");
+        assert_eq!((&*vars["context"], &*vars["cluster"]), ("prod", "prod"));
+
+        // One Prometheus over many clusters: the context's own label value.
+        let mapped = "eu-west-1".to_string();
+        let vars = variables(
+            &target,
+            Some(&mapped),
+            "5d2a",
+            "canary",
+            &plan,
+            Resolution::default(),
+        );
+        assert_eq!(
+            render(&errors_query(Some("k8s_cluster")), &vars).unwrap(),
+            r#"sum(increase(http_requests_total{namespace="shop",rollouts_pod_template_hash="5d2a",k8s_cluster="eu-west-1",code=~"5.."}[2220s]))"#
+        );
     }
 
     fn matrix(points: &[(f64, f64)]) -> QueryResult {

@@ -304,7 +304,7 @@ mod tests {
     use crate::model::verdict::Outcome;
 
     fn specs() -> (MetricSpec, MetricSpec) {
-        let defs = Preset::Argo.metrics();
+        let defs = Preset::Argo.metrics(None);
         (spec_of(&defs[0]), spec_of(&defs[1]))
     }
 

@@ -29,7 +29,7 @@ impl SimMetrics {
                 .iter()
                 .filter_map(|c| Some((c.name.clone(), fleet.traffic(&c.name)?)))
                 .collect(),
-            metrics: Preset::Argo.metrics(),
+            metrics: Preset::Argo.metrics(None),
             scoring: Scoring::default(),
         }
     }

@@ -6,7 +6,9 @@
 //! Istio's `destination_version`), `service` (the version's Service, for
 //! NGINX ingress), `interval` (the canary's lifetime so far, e.g. `37m`, for
 //! `increase()`), `rate_interval` (the `rate()` window behind each point of a
-//! series, e.g. `1m`). The queries follow Flagger's built-in ones, but count
+//! series, e.g. `1m`), `context` (the kubeconfig context) and `cluster`
+//! (its value of the `[metrics] cluster_label`, for one Prometheus over
+//! many clusters). The queries follow Flagger's built-in ones, but count
 //! with `increase()` over the lifetime instead of a success-rate ratio, and
 //! give latency as a series to sample rather than one number.
 
@@ -101,8 +103,11 @@ pub enum Preset {
 }
 
 impl Preset {
-    /// The preset's error-rate (critical) and p99 latency metrics.
-    pub fn metrics(self) -> Vec<MetricDefinition> {
+    /// The preset's error-rate (critical) and p99 latency metrics; with a
+    /// `cluster_label`, each selector also matches `label="{{cluster}}"`, so
+    /// that a Prometheus holding many clusters' series (Thanos, Mimir, a
+    /// federation) gives each version's own.
+    pub fn metrics(self, cluster_label: Option<&str>) -> Vec<MetricDefinition> {
         let (selector, requests, errors_matcher, latency_bucket, unit) = match self {
             Self::None => return Vec::new(),
             Self::Argo => (
@@ -133,6 +138,10 @@ impl Preset {
                 "nginx_ingress_controller_request_duration_seconds_bucket",
                 "s",
             ),
+        };
+        let selector = match cluster_label {
+            Some(label) => format!(r#"{selector},{label}="{{{{cluster}}}}""#),
+            None => selector.to_string(),
         };
         vec![
             MetricDefinition {
@@ -213,7 +222,7 @@ mod tests {
             ("interval", "37m"),
             ("rate_interval", "1m"),
         ]);
-        let metrics = Preset::Argo.metrics();
+        let metrics = Preset::Argo.metrics(None);
         let MetricQueries::Counts { errors, requests } = &metrics[0].queries else {
             panic!("error rate is a count metric")
         };
@@ -246,7 +255,7 @@ mod tests {
             ("rate_interval", "1m"),
         ]);
         for preset in [Preset::Argo, Preset::Istio, Preset::Linkerd, Preset::Nginx] {
-            for m in preset.metrics() {
+            for m in preset.metrics(None) {
                 let queries = match &m.queries {
                     MetricQueries::Counts { errors, requests } => vec![errors, requests],
                     MetricQueries::Series { query } => vec![query],
@@ -258,6 +267,6 @@ mod tests {
                 }
             }
         }
-        assert!(Preset::None.metrics().is_empty());
+        assert!(Preset::None.metrics(None).is_empty());
     }
 }
