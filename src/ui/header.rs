@@ -10,22 +10,62 @@ use super::{Theme, phase_icon};
 use crate::app::{ContextHealth, State};
 use crate::model::Phase;
 
+/// How much of the line is spelled out, from all of it down to what fits
+/// 80 columns with many contexts; each level keeps the cuts of the ones
+/// before it. The counts and any context that is down must stay in view.
+#[derive(Clone, Copy, PartialEq, PartialOrd)]
+enum Detail {
+    Full,
+    /// "all ns" for "all namespaces".
+    ScopeShort,
+    /// Contexts that are up are counted, not named.
+    UpCounted,
+    /// Contexts that are down lose their error text (keep name and age).
+    ErrorsCut,
+}
+
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let levels = [
+        Detail::Full,
+        Detail::ScopeShort,
+        Detail::UpCounted,
+        Detail::ErrorsCut,
+    ];
+    let mut lines = levels.iter().map(|detail| line(state, theme, *detail));
+    let mut chosen = lines.next().expect("there are levels");
+    for shorter in lines {
+        if chosen.width() <= usize::from(area.width) {
+            break;
+        }
+        chosen = shorter;
+    }
+    frame.render_widget(chosen, area);
+}
+
+fn line(state: &State, theme: &Theme, detail: Detail) -> Line<'static> {
     let sep = || Span::styled(" · ", theme.muted());
     let mut spans = vec![Span::styled(
         " flightdeck",
         Style::new().fg(theme.title).add_modifier(Modifier::BOLD),
     )];
     spans.push(sep());
-    let shown = state
+    let shown: Vec<_> = state
         .contexts
         .iter()
-        .filter(|(c, _)| state.context_scope.as_ref().is_none_or(|s| s == c));
-    for (i, (context, health)) in shown.enumerate() {
-        if i > 0 {
+        .filter(|(c, _)| state.context_scope.as_ref().is_none_or(|s| s == c))
+        .collect();
+    let count_up = detail >= Detail::UpCounted && shown.len() > 1;
+    if count_up {
+        spans.extend(up_counts(&shown, theme));
+    }
+    for (context, health) in shown {
+        if count_up && health.error().is_none() {
+            continue;
+        }
+        if spans.len() > 2 {
             spans.push(Span::raw(" "));
         }
-        spans.extend(context_spans(state, context, health, theme));
+        spans.extend(context_spans(state, context, health, theme, detail));
     }
     spans.push(sep());
     let total: usize = state.phase_counts.iter().sum();
@@ -50,27 +90,52 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .namespace_scope
         .as_ref()
         .or(state.watched_namespace.as_ref());
-    spans.push(Span::raw(match namespace {
-        Some(ns) => format!("ns {ns}"),
-        None => "all namespaces".to_string(),
+    spans.push(Span::raw(match (namespace, detail) {
+        (Some(ns), _) => format!("ns {ns}"),
+        (None, d) if d >= Detail::ScopeShort => "all ns".to_string(),
+        (None, _) => "all namespaces".to_string(),
     }));
-    frame.render_widget(Line::from(spans), area);
+    Line::from(spans)
+}
+
+/// "●9 ◌1": how many contexts are live and how many still connecting.
+fn up_counts(contexts: &[&(String, ContextHealth)], theme: &Theme) -> Vec<Span<'static>> {
+    let up = contexts.iter().filter(|(_, h)| h.error().is_none());
+    let live = up.clone().filter(|(_, h)| h.is_live()).count();
+    let connecting = up.count() - live;
+    let mut spans = vec![Span::styled(
+        format!("●{live} live"),
+        Style::new().fg(theme.healthy),
+    )];
+    if connecting > 0 {
+        spans.push(Span::styled(
+            format!(" ◌{connecting} connecting"),
+            Style::new().fg(theme.warning),
+        ));
+    }
+    spans
 }
 
 /// "● prod-eu" when live, "◌ prod-eu" while connecting, and the error with
-/// the data's age when a watch is down.
+/// the data's age when a watch is down (the age alone when space is short).
 fn context_spans(
     state: &State,
     context: &str,
     health: &ContextHealth,
     theme: &Theme,
+    detail: Detail,
 ) -> Vec<Span<'static>> {
     if let Some(error) = health.error() {
         let stale = age_at(state.now, health.stale_since);
         let style = Style::new().fg(theme.error);
+        let why = if detail >= Detail::ErrorsCut {
+            format!(" stale {stale}")
+        } else {
+            format!(" stale {stale}: {error}")
+        };
         return vec![
             Span::styled(format!("✖ {context}"), style.add_modifier(Modifier::BOLD)),
-            Span::styled(format!(" stale {stale}: {error}"), style),
+            Span::styled(why, style),
         ];
     }
     let (icon, color) = if health.is_live() {

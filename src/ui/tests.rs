@@ -447,3 +447,56 @@ fn a_settled_canary_shows_all_traffic_on_stable() {
         "{version}"
     );
 }
+
+/// Ten contexts at 80 columns, one of them down: the ones up are counted,
+/// and the one down and the counts per phase stay in view.
+#[test]
+fn many_contexts_fit_the_header_at_80_columns() {
+    let contexts: Vec<String> = (1..=10).map(|i| format!("prod-{i:02}")).collect();
+    let mut state = State::new(
+        contexts.clone(),
+        contexts.clone(),
+        None,
+        Keymap::default_keys(),
+        at(0),
+    );
+    update(
+        &mut state,
+        Event::Resize {
+            width: 80,
+            height: 24,
+        },
+    );
+    for context in &contexts {
+        let items = vec![rollout(context, "shop", "cart", Phase::Healthy)];
+        update(
+            &mut state,
+            Event::Cluster(ClusterEvent::Rollout(Change::Relisted {
+                context: context.clone(),
+                items,
+            })),
+        );
+        update(
+            &mut state,
+            Event::Cluster(ClusterEvent::Live {
+                context: context.clone(),
+                kind: Kind::Rollout,
+            }),
+        );
+    }
+    update(
+        &mut state,
+        Event::Cluster(ClusterEvent::Down {
+            context: "prod-07".into(),
+            kind: Kind::Rollout,
+            error: "unreachable: connection refused".into(),
+        }),
+    );
+    update(&mut state, Event::Tick(at(9)));
+    settle(&mut state);
+    let header = screen(&state).lines().next().unwrap().to_string();
+    assert_eq!(
+        header,
+        " flightdeck · ●9 live ✖ prod-07 stale 9s · 10 rollouts ✔10 · all ns"
+    );
+}
