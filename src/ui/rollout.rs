@@ -72,6 +72,21 @@ fn lines(rollout: &Rollout, state: &State, theme: &Theme, width: usize) -> Vec<L
         status.push(Span::styled(format!("  revision {rev}"), theme.muted()));
     }
     out.push(Line::from(status));
+    let health = state
+        .contexts
+        .iter()
+        .find(|(c, _)| *c == rollout.key.context);
+    if let Some((context, health)) = health
+        && let Some(error) = health.error()
+    {
+        out.push(Line::styled(
+            format!(
+                "✖ {context}: no updates for {} ({error}); shown as last seen",
+                age_at(state.now, health.stale_since)
+            ),
+            Style::new().fg(theme.error),
+        ));
+    }
     match state.metrics.get(&rollout.key) {
         Some(Ok(report)) => out.push(super::metrics::verdict_line(&report.verdict, theme)),
         Some(Err(down)) => out.push(Line::styled(

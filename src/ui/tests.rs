@@ -500,3 +500,29 @@ fn many_contexts_fit_the_header_at_80_columns() {
         " flightdeck · ●9 live ✖ prod-07 stale 9s · 10 rollouts ✔10 · all ns"
     );
 }
+
+/// A rollout of a context whose watch is down says so in its pane: what is
+/// shown is as last seen.
+#[test]
+fn a_rollout_of_a_down_context_says_its_data_is_stale() {
+    let mut state = fleet_state(200, 60);
+    update(&mut state, Event::Tick(at(3)));
+    update(
+        &mut state,
+        Event::Cluster(ClusterEvent::Down {
+            context: "sim-prod-us".into(),
+            kind: Kind::Rollout,
+            error: "unreachable: connection refused".into(),
+        }),
+    );
+    update(&mut state, Event::Tick(at(15)));
+    let warning =
+        "✖ sim-prod-us: no updates for 12s (unreachable: connection refused); shown as last seen";
+    assert!(
+        !screen(&state).contains(warning),
+        "checkout is in sim-prod-eu"
+    );
+    filter(&mut state, "storefront");
+    settle(&mut state);
+    assert!(screen(&state).contains(warning), "{}", screen(&state));
+}
