@@ -68,22 +68,22 @@ fn a_full_section_parses_with_defaults_filled_in() {
 #[test]
 fn user_metrics_join_the_preset_and_replace_its_namesakes() {
     let defs = parse(FULL).unwrap().definitions().unwrap();
-    let names: Vec<&str> = defs.iter().map(|d| d.name.as_str()).collect();
+    let names: Vec<&str> = defs.iter().map(|d| d.spec.name.as_str()).collect();
     assert_eq!(names, ["latency p99", "orders/min", "error rate"]);
     // The preset's own queries match the cluster label; the user's are as written.
     let MetricQueries::Series { query } = &defs[0].queries else {
         panic!("a series")
     };
     assert!(query.contains(r#"cluster="{{cluster}}""#), "{query}");
-    assert_eq!(defs[1].direction, Direction::Higher);
+    assert_eq!(defs[1].spec.direction, Direction::Higher);
     assert!(matches!(defs[1].queries, MetricQueries::Series { .. }));
     let MetricQueries::Counts { errors, .. } = &defs[2].queries else {
         panic!("counts")
     };
     assert!(errors.contains("grpc_server_handled_total"));
-    assert!(defs[2].critical);
+    assert!(defs[2].spec.critical);
     assert_eq!(
-        defs[2].group, "error rate",
+        defs[2].spec.group, "error rate",
         "the group defaults to the name"
     );
 }

@@ -15,6 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use flightdeck::metrics::config::MetricsConfig;
+use flightdeck::metrics::judge::MetricSpec;
 use flightdeck::metrics::prometheus::Prometheus;
 use flightdeck::metrics::prometheus_rollout::{PrometheusRollouts, Resolution};
 use flightdeck::metrics::rollout_metrics::{
@@ -192,12 +193,14 @@ async fn a_real_prometheus_scraping_the_simulator_gives_the_canary_verdicts() {
     // A query Prometheus rejects is its metric's error; the others are still read.
     let mut metrics = Preset::Argo.metrics(None);
     metrics.push(MetricDefinition {
-        name: "orders/min".into(),
-        unit: "orders/min".into(),
-        direction: Direction::Higher,
-        critical: false,
-        group: "business".into(),
-        tolerance: None,
+        spec: MetricSpec {
+            name: "orders/min".into(),
+            unit: "orders/min".into(),
+            direction: Direction::Higher,
+            critical: false,
+            group: "business".into(),
+            tolerance: None,
+        },
         queries: MetricQueries::Series {
             query: "sum(rate(orders_total{namespace=\"{{namespace}}\"}[{{rate_interval}}]) * 60"
                 .into(),

@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::metrics::judge::Thresholds;
+use crate::metrics::judge::{MetricSpec, Thresholds};
 use crate::metrics::templates::{MetricDefinition, MetricQueries, Preset};
 use crate::model::Direction;
 
@@ -171,12 +171,14 @@ impl CustomMetric {
             (None, _, _) => return Err(self.problem("`errors` and `requests` go together")),
         };
         Ok(MetricDefinition {
-            name: self.name.clone(),
-            unit: self.unit.clone(),
-            direction: self.direction,
-            critical: self.critical,
-            group: self.group.clone().unwrap_or_else(|| self.name.clone()),
-            tolerance: self.tolerance,
+            spec: MetricSpec {
+                name: self.name.clone(),
+                unit: self.unit.clone(),
+                direction: self.direction,
+                critical: self.critical,
+                group: self.group.clone().unwrap_or_else(|| self.name.clone()),
+                tolerance: self.tolerance,
+            },
             queries,
         })
     }
@@ -222,7 +224,7 @@ impl MetricsConfig {
             .preset
             .metrics(self.cluster_label.as_deref())
             .into_iter()
-            .filter(|p| !custom.iter().any(|c| c.name == p.name))
+            .filter(|p| !custom.iter().any(|c| c.spec.name == p.spec.name))
             .collect();
         all.extend(custom);
         Ok(all)

@@ -117,7 +117,7 @@ mod tests {
 
     use super::*;
     use crate::metrics::rollout_metrics::{
-        MetricKind, MetricReading, PerVersion, RolloutReading, Scoring, spec_of,
+        MetricKind, MetricReading, PerVersion, RolloutReading, Scoring,
     };
     use crate::metrics::templates::Preset;
 
@@ -144,7 +144,7 @@ mod tests {
             };
             let reading = RolloutReading {
                 metrics: vec![MetricReading {
-                    spec: spec_of(definition),
+                    spec: definition.spec.clone(),
                     kind: MetricKind::of(definition),
                     versions,
                 }],

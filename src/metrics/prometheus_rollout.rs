@@ -13,7 +13,7 @@ use crate::metrics::config::MetricsConfig;
 use crate::metrics::prometheus::Prometheus;
 use crate::metrics::rollout_metrics::{
     MetricKind, MetricReading, PerVersion, RolloutMetrics, RolloutReading, Scoring, TREND_SPAN,
-    Target, VersionFigures, WindowData, spec_of,
+    Target, VersionFigures, WindowData,
 };
 use crate::metrics::source::{MetricsError, MetricsSource, QueryResult, Range};
 use crate::metrics::templates::{MetricDefinition, MetricQueries, render};
@@ -125,7 +125,7 @@ impl PrometheusRollouts {
             Err(e) => (Err(e.to_string()), None),
         };
         let reading = MetricReading {
-            spec: spec_of(definition),
+            spec: definition.spec.clone(),
             kind: MetricKind::of(definition),
             versions,
         };

@@ -180,18 +180,6 @@ pub struct RolloutMetricsReport {
     pub verdict: Verdict,
 }
 
-/// The judge's view of a metric definition.
-pub fn spec_of(definition: &MetricDefinition) -> MetricSpec {
-    MetricSpec {
-        name: definition.name.clone(),
-        unit: definition.unit.clone(),
-        direction: definition.direction,
-        critical: definition.critical,
-        group: definition.group.clone(),
-        tolerance: definition.tolerance,
-    }
-}
-
 /// Judges a reading: canary against baseline (or stable) per metric, then overall.
 pub fn judge_reading(reading: &RolloutReading, scoring: &Scoring) -> RolloutMetricsReport {
     let canary_rps = reading.rps.map(|(_, canary)| canary);
@@ -305,7 +293,7 @@ mod tests {
 
     fn specs() -> (MetricSpec, MetricSpec) {
         let defs = Preset::Argo.metrics(None);
-        (spec_of(&defs[0]), spec_of(&defs[1]))
+        (defs[0].spec.clone(), defs[1].spec.clone())
     }
 
     fn counts(errors: f64, requests: f64) -> VersionFigures {

@@ -9,7 +9,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::metrics::rollout_metrics::{
     MetricKind, MetricReading, PerVersion, RolloutMetrics, RolloutReading, Scoring, TREND_SPAN,
-    Target, VersionFigures, WindowData, spec_of,
+    Target, VersionFigures, WindowData,
 };
 use crate::metrics::templates::{MetricDefinition, Preset};
 use crate::sim::{Fleet, INTERVAL_SECONDS, TrafficHandle, TrafficInterval, VersionKey};
@@ -119,7 +119,7 @@ fn reading(
             let kind = MetricKind::of(definition);
             let of = |h: &[TrafficInterval]| figures(h, kind, since, histories.now);
             MetricReading {
-                spec: spec_of(definition),
+                spec: definition.spec.clone(),
                 kind,
                 versions: Ok(PerVersion {
                     stable: of(&histories.stable),
@@ -156,7 +156,7 @@ impl RolloutMetrics for SimMetrics {
                         .metrics
                         .iter()
                         .map(|d| MetricReading {
-                            spec: spec_of(d),
+                            spec: d.spec.clone(),
                             kind: MetricKind::of(d),
                             versions: Err(problem.clone()),
                         })

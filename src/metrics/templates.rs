@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::metrics::judge::MetricSpec;
 use crate::model::Direction;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -71,12 +72,8 @@ pub enum MetricQueries {
 /// A metric to query and judge: a preset's or the user's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricDefinition {
-    pub name: String,
-    pub unit: String,
-    pub direction: Direction,
-    pub critical: bool,
-    pub group: String,
-    pub tolerance: Option<f64>,
+    /// What the judge needs of it.
+    pub spec: MetricSpec,
     pub queries: MetricQueries,
 }
 
@@ -145,12 +142,14 @@ impl Preset {
         };
         vec![
             MetricDefinition {
-                name: "error rate".into(),
-                unit: "errors/request".into(),
-                direction: Direction::Lower,
-                critical: true,
-                group: "errors".into(),
-                tolerance: None,
+                spec: MetricSpec {
+                    name: "error rate".into(),
+                    unit: "errors/request".into(),
+                    direction: Direction::Lower,
+                    critical: true,
+                    group: "errors".into(),
+                    tolerance: None,
+                },
                 queries: MetricQueries::Counts {
                     errors: format!(
                         "sum(increase({requests}{{{selector},{errors_matcher}}}[{{{{interval}}}}]))"
@@ -159,12 +158,14 @@ impl Preset {
                 },
             },
             MetricDefinition {
-                name: "latency p99".into(),
-                unit: unit.into(),
-                direction: Direction::Lower,
-                critical: false,
-                group: "latency".into(),
-                tolerance: None,
+                spec: MetricSpec {
+                    name: "latency p99".into(),
+                    unit: unit.into(),
+                    direction: Direction::Lower,
+                    critical: false,
+                    group: "latency".into(),
+                    tolerance: None,
+                },
                 queries: MetricQueries::Series {
                     query: format!(
                         "histogram_quantile(0.99, sum by (le) (rate({latency_bucket}{{{selector}}}[{{{{rate_interval}}}}])))"
@@ -262,7 +263,7 @@ mod tests {
                 };
                 for q in queries {
                     let out =
-                        render(q, &v).unwrap_or_else(|e| panic!("{preset:?} {}: {e}", m.name));
+                        render(q, &v).unwrap_or_else(|e| panic!("{preset:?} {}: {e}", m.spec.name));
                     assert!(!out.contains("{{"), "{out}");
                 }
             }

@@ -15,6 +15,18 @@ pub struct Site {
     pub server: String,
 }
 
+/// checkout in shop on prod-eu, as alice: the site of the tests' actions.
+#[cfg(test)]
+pub fn test_site() -> Site {
+    Site {
+        context: "prod-eu".into(),
+        namespace: "shop".into(),
+        name: "checkout".into(),
+        user: "alice".into(),
+        server: "https://10.0.0.1:6443".into(),
+    }
+}
+
 /// A request an action makes, by the verb and resource RBAC names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Request {
@@ -145,16 +157,6 @@ mod tests {
 
     use super::*;
 
-    fn site() -> Site {
-        Site {
-            context: "prod-eu".into(),
-            namespace: "shop".into(),
-            name: "checkout".into(),
-            user: "alice".into(),
-            server: "https://10.0.0.1:6443".into(),
-        }
-    }
-
     fn api(code: u16, message: &str) -> kube::Error {
         kube::Error::Api(Status::failure(message, "").with_code(code).boxed())
     }
@@ -166,11 +168,11 @@ mod tests {
             r#"rollouts.argoproj.io "checkout" is forbidden: User "bob" cannot patch resource "rollouts/status" in API group "argoproj.io" in the namespace "shop""#,
         );
         assert_eq!(
-            words(&error, Request::PatchStatus, &site()).to_string(),
+            words(&error, Request::PatchStatus, &test_site()).to_string(),
             "RBAC: user bob cannot patch rollouts/status in namespace shop"
         );
         assert_eq!(
-            words(&api(403, "forbidden"), Request::PatchRollout, &site()).to_string(),
+            words(&api(403, "forbidden"), Request::PatchRollout, &test_site()).to_string(),
             "RBAC: user alice cannot patch rollouts in namespace shop"
         );
     }
@@ -178,16 +180,21 @@ mod tests {
     #[test]
     fn not_found_names_the_rollout_and_context_and_422_keeps_the_servers_words() {
         assert_eq!(
-            words(&api(404, "not found"), Request::GetRollout, &site()).to_string(),
+            words(&api(404, "not found"), Request::GetRollout, &test_site()).to_string(),
             "rollout shop/checkout not found in prod-eu"
         );
         let invalid = r#"Rollout.argoproj.io "checkout" is invalid: spec.restartAt: Invalid value"#;
         assert_eq!(
-            words(&api(422, invalid), Request::PatchRollout, &site()).to_string(),
+            words(&api(422, invalid), Request::PatchRollout, &test_site()).to_string(),
             invalid
         );
         assert_eq!(
-            words(&api(500, "etcd timeout"), Request::PatchRollout, &site()).to_string(),
+            words(
+                &api(500, "etcd timeout"),
+                Request::PatchRollout,
+                &test_site()
+            )
+            .to_string(),
             "etcd timeout (500)"
         );
     }

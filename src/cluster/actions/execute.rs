@@ -149,6 +149,7 @@ mod tests {
     use kube::core::Status;
     use serde_json::json;
 
+    use super::super::errors::test_site;
     use super::*;
 
     /// Answers in the order scripted; records what was asked.
@@ -203,16 +204,6 @@ mod tests {
         }
     }
 
-    fn site() -> Site {
-        Site {
-            context: "prod-eu".into(),
-            namespace: "shop".into(),
-            name: "checkout".into(),
-            user: "alice".into(),
-            server: "https://10.0.0.1:6443".into(),
-        }
-    }
-
     fn paused_at_step() -> Value {
         json!({
             "spec": {"paused": true, "strategy": {"canary": {"steps": [{"setWeight": 20}, {"pause": {}}]}}},
@@ -221,7 +212,7 @@ mod tests {
     }
 
     async fn run_script(script: &Script, action: RolloutAction) -> Result<Sent, ActionError> {
-        run(script, action, &site(), Timestamp::UNIX_EPOCH).await
+        run(script, action, &test_site(), Timestamp::UNIX_EPOCH).await
     }
 
     #[tokio::test]
