@@ -94,6 +94,21 @@ async fn act_and_compare(
         .collect()
 }
 
+/// A GET of the rollout.
+fn read(namespace: &str, name: &str) -> Expected {
+    ("GET", rollout_path(namespace, name), None, Value::Null)
+}
+
+/// A merge patch of the rollout.
+fn merge(namespace: &str, name: &str, body: Value) -> Expected {
+    ("PATCH", rollout_path(namespace, name), Some(MERGE), body)
+}
+
+/// A merge patch of the rollout's status subresource.
+fn merge_status(namespace: &str, name: &str, body: Value) -> Expected {
+    ("PATCH", status_path(namespace, name), Some(MERGE), body)
+}
+
 fn rollout_path(namespace: &str, name: &str) -> String {
     format!("{ROLLOUTS}/{namespace}/rollouts/{name}")
 }
@@ -151,10 +166,9 @@ async fn abort_then_retry() {
         &fleet,
         &checkout,
         RolloutAction::Abort,
-        &[(
-            "PATCH",
-            status_path("shop", "checkout"),
-            Some(MERGE),
+        &[merge_status(
+            "shop",
+            "checkout",
             json!({"status": {"abort": true}}),
         )],
     )
@@ -179,10 +193,9 @@ async fn abort_then_retry() {
         &fleet,
         &checkout,
         RolloutAction::Retry,
-        &[(
-            "PATCH",
-            status_path("shop", "checkout"),
-            Some(MERGE),
+        &[merge_status(
+            "shop",
+            "checkout",
             json!({"status": {"abort": false}}),
         )],
     )
@@ -204,11 +217,10 @@ async fn promote_clears_the_step_pause_and_the_canary_moves_on() {
         &checkout,
         RolloutAction::Promote,
         &[
-            ("GET", rollout_path("shop", "checkout"), None, Value::Null),
-            (
-                "PATCH",
-                status_path("shop", "checkout"),
-                Some(MERGE),
+            read("shop", "checkout"),
+            merge_status(
+                "shop",
+                "checkout",
                 json!({"status": {"pauseConditions": null}}),
             ),
         ],
@@ -230,12 +242,7 @@ async fn pause_then_resume_and_promote_of_a_person_paused_rollout_unpauses_after
         &fleet,
         &frontend,
         RolloutAction::Pause,
-        &[(
-            "PATCH",
-            rollout_path("shop", "frontend"),
-            Some(MERGE),
-            json!({"spec": {"paused": true}}),
-        )],
+        &[merge("shop", "frontend", json!({"spec": {"paused": true}}))],
     )
     .await;
     let paused = get(&fleet, &frontend).await;
@@ -247,13 +254,8 @@ async fn pause_then_resume_and_promote_of_a_person_paused_rollout_unpauses_after
         &frontend,
         RolloutAction::Resume,
         &[
-            ("GET", rollout_path("shop", "frontend"), None, Value::Null),
-            (
-                "PATCH",
-                rollout_path("shop", "frontend"),
-                Some(MERGE),
-                json!({"spec": {"paused": false}}),
-            ),
+            read("shop", "frontend"),
+            merge("shop", "frontend", json!({"spec": {"paused": false}})),
         ],
     )
     .await;
@@ -267,12 +269,7 @@ async fn pause_then_resume_and_promote_of_a_person_paused_rollout_unpauses_after
         &fleet,
         &frontend,
         RolloutAction::Pause,
-        &[(
-            "PATCH",
-            rollout_path("shop", "frontend"),
-            Some(MERGE),
-            json!({"spec": {"paused": true}}),
-        )],
+        &[merge("shop", "frontend", json!({"spec": {"paused": true}}))],
     )
     .await;
     act_and_compare(
@@ -280,19 +277,13 @@ async fn pause_then_resume_and_promote_of_a_person_paused_rollout_unpauses_after
         &frontend,
         RolloutAction::Promote,
         &[
-            ("GET", rollout_path("shop", "frontend"), None, Value::Null),
-            (
-                "PATCH",
-                status_path("shop", "frontend"),
-                Some(MERGE),
+            read("shop", "frontend"),
+            merge_status(
+                "shop",
+                "frontend",
                 json!({"status": {"pauseConditions": null}}),
             ),
-            (
-                "PATCH",
-                rollout_path("shop", "frontend"),
-                Some(MERGE),
-                json!({"spec": {"paused": false}}),
-            ),
+            merge("shop", "frontend", json!({"spec": {"paused": false}})),
         ],
     )
     .await;
@@ -313,11 +304,10 @@ async fn promote_full_finishes_a_blue_green() {
         &ledger,
         RolloutAction::PromoteFull,
         &[
-            ("GET", rollout_path("payments", "ledger"), None, Value::Null),
-            (
-                "PATCH",
-                status_path("payments", "ledger"),
-                Some(MERGE),
+            read("payments", "ledger"),
+            merge_status(
+                "payments",
+                "ledger",
                 json!({"status": {"promoteFull": true}}),
             ),
         ],
