@@ -241,6 +241,20 @@ fn judged(canary_errors: f64, canary_latency: f64) -> RolloutMetricsReport {
     }
 }
 
+/// sim-prod-us's rollout watch fails at 3 s; the clock reads 15 s.
+fn us_down_for_12s(state: &mut State) {
+    update(state, Event::Tick(at(3)));
+    update(
+        state,
+        Event::Cluster(ClusterEvent::Down {
+            context: "sim-prod-us".into(),
+            kind: Kind::Rollout,
+            error: "unreachable: connection refused".into(),
+        }),
+    );
+    update(state, Event::Tick(at(15)));
+}
+
 /// `/` and `text`, as typed.
 fn filter(state: &mut State, text: &str) {
     for c in std::iter::once('/').chain(text.chars()) {
@@ -304,16 +318,7 @@ fn blue_green_selected_at_120x40() {
 #[test]
 fn a_stale_context_and_a_filter_at_120x40() {
     let mut state = fleet_state(120, 40);
-    update(&mut state, Event::Tick(at(3)));
-    update(
-        &mut state,
-        Event::Cluster(ClusterEvent::Down {
-            context: "sim-prod-us".into(),
-            kind: Kind::Rollout,
-            error: "unreachable: connection refused".into(),
-        }),
-    );
-    update(&mut state, Event::Tick(at(15)));
+    us_down_for_12s(&mut state);
     filter(&mut state, "sh");
     insta::assert_snapshot!(screen(&state));
 }
@@ -506,16 +511,7 @@ fn many_contexts_fit_the_header_at_80_columns() {
 #[test]
 fn a_rollout_of_a_down_context_says_its_data_is_stale() {
     let mut state = fleet_state(200, 60);
-    update(&mut state, Event::Tick(at(3)));
-    update(
-        &mut state,
-        Event::Cluster(ClusterEvent::Down {
-            context: "sim-prod-us".into(),
-            kind: Kind::Rollout,
-            error: "unreachable: connection refused".into(),
-        }),
-    );
-    update(&mut state, Event::Tick(at(15)));
+    us_down_for_12s(&mut state);
     let warning =
         "✖ sim-prod-us: no updates for 12s (unreachable: connection refused); shown as last seen";
     assert!(
