@@ -40,10 +40,10 @@ fn in_scope(state: &State, key: &ObjectKey) -> bool {
             .is_none_or(|n| *n == key.namespace)
 }
 
-/// The fleet pane's rows: every rollout sorted by urgency (kept, and
-/// mended where a rollout comes, goes or changes urgency), and the rows shown (those in
-/// scope that match the filter) as indexes into that order, so that a
-/// filter keystroke neither sorts nor clones keys.
+/// The fleet pane's rows: every rollout sorted by urgency (kept, and mended
+/// where a rollout comes, goes or changes urgency), and the rows shown
+/// (those in scope that match the filter) as indexes into that order, so
+/// that a filter keystroke neither sorts nor clones keys.
 #[derive(Debug, Clone, Default)]
 pub struct Rows {
     sorted: Vec<ObjectKey>,

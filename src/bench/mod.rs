@@ -23,6 +23,8 @@ use std::time::Duration;
 use color_eyre::eyre;
 use tokio::runtime::Runtime;
 
+use clap::ValueEnum;
+
 use crate::cli::BenchPart;
 use crate::model::ObjectKey;
 use pty::Cockpit;
@@ -39,7 +41,11 @@ const IDLE: Duration = Duration::from_secs(10);
 pub fn run(runtime: &Runtime, only: &[BenchPart]) -> eyre::Result<()> {
     let home = std::env::temp_dir().join(format!("flightdeck-bench-{}", std::process::id()));
     std::fs::create_dir_all(&home)?;
-    let parts = if only.is_empty() { ALL } else { only };
+    let parts = if only.is_empty() {
+        BenchPart::value_variants()
+    } else {
+        only
+    };
     let result = measure(runtime, &home, parts);
     let _ = std::fs::remove_dir_all(&home);
     let figures = result?;
@@ -48,13 +54,6 @@ pub fn run(runtime: &Runtime, only: &[BenchPart]) -> eyre::Result<()> {
     print!("{}", report::table(&figures));
     Ok(())
 }
-
-const ALL: &[BenchPart] = &[
-    BenchPart::Startup,
-    BenchPart::Cockpit,
-    BenchPart::Render,
-    BenchPart::Update,
-];
 
 fn measure(runtime: &Runtime, home: &Path, parts: &[BenchPart]) -> eyre::Result<Vec<Figure>> {
     let mut figures = Vec::new();
@@ -246,14 +245,14 @@ fn updates(listed: &fleet::Listed) -> Vec<Figure> {
     let mut state = fleet::state(listed, FLEET, (pty::WIDTH, pty::HEIGHT));
     let changes = update::changes(&state);
     let count = changes.len();
-    let rate = update::flood(&mut state, changes);
+    let rate = update::rate(&mut state, changes, count);
     figures.push(Figure::new(
         format!("update: {count} watch events at once, {FLEET} rollouts"),
         format!("{rate:.0} events/s"),
     ));
     let mut changes = update::changes(&state);
     changes.truncate(1_000);
-    let rate = update::trickle(&mut state, changes);
+    let rate = update::rate(&mut state, changes, 1);
     figures.push(Figure::new(
         "update: watch events one at a time (+ settle)",
         format!("{rate:.0} events/s"),

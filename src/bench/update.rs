@@ -24,25 +24,17 @@ pub fn changes(state: &State) -> Vec<Event> {
     rollouts.chain(sets).map(Event::Cluster).collect()
 }
 
-/// Events per second when they come in a flood: all applied, then the
-/// view settled once, as the cockpit does with a batch before a frame.
-pub fn flood(state: &mut State, events: Vec<Event>) -> f64 {
+/// Events per second through `app::update`, the view settled after each
+/// `batch` of them, as the cockpit settles the events it took before each
+/// frame: a flood comes as one batch, a trickle in batches of one.
+pub fn rate(state: &mut State, events: Vec<Event>, batch: usize) -> f64 {
     let count = events.len();
     let started = Instant::now();
-    for event in events {
-        app::update(state, event);
-    }
-    app::settle(state);
-    count as f64 / started.elapsed().as_secs_f64()
-}
-
-/// Events per second when they come one at a time: each applied and the
-/// view settled, as the cockpit does before each frame.
-pub fn trickle(state: &mut State, events: Vec<Event>) -> f64 {
-    let count = events.len();
-    let started = Instant::now();
-    for event in events {
-        app::update(state, event);
+    let mut events = events.into_iter();
+    while events.len() > 0 {
+        events.by_ref().take(batch.max(1)).for_each(|event| {
+            app::update(state, event);
+        });
         app::settle(state);
     }
     count as f64 / started.elapsed().as_secs_f64()

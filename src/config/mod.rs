@@ -100,7 +100,12 @@ pub fn load_from(
         keymap =
             Keymap::parse(&text, Some(&keymap)).map_err(|message| ConfigError { path, message })?;
     }
-    let name = file.theme.as_deref().unwrap_or("default");
+    // Without colour, the mono theme (the user's themes/mono.toml if any).
+    let name = if profile <= TermProfile::NoColor {
+        "mono"
+    } else {
+        file.theme.as_deref().unwrap_or("default")
+    };
     let theme = load_theme(name, config_dir)?.adapted_to(profile);
     let pick = |want: fn(&ContextConfig) -> bool| {
         file.contexts

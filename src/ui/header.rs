@@ -24,19 +24,20 @@ enum Detail {
     ErrorsCut,
 }
 
+const DETAILS: [Detail; 4] = [
+    Detail::Full,
+    Detail::ScopeShort,
+    Detail::UpCounted,
+    Detail::ErrorsCut,
+];
+
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let levels = [
-        Detail::Full,
-        Detail::ScopeShort,
-        Detail::UpCounted,
-        Detail::ErrorsCut,
-    ];
-    let mut lines = levels.iter().map(|detail| line(state, theme, *detail));
+    // The first level that fits; the last (cut by the edge) when none does.
+    let mut lines = DETAILS.iter().map(|detail| line(state, theme, *detail));
     let mut chosen = lines.next().expect("there are levels");
-    for shorter in lines {
-        if chosen.width() <= usize::from(area.width) {
-            break;
-        }
+    while chosen.width() > usize::from(area.width)
+        && let Some(shorter) = lines.next()
+    {
         chosen = shorter;
     }
     frame.render_widget(chosen, area);
@@ -55,6 +56,7 @@ fn line(state: &State, theme: &Theme, detail: Detail) -> Line<'static> {
         .filter(|(c, _)| state.context_scope.as_ref().is_none_or(|s| s == c))
         .collect();
     let count_up = detail >= Detail::UpCounted && shown.len() > 1;
+    let contexts_start = spans.len();
     if count_up {
         spans.extend(up_counts(&shown, theme));
     }
@@ -62,7 +64,7 @@ fn line(state: &State, theme: &Theme, detail: Detail) -> Line<'static> {
         if count_up && health.error().is_none() {
             continue;
         }
-        if spans.len() > 2 {
+        if spans.len() > contexts_start {
             spans.push(Span::raw(" "));
         }
         spans.extend(context_spans(state, context, health, theme, detail));
@@ -98,7 +100,8 @@ fn line(state: &State, theme: &Theme, detail: Detail) -> Line<'static> {
     Line::from(spans)
 }
 
-/// "●9 ◌1": how many contexts are live and how many still connecting.
+/// "●9 live ◌1 connecting": how many contexts are up, by whether they have
+/// listed their rollouts yet.
 fn up_counts(contexts: &[&(String, ContextHealth)], theme: &Theme) -> Vec<Span<'static>> {
     let up = contexts.iter().filter(|(_, h)| h.error().is_none());
     let live = up.clone().filter(|(_, h)| h.is_live()).count();

@@ -79,18 +79,15 @@ impl Theme {
         Some(theme)
     }
 
-    /// The theme as a terminal of `profile` can show it: no colour (the
-    /// mono theme's reverse-video selection) without colour support, and
-    /// every colour brought down to the nearest the terminal has (a 256-colour
-    /// index on a 16-colour console, `#rrggbb` on a 256-colour one).
+    /// The theme as a terminal of `profile` can show it: every colour
+    /// brought down to the nearest the terminal has (a 256-colour index on a
+    /// 16-colour console, `#rrggbb` on a 256-colour one), none at all
+    /// without colour support; the selection in reverse video below 256.
     pub fn adapted_to(mut self, profile: TermProfile) -> Theme {
-        if profile <= TermProfile::NoColor {
-            return Theme::builtin("mono").expect("the mono theme is built in");
-        }
         for colour in self.colours_mut() {
             *colour = profile.adapt_color(*colour).unwrap_or(Color::Reset);
         }
-        self.reverse_selection |= profile == TermProfile::Ansi16;
+        self.reverse_selection |= profile < TermProfile::Ansi256;
         self
     }
 
