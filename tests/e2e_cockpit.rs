@@ -142,7 +142,10 @@ fn abort_the_failing_canary_from_the_cockpit() {
     });
 
     tmux.type_text("a");
-    let dialog = tmux.wait_for("the blast radius", WAIT, |s| s.contains("abort checkout?"));
+    // Its last line is the measured rate, so the whole dialog is drawn.
+    let dialog = tmux.wait_for("the blast radius", WAIT, |s| {
+        s.contains("abort checkout?") && s.contains("req/s")
+    });
     assert!(
         dialog.contains("context sim-prod-eu  namespace shop"),
         "{dialog}"
@@ -158,18 +161,15 @@ fn abort_the_failing_canary_from_the_cockpit() {
     assert!(dialog.contains("req/s (measured)"), "{dialog}");
 
     tmux.type_text("y");
-    let screen = tmux.wait_for("the abort to show", WAIT, |s| {
-        s.contains("abort checkout: done")
+    // The action's result, the phase and the weight come from different
+    // events (the API's answer, then the watch), so wait for all three.
+    tmux.wait_for("the abort done, Aborted and the canary at 0%", WAIT, |s| {
+        let canary_weight_zero = s
+            .lines()
+            .find(|l| l.contains("│canary ") && l.contains('%'))
+            .is_some_and(|l| l.trim_end_matches('│').trim_end().ends_with(" 0%"));
+        s.contains("abort checkout: done") && s.contains("⊘ Aborted") && canary_weight_zero
     });
-    assert!(screen.contains("⊘ Aborted"), "{screen}");
-    let canary = screen
-        .lines()
-        .find(|l| l.contains("│canary ") && l.contains('%'))
-        .unwrap_or_default();
-    assert!(
-        canary.trim_end_matches('│').trim_end().ends_with(" 0%"),
-        "canary weight 0:\n{screen}"
-    );
 
     tmux.type_text("q");
     tmux.wait_for("the shell prompt", WAIT, |s| {

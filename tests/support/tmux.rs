@@ -102,14 +102,20 @@ impl Tmux {
         .to_string()
     }
 
-    /// Wait until the screen satisfies `ready`; panic with the screen if it
-    /// never does.
+    /// Wait until the screen satisfies `ready` and has settled; panic with
+    /// the screen if it never does. Settled: the same on a second look a
+    /// moment later, because a capture can land while tmux is half-way
+    /// through a frame, and a half-drawn frame would fail what follows.
     pub fn wait_for(&self, what: &str, timeout: Duration, ready: impl Fn(&str) -> bool) -> String {
         let start = Instant::now();
         loop {
             let screen = self.screen();
             if ready(&screen) {
-                return screen;
+                std::thread::sleep(Duration::from_millis(50));
+                if self.screen() == screen {
+                    return screen;
+                }
+                continue;
             }
             if start.elapsed() > timeout {
                 panic!("timed out waiting for {what}; the screen was:\n{screen}");
