@@ -7,6 +7,8 @@ mod event;
 mod keymap;
 mod state;
 #[cfg(test)]
+pub mod testing;
+#[cfg(test)]
 mod tests;
 mod update;
 mod view;

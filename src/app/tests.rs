@@ -2,37 +2,14 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::testing::{press, state_of, typed};
 use super::*;
 use crate::cluster::{Access, Change, ClusterEvent, Kind};
 use crate::model::testing::{at, canary, replica_set, rollout};
 use crate::model::{ObjectKey, Phase, Rollout};
 
 fn state() -> State {
-    let mut state = State::new(
-        vec!["eu".into(), "us".into()],
-        vec!["eu".into(), "us".into(), "staging".into()],
-        None,
-        Keymap::default_keys(),
-        at(0),
-    );
-    update(
-        &mut state,
-        Event::Resize {
-            width: 120,
-            height: 40,
-        },
-    );
-    state
-}
-
-fn key(state: &mut State, code: KeyCode) -> update::Outcome {
-    update(state, Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
-}
-
-fn typed(state: &mut State, text: &str) {
-    for c in text.chars() {
-        key(state, KeyCode::Char(c));
-    }
+    state_of(&["eu", "us"], &["eu", "us", "staging"], 120, 40)
 }
 
 fn relist(state: &mut State, context: &str, items: Vec<Rollout>) {
@@ -82,7 +59,7 @@ fn rows_sort_by_urgency_then_name() {
 fn the_cursor_stays_on_its_rollout_when_rows_move() {
     let mut s = state();
     relist(&mut s, "eu", fleet());
-    key(&mut s, KeyCode::Char('G'));
+    press(&mut s, KeyCode::Char('G'));
     assert_eq!(s.selected.as_ref().unwrap().name, "cart");
     // `search` starts failing: it moves to the top; the cursor stays on cart.
     let failing = canary("eu", "search", "search", Phase::Degraded, 2);
@@ -109,21 +86,21 @@ fn the_cursor_stays_on_its_rollout_when_rows_move() {
 fn navigation_keys_move_and_clamp() {
     let mut s = state();
     relist(&mut s, "eu", fleet());
-    key(&mut s, KeyCode::Char('k'));
+    press(&mut s, KeyCode::Char('k'));
     assert_eq!(s.cursor, 0);
-    key(&mut s, KeyCode::Char('j'));
-    key(&mut s, KeyCode::Down);
+    press(&mut s, KeyCode::Char('j'));
+    press(&mut s, KeyCode::Down);
     assert_eq!(s.cursor, 2);
-    key(&mut s, KeyCode::PageDown);
+    press(&mut s, KeyCode::PageDown);
     assert_eq!(s.cursor, 6);
-    key(&mut s, KeyCode::Char('g'));
+    press(&mut s, KeyCode::Char('g'));
     assert_eq!(s.cursor, 0);
-    key(&mut s, KeyCode::End);
+    press(&mut s, KeyCode::End);
     assert_eq!(s.selected.as_ref().unwrap().name, "cart");
     // With the rollout pane focused, j/k scroll it instead.
-    key(&mut s, KeyCode::Tab);
+    press(&mut s, KeyCode::Tab);
     assert_eq!(s.focus, Focus::Rollout);
-    key(&mut s, KeyCode::Char('j'));
+    press(&mut s, KeyCode::Char('j'));
     assert_eq!((s.cursor, s.detail_scroll), (6, 1));
 }
 
@@ -143,13 +120,13 @@ fn scrolling_keeps_the_cursor_on_screen() {
     relist(&mut s, "eu", many);
     let rows = crate::ui::layout::fleet_rows(s.size);
     for _ in 0..10 {
-        key(&mut s, KeyCode::Char('j'));
+        press(&mut s, KeyCode::Char('j'));
     }
     assert_eq!(s.cursor, 10);
     assert_eq!(s.offset, 10 + 1 - rows);
-    key(&mut s, KeyCode::Char('G'));
+    press(&mut s, KeyCode::Char('G'));
     assert_eq!(s.offset, 40 - rows);
-    key(&mut s, KeyCode::Char('g'));
+    press(&mut s, KeyCode::Char('g'));
     assert_eq!(s.offset, 0);
 }
 
@@ -162,28 +139,28 @@ fn filter_narrows_live_and_esc_clears_it() {
         "us",
         vec![rollout("us", "shop", "checkout", Phase::Healthy)],
     );
-    key(&mut s, KeyCode::Char('/'));
+    press(&mut s, KeyCode::Char('/'));
     assert_eq!(s.mode, Mode::Filter);
     typed(&mut s, "che");
     assert_eq!(names(&s), ["checkout", "checkout"]);
     typed(&mut s, "X");
     assert!(s.view.is_empty());
     assert_eq!(s.selected, None);
-    key(&mut s, KeyCode::Backspace);
+    press(&mut s, KeyCode::Backspace);
     assert_eq!(s.view.len(), 2);
-    key(&mut s, KeyCode::Enter);
+    press(&mut s, KeyCode::Enter);
     assert_eq!((s.mode.clone(), s.filter.as_str()), (Mode::Normal, "che"));
     // In normal mode the keys are actions again, and esc clears the filter.
-    key(&mut s, KeyCode::Char('j'));
+    press(&mut s, KeyCode::Char('j'));
     assert_eq!(s.selected.as_ref().unwrap().context, "us");
-    key(&mut s, KeyCode::Esc);
+    press(&mut s, KeyCode::Esc);
     assert_eq!(s.view.len(), 8);
     assert_eq!(s.selected.as_ref().unwrap().context, "us");
     // A filter matches namespaces and contexts too.
-    key(&mut s, KeyCode::Char('/'));
+    press(&mut s, KeyCode::Char('/'));
     typed(&mut s, "US");
     assert_eq!(names(&s), ["checkout"]);
-    key(&mut s, KeyCode::Esc);
+    press(&mut s, KeyCode::Esc);
     assert_eq!((s.mode.clone(), s.view.len()), (Mode::Normal, 8));
 }
 
@@ -196,20 +173,20 @@ fn commands_scope_the_view_and_watch_new_contexts() {
         "us",
         vec![rollout("us", "shop", "checkout", Phase::Healthy)],
     );
-    key(&mut s, KeyCode::Char(':'));
+    press(&mut s, KeyCode::Char(':'));
     typed(&mut s, "ns shop");
-    let out = key(&mut s, KeyCode::Enter);
+    let out = press(&mut s, KeyCode::Enter);
     assert!(out.effects.is_empty());
     assert_eq!(names(&s), ["basket", "checkout", "cart", "checkout"]);
-    key(&mut s, KeyCode::Char(':'));
+    press(&mut s, KeyCode::Char(':'));
     typed(&mut s, "ctx us");
-    key(&mut s, KeyCode::Enter);
+    press(&mut s, KeyCode::Enter);
     assert_eq!(names(&s), ["checkout"]);
     assert_eq!(s.phase_counts.iter().sum::<usize>(), 1);
     // A context not yet watched is added to the watches.
-    key(&mut s, KeyCode::Char(':'));
+    press(&mut s, KeyCode::Char(':'));
     typed(&mut s, "ctx staging");
-    let out = key(&mut s, KeyCode::Enter);
+    let out = press(&mut s, KeyCode::Enter);
     assert_eq!(
         out.effects,
         [Effect::Watch {
@@ -217,13 +194,13 @@ fn commands_scope_the_view_and_watch_new_contexts() {
             namespace: None
         }]
     );
-    key(&mut s, KeyCode::Char(':'));
+    press(&mut s, KeyCode::Char(':'));
     typed(&mut s, "ctx mars");
-    key(&mut s, KeyCode::Enter);
+    press(&mut s, KeyCode::Enter);
     assert!(matches!(&s.flash, Some(Flash::Error(e)) if e.contains("no context \"mars\"")));
-    key(&mut s, KeyCode::Char(':'));
+    press(&mut s, KeyCode::Char(':'));
     typed(&mut s, "q");
-    assert_eq!(key(&mut s, KeyCode::Enter).effects, [Effect::Quit]);
+    assert_eq!(press(&mut s, KeyCode::Enter).effects, [Effect::Quit]);
 }
 
 #[test]
@@ -235,9 +212,9 @@ fn a_namespace_outside_the_watches_moves_them() {
         Keymap::default_keys(),
         at(0),
     );
-    key(&mut s, KeyCode::Char(':'));
+    press(&mut s, KeyCode::Char(':'));
     typed(&mut s, "ns payments");
-    let out = key(&mut s, KeyCode::Enter);
+    let out = press(&mut s, KeyCode::Enter);
     assert_eq!(
         out.effects,
         [Effect::Watch {
@@ -339,12 +316,12 @@ fn replica_sets_group_under_their_rollout() {
 #[test]
 fn quit_and_help() {
     let mut s = state();
-    key(&mut s, KeyCode::Char('?'));
+    press(&mut s, KeyCode::Char('?'));
     assert_eq!(s.mode, Mode::Help);
     // Any key closes help, and does nothing else.
-    assert!(key(&mut s, KeyCode::Char('q')).effects.is_empty());
+    assert!(press(&mut s, KeyCode::Char('q')).effects.is_empty());
     assert_eq!(s.mode, Mode::Normal);
-    assert_eq!(key(&mut s, KeyCode::Char('q')).effects, [Effect::Quit]);
+    assert_eq!(press(&mut s, KeyCode::Char('q')).effects, [Effect::Quit]);
     let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
     s.mode = Mode::Filter;
     assert_eq!(update(&mut s, Event::Key(ctrl_c)).effects, [Effect::Quit]);
@@ -382,7 +359,7 @@ fn acting_state() -> (State, ObjectKey) {
 fn abort_asks_with_the_blast_radius_then_sends_and_waits_for_the_watch() {
     use crate::model::RolloutAction;
     let (mut s, target) = acting_state();
-    let out = key_press(&mut s, 'a');
+    let out = press(&mut s, KeyCode::Char('a'));
     assert!(out.effects.is_empty(), "nothing is sent before confirming");
     let Mode::Confirm(confirm) = &s.mode else {
         panic!("a confirm dialog: {:?}", s.mode)
@@ -392,7 +369,7 @@ fn abort_asks_with_the_blast_radius_then_sends_and_waits_for_the_watch() {
         (50, 0)
     );
     assert_eq!(confirm.typed, None);
-    let out = key(&mut s, KeyCode::Enter);
+    let out = press(&mut s, KeyCode::Enter);
     let [
         Effect::Act {
             key: sent,
@@ -412,7 +389,7 @@ fn abort_asks_with_the_blast_radius_then_sends_and_waits_for_the_watch() {
         })
     ));
     // A second abort while the first is in flight is refused with the reason.
-    key_press(&mut s, 'a');
+    press(&mut s, KeyCode::Char('a'));
     assert_eq!(s.mode, Mode::Normal);
     assert!(matches!(&s.flash, Some(Flash::Error(e)) if e == "abort is still in flight"));
     // The API server accepts; the row stays pending until the watch shows it.
@@ -445,8 +422,8 @@ fn abort_asks_with_the_blast_radius_then_sends_and_waits_for_the_watch() {
 fn a_failed_action_says_why_in_the_row_and_the_flash() {
     use crate::model::RolloutAction;
     let (mut s, target) = acting_state();
-    key_press(&mut s, 'p');
-    key_press(&mut s, 'y');
+    press(&mut s, KeyCode::Char('p'));
+    press(&mut s, KeyCode::Char('y'));
     let error = "RBAC: user dev cannot patch rollouts/status in namespace shop".to_string();
     update(
         &mut s,
@@ -470,9 +447,9 @@ fn a_failed_action_says_why_in_the_row_and_the_flash() {
 fn pause_goes_at_once_and_esc_cancels_a_confirm() {
     use crate::model::RolloutAction;
     let (mut s, target) = acting_state();
-    key(&mut s, KeyCode::Char('j'));
+    press(&mut s, KeyCode::Char('j'));
     assert_eq!(s.selected.as_ref().unwrap().name, "cart");
-    let out = key_press(&mut s, ' ');
+    let out = press(&mut s, KeyCode::Char(' '));
     assert!(matches!(
         out.effects.as_slice(),
         [Effect::Act {
@@ -480,11 +457,11 @@ fn pause_goes_at_once_and_esc_cancels_a_confirm() {
             ..
         }]
     ));
-    key(&mut s, KeyCode::Char('k'));
+    press(&mut s, KeyCode::Char('k'));
     assert_eq!(s.selected.as_ref(), Some(&target));
-    key_press(&mut s, 'R');
+    press(&mut s, KeyCode::Char('R'));
     assert!(matches!(s.mode, Mode::Confirm(_)));
-    let out = key(&mut s, KeyCode::Esc);
+    let out = press(&mut s, KeyCode::Esc);
     assert!(out.effects.is_empty());
     assert_eq!(
         (s.mode.clone(), s.actions.get(&target)),
@@ -495,7 +472,7 @@ fn pause_goes_at_once_and_esc_cancels_a_confirm() {
 #[test]
 fn keys_that_do_not_apply_are_refused_with_the_reason() {
     let (mut s, _) = acting_state();
-    let out = key_press(&mut s, 'r');
+    let out = press(&mut s, KeyCode::Char('r'));
     assert!(out.effects.is_empty());
     assert_eq!(s.mode, Mode::Normal);
     assert!(matches!(&s.flash, Some(Flash::Error(e)) if e == "retry: the rollout is not aborted"));
@@ -515,7 +492,7 @@ fn keys_that_do_not_apply_are_refused_with_the_reason() {
             result: Ok(status_denied),
         },
     );
-    key_press(&mut s, 'a');
+    press(&mut s, KeyCode::Char('a'));
     assert!(
         matches!(&s.flash, Some(Flash::Error(e)) if e == "abort: RBAC: user dev cannot patch rollouts/status in namespace shop")
     );
@@ -524,7 +501,7 @@ fn keys_that_do_not_apply_are_refused_with_the_reason() {
     // Read-only contexts send nothing.
     let (mut s, _) = acting_state();
     s.policy.readonly_contexts = vec!["eu".into()];
-    key_press(&mut s, 'a');
+    press(&mut s, KeyCode::Char('a'));
     assert!(matches!(&s.flash, Some(Flash::Error(e)) if e.starts_with("read-only")));
 }
 
@@ -532,21 +509,21 @@ fn keys_that_do_not_apply_are_refused_with_the_reason() {
 fn production_makes_you_type_the_name_for_abort() {
     let (mut s, target) = acting_state();
     s.policy.production_contexts = vec!["eu".into()];
-    key_press(&mut s, 'a');
+    press(&mut s, KeyCode::Char('a'));
     assert!(matches!(&s.mode, Mode::Confirm(c) if c.typed == Some(String::new())));
     // `y` is text here, not a yes.
     typed(&mut s, "y");
-    let out = key(&mut s, KeyCode::Enter);
+    let out = press(&mut s, KeyCode::Enter);
     assert!(out.effects.is_empty());
     assert!(matches!(&s.flash, Some(Flash::Error(e)) if e == "type \"checkout\" to confirm"));
-    key(&mut s, KeyCode::Backspace);
+    press(&mut s, KeyCode::Backspace);
     typed(&mut s, "checkout");
-    let out = key(&mut s, KeyCode::Enter);
+    let out = press(&mut s, KeyCode::Enter);
     assert!(matches!(out.effects.as_slice(), [Effect::Act { key: k, .. }] if *k == target));
     // Promote (not a typed action) still takes one key there.
     let (mut s, _) = acting_state();
     s.policy.production_contexts = vec!["eu".into()];
-    key_press(&mut s, 'p');
+    press(&mut s, KeyCode::Char('p'));
     assert!(matches!(&s.mode, Mode::Confirm(c) if c.typed.is_none()));
 }
 
@@ -554,7 +531,7 @@ fn production_makes_you_type_the_name_for_abort() {
 fn undo_picks_a_revision_first() {
     use crate::model::RolloutAction;
     let (mut s, _) = acting_state();
-    key_press(&mut s, 'u');
+    press(&mut s, KeyCode::Char('u'));
     let Mode::Undo(picker) = &s.mode else {
         panic!("the revision picker: {:?}", s.mode)
     };
@@ -567,7 +544,7 @@ fn undo_picks_a_revision_first() {
             .collect::<Vec<_>>(),
         [(1, true)]
     );
-    key(&mut s, KeyCode::Enter);
+    press(&mut s, KeyCode::Enter);
     let Mode::Confirm(confirm) = &s.mode else {
         panic!("confirm: {:?}", s.mode)
     };
@@ -598,7 +575,7 @@ fn the_selection_asks_for_rbac_once_per_namespace() {
             }),
         },
     );
-    key(&mut s, KeyCode::Char('j'));
+    press(&mut s, KeyCode::Char('j'));
     assert!(settle(&mut s).is_empty(), "same namespace: no new check");
     // After five minutes the answer is old and asked again.
     update(&mut s, Event::Tick(at(301)));
@@ -609,10 +586,6 @@ fn the_selection_asks_for_rbac_once_per_namespace() {
             namespace: "shop".into()
         }]
     );
-}
-
-fn key_press(state: &mut State, c: char) -> update::Outcome {
-    key(state, KeyCode::Char(c))
 }
 
 #[test]
@@ -651,11 +624,11 @@ fn rows_follow_rollouts_that_come_change_and_go() {
     );
     assert_eq!(s.phase_counts, [1, 1, 2, 1, 2]);
     // The filter narrows and widens the same order.
-    key(&mut s, KeyCode::Char('/'));
+    press(&mut s, KeyCode::Char('/'));
     typed(&mut s, "shop");
     assert_eq!(names(&s), ["api", "basket", "cart"]);
     for _ in 0..3 {
-        key(&mut s, KeyCode::Backspace);
+        press(&mut s, KeyCode::Backspace);
     }
     assert_eq!(
         names(&s),

@@ -1,12 +1,13 @@
 //! Whole screens drawn into a `TestBackend` from a fixed fleet, at the
 //! sizes people use: 80x24 over SSH, 120x40, and 200x60.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 use super::{Theme, draw};
-use crate::app::{Event, Keymap, State, settle, update};
+use crate::app::testing::{press, select, state_of, typed};
+use crate::app::{Event, State, settle, update};
 use crate::cluster::{Change, ClusterEvent, Kind};
 use crate::metrics::judge::{MetricData, MetricInput, MetricSpec, Thresholds, judge};
 use crate::metrics::{MetricState, MetricView, MetricsUpdate, RolloutMetricsReport};
@@ -17,14 +18,8 @@ use crate::model::{
 };
 
 fn fleet_state(width: u16, height: u16) -> State {
-    let mut state = State::new(
-        vec!["sim-prod-eu".into(), "sim-prod-us".into()],
-        vec!["sim-prod-eu".into(), "sim-prod-us".into()],
-        None,
-        Keymap::default_keys(),
-        at(0),
-    );
-    update(&mut state, Event::Resize { width, height });
+    let contexts = ["sim-prod-eu", "sim-prod-us"];
+    let mut state = state_of(&contexts, &contexts, width, height);
     let mut checkout = canary("sim-prod-eu", "shop", "checkout", Phase::Degraded, 2);
     checkout.message = "RolloutAborted: Rollout aborted update to revision 5".into();
     checkout.phase = Phase::Aborted;
@@ -257,12 +252,7 @@ fn us_down_for_12s(state: &mut State) {
 
 /// `/` and `text`, as typed.
 fn filter(state: &mut State, text: &str) {
-    for c in std::iter::once('/').chain(text.chars()) {
-        update(
-            state,
-            Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
-        );
-    }
+    typed(state, &format!("/{text}"));
 }
 
 fn screen(state: &State) -> String {
@@ -301,17 +291,7 @@ fn fleet_at_200x60() {
 #[test]
 fn blue_green_selected_at_120x40() {
     let mut state = fleet_state(120, 40);
-    let at = state
-        .view
-        .iter()
-        .position(|k| k.name == "storefront")
-        .unwrap();
-    for _ in 0..at {
-        update(
-            &mut state,
-            Event::Key(KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE)),
-        );
-    }
+    select(&mut state, "storefront");
     insta::assert_snapshot!(screen(&state));
 }
 
@@ -326,10 +306,7 @@ fn a_stale_context_and_a_filter_at_120x40() {
 #[test]
 fn help_overlay_at_80x24() {
     let mut state = fleet_state(80, 24);
-    update(
-        &mut state,
-        Event::Key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE)),
-    );
+    press(&mut state, KeyCode::Char('?'));
     insta::assert_snapshot!(screen(&state));
 }
 
@@ -342,17 +319,8 @@ fn too_small() {
 #[test]
 fn abort_confirm_at_80x24() {
     let mut state = fleet_state(80, 24);
-    let at = state.view.iter().position(|k| k.name == "search").unwrap();
-    for _ in 0..at {
-        update(
-            &mut state,
-            Event::Key(KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE)),
-        );
-    }
-    update(
-        &mut state,
-        Event::Key(KeyEvent::new(KeyCode::Char('a'), KeyModifiers::NONE)),
-    );
+    select(&mut state, "search");
+    press(&mut state, KeyCode::Char('a'));
     insta::assert_snapshot!(screen(&state));
 }
 
@@ -458,20 +426,8 @@ fn a_settled_canary_shows_all_traffic_on_stable() {
 #[test]
 fn many_contexts_fit_the_header_at_80_columns() {
     let contexts: Vec<String> = (1..=10).map(|i| format!("prod-{i:02}")).collect();
-    let mut state = State::new(
-        contexts.clone(),
-        contexts.clone(),
-        None,
-        Keymap::default_keys(),
-        at(0),
-    );
-    update(
-        &mut state,
-        Event::Resize {
-            width: 80,
-            height: 24,
-        },
-    );
+    let names: Vec<&str> = contexts.iter().map(String::as_str).collect();
+    let mut state = state_of(&names, &names, 80, 24);
     for context in &contexts {
         let items = vec![rollout(context, "shop", "cart", Phase::Healthy)];
         update(
