@@ -23,6 +23,18 @@ fn relist(state: &mut State, context: &str, items: Vec<Rollout>) {
     settle(state);
 }
 
+/// The fleet on eu, and a checkout of the same name on us.
+fn fleet_and_a_us_checkout() -> State {
+    let mut s = state();
+    relist(&mut s, "eu", fleet());
+    relist(
+        &mut s,
+        "us",
+        vec![rollout("us", "shop", "checkout", Phase::Healthy)],
+    );
+    s
+}
+
 fn names(state: &State) -> Vec<&str> {
     state.view.iter().map(|k| k.name.as_str()).collect()
 }
@@ -132,13 +144,7 @@ fn scrolling_keeps_the_cursor_on_screen() {
 
 #[test]
 fn filter_narrows_live_and_esc_clears_it() {
-    let mut s = state();
-    relist(&mut s, "eu", fleet());
-    relist(
-        &mut s,
-        "us",
-        vec![rollout("us", "shop", "checkout", Phase::Healthy)],
-    );
+    let mut s = fleet_and_a_us_checkout();
     press(&mut s, KeyCode::Char('/'));
     assert_eq!(s.mode, Mode::Filter);
     typed(&mut s, "che");
@@ -166,13 +172,7 @@ fn filter_narrows_live_and_esc_clears_it() {
 
 #[test]
 fn commands_scope_the_view_and_watch_new_contexts() {
-    let mut s = state();
-    relist(&mut s, "eu", fleet());
-    relist(
-        &mut s,
-        "us",
-        vec![rollout("us", "shop", "checkout", Phase::Healthy)],
-    );
+    let mut s = fleet_and_a_us_checkout();
     press(&mut s, KeyCode::Char(':'));
     typed(&mut s, "ns shop");
     let out = press(&mut s, KeyCode::Enter);
