@@ -3,23 +3,21 @@
 //! prompt without a terminal, RBAC refusals, and the audit trail (also when
 //! the process is killed right after sending).
 
+mod sim_support;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use flightdeck::audit::{Audit, Entry, Outcome};
-use flightdeck::sim::{Fleet, FleetOptions};
+use flightdeck::sim::{Fleet, Scenario};
 use jiff::Timestamp;
+use sim_support::start;
 
 const EU: &str = "sim-prod-eu";
 
 async fn fleet() -> Fleet {
-    Fleet::start(FleetOptions {
-        deny_patch_context: true,
-        ..FleetOptions::default()
-    })
-    .await
-    .expect("the fleet starts")
+    start(Scenario::Demo, true).await
 }
 
 fn flightdeck(fleet: &Fleet, data: &Path, args: &[&str]) -> Command {

@@ -3,13 +3,16 @@
 //! the rollout as the controller left it, read fresh and mapped to the model.
 //! Waits poll with a bounded count, never a timing assertion.
 
+mod sim_support;
+
 use std::time::Duration;
 
 use flightdeck::cli::Scope;
 use flightdeck::cluster::{self, Access, ActionError, Connection, map_rollout};
 use flightdeck::model::{ObjectKey, Phase, RolloutAction};
-use flightdeck::sim::{Fleet, FleetOptions, RecordedRequest};
+use flightdeck::sim::{Fleet, RecordedRequest, Scenario};
 use serde_json::{Value, json};
+use sim_support::{client, start};
 
 const EU: &str = "sim-prod-eu";
 const US: &str = "sim-prod-us";
@@ -17,12 +20,7 @@ const MERGE: &str = "application/merge-patch+json";
 const ROLLOUTS: &str = "/apis/argoproj.io/v1alpha1/namespaces";
 
 async fn fleet(deny_patch_context: bool) -> Fleet {
-    Fleet::start(FleetOptions {
-        deny_patch_context,
-        ..FleetOptions::default()
-    })
-    .await
-    .expect("the fleet starts")
+    start(Scenario::Demo, deny_patch_context).await
 }
 
 async fn connection(fleet: &Fleet) -> Connection {
@@ -123,18 +121,6 @@ async fn get(fleet: &Fleet, key: &ObjectKey) -> Value {
         .body(Vec::new())
         .unwrap();
     client.request(request).await.unwrap()
-}
-
-async fn client(fleet: &Fleet, context: &str) -> kube::Client {
-    let kubeconfig = kube::config::Kubeconfig::read_from(fleet.kubeconfig_path()).unwrap();
-    let options = kube::config::KubeConfigOptions {
-        context: Some(context.into()),
-        ..Default::default()
-    };
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
-        .await
-        .unwrap();
-    kube::Client::try_from(config).unwrap()
 }
 
 /// Read the rollout until `ready` holds for it (at most 600 reads).
