@@ -1,5 +1,5 @@
-//! The bottom line: the prompt while typing, a message, or the keys that
-//! apply now.
+//! The bottom line: the prompt while typing, a message, or the keys: the
+//! selected rollout's actions (dimmed where they do not apply now) and hints.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;

@@ -4,6 +4,8 @@
 use crossterm::event::KeyCode;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::Modifier;
 
 use super::{Theme, draw};
 use crate::app::testing::{press, select, state_of, typed};
@@ -257,10 +259,7 @@ fn filter(state: &mut State, text: &str) {
 
 fn screen(state: &State) -> String {
     let (w, h) = state.size;
-    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-    let theme = Theme::builtin("default").unwrap();
-    terminal.draw(|f| draw(f, state, &theme)).unwrap();
-    let buffer = terminal.backend().buffer();
+    let buffer = drawn(state, &Theme::builtin("default").unwrap());
     (0..h)
         .map(|y| {
             (0..w)
@@ -352,23 +351,56 @@ fn pending_and_failed_actions_show_on_their_rows_at_120x40() {
     insta::assert_snapshot!(screen(&state));
 }
 
+/// The screen's cells, with their colours.
+fn drawn(state: &State, theme: &Theme) -> Buffer {
+    let (w, h) = state.size;
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|f| draw(f, state, theme)).unwrap();
+    terminal.backend().buffer().clone()
+}
+
+/// The column where `text` starts on row `y`.
+fn column_of(buffer: &Buffer, y: u16, text: &str) -> u16 {
+    let line: String = (0..buffer.area.width)
+        .map(|x| buffer[(x, y)].symbol())
+        .collect();
+    line.find(text)
+        .map(|i| line[..i].chars().count() as u16)
+        .unwrap_or_else(|| panic!("no {text:?} on row {y}: {line}"))
+}
+
+/// The footer names every action; those that do not apply to the selected
+/// rollout (the aborted checkout: promote, full, abort) are dimmed, the
+/// others stand out.
+#[test]
+fn the_footer_dims_the_actions_that_do_not_apply() {
+    let theme = Theme::builtin("default").unwrap();
+    let buffer = drawn(&fleet_state(120, 40), &theme);
+    let key = |text: &str| buffer[(column_of(&buffer, 39, text), 39)].clone();
+    for dimmed in ["p promote", "P full", "a abort"] {
+        let cell = key(dimmed);
+        assert!(cell.modifier.contains(Modifier::DIM), "{dimmed}: {cell:?}");
+        assert_eq!(cell.fg, theme.muted, "{dimmed}");
+    }
+    for applies in ["␣ pause", "r retry", "u undo", "R restart"] {
+        let cell = key(applies);
+        assert!(
+            !cell.modifier.contains(Modifier::DIM),
+            "{applies}: {cell:?}"
+        );
+        assert_eq!(cell.fg, theme.accent, "{applies}");
+    }
+}
+
 /// Colour carries meaning the snapshots (text only) cannot show: the
 /// selected row is highlighted across the pane, a phase and a failing
 /// verdict keep their colours on it and off it.
 #[test]
 fn fleet_rows_carry_their_colours() {
-    let state = fleet_state(120, 40);
     let theme = Theme::builtin("default").unwrap();
-    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
-    terminal.draw(|f| draw(f, &state, &theme)).unwrap();
-    let buffer = terminal.backend().buffer();
+    let buffer = drawn(&fleet_state(120, 40), &theme);
     let row = |y: u16| (0..120).map(|x| &buffer[(x, y)]).collect::<Vec<_>>();
-    let find = |y: u16, text: &str| {
-        let line: String = row(y).iter().map(|c| c.symbol()).collect();
-        line.find(text)
-            .map(|i| line[..i].chars().count() as u16)
-            .unwrap()
-    };
+    let find = |y: u16, text: &str| column_of(&buffer, y, text);
     // Row 3 is the selected checkout (aborted, FAIL); row 4 is search
     // (paused at 20%).
     let fleet_width = 57;
@@ -385,7 +417,7 @@ fn fleet_rows_carry_their_colours() {
     );
     let fail = &buffer[(find(3, "FAIL"), 3)];
     assert_eq!(fail.fg, theme.error);
-    assert!(fail.modifier.contains(ratatui::style::Modifier::BOLD));
+    assert!(fail.modifier.contains(Modifier::BOLD));
     assert_eq!(buffer[(find(3, "⊘"), 3)].fg, theme.aborted);
     assert_eq!(buffer[(find(4, "‖"), 4)].fg, theme.paused);
     assert_eq!(buffer[(find(4, "20%"), 4)].fg, theme.canary);
