@@ -16,7 +16,7 @@ use crate::metrics::{MetricState, MetricView, MetricsUpdate, RolloutMetricsRepor
 use crate::model::Direction;
 use crate::model::testing::{at, canary, replica_set, rollout};
 use crate::model::{
-    AnalysisMetric, AnalysisPhase, AnalysisRun, Condition, ObjectKey, Phase, Strategy,
+    AnalysisMetric, AnalysisPhase, AnalysisRun, Condition, ObjectKey, Phase, Rollout, Strategy,
 };
 
 fn fleet_state(width: u16, height: u16) -> State {
@@ -70,20 +70,7 @@ fn fleet_state(width: u16, height: u16) -> State {
             .filter(|r| r.key.context == ctx)
             .cloned()
             .collect();
-        update(
-            &mut state,
-            Event::Cluster(ClusterEvent::Rollout(Change::Relisted {
-                context: ctx.into(),
-                items,
-            })),
-        );
-        update(
-            &mut state,
-            Event::Cluster(ClusterEvent::Live {
-                context: ctx.into(),
-                kind: Kind::Rollout,
-            }),
-        );
+        listed_live(&mut state, ctx, items);
     }
     let mut sets = vec![
         replica_set(&checkout, "checkout-stable", 4, 4),
@@ -236,6 +223,24 @@ fn judged(canary_errors: f64, canary_latency: f64) -> RolloutMetricsReport {
         rps: Some((992.0, 248.0)),
         verdict,
     }
+}
+
+/// `context`'s rollout watch lists `items` and is live.
+fn listed_live(state: &mut State, context: &str, items: Vec<Rollout>) {
+    update(
+        state,
+        Event::Cluster(ClusterEvent::Rollout(Change::Relisted {
+            context: context.into(),
+            items,
+        })),
+    );
+    update(
+        state,
+        Event::Cluster(ClusterEvent::Live {
+            context: context.into(),
+            kind: Kind::Rollout,
+        }),
+    );
 }
 
 /// sim-prod-us's rollout watch fails at 3 s; the clock reads 15 s.
@@ -460,21 +465,11 @@ fn many_contexts_fit_the_header_at_80_columns() {
     let contexts: Vec<String> = (1..=10).map(|i| format!("prod-{i:02}")).collect();
     let names: Vec<&str> = contexts.iter().map(String::as_str).collect();
     let mut state = state_of(&names, &names, 80, 24);
-    for context in &contexts {
-        let items = vec![rollout(context, "shop", "cart", Phase::Healthy)];
-        update(
+    for context in &names {
+        listed_live(
             &mut state,
-            Event::Cluster(ClusterEvent::Rollout(Change::Relisted {
-                context: context.clone(),
-                items,
-            })),
-        );
-        update(
-            &mut state,
-            Event::Cluster(ClusterEvent::Live {
-                context: context.clone(),
-                kind: Kind::Rollout,
-            }),
+            context,
+            vec![rollout(context, "shop", "cart", Phase::Healthy)],
         );
     }
     update(
