@@ -147,6 +147,10 @@ impl Audit {
             .and_then(|()| db.pragma_update(None, "synchronous", "FULL"))
             .and_then(|()| db.busy_timeout(std::time::Duration::from_secs(5)))
             .and_then(|()| db.execute_batch(SCHEMA))
+            // SQLite opens a write-protected file read-only without a word:
+            // take the write lock once, so that a trail that cannot be
+            // written is found now and not after an action was confirmed.
+            .and_then(|()| db.execute_batch("BEGIN IMMEDIATE; ROLLBACK;"))
             .map_err(|e| open_error(e.into()))?;
         Ok(Audit {
             path: path.to_path_buf(),
@@ -157,6 +161,39 @@ impl Audit {
     /// Open the trail at `default_path()`.
     pub fn open_default() -> Result<Audit, AuditError> {
         Audit::open(&default_path()?)
+    }
+
+    /// Open the trail to read it only: on a read-only filesystem too, where
+    /// a WAL database cannot make its shared-memory file (then it is read
+    /// as immutable, which it is there).
+    pub fn open_to_read(path: &Path) -> Result<Audit, AuditError> {
+        use rusqlite::OpenFlags;
+        let open_error = |source: rusqlite::Error| AuditError::Open {
+            path: path.to_path_buf(),
+            source: source.into(),
+        };
+        if !path.exists() {
+            return Err(AuditError::Open {
+                path: path.to_path_buf(),
+                source: "no audit trail there yet (flightdeck has taken no action)".into(),
+            });
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI;
+        let readable = |db: rusqlite::Connection| {
+            db.query_row("SELECT count(*) FROM audit", [], |_| Ok(()))
+                .map(|()| db)
+        };
+        let db = rusqlite::Connection::open_with_flags(path, flags)
+            .and_then(readable)
+            .or_else(|_| {
+                let uri = format!("file:{}?immutable=1", path.display());
+                rusqlite::Connection::open_with_flags(uri, flags).and_then(readable)
+            })
+            .map_err(open_error)?;
+        Ok(Audit {
+            path: path.to_path_buf(),
+            db: Arc::new(Mutex::new(db)),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -329,6 +366,37 @@ mod tests {
         assert_eq!(
             (e.user.as_str(), e.action.as_str(), e.before.as_str()),
             ("alice", "abort", "Paused, step 1/4, canary 20%, revision 2")
+        );
+    }
+
+    #[test]
+    fn a_trail_that_cannot_be_written_is_found_when_opened_and_can_still_be_read() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.sqlite");
+        let id = Audit::open(&path)
+            .unwrap()
+            .record_intent(&entry(0))
+            .unwrap();
+        let read_only = std::fs::Permissions::from_mode(0o555);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
+        std::fs::set_permissions(dir.path(), read_only).unwrap();
+        // As root, permissions do not stop a write: only check what can be.
+        let root = rustix::process::geteuid().is_root();
+        if !root {
+            let error = Audit::open(&path).err().unwrap().to_string();
+            assert!(error.contains("readonly"), "{error}");
+        }
+        let reader = Audit::open_to_read(&path).unwrap();
+        assert_eq!(reader.get(id).unwrap().unwrap().user, "alice");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let missing = Audit::open_to_read(&dir.path().join("none.sqlite"));
+        assert!(
+            missing
+                .err()
+                .unwrap()
+                .to_string()
+                .contains("no audit trail there yet")
         );
     }
 

@@ -98,7 +98,8 @@ pub enum ActCommand {
     },
     /// Pause a rollout where it stands.
     Pause(ActTarget),
-    /// Lift a person's pause, or move past a step's pause.
+    /// Lift a person's pause (spec.paused); a step's pause or a blue-green's
+    /// wait for promotion is `promote`'s.
     Resume(ActTarget),
     /// Send all traffic back to the stable version.
     Abort(ActTarget),
@@ -153,6 +154,10 @@ pub struct ActTarget {
     /// Act without asking (needed when stdin is not a terminal).
     #[arg(short, long)]
     pub yes: bool,
+    /// On a `production = true` context, abort, undo and promote --full need
+    /// the rollout's name: typed at the prompt, or given here.
+    #[arg(long, value_name = "NAME")]
+    pub confirm: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

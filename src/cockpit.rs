@@ -11,7 +11,8 @@ use jiff::Timestamp;
 use tokio::sync::mpsc;
 
 use crate::app::{self, Effect, Event, State};
-use crate::audit::{Audit, Entry, Outcome as AuditOutcome};
+use crate::audit::Audit;
+use crate::audited;
 use crate::cli::Scope;
 use crate::cluster::{self, ClusterEvent};
 use crate::config::Config;
@@ -52,6 +53,9 @@ pub async fn run(
     state.policy = config.policy;
     state.metrics_source = metrics.as_ref().map(|m| m.label.clone());
     state.policy.readonly |= scope.readonly;
+    // Found now, not after a person has confirmed an action.
+    let audit = Audit::open_default().map_err(|e| e.to_string());
+    state.audit_unwritable = audit.as_ref().err().cloned();
     let theme = config.theme;
     let mut session = Session::enter().wrap_err("cannot open the terminal")?;
     let size = session.terminal.size()?;
@@ -72,7 +76,8 @@ pub async fn run(
         watches,
         replies,
         poller,
-        audit: Audit::open_default().map_err(|e| e.to_string()),
+        audit,
+        policy: state.policy.clone(),
     };
 
     let mut keys = EventStream::new();
@@ -124,31 +129,6 @@ pub async fn run(
     }
 }
 
-/// Write the intent to the audit trail (durably) before anything is sent,
-/// send, then record the outcome. No trail, no action.
-async fn audited(
-    audit: Result<Audit, String>,
-    intent: Entry,
-    call: impl Future<Output = Result<cluster::ActionReport, cluster::ActionError>>,
-) -> Result<String, String> {
-    let audit = audit.map_err(|e| format!("not sent: the audit trail cannot be written: {e}"))?;
-    let id = audit
-        .record_intent(&intent)
-        .map_err(|e| format!("not sent: the audit trail cannot be written: {e}"))?;
-    let result = call
-        .await
-        .map(|report| report.summary())
-        .map_err(|e| e.to_string());
-    let outcome = match &result {
-        Ok(summary) => AuditOutcome::Done(summary.clone()),
-        Err(error) => AuditOutcome::Failed(error.clone()),
-    };
-    match audit.record_outcome(id, &outcome) {
-        Ok(()) => result,
-        Err(e) => result.map_err(|error| format!("{error} (and the audit trail: {e})")),
-    }
-}
-
 #[derive(PartialEq)]
 enum Flow {
     Continue,
@@ -165,6 +145,7 @@ struct Executors {
     poller: Option<metrics::Poller>,
     /// The audit trail, or why it cannot be written (then no action is sent).
     audit: Result<Audit, String>,
+    policy: app::Policy,
 }
 
 impl Executors {
@@ -190,18 +171,21 @@ impl Executors {
                 key,
                 action,
                 before,
+                typed_name,
             } => {
-                let user = self.user(&key.context);
-                let call = self.connection.act(&key, action);
-                let audit = self.audit.clone();
+                let request = audited::Request {
+                    user: self.user(&key.context),
+                    key: key.clone(),
+                    action,
+                    before,
+                    typed_name,
+                    time: Timestamp::now(),
+                };
+                let call =
+                    audited::take(self.audit.clone(), &self.policy, &self.connection, request);
                 let replies = self.replies.clone();
                 tokio::spawn(async move {
-                    let result = audited(
-                        audit,
-                        Entry::intent(&user, &before, action, Timestamp::now()),
-                        call,
-                    )
-                    .await;
+                    let result = call.await.map(|report| report.summary());
                     let _ = replies.send(Event::ActionSent {
                         key,
                         action,

@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod audit;
+pub mod audited;
 pub mod bench;
 pub mod cli;
 pub mod cluster;

@@ -91,7 +91,11 @@ async fn abort_with_yes_shows_the_blast_radius_audits_and_acts() {
     assert!(output.status.success(), "{output:?}");
     assert_eq!(
         stdout(&output),
-        "abort sim-prod-eu/shop/checkout\n  context    sim-prod-eu\n  namespace  shop\n  traffic    stable 80% → 100% · canary 20% → 0%\n  moves      20% of traffic · rps unknown: no metrics\n  pods       0 started · 2 stopped\nsending abort to sim-prod-eu/shop/checkout (audit entry 1)\ndone: status patch {\"status\":{\"abort\":true}}\n"
+        "abort sim-prod-eu/shop/checkout\n  context    sim-prod-eu\n  namespace  shop\n  \
+         stable     r3 registry.example.com/shop/checkout:v2.4.1 · traffic 80% → 100% · pods 10 → 10\n  \
+         canary     r4 registry.example.com/shop/checkout:v2.5.0 · traffic 20% → 0% · pods 2 → 0 in 30s\n  \
+         moves      20% of traffic · rps unknown: no metrics\n  pods       0 started · 2 stopped\n\
+         sending abort to sim-prod-eu/shop/checkout (audit entry 1)\ndone: status patch {\"status\":{\"abort\":true}}\n"
     );
     let sent = patches(&fleet, EU);
     assert_eq!(
@@ -163,7 +167,7 @@ async fn refusals_are_one_line_and_send_nothing() {
         ),
         (
             &["retry", "shop/checkout", "--yes"],
-            "flightdeck: retry: the rollout is not aborted",
+            "flightdeck: retry: the rollout is not aborted (retry restarts an aborted rollout)",
         ),
         (
             &["undo", "shop/checkout", "--to-revision", "99", "--yes"],
@@ -249,4 +253,53 @@ async fn a_process_killed_right_after_sending_leaves_its_audit_entry() {
         "{:?}",
         entry.outcome
     );
+}
+
+/// On a `production = true` context the costly actions need the rollout's
+/// name: without a terminal, `--yes` alone is refused (and nothing sent),
+/// `--confirm NAME` with the right name goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn production_contexts_need_the_rollouts_name_to_abort() {
+    let fleet = fleet().await;
+    let data = tempfile::tempdir().unwrap();
+    let config = data.path().join("config.toml");
+    std::fs::write(&config, "[contexts.sim-prod-eu]\nproduction = true\n").unwrap();
+    let with_config = |args: &[&str]| {
+        let mut command = flightdeck(&fleet, data.path(), args);
+        command.env("FLIGHTDECK_CONFIG", &config);
+        command
+    };
+    fleet.clear_requests(EU);
+    let output = run(with_config(&["abort", "shop/checkout", "--yes"])).await;
+    assert_eq!(
+        reason(&output),
+        "flightdeck: not sending abort to sim-prod-eu/shop/checkout: sim-prod-eu is production; confirm with --confirm checkout"
+    );
+    let output = run(with_config(&[
+        "abort",
+        "shop/checkout",
+        "--confirm",
+        "cart",
+    ]))
+    .await;
+    assert_eq!(
+        reason(&output),
+        "flightdeck: production: abort of shop/checkout in sim-prod-eu needs the rollout's name typed to confirm"
+    );
+    assert_eq!(patches(&fleet, EU), Vec::<String>::new());
+    // The refused attempt with a wrong name is in the trail.
+    assert!(matches!(&trail(data.path())[..], [e] if matches!(e.outcome, Outcome::Failed(_))));
+    // Pause is not among the costly actions; the name is not needed.
+    let output = run(with_config(&["pause", "shop/checkout", "--yes"])).await;
+    assert!(output.status.success(), "{output:?}");
+    let output = run(with_config(&[
+        "abort",
+        "shop/checkout",
+        "--confirm",
+        "checkout",
+    ]))
+    .await;
+    assert!(output.status.success(), "{output:?}");
+    let abort = r#"PATCH /apis/argoproj.io/v1alpha1/namespaces/shop/rollouts/checkout/status {"status":{"abort":true}}"#;
+    assert!(patches(&fleet, EU).iter().any(|p| p == abort));
 }

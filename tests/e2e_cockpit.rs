@@ -155,7 +155,7 @@ fn abort_the_failing_canary_from_the_cockpit() {
         .find(|l| l.contains("canary") && l.contains("→"))
         .unwrap_or_default();
     assert!(
-        canary_line.contains("→    0%"),
+        canary_line.contains("20% →   0%"),
         "the canary goes to 0%:\n{dialog}"
     );
     assert!(dialog.contains("req/s (measured)"), "{dialog}");

@@ -7,7 +7,10 @@ use super::state::{AccessState, ActionState, Confirm, RevisionChoice, UndoPicker
 use super::update::Outcome;
 use super::{Action, Effect, Flash, Mode, State};
 use crate::cluster::Access;
-use crate::model::{ObjectKey, Phase, Rollout, RolloutAction, availability, blast_radius};
+use crate::model::verdict::Outcome as VerdictOutcome;
+use crate::model::{
+    BlastRadius, ObjectKey, Rollout, RolloutAction, availability, blast_radius, unusual,
+};
 
 /// How long an RBAC answer is trusted.
 const ACCESS_TTL_SECONDS: i64 = 300;
@@ -19,9 +22,7 @@ pub fn rollout_action(action: Action, rollout: &Rollout) -> Option<RolloutAction
     Some(match action {
         Action::Promote => RolloutAction::Promote,
         Action::PromoteFull => RolloutAction::PromoteFull,
-        Action::PauseResume if rollout.paused_by_user || rollout.phase == Phase::Paused => {
-            RolloutAction::Resume
-        }
+        Action::PauseResume if rollout.paused_by_user => RolloutAction::Resume,
         Action::PauseResume => RolloutAction::Pause,
         Action::Abort => RolloutAction::Abort,
         Action::Retry => RolloutAction::Retry,
@@ -37,6 +38,12 @@ pub fn check(state: &State, rollout: &Rollout, action: RolloutAction) -> Result<
     let key = &rollout.key;
     if state.policy.readonly(&key.context) {
         return Err(format!("read-only: no actions are sent to {}", key.context));
+    }
+    if let Some(problem) = &state.audit_unwritable {
+        return Err(format!(
+            "{}: not sent: the audit trail cannot be written: {problem}",
+            action.verb()
+        ));
     }
     if let Some(AccessState::Known {
         access: Some(access),
@@ -102,35 +109,92 @@ pub(super) fn on_action_key(state: &mut State, action: Action) -> Outcome {
 
 /// Pause goes at once; everything else asks first, with the blast radius.
 fn ask_or_send(state: &mut State, key: ObjectKey, action: RolloutAction) -> Outcome {
-    let Some(rollout) = state.rollouts.get(&key) else {
+    if !state.rollouts.contains_key(&key) {
         return flash(state, Flash::Error(format!("{} is gone", key.name)));
-    };
-    if !action.needs_confirmation() {
-        return send(state, key, action);
     }
-    let undo_to_stable = match action {
-        RolloutAction::Undo { revision: Some(r) } => undo_choices(state, rollout)
-            .iter()
-            .any(|c| c.revision == r && c.stable),
-        _ => false,
-    };
-    let measured_rps = state
-        .report(&key)
-        .and_then(|r| r.rps)
-        .map(|(stable, canary)| stable + canary);
-    let radius = blast_radius(rollout, action, undo_to_stable, measured_rps);
+    if !action.needs_confirmation() {
+        return send(state, key, action, None);
+    }
+    let (radius, warnings) = preview(state, &key, action);
     let typed = (state.policy.production(&key.context) && action.needs_typed_confirmation())
         .then(String::new);
     state.mode = Mode::Confirm(Confirm {
         key,
         action,
         radius,
+        warnings,
         typed,
     });
     Outcome::redraw()
 }
 
-fn send(state: &mut State, key: ObjectKey, action: RolloutAction) -> Outcome {
+/// The blast radius of `action` on the rollout as it is now, and what a
+/// person should know before confirming it.
+fn preview(state: &State, key: &ObjectKey, action: RolloutAction) -> (BlastRadius, Vec<String>) {
+    let Some(rollout) = state.rollouts.get(key) else {
+        let gone = BlastRadius {
+            versions: Vec::new(),
+            moved_percent: 0,
+            moved_rps: None,
+            basis: crate::model::TrafficBasis::Replicas,
+            pods_replaced: 0,
+            note: Some("the rollout is gone"),
+        };
+        return (
+            gone,
+            vec![format!("{} is gone from {}", key.name, key.context)],
+        );
+    };
+    let report = state.report(key);
+    let radius = blast_radius(
+        rollout,
+        state.replica_sets_of(key),
+        action,
+        report.and_then(|r| r.rps),
+    );
+    let mut warnings: Vec<String> = unusual(rollout, action).into_iter().collect();
+    let promotes = matches!(action, RolloutAction::Promote | RolloutAction::PromoteFull);
+    if let Some(verdict) = report.map(|r| &r.verdict)
+        && promotes
+    {
+        match verdict.outcome {
+            VerdictOutcome::Fail => warnings.push(format!("the canary is failing: {verdict}")),
+            VerdictOutcome::Marginal => warnings.push(format!("the canary is marginal: {verdict}")),
+            _ => {}
+        }
+    }
+    if let Some(health) = state.health(&key.context)
+        && let Some(since) = health.stale_since
+    {
+        warnings.push(format!(
+            "data from {} is {} old ({}): the rollout may have moved since",
+            key.context,
+            crate::model::short_age(state.now.as_second() - since.as_second()),
+            health.error().unwrap_or("its watch is down"),
+        ));
+    }
+    (radius, warnings)
+}
+
+/// Keep an open dialog's blast radius and warnings current: the rollout
+/// moves, the metrics change and contexts go stale while a person reads.
+pub(super) fn refresh_confirm(state: &mut State) {
+    let Mode::Confirm(confirm) = &state.mode else {
+        return;
+    };
+    let (radius, warnings) = preview(state, &confirm.key, confirm.action);
+    if let Mode::Confirm(confirm) = &mut state.mode {
+        confirm.radius = radius;
+        confirm.warnings = warnings;
+    }
+}
+
+fn send(
+    state: &mut State,
+    key: ObjectKey,
+    action: RolloutAction,
+    typed_name: Option<String>,
+) -> Outcome {
     let Some(rollout) = state.rollouts.get(&key) else {
         return flash(state, Flash::Error(format!("{} is gone", key.name)));
     };
@@ -151,6 +215,7 @@ fn send(state: &mut State, key: ObjectKey, action: RolloutAction) -> Outcome {
             key,
             action,
             before,
+            typed_name,
         }],
     }
 }
@@ -169,7 +234,7 @@ pub(super) fn on_confirm_key(state: &mut State, key: KeyEvent, mut confirm: Conf
         }
         (KeyCode::Enter, _) | (KeyCode::Char('y'), None) => {
             state.mode = Mode::Normal;
-            return send(state, confirm.key, confirm.action);
+            return send(state, confirm.key, confirm.action, confirm.typed);
         }
         (KeyCode::Backspace, Some(typed)) => {
             typed.pop();
@@ -241,7 +306,7 @@ fn effect_seen(action: RolloutAction, before: &Rollout, now: &Rollout) -> bool {
         RolloutAction::Abort => now.aborted,
         RolloutAction::Retry => !now.aborted,
         RolloutAction::Pause => now.paused_by_user,
-        RolloutAction::Resume => !now.paused_by_user && moved,
+        RolloutAction::Resume => !now.paused_by_user,
         RolloutAction::Promote => moved,
         RolloutAction::PromoteFull => moved || now.current_hash == now.stable_hash,
         RolloutAction::Undo { .. } => now.current_hash != before.current_hash,

@@ -51,6 +51,8 @@ pub enum Effect {
         key: ObjectKey,
         action: RolloutAction,
         before: Box<Rollout>,
+        /// What was typed to confirm, where the policy asks for the name.
+        typed_name: Option<String>,
     },
     /// Follow these canaries' metrics (replacing the list); answers come as
     /// `Metrics` events.

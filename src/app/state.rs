@@ -28,7 +28,11 @@ pub enum Mode {
 pub struct Confirm {
     pub key: ObjectKey,
     pub action: RolloutAction,
+    /// What the action would do now; kept current while the dialog is open.
     pub radius: BlastRadius,
+    /// What a person should know before confirming: an unusual state, a
+    /// failing verdict, data that is not current.
+    pub warnings: Vec<String>,
     /// On a production context, what the person has typed of the rollout's
     /// name (they must type all of it); `None` where a key suffices.
     pub typed: Option<String>,
@@ -177,6 +181,9 @@ pub struct State {
     pub flash: Option<Flash>,
     pub actions: HashMap<ObjectKey, ActionState>,
     pub policy: Policy,
+    /// Why the audit trail cannot be written, found at start: then no
+    /// action is sent, and every action key says so.
+    pub audit_unwritable: Option<String>,
     /// RBAC answers by (context, namespace).
     pub access: HashMap<(String, String), AccessState>,
     /// Where metrics come from ("simulated traffic", "Prometheus at …");
@@ -230,6 +237,7 @@ impl State {
             flash: None,
             actions: HashMap::new(),
             policy: Policy::default(),
+            audit_unwritable: None,
             access: HashMap::new(),
             metrics_source: None,
             metrics: HashMap::new(),

@@ -364,10 +364,7 @@ fn abort_asks_with_the_blast_radius_then_sends_and_waits_for_the_watch() {
     let Mode::Confirm(confirm) = &s.mode else {
         panic!("a confirm dialog: {:?}", s.mode)
     };
-    assert_eq!(
-        (confirm.radius.new_before, confirm.radius.new_after),
-        (50, 0)
-    );
+    assert_eq!(confirm.radius.new_version_share(), (50, 0));
     assert_eq!(confirm.typed, None);
     let out = press(&mut s, KeyCode::Enter);
     let [
@@ -375,6 +372,7 @@ fn abort_asks_with_the_blast_radius_then_sends_and_waits_for_the_watch() {
             key: sent,
             action: RolloutAction::Abort,
             before,
+            typed_name: None,
         },
     ] = out.effects.as_slice()
     else {
@@ -475,7 +473,9 @@ fn keys_that_do_not_apply_are_refused_with_the_reason() {
     let out = press(&mut s, KeyCode::Char('r'));
     assert!(out.effects.is_empty());
     assert_eq!(s.mode, Mode::Normal);
-    assert!(matches!(&s.flash, Some(Flash::Error(e)) if e == "retry: the rollout is not aborted"));
+    assert!(
+        matches!(&s.flash, Some(Flash::Error(e)) if e == "retry: the rollout is not aborted (retry restarts an aborted rollout)")
+    );
     // RBAC lets this user patch rollouts but not their status: the keys
     // that patch the status are refused, pause (a spec patch) is not.
     let status_denied = Access {
@@ -550,7 +550,7 @@ fn undo_picks_a_revision_first() {
     };
     assert_eq!(confirm.action, RolloutAction::Undo { revision: Some(1) });
     // Undoing to the stable revision sends the canary's traffic back at once.
-    assert_eq!(confirm.radius.new_after, 0);
+    assert_eq!(confirm.radius.new_version_share().1, 0);
 }
 
 #[test]

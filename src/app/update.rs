@@ -96,6 +96,7 @@ pub fn settle(state: &mut State) -> Vec<Effect> {
         rebuild(state);
         keep_cursor_visible(state);
     }
+    act::refresh_confirm(state);
     let mut effects = act::access_effects(state);
     effects.extend(metrics_effect(state));
     effects

@@ -10,12 +10,13 @@ use jiff::Timestamp;
 
 use super::snapshot;
 use crate::app::{Policy, State};
-use crate::audit::{Audit, Entry, Outcome};
+use crate::audit::Audit;
+use crate::audited;
 use crate::cli::{ActCommand, Scope};
 use crate::cluster;
 use crate::model::{
-    BlastRadius, ObjectKey, ReplicaSet, Role, Rollout, RolloutAction, Strategy, TrafficBasis,
-    availability, blast_radius,
+    BlastRadius, ObjectKey, Role, RolloutAction, TrafficBasis, availability, blast_radius,
+    undo_target, unusual,
 };
 
 /// `[CONTEXT/]NAMESPACE/NAME` → (context, namespace, name).
@@ -45,61 +46,64 @@ fn must_ask(yes: bool, stdin_is_terminal: bool, what: &str) -> Result<bool, Stri
     }
 }
 
-/// The ReplicaSet an undo goes back to: revision `n`, or the one before
-/// the newest.
-fn undo_target(replica_sets: &[ReplicaSet], revision: Option<u64>) -> Option<&ReplicaSet> {
-    match revision {
-        Some(n) => replica_sets.iter().find(|rs| rs.revision == Some(n)),
-        None => {
-            let mut by_revision: Vec<&ReplicaSet> = replica_sets
-                .iter()
-                .filter(|rs| rs.revision.is_some())
-                .collect();
-            by_revision.sort_by_key(|rs| std::cmp::Reverse(rs.revision));
-            by_revision.get(1).copied()
-        }
-    }
-}
-
-/// What the action does to live traffic, before → after, where it runs in
-/// plain sight.
-fn describe(rollout: &Rollout, action: RolloutAction, blast: &BlastRadius) -> String {
-    let key = &rollout.key;
-    let new = match rollout.strategy {
-        Strategy::BlueGreen => "preview",
-        _ => "canary",
-    };
+/// What the action does to live traffic, version by version, before →
+/// after, where it runs in plain sight, and what makes it unusual.
+fn describe(
+    key: &ObjectKey,
+    action: RolloutAction,
+    blast: &BlastRadius,
+    warnings: &[String],
+) -> String {
     let rate = match (blast.basis, blast.moved_rps) {
         (TrafficBasis::Measured { .. }, Some(rps)) => format!("about {rps:.0} req/s"),
         _ => "rps unknown: no metrics".to_string(),
     };
     let mut text = format!(
-        "{action} {key}\n  context    {}\n  namespace  {}\n  traffic    stable {}% → {}% · {new} {}% → {}%\n  moves      {}% of traffic · {rate}\n  pods       {} started · {} stopped\n",
-        key.context,
-        key.namespace,
-        100 - blast.new_before,
-        100 - blast.new_after,
-        blast.new_before,
-        blast.new_after,
+        "{action} {key}\n  context    {}\n  namespace  {}\n",
+        key.context, key.namespace
+    );
+    for v in &blast.versions {
+        let role = match v.role {
+            Role::Old => "undo to",
+            role => role.label(),
+        };
+        let revision = v.revision.map_or("r?".into(), |r| format!("r{r}"));
+        let delay = v
+            .scale_down_after
+            .map_or(String::new(), |d| format!(" in {d}s"));
+        text += &format!(
+            "  {role:<9}  {revision} {} · traffic {}% → {}% · pods {} → {}{delay}\n",
+            v.image.as_deref().unwrap_or("(image unknown)"),
+            v.share_before,
+            v.share_after,
+            v.pods_before,
+            v.pods_after,
+        );
+    }
+    text += &format!(
+        "  moves      {}% of traffic · {rate}\n  pods       {} started · {} stopped\n",
         blast.moved_percent,
-        blast.pods_started,
-        blast.pods_stopped,
+        blast.pods_started(),
+        blast.pods_stopped(),
     );
     if let Some(note) = blast.note {
         text += &format!("  note       {note}\n");
     }
+    for warning in warnings {
+        text += &format!("  warning    {warning}\n");
+    }
     text
 }
 
-/// Ask on the terminal; only `y` or `yes` goes ahead.
-async fn confirmed(question: String) -> Result<bool, String> {
+/// Ask on the terminal; `Ok` with the line typed.
+async fn ask(question: String) -> Result<String, String> {
     tokio::task::spawn_blocking(move || {
-        eprint!("{question} [y/N] ");
+        eprint!("{question} ");
         let mut answer = String::new();
         std::io::stdin()
             .read_line(&mut answer)
             .map_err(|e| format!("cannot read the answer: {e}"))?;
-        Ok(matches!(answer.trim().to_lowercase().as_str(), "y" | "yes"))
+        Ok(answer.trim().to_string())
     })
     .await
     .map_err(|e| e.to_string())?
@@ -150,8 +154,9 @@ pub async fn act(scope: &Scope, command: &ActCommand, policy: &Policy) -> Result
         ));
     }
     let rollout = &state.rollouts[&key];
+    let replica_sets = state.replica_sets_of(&key);
     let undo_to = match action {
-        RolloutAction::Undo { revision } => undo_target(state.replica_sets_of(&key), revision),
+        RolloutAction::Undo { revision } => undo_target(replica_sets, revision),
         _ => None,
     };
     if let (RolloutAction::Undo { revision: Some(n) }, None) = (action, undo_to) {
@@ -165,53 +170,71 @@ pub async fn act(scope: &Scope, command: &ActCommand, policy: &Policy) -> Result
         .user(&key.context)
         .unwrap_or("unknown user")
         .to_string();
-    let intent = Entry::intent(&user, rollout, action, Timestamp::now());
-    let audit = Audit::open_default().map_err(|e| e.to_string())?;
+    let audit = Audit::open_default().map_err(|e| e.to_string());
+    let mut request = audited::Request {
+        key: key.clone(),
+        action,
+        user: user.clone(),
+        before: rollout.clone(),
+        typed_name: None,
+        time: Timestamp::now(),
+    };
     match connection.access(&key.context, &key.namespace).await {
         // Refused before asking: the trail keeps the attempt and why.
-        Ok(access) => access.check(action, rollout, &user).map_err(|e| {
-            let reason = e.to_string();
-            let recorded = audit
-                .record_intent(&intent)
-                .and_then(|id| audit.record_outcome(id, &Outcome::Failed(reason.clone())));
-            match recorded {
-                Ok(()) => reason,
-                Err(audit_error) => format!("{reason} (and {audit_error})"),
+        Ok(access) => {
+            if let Err(e) = access.check(action, rollout, &user) {
+                return Err(match &audit {
+                    Ok(audit) => audited::record_refusal(audit, &request, e.to_string()).await,
+                    Err(_) => e.to_string(),
+                });
             }
-        })?,
+        }
         Err(e) => eprintln!("could not check access ({e}); the API server will decide"),
     }
 
-    let undo_to_stable = undo_to.is_some_and(|rs| rs.roles(rollout).contains(&Role::Stable));
-    let blast = blast_radius(rollout, action, undo_to_stable, None);
-    print!("{}", describe(rollout, action, &blast));
+    let blast = blast_radius(rollout, replica_sets, action, None);
+    let warnings: Vec<String> = unusual(rollout, action).into_iter().collect();
+    print!("{}", describe(&key, action, &blast, &warnings));
     let what = format!("{action} to {key}");
-    let question = format!(
-        "{action} {}/{} in {}?",
-        key.namespace, key.name, key.context
-    );
-    if must_ask(target.yes, std::io::stdin().is_terminal(), &what)? && !confirmed(question).await? {
-        return Err("not confirmed: nothing sent".into());
-    }
-
-    // On disk before anything is sent: a crash from here on leaves the entry.
-    let id = audit
-        .record_intent(&Entry {
-            time: Timestamp::now(),
-            ..intent
-        })
-        .map_err(|e| e.to_string())?;
-    println!("sending {what} (audit entry {id})");
-    std::io::stdout().flush().map_err(|e| e.to_string())?;
-    let result = connection.act(&key, action).await;
-    let outcome = match &result {
-        Ok(report) => Outcome::Done(report.summary()),
-        Err(e) => Outcome::Failed(e.to_string()),
+    let needs_name = policy.production(&key.context) && action.needs_typed_confirmation();
+    let typed_name = match (&target.confirm, std::io::stdin().is_terminal()) {
+        (Some(name), _) => Some(name.clone()),
+        (None, true) if needs_name => Some(
+            ask(format!(
+                "{} is production: type the rollout's name ({}) to confirm {action}:",
+                key.context, key.name
+            ))
+            .await?,
+        ),
+        (None, interactive) => {
+            if needs_name {
+                return Err(format!(
+                    "not sending {what}: {} is production; confirm with --confirm {}",
+                    key.context, key.name
+                ));
+            }
+            if must_ask(target.yes, interactive, &what)? {
+                let answer = ask(format!(
+                    "{action} {}/{} in {}? [y/N]",
+                    key.namespace, key.name, key.context
+                ))
+                .await?;
+                if !matches!(answer.to_lowercase().as_str(), "y" | "yes") {
+                    return Err("not confirmed: nothing sent".into());
+                }
+            }
+            None
+        }
     };
-    if let Err(e) = audit.record_outcome(id, &outcome) {
-        eprintln!("the outcome was not recorded in the audit trail: {e}");
-    }
-    let report = result.map_err(|e| e.to_string())?;
+
+    request.typed_name = typed_name;
+    request.time = Timestamp::now();
+    let call = connection.act(&key, action);
+    // On disk before anything is sent: a crash from here on leaves the entry.
+    let recorded = audited::record(audit, policy, request).await?;
+    println!("sending {what} (audit entry {})", recorded.id);
+    std::io::stdout().flush().map_err(|e| e.to_string())?;
+    let report = recorded.send(call).await?;
     if let Some(e) = &report.event_error {
         eprintln!("{e}");
     }
@@ -223,7 +246,7 @@ pub async fn act(scope: &Scope, command: &ActCommand, policy: &Policy) -> Result
 mod tests {
     use super::*;
     use crate::model::Phase;
-    use crate::model::testing::canary;
+    use crate::model::testing::{canary, replica_set};
 
     #[test]
     fn targets_name_the_rollout_with_or_without_a_context() {
@@ -253,33 +276,34 @@ mod tests {
     #[test]
     fn the_blast_radius_shows_where_and_how_much_before_and_after() {
         let rollout = canary("prod-eu", "shop", "checkout", Phase::Paused, 1);
-        let blast = blast_radius(&rollout, RolloutAction::Abort, false, None);
+        let sets = [
+            replica_set(&rollout, "checkout-stable", 1, 8),
+            replica_set(&rollout, "checkout-canary", 2, 2),
+        ];
+        let blast = blast_radius(&rollout, &sets, RolloutAction::Abort, None);
         assert_eq!(
-            describe(&rollout, RolloutAction::Abort, &blast),
-            "abort prod-eu/shop/checkout\n  context    prod-eu\n  namespace  shop\n  traffic    stable 80% → 100% · canary 20% → 0%\n  moves      20% of traffic · rps unknown: no metrics\n  pods       0 started · 2 stopped\n"
+            describe(&rollout.key, RolloutAction::Abort, &blast, &[]),
+            "abort prod-eu/shop/checkout\n  context    prod-eu\n  namespace  shop\n  \
+             stable     r1 registry.example.com/shop/checkout:v1.1.0 · traffic 80% → 100% · pods 8 → 10\n  \
+             canary     r2 registry.example.com/shop/checkout:v1.2.0 · traffic 20% → 0% · pods 2 → 0\n  \
+             moves      20% of traffic · rps unknown: no metrics\n  pods       2 started · 2 stopped\n"
         );
-        let blast = blast_radius(&rollout, RolloutAction::Promote, false, Some(1000.0));
+        let blast = blast_radius(
+            &rollout,
+            &sets,
+            RolloutAction::Promote,
+            Some((800.0, 200.0)),
+        );
+        let text = describe(
+            &rollout.key,
+            RolloutAction::Promote,
+            &blast,
+            &["odd".into()],
+        );
         assert!(
-            describe(&rollout, RolloutAction::Promote, &blast)
-                .contains("moves      30% of traffic · about 300 req/s")
+            text.contains("moves      30% of traffic · about 300 req/s"),
+            "{text}"
         );
-    }
-
-    #[test]
-    fn undo_goes_to_the_revision_asked_or_the_one_before_the_newest() {
-        let rs = |revision: u64| ReplicaSet {
-            key: ObjectKey::new("eu", "shop", format!("checkout-{revision}")),
-            owner: Some("checkout".into()),
-            hash: format!("h{revision}"),
-            revision: Some(revision),
-            images: Vec::new(),
-            replicas: Default::default(),
-            created: None,
-        };
-        let history = [rs(3), rs(5), rs(4)];
-        assert_eq!(undo_target(&history, None).unwrap().revision, Some(4));
-        assert_eq!(undo_target(&history, Some(3)).unwrap().revision, Some(3));
-        assert!(undo_target(&history, Some(9)).is_none());
-        assert!(undo_target(&history[..1], None).is_none());
+        assert!(text.ends_with("  warning    odd\n"), "{text}");
     }
 }

@@ -73,7 +73,8 @@ fn write(
 
 pub fn audit(age: &str, format: OutputFormat) -> Result<(), String> {
     let from = since(age, Timestamp::now())?;
-    let audit = Audit::open_default().map_err(|e| e.to_string())?;
+    let path = crate::audit::default_path().map_err(|e| e.to_string())?;
+    let audit = Audit::open_to_read(&path).map_err(|e| e.to_string())?;
     let entries = audit.list(from).map_err(|e| e.to_string())?;
     write(&mut std::io::stdout().lock(), &entries, format).map_err(|e| e.to_string())
 }

@@ -13,12 +13,12 @@ mod step;
 pub mod testing;
 pub mod verdict;
 
-pub use action::{RolloutAction, availability};
+pub use action::{RolloutAction, availability, unusual};
 pub use analysis::{AnalysisMetric, AnalysisPhase, AnalysisRun};
-pub use blast_radius::{BlastRadius, TrafficBasis, blast_radius, new_version_weight_after};
-pub use replica_set::{ReplicaSet, Role};
+pub use blast_radius::{BlastRadius, TrafficBasis, VersionChange, blast_radius};
+pub use replica_set::{ReplicaSet, Role, undo_target};
 pub use rollout::{
-    Condition, ObjectKey, PauseCondition, Phase, Replicas, Rollout, Strategy, Urgency,
+    Condition, ObjectKey, PauseCondition, Phase, Replicas, Rollout, Scaling, Strategy, Urgency,
 };
-pub use step::{Step, set_weight_at};
+pub use step::{Step, set_weight_at, short_age};
 pub use verdict::{Classification, Direction, MetricResult, Verdict};

@@ -70,3 +70,42 @@ impl ReplicaSet {
         roles
     }
 }
+
+/// The ReplicaSet an undo goes back to: revision `n`, or the one before
+/// the newest (as `kubectl argo rollouts undo` picks it).
+pub fn undo_target(replica_sets: &[ReplicaSet], revision: Option<u64>) -> Option<&ReplicaSet> {
+    match revision {
+        Some(n) => replica_sets.iter().find(|rs| rs.revision == Some(n)),
+        None => {
+            let mut by_revision: Vec<&ReplicaSet> = replica_sets
+                .iter()
+                .filter(|rs| rs.revision.is_some())
+                .collect();
+            by_revision.sort_by_key(|rs| std::cmp::Reverse(rs.revision));
+            by_revision.get(1).copied()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn undo_goes_to_the_revision_asked_or_the_one_before_the_newest() {
+        let rs = |revision: u64| ReplicaSet {
+            key: ObjectKey::new("eu", "shop", format!("checkout-{revision}")),
+            owner: Some("checkout".into()),
+            hash: format!("h{revision}"),
+            revision: Some(revision),
+            images: Vec::new(),
+            replicas: Default::default(),
+            created: None,
+        };
+        let history = [rs(3), rs(5), rs(4)];
+        assert_eq!(undo_target(&history, None).unwrap().revision, Some(4));
+        assert_eq!(undo_target(&history, Some(3)).unwrap().revision, Some(3));
+        assert!(undo_target(&history, Some(9)).is_none());
+        assert!(undo_target(&history[..1], None).is_none());
+    }
+}

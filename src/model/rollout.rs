@@ -97,6 +97,22 @@ pub struct Replicas {
     pub available: u32,
 }
 
+/// How the controller scales old and new versions, from the strategy's
+/// spec: what the blast radius needs beyond the replica count.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Scaling {
+    /// `scaleDownDelaySeconds`: how long an old version keeps its pods
+    /// after a promotion (traffic-routed canaries and blue-green).
+    pub scale_down_delay: Option<u32>,
+    /// `abortScaleDownDelaySeconds`: the same for the new version after an abort.
+    pub abort_scale_down_delay: Option<u32>,
+    /// Blue-green `previewReplicaCount`.
+    pub preview_replicas: Option<u32>,
+    /// Canary `dynamicStableScale`: stable shrinks as the canary grows,
+    /// even under traffic routing.
+    pub dynamic_stable_scale: bool,
+}
+
 /// One of `status.pauseConditions`: why the controller is holding.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PauseCondition {
@@ -157,6 +173,7 @@ pub struct Rollout {
     /// Images of the pod template (the newest revision).
     pub images: Vec<String>,
     pub replicas: Replicas,
+    pub scaling: Scaling,
     pub conditions: Vec<Condition>,
     /// When the current step (or state) began, as far as the status says.
     pub since: Option<Timestamp>,
@@ -176,6 +193,18 @@ impl Rollout {
             self.current_step.and_then(|i| self.steps.get(i)),
             Some(Step::Pause { seconds: Some(_) })
         )
+    }
+
+    /// An update is in flight: the newest version is not (yet) the stable
+    /// one (Argo's `currentPodHash != stableRS`).
+    pub fn update_in_flight(&self) -> bool {
+        self.current_hash != self.stable_hash
+    }
+
+    /// A canary step is left to move past (Argo's `GetCurrentCanaryStep`).
+    pub fn steps_left(&self) -> bool {
+        matches!(self.strategy, Strategy::Canary { .. })
+            && self.current_step.unwrap_or(0) < self.steps.len()
     }
 
     /// The new version's share of traffic now: none while the newest

@@ -63,6 +63,17 @@ pub fn short_duration(seconds: u64) -> String {
     out
 }
 
+/// "12s", "5m", "3h", "2d": an age in one unit, rounded down.
+pub fn short_age(seconds: i64) -> String {
+    let s = seconds.max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86400),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +91,14 @@ mod tests {
             "1h"
         );
         assert_eq!(Step::Pause { seconds: Some(0) }.to_string(), "0s");
+    }
+
+    #[test]
+    fn ages_use_one_unit() {
+        assert_eq!(short_age(-3), "0s");
+        assert_eq!(short_age(59), "59s");
+        assert_eq!(short_age(60), "1m");
+        assert_eq!(short_age(7199), "1h");
+        assert_eq!(short_age(86400 * 3 + 5), "3d");
     }
 }

@@ -41,6 +41,7 @@ pub fn rollout(context: &str, namespace: &str, name: &str, phase: Phase) -> Roll
             ready: 4,
             available: 4,
         },
+        scaling: Scaling::default(),
         conditions: Vec::new(),
         since: Some(at(-3_600)),
     }

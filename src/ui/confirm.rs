@@ -1,5 +1,6 @@
-//! The confirm dialog: what the action does to live traffic, before → after,
-//! with the context and namespace in plain sight.
+//! The confirm dialog: what the action does to live traffic, version by
+//! version, before → after, with the context and namespace in plain sight,
+//! the verdict, and anything that makes the action unusual now.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -8,27 +9,30 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use super::Theme;
+use super::format::{fit_left, thousands};
 use crate::app::{Confirm, State};
-use crate::model::{BlastRadius, Strategy, TrafficBasis};
+use crate::model::{BlastRadius, Role, RolloutAction, TrafficBasis, VersionChange};
+
+/// The dialog's width, borders included: it fits an 80-column terminal.
+const WIDTH: u16 = 66;
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, confirm: &Confirm, theme: &Theme) {
     let key = &confirm.key;
-    let strategy = state.rollouts.get(key).map(|r| r.strategy);
-    let (old, new) = match strategy {
-        Some(Strategy::BlueGreen) => ("active", "preview"),
-        _ => ("stable", "canary"),
-    };
     let bold = Style::new().add_modifier(Modifier::BOLD);
     let danger = confirm.action.needs_typed_confirmation();
+    let mut title = vec![
+        Span::styled(
+            format!("{} ", confirm.action),
+            bold.fg(if danger { theme.error } else { theme.accent }),
+        ),
+        Span::styled(key.name.clone(), bold),
+    ];
+    if let Some(image) = undo_image(confirm) {
+        title.push(Span::styled(format!(" ({image})"), theme.muted()));
+    }
+    title.push(Span::raw("?"));
     let mut lines = vec![
-        Line::from(vec![
-            Span::styled(
-                format!("{} ", confirm.action),
-                bold.fg(if danger { theme.error } else { theme.accent }),
-            ),
-            Span::styled(key.name.clone(), bold),
-            Span::raw("?"),
-        ]),
+        Line::from(title),
         Line::from(vec![
             Span::styled("context ", theme.muted()),
             Span::styled(key.context.clone(), bold),
@@ -36,37 +40,44 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, confirm: &Confirm, the
             Span::styled(key.namespace.clone(), bold),
         ]),
         Line::raw(""),
-        Line::styled("traffic        now  →  after", theme.muted()),
     ];
     let r = &confirm.radius;
-    let share = |label: &str, before: u32, after: u32, color| {
-        Line::from(vec![
-            Span::styled(format!("{label:<10}"), Style::new().fg(color)),
-            Span::raw(format!("{before:>7}%  →  {after:>3}%")),
-        ])
-    };
-    lines.push(share(
-        old,
-        100 - r.new_before,
-        100 - r.new_after,
-        theme.stable,
-    ));
-    lines.push(share(new, r.new_before, r.new_after, theme.canary));
+    if !r.versions.is_empty() {
+        lines.push(Line::styled(
+            format!("{:<34}{:<14}pods", "version", "traffic"),
+            theme.muted(),
+        ));
+        lines.extend(r.versions.iter().map(|v| version_line(v, theme)));
+    }
     lines.extend(moves(r, theme));
     lines.push(Line::from(vec![
-        Span::styled("pods      ", theme.muted()),
+        Span::styled("pods    ", theme.muted()),
         Span::raw(pods(r)),
     ]));
     if let Some(note) = r.note {
         lines.push(Line::styled(note, theme.muted()));
     }
+    match state.metrics.get(key) {
+        Some(Ok(report)) => lines.push(super::metrics::verdict_line(&report.verdict, theme)),
+        Some(Err(down)) => lines.push(Line::styled(
+            format!("verdict  none: metrics backend down: {down}"),
+            Style::new().fg(theme.warning),
+        )),
+        None => {}
+    }
+    for warning in &confirm.warnings {
+        lines.push(Line::styled(
+            format!("⚠ {warning}"),
+            Style::new().fg(theme.warning).add_modifier(Modifier::BOLD),
+        ));
+    }
     lines.push(Line::raw(""));
     match &confirm.typed {
         Some(typed) => {
-            lines.push(Line::from(vec![Span::styled(
-                "production: type the rollout's name to confirm: ",
+            lines.push(Line::styled(
+                "production: type the rollout's name to confirm:",
                 Style::new().fg(theme.warning),
-            )]));
+            ));
             lines.push(Line::from(vec![
                 Span::styled(format!("> {typed}"), bold),
                 Span::styled("▏", Style::new().fg(theme.accent)),
@@ -84,17 +95,58 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, confirm: &Confirm, the
             Span::styled(" cancel", theme.muted()),
         ])),
     }
-    let popup = super::layout::modal(area, 64, lines.len());
+    let text = Paragraph::new(lines).wrap(Wrap { trim: false });
+    let height = text.line_count(WIDTH.saturating_sub(2).min(area.width.saturating_sub(2)));
+    let popup = super::layout::modal(area, WIDTH, height);
     frame.render_widget(Clear, popup);
     let block = Block::bordered()
         .title(" blast radius ")
         .border_style(Style::new().fg(if danger { theme.error } else { theme.accent }));
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(block),
-        popup,
-    );
+    frame.render_widget(text.block(block), popup);
+}
+
+/// The image an undo goes back to, as a person checks it before confirming.
+fn undo_image(confirm: &Confirm) -> Option<String> {
+    let RolloutAction::Undo {
+        revision: Some(revision),
+    } = confirm.action
+    else {
+        return None;
+    };
+    let version = confirm
+        .radius
+        .versions
+        .iter()
+        .find(|v| v.revision == Some(revision))?;
+    version.image.as_deref().map(|i| fit_left(i, 30))
+}
+
+/// `stable  r2  …/checkout:v2.4.0   80% → 100%   8 → 10`.
+fn version_line(v: &VersionChange, theme: &Theme) -> Line<'static> {
+    let color = match v.role {
+        Role::Stable | Role::Active => theme.stable,
+        Role::Canary | Role::Preview => theme.canary,
+        Role::Old => theme.accent,
+    };
+    let role = match v.role {
+        Role::Old => "undo to",
+        role => role.label(),
+    };
+    let revision = v.revision.map_or("r?".into(), |r| format!("r{r}"));
+    let image = fit_left(v.image.as_deref().unwrap_or(""), 20);
+    let mut pods = format!("{} → {}", v.pods_before, v.pods_after);
+    if let Some(delay) = v.scale_down_after {
+        pods += &format!(" in {delay}s");
+    }
+    Line::from(vec![
+        Span::styled(format!("{role:<8}"), Style::new().fg(color)),
+        Span::styled(format!("{revision:<4} "), theme.muted()),
+        Span::raw(format!("{image:<20} ")),
+        Span::raw(format!(
+            "{:>3}% → {:>3}%   {pods}",
+            v.share_before, v.share_after
+        )),
+    ])
 }
 
 /// "20% of traffic changes version", then the rate it carries:
@@ -108,42 +160,29 @@ fn moves(r: &BlastRadius, theme: &Theme) -> [Line<'static>; 2] {
     };
     [
         Line::from(vec![
-            Span::styled("moves     ", theme.muted()),
+            Span::styled("moves   ", theme.muted()),
             Span::raw(format!("{}% of traffic changes version", r.moved_percent)),
         ]),
-        Line::from(vec![Span::styled("rate      ", theme.muted()), rate]),
+        Line::from(vec![Span::styled("rate    ", theme.muted()), rate]),
     ]
 }
 
+/// "4 started, 4 stopped", with the delayed scale-downs said as such.
 fn pods(r: &BlastRadius) -> String {
-    match (r.pods_started, r.pods_stopped) {
+    let text = match (r.pods_started(), r.pods_stopped()) {
         (0, 0) => "none started or stopped".into(),
         (started, 0) => format!("{started} started"),
         (0, stopped) => format!("{stopped} stopped"),
         (started, stopped) => format!("{started} started, {stopped} stopped"),
-    }
-}
-
-/// 1240.4 → "1,240".
-pub fn thousands(value: f64) -> String {
-    let whole = value.round().max(0.0) as u64;
-    let digits = whole.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn thousands_are_grouped() {
-        assert_eq!(super::thousands(1240.4), "1,240");
-        assert_eq!(super::thousands(999.0), "999");
-        assert_eq!(super::thousands(1_234_567.0), "1,234,567");
+    };
+    let delayed: u32 = r
+        .versions
+        .iter()
+        .filter(|v| v.scale_down_after.is_some())
+        .map(|v| v.pods_before.saturating_sub(v.pods_after))
+        .sum();
+    match r.versions.iter().filter_map(|v| v.scale_down_after).max() {
+        Some(delay) => format!("{text} ({delayed} of them after {delay}s)"),
+        None => text,
     }
 }

@@ -2,20 +2,11 @@
 
 use jiff::Timestamp;
 
-/// "12s", "5m", "3h", "2d": one unit, rounded down.
-pub fn age(seconds: i64) -> String {
-    let s = seconds.max(0);
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m", s / 60),
-        3600..86400 => format!("{}h", s / 3600),
-        _ => format!("{}d", s / 86400),
-    }
-}
+use crate::model::short_age;
 
 /// The age of `since` at `now`, or "" when unknown.
 pub fn age_at(now: Timestamp, since: Option<Timestamp>) -> String {
-    since.map_or_else(String::new, |t| age(now.as_second() - t.as_second()))
+    since.map_or_else(String::new, |t| short_age(now.as_second() - t.as_second()))
 }
 
 /// The first `n` characters of a pod-template hash, as the plugin abbreviates.
@@ -45,17 +36,29 @@ pub fn fit_left(text: &str, width: usize) -> String {
     out
 }
 
+/// 1240.4 → "1,240".
+pub fn thousands(value: f64) -> String {
+    let whole = value.round().max(0.0) as u64;
+    let digits = whole.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn ages_use_one_unit() {
-        assert_eq!(age(-3), "0s");
-        assert_eq!(age(59), "59s");
-        assert_eq!(age(60), "1m");
-        assert_eq!(age(7199), "1h");
-        assert_eq!(age(86400 * 3 + 5), "3d");
+    fn thousands_are_grouped() {
+        assert_eq!(thousands(1240.4), "1,240");
+        assert_eq!(thousands(999.0), "999");
+        assert_eq!(thousands(1_234_567.0), "1,234,567");
     }
 
     #[test]

@@ -73,7 +73,7 @@ impl Connection {
         &self,
         key: &ObjectKey,
         action: RolloutAction,
-    ) -> impl Future<Output = Result<ActionReport, ActionError>> + Send + 'static {
+    ) -> impl Future<Output = Result<ActionReport, ActionError>> + Send + 'static + use<> {
         let kubeconfig = self.kubeconfig().clone();
         let key = key.clone();
         async move {

@@ -66,8 +66,8 @@ pub fn reads(action: RolloutAction) -> Reads {
     match action {
         RolloutAction::Pause | RolloutAction::Abort | RolloutAction::Retry => Reads::Nothing,
         RolloutAction::Undo { .. } => Reads::RolloutAndReplicaSets,
-        // Resume decides between unpausing and promoting on the rollout's
-        // state; restart reads first as the plugin does.
+        // Resume reads whether a person paused it; restart reads first as
+        // the plugin does.
         RolloutAction::Promote
         | RolloutAction::PromoteFull
         | RolloutAction::Resume
@@ -93,8 +93,15 @@ pub fn plan(
         }))]),
         RolloutAction::Promote => promote(rollout),
         RolloutAction::PromoteFull => promote_full(rollout),
+        // Resume lifts a person's pause and nothing else: clearing a step's
+        // pause or a blue-green's wait is a promotion, which switches traffic.
         RolloutAction::Resume if spec_paused(rollout) => Plan::of(vec![unpause()]),
-        RolloutAction::Resume if has_pause_conditions(rollout) => promote(rollout),
+        RolloutAction::Resume if has_pause_conditions(rollout) => {
+            return Err(
+                "resume: the rollout is held by its controller, not by a person: promote moves it on"
+                    .into(),
+            );
+        }
         RolloutAction::Resume => return Err("resume: the rollout is not paused".into()),
         RolloutAction::Undo { revision } => undo::plan(rollout, replica_sets, revision)?,
     })
@@ -334,17 +341,23 @@ mod tests {
     }
 
     #[test]
-    fn resume_unpauses_a_persons_pause_and_promotes_a_steps() {
+    fn resume_unpauses_a_persons_pause_and_nothing_else() {
         let by_person = canary(1, step_pause(), true);
         assert_eq!(
             calls(RolloutAction::Resume, &by_person),
             [Call::Spec(json!({"spec": {"paused": false}}))]
         );
+        // A step's pause, or a blue-green waiting for promotion, is promote's.
         let by_step = canary(1, step_pause(), false);
         assert_eq!(
-            calls(RolloutAction::Resume, &by_step),
-            calls(RolloutAction::Promote, &by_step)
+            plan(RolloutAction::Resume, &by_step, &[], Timestamp::UNIX_EPOCH),
+            Err("resume: the rollout is held by its controller, not by a person: promote moves it on".into())
         );
+        let waiting = json!({
+            "spec": {"strategy": {"blueGreen": {"activeService": "a"}}},
+            "status": {"pauseConditions": [{"reason": "BlueGreenPause"}]}
+        });
+        assert!(plan(RolloutAction::Resume, &waiting, &[], Timestamp::UNIX_EPOCH).is_err());
         let running = canary(2, Value::Null, false);
         assert_eq!(
             plan(RolloutAction::Resume, &running, &[], Timestamp::UNIX_EPOCH),

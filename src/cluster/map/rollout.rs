@@ -4,7 +4,8 @@
 use serde_json::Value;
 
 use crate::model::{
-    Condition, ObjectKey, PauseCondition, Phase, ReplicaSet, Replicas, Rollout, Step, Strategy,
+    Condition, ObjectKey, PauseCondition, Phase, ReplicaSet, Replicas, Rollout, Scaling, Step,
+    Strategy,
 };
 
 use super::fields::{Field, MapError};
@@ -67,6 +68,29 @@ pub fn map_rollout(context: &str, obj: &Value) -> Result<Rollout, MapError> {
         updated: root.at(&status(&["updatedReplicas"]), |f| f.count_or_zero())?,
         ready: root.at(&status(&["readyReplicas"]), |f| f.count_or_zero())?,
         available: root.at(&status(&["availableReplicas"]), |f| f.count_or_zero())?,
+    };
+
+    let strategy_key = match strategy {
+        Strategy::BlueGreen => "blueGreen",
+        _ => "canary",
+    };
+    let scaling = Scaling {
+        scale_down_delay: root.at(
+            &spec(&["strategy", strategy_key, "scaleDownDelaySeconds"]),
+            |f| f.count(),
+        )?,
+        abort_scale_down_delay: root.at(
+            &spec(&["strategy", strategy_key, "abortScaleDownDelaySeconds"]),
+            |f| f.count(),
+        )?,
+        preview_replicas: root.at(
+            &spec(&["strategy", "blueGreen", "previewReplicaCount"]),
+            |f| f.count(),
+        )?,
+        dynamic_stable_scale: root
+            .at(&spec(&["strategy", "canary", "dynamicStableScale"]), |f| {
+                f.flag()
+            })?,
     };
 
     let facts = PhaseFacts {
@@ -169,6 +193,7 @@ pub fn map_rollout(context: &str, obj: &Value) -> Result<Rollout, MapError> {
             list.each(|c| c.at(&["image"], |f| f.string()))
         })?,
         replicas,
+        scaling,
         conditions,
         since,
     })
