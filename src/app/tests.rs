@@ -672,3 +672,63 @@ fn the_mended_order_is_the_sorted_order() {
         assert_eq!(s.view.iter().collect::<Vec<_>>(), expected, "round {round}");
     }
 }
+
+fn report(outcome: crate::model::verdict::Outcome) -> crate::metrics::RolloutMetricsReport {
+    crate::metrics::RolloutMetricsReport {
+        metrics: Vec::new(),
+        rps: None,
+        verdict: crate::model::Verdict {
+            outcome,
+            score: None,
+            metrics: Vec::new(),
+            deciding: Vec::new(),
+        },
+    }
+}
+
+/// A paused canary with 40% errors comes right after what is Degraded or
+/// aborted, above a waiting blue-green and a passing canary, and goes back
+/// when its verdict does; MARGINAL comes before PASS.
+#[test]
+fn a_failing_verdict_moves_its_canary_up_to_the_failing_ones() {
+    use crate::metrics::MetricsUpdate;
+    use crate::model::verdict::Outcome;
+    let mut s = state();
+    s.metrics_source = Some("test".into());
+    // Step 1 of the test canary is a `pause: {}`: it waits for a person.
+    let mut all = vec![
+        canary("eu", "shop", "a-waiting", Phase::Paused, 1),
+        canary("eu", "shop", "z-stuck", Phase::Degraded, 0),
+    ];
+    for name in ["m-checkout", "m-marginal", "m-pass"] {
+        all.push(canary("eu", "shop", name, Phase::Progressing, 2));
+    }
+    relist(&mut s, "eu", all);
+    assert_eq!(
+        names(&s),
+        ["z-stuck", "a-waiting", "m-checkout", "m-marginal", "m-pass"]
+    );
+    let verdict = |s: &mut State, name: &str, outcome| {
+        let key = ObjectKey::new("eu", "shop", name);
+        update(
+            s,
+            Event::Metrics(MetricsUpdate {
+                key,
+                report: Ok(report(outcome)),
+            }),
+        );
+        settle(s);
+    };
+    verdict(&mut s, "m-pass", Outcome::Pass);
+    verdict(&mut s, "m-marginal", Outcome::Marginal);
+    verdict(&mut s, "m-checkout", Outcome::Fail);
+    assert_eq!(
+        names(&s),
+        ["z-stuck", "m-checkout", "a-waiting", "m-marginal", "m-pass"]
+    );
+    verdict(&mut s, "m-checkout", Outcome::Pass);
+    assert_eq!(
+        names(&s),
+        ["z-stuck", "a-waiting", "m-marginal", "m-checkout", "m-pass"]
+    );
+}

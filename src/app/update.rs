@@ -4,7 +4,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::act;
 use super::command::{self, Command};
-use super::view::{rebuild, select};
+use super::view::{self, rebuild, select};
 use super::{Action, Effect, Event, Flash, Focus, Mode, State};
 use crate::cluster::{self, Change, ClusterEvent, Kind};
 use crate::metrics::Target;
@@ -72,7 +72,17 @@ pub fn update(state: &mut State, event: Event) -> Outcome {
         } => act::on_sent(state, key, action, result),
         Event::Metrics(update) => {
             if state.metrics_targets.iter().any(|t| t.key == update.key) {
-                state.metrics.insert(update.key, update.report);
+                let rank = |s: &State| {
+                    s.rollouts
+                        .get(&update.key)
+                        .map(|r| view::urgency_rank(r, &s.metrics))
+                };
+                let before = rank(state);
+                state.metrics.insert(update.key.clone(), update.report);
+                // A verdict that turns FAIL moves its rollout up the fleet.
+                if rank(state) != before {
+                    state.reorder.moved(update.key);
+                }
             }
             Outcome::redraw()
         }
@@ -92,13 +102,14 @@ pub fn update(state: &mut State, event: Event) -> Outcome {
 /// batch of events; the runner calls it before drawing. Returns what the
 /// new selection asks for (an RBAC check).
 pub fn settle(state: &mut State) -> Vec<Effect> {
+    // First: a canary no longer followed loses its verdict, and its row moves.
+    let mut effects: Vec<Effect> = metrics_effect(state).into_iter().collect();
     if state.view_dirty || state.reorder.is_needed() {
         rebuild(state);
         keep_cursor_visible(state);
     }
     act::refresh_confirm(state);
-    let mut effects = act::access_effects(state);
-    effects.extend(metrics_effect(state));
+    effects.extend(act::access_effects(state));
     effects
 }
 
@@ -118,9 +129,16 @@ fn metrics_effect(state: &mut State) -> Option<Effect> {
     if targets == state.metrics_targets {
         return None;
     }
-    state
+    let gone: Vec<ObjectKey> = state
         .metrics
-        .retain(|k, _| targets.iter().any(|t| t.key == *k));
+        .keys()
+        .filter(|k| !targets.iter().any(|t| t.key == **k))
+        .cloned()
+        .collect();
+    for key in gone {
+        state.metrics.remove(&key);
+        state.reorder.moved(key);
+    }
     state.metrics_targets = targets.clone();
     Some(Effect::PollMetrics(targets))
 }
@@ -338,7 +356,7 @@ fn on_cluster(state: &mut State, event: ClusterEvent) {
             match change {
                 Change::Applied(rollout) => {
                     let key = rollout.key.clone();
-                    let (urgency, phase) = (rollout.urgency(), rollout.phase);
+                    let (urgency, phase) = (view::urgency_rank(&rollout, &state.metrics), rollout.phase);
                     state.unreadable.remove(&key);
                     let before = state.rollouts.insert(key.clone(), rollout);
                     refresh_actual_weight(state, &key);
@@ -346,7 +364,7 @@ fn on_cluster(state: &mut State, event: ClusterEvent) {
                     // Most changes move no row: the order is kept unless the
                     // rollout is new or its urgency changed.
                     match before {
-                        Some(b) if b.urgency() == urgency => {
+                        Some(b) if view::urgency_rank(&b, &state.metrics) == urgency => {
                             state.view_dirty |= b.phase != phase;
                         }
                         _ => state.reorder.moved(key),

@@ -1,10 +1,11 @@
 //! The fleet pane's rows: the rollouts in scope that match the filter,
 //! most urgent first.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::State;
-use crate::model::{ObjectKey, Phase, Rollout, Urgency};
+use crate::metrics::RolloutMetricsReport;
+use crate::model::{ObjectKey, Phase, Rollout, Urgency, rank};
 
 /// Case-insensitive substring of the name, namespace or context.
 pub fn matches_filter(rollout: &Rollout, filter: &str) -> bool {
@@ -106,20 +107,34 @@ impl Reorder {
     }
 }
 
+/// How worrying a rollout is, knowing its verdict (see `model::rank`).
+pub(super) fn urgency_rank(rollout: &Rollout, metrics: &Metrics) -> (Urgency, u8) {
+    let verdict = match metrics.get(&rollout.key) {
+        Some(Ok(report)) => Some(&report.verdict.outcome),
+        _ => None,
+    };
+    rank(rollout, verdict)
+}
+
+type Metrics = HashMap<ObjectKey, Result<RolloutMetricsReport, String>>;
+
 /// Where a rollout goes in the fleet: most urgent first, then by name,
 /// namespace and context.
-fn rank(rollout: &Rollout) -> (Urgency, &str, &str, &str) {
-    let k = &rollout.key;
-    (rollout.urgency(), &k.name, &k.namespace, &k.context)
+fn order<'a>(r: &'a Rollout, metrics: &Metrics) -> (Urgency, u8, &'a str, &'a str, &'a str) {
+    let k = &r.key;
+    let (urgency, worry) = urgency_rank(r, metrics);
+    (urgency, worry, &k.name, &k.namespace, &k.context)
 }
 
 /// Bring the kept order up to date with the rollouts.
 fn reorder(state: &mut State) {
+    let metrics = &state.metrics;
+    let order = |r| order(r, metrics);
     match std::mem::take(&mut state.reorder) {
         Reorder::Kept => {}
         Reorder::All => {
             let mut all: Vec<&Rollout> = state.rollouts.values().map(|r| &**r).collect();
-            all.sort_unstable_by(|a, b| rank(a).cmp(&rank(b)));
+            all.sort_by_cached_key(|r| order(*r));
             state.view.sorted = all.into_iter().map(|r| r.key.clone()).collect();
         }
         Reorder::Move(keys) => {
@@ -129,12 +144,9 @@ fn reorder(state: &mut State) {
                 let Some(rollout) = state.rollouts.get(&key) else {
                     continue;
                 };
-                let at = sorted.partition_point(|k| {
-                    state
-                        .rollouts
-                        .get(k)
-                        .is_some_and(|r| rank(r) < rank(rollout))
-                });
+                let place = order(rollout);
+                let at = sorted
+                    .partition_point(|k| state.rollouts.get(k).is_some_and(|r| order(r) < place));
                 sorted.insert(at, key);
             }
         }

@@ -19,6 +19,7 @@ pub use blast_radius::{BlastRadius, TrafficBasis, VersionChange, blast_radius};
 pub use replica_set::{ReplicaSet, Role, undo_target};
 pub use rollout::{
     Condition, ObjectKey, PauseCondition, Phase, Replicas, Rollout, Scaling, Strategy, Urgency,
+    rank,
 };
 pub use step::{Step, set_weight_at, short_age};
 pub use verdict::{Classification, Direction, MetricResult, Verdict};

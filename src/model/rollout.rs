@@ -5,6 +5,7 @@ use std::fmt;
 use jiff::Timestamp;
 
 use super::Step;
+use super::verdict::Outcome;
 
 /// Where an object lives: its cluster context, namespace and name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -133,10 +134,31 @@ pub struct Condition {
 /// How soon a person should look at a rollout; lower sorts first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Urgency {
+    /// Degraded or aborted.
     Failing,
+    /// Its canary's verdict is FAIL: live traffic is on a version that is hurting users.
+    CanaryFailing,
     WaitingForPerson,
     Moving,
     Settled,
+}
+
+/// Where a rollout goes in the fleet: its urgency, then (within it) how
+/// worrying its verdict is, MARGINAL before no verdict before PASS.
+pub fn rank(rollout: &Rollout, verdict: Option<&Outcome>) -> (Urgency, u8) {
+    let urgency = match (rollout.urgency(), verdict) {
+        (Urgency::Failing, _) => Urgency::Failing,
+        (_, Some(Outcome::Fail)) => Urgency::CanaryFailing,
+        (urgency, _) => urgency,
+    };
+    let worry = match verdict {
+        Some(Outcome::Fail) => 0,
+        Some(Outcome::Marginal) => 1,
+        Some(Outcome::InsufficientData { .. }) => 3,
+        None => 4,
+        Some(Outcome::Pass) => 5,
+    };
+    (urgency, worry)
 }
 
 /// A rollout as flightdeck understands it.
@@ -251,5 +273,26 @@ impl Rollout {
         }
         let at = self.current_step.unwrap_or(0).min(self.steps.len());
         Some(format!("{at}/{}", self.steps.len()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::testing::{canary, rollout};
+
+    #[test]
+    fn a_failing_verdict_ranks_right_after_degraded_and_marginal_before_pass() {
+        let degraded = canary("eu", "shop", "a", Phase::Degraded, 0);
+        let waiting = canary("eu", "shop", "b", Phase::Paused, 1);
+        let moving = canary("eu", "shop", "c", Phase::Progressing, 2);
+        let settled = rollout("eu", "shop", "d", Phase::Healthy);
+        assert_eq!(rank(&degraded, Some(&Outcome::Fail)).0, Urgency::Failing);
+        assert_eq!(rank(&waiting, Some(&Outcome::Fail)).0, Urgency::CanaryFailing);
+        assert_eq!(rank(&moving, Some(&Outcome::Fail)).0, Urgency::CanaryFailing);
+        assert_eq!(rank(&waiting, Some(&Outcome::Pass)).0, Urgency::WaitingForPerson);
+        assert!(rank(&moving, Some(&Outcome::Marginal)) < rank(&moving, None));
+        assert!(rank(&moving, None) < rank(&moving, Some(&Outcome::Pass)));
+        assert!(rank(&moving, Some(&Outcome::Pass)) < rank(&settled, None));
     }
 }

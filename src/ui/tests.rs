@@ -410,8 +410,8 @@ fn fleet_rows_carry_their_colours() {
     let buffer = drawn(&fleet_state(120, 40), &theme);
     let row = |y: u16| (0..120).map(|x| &buffer[(x, y)]).collect::<Vec<_>>();
     let find = |y: u16, text: &str| column_of(&buffer, y, text);
-    // Row 3 is the selected checkout (aborted, FAIL); row 4 is search
-    // (paused at 20%).
+    // Row 3 is the selected checkout (aborted, FAIL); row 4 is the failing
+    // recommendations canary, row 6 search (paused at 20%).
     let fleet_width = 57;
     assert!(
         row(3)[1..fleet_width]
@@ -428,8 +428,9 @@ fn fleet_rows_carry_their_colours() {
     assert_eq!(fail.fg, theme.error);
     assert!(fail.modifier.contains(Modifier::BOLD));
     assert_eq!(buffer[(find(3, "⊘"), 3)].fg, theme.aborted);
-    assert_eq!(buffer[(find(4, "‖"), 4)].fg, theme.paused);
-    assert_eq!(buffer[(find(4, "20%"), 4)].fg, theme.canary);
+    assert_eq!(buffer[(find(4, "FAIL"), 4)].fg, theme.error);
+    assert_eq!(buffer[(find(6, "‖"), 6)].fg, theme.paused);
+    assert_eq!(buffer[(find(6, "20%"), 6)].fg, theme.canary);
     assert_eq!(buffer[(find(2, "NAME"), 2)].fg, theme.muted);
 }
 
