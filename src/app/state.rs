@@ -170,6 +170,8 @@ pub struct State {
     /// Rollouts that came, went or changed urgency since the rows were built.
     pub(super) reorder: Reorder,
     pub cursor: usize,
+    /// A person has moved the cursor: from then on it follows its rollout.
+    pub cursor_moved: bool,
     /// The rollout under the cursor: the cursor follows it when rows move.
     pub selected: Option<ObjectKey>,
     /// First fleet row on screen.
@@ -229,6 +231,7 @@ impl State {
             view_dirty: false,
             reorder: Reorder::Kept,
             cursor: 0,
+            cursor_moved: false,
             selected: None,
             offset: 0,
             focus: Focus::Fleet,

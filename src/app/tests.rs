@@ -94,6 +94,45 @@ fn the_cursor_stays_on_its_rollout_when_rows_move() {
     assert_eq!(s.selected.as_ref().unwrap().name, "auth");
 }
 
+/// The lists of several contexts arrive one after another: until a person
+/// moves it, the cursor stays on the top row (an immediate `a` must hit the
+/// most urgent rollout, not the one that was first before the next list).
+#[test]
+fn the_cursor_starts_on_the_top_row_while_contexts_list() {
+    let mut s = state();
+    relist(
+        &mut s,
+        "eu",
+        vec![rollout("eu", "shop", "cart", Phase::Healthy)],
+    );
+    assert_eq!(s.selected.as_ref().unwrap().name, "cart");
+    relist(
+        &mut s,
+        "us",
+        fleet()
+            .into_iter()
+            .map(|mut r| {
+                r.key.context = "us".into();
+                r
+            })
+            .collect(),
+    );
+    assert_eq!(
+        (s.cursor, s.selected.as_ref().unwrap().name.as_str()),
+        (0, "basket")
+    );
+    // Once a person has moved it, it follows its rollout.
+    press(&mut s, KeyCode::Char('j'));
+    let chosen = s.selected.clone();
+    relist(
+        &mut s,
+        "eu",
+        vec![canary("eu", "shop", "a-stuck", Phase::Degraded, 1)],
+    );
+    assert_eq!(s.selected, chosen);
+    assert_eq!(s.cursor, 2);
+}
+
 #[test]
 fn navigation_keys_move_and_clamp() {
     let mut s = state();

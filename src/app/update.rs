@@ -308,6 +308,7 @@ fn set_filter(state: &mut State, filter: String) {
 }
 
 fn move_cursor(state: &mut State, index: usize) {
+    state.cursor_moved = true;
     select(state, index);
     keep_cursor_visible(state);
 }
@@ -356,7 +357,8 @@ fn on_cluster(state: &mut State, event: ClusterEvent) {
             match change {
                 Change::Applied(rollout) => {
                     let key = rollout.key.clone();
-                    let (urgency, phase) = (view::urgency_rank(&rollout, &state.metrics), rollout.phase);
+                    let (urgency, phase) =
+                        (view::urgency_rank(&rollout, &state.metrics), rollout.phase);
                     state.unreadable.remove(&key);
                     let before = state.rollouts.insert(key.clone(), rollout);
                     refresh_actual_weight(state, &key);

@@ -174,12 +174,17 @@ pub(super) fn rebuild(state: &mut State) {
     state.view.shown = shown;
     state.phase_counts = counts;
     state.view_dirty = false;
+    // Until a person moves it, the cursor is on the most urgent rollout
+    // (the lists of several contexts arrive one after another); after, it
+    // stays on its rollout as rows move.
     let found = state
         .selected
         .as_ref()
+        .filter(|_| state.cursor_moved)
         .and_then(|sel| state.view.iter().position(|k| k == sel));
     match found {
         Some(i) => state.cursor = i,
+        None if !state.cursor_moved => select(state, 0),
         None => select(state, state.cursor),
     }
 }

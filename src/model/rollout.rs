@@ -288,9 +288,18 @@ mod tests {
         let moving = canary("eu", "shop", "c", Phase::Progressing, 2);
         let settled = rollout("eu", "shop", "d", Phase::Healthy);
         assert_eq!(rank(&degraded, Some(&Outcome::Fail)).0, Urgency::Failing);
-        assert_eq!(rank(&waiting, Some(&Outcome::Fail)).0, Urgency::CanaryFailing);
-        assert_eq!(rank(&moving, Some(&Outcome::Fail)).0, Urgency::CanaryFailing);
-        assert_eq!(rank(&waiting, Some(&Outcome::Pass)).0, Urgency::WaitingForPerson);
+        assert_eq!(
+            rank(&waiting, Some(&Outcome::Fail)).0,
+            Urgency::CanaryFailing
+        );
+        assert_eq!(
+            rank(&moving, Some(&Outcome::Fail)).0,
+            Urgency::CanaryFailing
+        );
+        assert_eq!(
+            rank(&waiting, Some(&Outcome::Pass)).0,
+            Urgency::WaitingForPerson
+        );
         assert!(rank(&moving, Some(&Outcome::Marginal)) < rank(&moving, None));
         assert!(rank(&moving, None) < rank(&moving, Some(&Outcome::Pass)));
         assert!(rank(&moving, Some(&Outcome::Pass)) < rank(&settled, None));
