@@ -33,10 +33,31 @@ pub struct MetricsBackend {
 /// How often each canary's metrics are read.
 const METRICS_EVERY: Duration = Duration::from_secs(5);
 
+/// What time it is on the clusters: the wall clock, or the demo's
+/// simulated clock (`--speed`), so that ages and countdowns read as the
+/// objects' timestamps mean them.
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> Timestamp + Send + Sync>);
+
+impl Clock {
+    pub fn wall() -> Clock {
+        Clock(Arc::new(Timestamp::now))
+    }
+
+    pub fn from_fn(now: impl Fn() -> Timestamp + Send + Sync + 'static) -> Clock {
+        Clock(Arc::new(now))
+    }
+
+    fn now(&self) -> Timestamp {
+        (self.0)()
+    }
+}
+
 pub async fn run(
     scope: Scope,
     config: Config,
     metrics: Option<MetricsBackend>,
+    time: Clock,
 ) -> eyre::Result<()> {
     let connection = cluster::connect(&scope).await?;
     let (tx, mut changes) = mpsc::channel::<ClusterEvent>(BATCH);
@@ -48,7 +69,7 @@ pub async fn run(
         connection.known().to_vec(),
         namespace,
         config.keymap,
-        Timestamp::now(),
+        time.now(),
     );
     state.policy = config.policy;
     state.metrics_source = metrics.as_ref().map(|m| m.label.clone());
@@ -108,7 +129,7 @@ pub async fn run(
             Some(change) = changes.recv() => Event::Cluster(change),
             Some(answer) = answers.recv() => answer,
             Some(reading) = readings.recv() => Event::Metrics(reading),
-            _ = clock.tick() => Event::Tick(Timestamp::now()),
+            _ = clock.tick() => Event::Tick(time.now()),
             _ = &mut terminate => Event::Terminate,
         };
         let mut outcome = app::update(&mut state, event);

@@ -35,7 +35,12 @@ fn run(cli: Cli) -> eyre::Result<()> {
                 }),
                 None => None,
             };
-            runtime.block_on(cockpit::run(cli.scope, config, metrics))
+            runtime.block_on(cockpit::run(
+                cli.scope,
+                config,
+                metrics,
+                cockpit::Clock::wall(),
+            ))
         }
         Some(Command::Status { output }) => runtime.block_on(headless::status(&cli.scope, output)),
         Some(Command::Act(command)) => {
@@ -66,7 +71,8 @@ fn run(cli: Cli) -> eyre::Result<()> {
                 if scope.contexts.is_empty() {
                     scope.all_contexts = true;
                 }
-                cockpit::run(scope, config, Some(metrics)).await
+                let time = cockpit::Clock::from_fn(fleet.clock());
+                cockpit::run(scope, config, Some(metrics), time).await
             })
         }
     }

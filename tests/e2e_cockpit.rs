@@ -200,3 +200,39 @@ fn abort_the_failing_canary_from_the_cockpit() {
     assert!(entry.to_string().contains("checkout"), "{entry}");
     assert!(entry.to_string().contains("done"), "{entry}");
 }
+
+/// `--speed 10`: the cockpit reads the fleet's timestamps in simulated
+/// time, so a countdown runs ten times as fast as the wall clock (on the
+/// wall clock a one-hour pause read "217m43s left" after a while).
+#[test]
+fn countdowns_follow_the_simulated_clock() {
+    let home = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start(120, 40, home.path());
+    let bin = env!("CARGO_BIN_EXE_flightdeck");
+    tmux.type_text(&format!("{bin} demo --seed 1 --speed 10"));
+    tmux.press("Enter");
+    tmux.wait_for("the fleet", WAIT, |s| s.contains("● sim-prod-eu"));
+    tmux.type_text("/checkout");
+    tmux.press("Enter");
+    let seconds_left = |screen: &str| -> u64 {
+        let left = screen
+            .split('(')
+            .find_map(|part| part.split_once(" left)").map(|(t, _)| t.to_string()))
+            .unwrap_or_else(|| panic!("no countdown:\n{screen}"));
+        let (minutes, seconds) = left.split_once('m').unwrap_or(("0", &left));
+        minutes.parse::<u64>().unwrap() * 60 + seconds.trim_end_matches('s').parse::<u64>().unwrap()
+    };
+    let countdown = |s: &str| s.contains("checkout · shop · sim-prod-eu") && s.contains(" left)");
+    let first = seconds_left(&tmux.wait_for("checkout's countdown", WAIT, countdown));
+    assert!(first <= 3600, "a one-hour pause shows {first}s left");
+    let wall = std::time::Instant::now();
+    std::thread::sleep(Duration::from_secs(3));
+    let second = seconds_left(&tmux.wait_for("the countdown again", WAIT, countdown));
+    // At least 3 wall seconds went by: 30 simulated ones (15 allows for ticks).
+    assert!(wall.elapsed() >= Duration::from_secs(3));
+    assert!(
+        first.saturating_sub(second) >= 15,
+        "in 3 s at --speed 10 the countdown went from {first}s to {second}s"
+    );
+    tmux.type_text("q");
+}

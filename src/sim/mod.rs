@@ -269,6 +269,13 @@ impl Fleet {
         self.clock.now()
     }
 
+    /// The simulated clock, for a cockpit that must read the fleet's
+    /// timestamps in its time (`--speed`).
+    pub fn clock(&self) -> impl Fn() -> Timestamp + Send + Sync + 'static {
+        let clock = self.clock;
+        move || clock.now()
+    }
+
     fn context(&self, context: &str) -> Option<(&SimContext, &Cluster)> {
         let ctx = self.contexts.iter().find(|c| c.name == context)?;
         let cluster = self.clusters.iter().find(|c| c.name == ctx.cluster)?;
