@@ -122,12 +122,13 @@ fn shown_replica_sets<'a>(rollout: &Rollout, state: &'a State) -> Vec<(&'a Repli
         .iter()
         .filter_map(|rs| {
             let roles = rs.roles(rollout);
-            // Blue-green speaks of active and preview; canary of stable and canary.
+            // Blue-green speaks of active and preview (a settled one's live
+            // version is both: it is active); canary of stable and canary.
             let role = match rollout.strategy {
-                Strategy::BlueGreen => roles
-                    .iter()
-                    .copied()
-                    .max_by_key(|r| matches!(r, Role::Active | Role::Preview)),
+                Strategy::BlueGreen => [Role::Active, Role::Preview]
+                    .into_iter()
+                    .find(|r| roles.contains(r))
+                    .or_else(|| roles.iter().copied().min()),
                 _ => roles.iter().copied().min(),
             }?;
             (role != Role::Old || rs.replicas.desired > 0).then_some((rs, role))

@@ -463,6 +463,37 @@ fn a_settled_canary_shows_all_traffic_on_stable() {
     );
 }
 
+/// A settled blue-green (`activeSelector == previewSelector`): its one
+/// version is active, with all the traffic, not a preview at 0%.
+#[test]
+fn a_settled_blue_green_shows_its_live_version_with_all_traffic() {
+    let contexts = ["sim-prod-us"];
+    let mut state = state_of(&contexts, &contexts, 120, 40);
+    let mut ledger = rollout("sim-prod-us", "payments", "ledger", Phase::Healthy);
+    ledger.strategy = Strategy::BlueGreen;
+    ledger.stable_hash = Some("ledger-live".into());
+    ledger.current_hash = Some("ledger-live".into());
+    ledger.active_selector = Some("ledger-live".into());
+    ledger.preview_selector = Some("ledger-live".into());
+    let set = replica_set(&ledger, "ledger-live", 3, 4);
+    listed_live(&mut state, "sim-prod-us", vec![ledger]);
+    update(
+        &mut state,
+        Event::Cluster(ClusterEvent::ReplicaSet(Change::Applied(Box::new(set)))),
+    );
+    settle(&mut state);
+    let screen = screen(&state);
+    let version = screen
+        .lines()
+        .find(|l| l.contains("ledger-liv") && l.contains('%'))
+        .unwrap_or_else(|| panic!("no version line:\n{screen}"));
+    assert!(version.contains("active "), "{version}");
+    assert!(
+        version.trim_end_matches('│').trim_end().ends_with("100%"),
+        "{version}"
+    );
+}
+
 /// Ten contexts at 80 columns, one of them down: the ones up are counted,
 /// and the one down and the counts per phase stay in view.
 #[test]
