@@ -73,6 +73,7 @@ pub async fn run(
     );
     state.policy = config.policy;
     state.metrics_source = metrics.as_ref().map(|m| m.label.clone());
+    state.log_path = crate::logging::path().map(|p| p.display().to_string());
     state.policy.readonly |= scope.readonly;
     // Found now, not after a person has confirmed an action.
     let audit = Audit::open_default().map_err(|e| e.to_string());
@@ -114,9 +115,15 @@ pub async fn run(
                     return Ok(());
                 }
             }
+            let mut shown = app::Viewport::default();
             session
                 .terminal
-                .draw(|frame| ui::draw(frame, &state, &theme))?;
+                .draw(|frame| shown = ui::draw(frame, &state, &theme))?;
+            // What the frame showed can ask for another (a resize moved the
+            // rows): it is drawn on the next turn of the loop, at once.
+            if app::update(&mut state, Event::Drawn(shown)).redraw {
+                continue;
+            }
         }
         let event = tokio::select! {
             key = keys.next() => match key {

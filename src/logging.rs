@@ -2,11 +2,19 @@
 //! draws on. `FLIGHTDECK_LOG` sets the filter (default `info`).
 
 use std::fs::{self, OpenOptions};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use tracing_subscriber::EnvFilter;
 
 use crate::config::paths;
+
+static LOG_PATH: OnceLock<PathBuf> = OnceLock::new();
+
+/// Where the log goes, once `init` has started it.
+pub fn path() -> Option<&'static Path> {
+    LOG_PATH.get().map(PathBuf::as_path)
+}
 
 /// Start logging to `flightdeck.log`; returns its path, or `None` when no
 /// state dir can be had (then nothing is logged).
@@ -27,5 +35,6 @@ pub fn init() -> Option<PathBuf> {
         .with_ansi(false)
         .try_init()
         .ok()?;
+    let _ = LOG_PATH.set(path.clone());
     Some(path)
 }

@@ -385,7 +385,7 @@ fn analysis_run_maps_its_metrics() {
                 m.name.as_str(),
                 m.phase,
                 [m.successful, m.failed, m.inconclusive, m.errors],
-                m.last_value.as_deref(),
+                m.last_value(),
             )
         })
         .collect();

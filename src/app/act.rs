@@ -208,7 +208,7 @@ fn send(
             before: before.clone(),
         },
     );
-    state.flash = Some(Flash::Info(format!("{action} {}: sending…", key.name)));
+    state.say(Flash::Info(format!("{action} {}: sending…", key.name)));
     Outcome {
         redraw: true,
         effects: vec![Effect::Act {
@@ -282,7 +282,7 @@ pub(super) fn on_sent(
 ) -> Outcome {
     match result {
         Err(error) => {
-            state.flash = Some(Flash::Error(format!("{action} {}: {error}", key.name)));
+            state.say(Flash::Error(format!("{action} {}: {error}", key.name)));
             state
                 .actions
                 .insert(key, ActionState::Failed { action, error });
@@ -331,7 +331,7 @@ pub(super) fn observe(state: &mut State, key: &ObjectKey) {
     if effect_seen(*action, before, now) {
         let done = format!("{action} {}: done", key.name);
         state.actions.remove(key);
-        state.flash = Some(Flash::Info(done));
+        state.say(Flash::Info(done));
     }
 }
 
@@ -383,6 +383,6 @@ pub(super) fn access_effects(state: &mut State) -> Vec<Effect> {
 }
 
 fn flash(state: &mut State, message: Flash) -> Outcome {
-    state.flash = Some(message);
+    state.say(message);
     Outcome::redraw()
 }

@@ -1,9 +1,11 @@
-//! `:` commands: `:ctx NAME`, `:ns NAME`, `:q`.
+//! `:` commands: `:ctx NAME`, `:ns NAME`, `:messages`, `:q`.
 
 /// A command line, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Command {
     Quit,
+    /// `:messages`: every message of this session.
+    Messages,
     /// `None`: every watched context.
     Context(Option<String>),
     /// `None`: every namespace.
@@ -23,11 +25,12 @@ pub(super) fn parse(line: &str) -> Result<Command, String> {
     };
     match verb {
         "q" | "q!" | "quit" => Ok(Command::Quit),
+        "messages" | "mes" | "msg" => Ok(Command::Messages),
         "ctx" | "context" => Ok(Command::Context(scope(arg))),
         "ns" | "namespace" => Ok(Command::Namespace(scope(arg))),
-        "" => Err("type a command: ctx NAME, ns NAME, q".into()),
+        "" => Err("type a command: ctx NAME, ns NAME, messages, q".into()),
         other => Err(format!(
-            "unknown command :{other} (try :ctx NAME, :ns NAME, :q)"
+            "unknown command :{other} (try :ctx NAME, :ns NAME, :messages, :q)"
         )),
     }
 }
@@ -39,6 +42,7 @@ mod tests {
     #[test]
     fn commands_parse() {
         assert_eq!(parse("q"), Ok(Command::Quit));
+        assert_eq!(parse("messages"), Ok(Command::Messages));
         assert_eq!(
             parse(" ctx  prod-eu "),
             Ok(Command::Context(Some("prod-eu".into())))

@@ -3,6 +3,7 @@
 use crossterm::event::KeyEvent;
 use jiff::Timestamp;
 
+use super::Viewport;
 use crate::cluster::{Access, ClusterEvent};
 use crate::metrics::{MetricsUpdate, Target};
 use crate::model::{ObjectKey, Rollout, RolloutAction};
@@ -16,6 +17,8 @@ pub enum Event {
     },
     /// The clock: sent once a second.
     Tick(Timestamp),
+    /// A frame was drawn; what it showed.
+    Drawn(Viewport),
     Cluster(ClusterEvent),
     /// SIGTERM, SIGHUP or SIGINT: leave now.
     Terminate,

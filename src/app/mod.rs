@@ -18,7 +18,7 @@ pub use event::{Effect, Event};
 pub use keymap::{Action, Key, Keymap};
 pub use state::{
     AccessState, ActionState, Confirm, ContextHealth, Flash, Focus, Mode, Policy, RevisionChoice,
-    State, UndoPicker,
+    State, UndoPicker, Viewport,
 };
 pub use update::{Outcome, settle, update};
-pub use view::{Rows, matches_filter};
+pub use view::{DataWidths, Rows, matches_filter};

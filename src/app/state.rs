@@ -17,7 +17,10 @@ pub enum Mode {
     Filter,
     /// Typing a `:` command.
     Command(String),
-    Help,
+    /// The help overlay, scrolled this many lines.
+    Help(u16),
+    /// The messages of this session (`:messages`), scrolled this many lines.
+    Messages(u16),
     /// Asking before an action, with its blast radius.
     Confirm(Confirm),
     /// Choosing the revision to undo to.
@@ -133,12 +136,24 @@ impl ContextHealth {
     }
 }
 
-/// A one-line message at the bottom, until the next key.
+/// A one-line message at the bottom, until the next key or for a few
+/// seconds; every one is kept for `:messages`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Flash {
     Info(String),
     Error(String),
 }
+
+impl Flash {
+    pub fn text(&self) -> &str {
+        match self {
+            Flash::Info(text) | Flash::Error(text) => text,
+        }
+    }
+}
+
+/// How many messages `:messages` keeps.
+const MESSAGES_KEPT: usize = 200;
 
 #[derive(Debug, Clone)]
 pub struct State {
@@ -180,7 +195,12 @@ pub struct State {
     /// Lines scrolled in the rollout pane.
     pub detail_scroll: u16,
     pub mode: Mode,
-    pub flash: Option<Flash>,
+    /// The message in the footer, and when it was said.
+    pub flash: Option<(Flash, Timestamp)>,
+    /// Every message of this session, oldest first (the last few hundred).
+    pub messages: std::collections::VecDeque<(Timestamp, Flash)>,
+    /// Where the log is, for what the messages do not hold.
+    pub log_path: Option<String>,
     pub actions: HashMap<ObjectKey, ActionState>,
     pub policy: Policy,
     /// Why the audit trail cannot be written, found at start: then no
@@ -199,9 +219,35 @@ pub struct State {
     pub keymap: Keymap,
     pub now: Timestamp,
     pub size: (u16, u16),
-    /// What the last tick showed of the clock (ages, countdowns): a tick
-    /// redraws only when this changes.
-    pub(super) clock_face: u64,
+    /// What the last frame showed, as the ui reported it.
+    pub viewport: Viewport,
+}
+
+/// What a frame showed, reported by the ui after drawing it: how many
+/// fleet rows fit, how long the rollout pane's text is and how much of it
+/// shows (so that the keys scroll within them), and when the next text that
+/// moves with the clock (an age, a countdown) changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Viewport {
+    pub fleet_rows: usize,
+    pub detail_lines: usize,
+    pub detail_rows: usize,
+    /// `None`: nothing on screen moves with the clock.
+    pub next_change: Option<Timestamp>,
+    /// The help or messages overlay: its lines and how many show.
+    pub overlay_lines: usize,
+    pub overlay_rows: usize,
+}
+
+impl Viewport {
+    pub fn overlay_scroll_max(&self) -> u16 {
+        u16::try_from(self.overlay_lines.saturating_sub(self.overlay_rows)).unwrap_or(u16::MAX)
+    }
+
+    /// How far the rollout pane can scroll: to its last line, no further.
+    pub fn detail_scroll_max(&self) -> u16 {
+        u16::try_from(self.detail_lines.saturating_sub(self.detail_rows)).unwrap_or(u16::MAX)
+    }
 }
 
 impl State {
@@ -238,6 +284,8 @@ impl State {
             detail_scroll: 0,
             mode: Mode::Normal,
             flash: None,
+            messages: std::collections::VecDeque::new(),
+            log_path: None,
             actions: HashMap::new(),
             policy: Policy::default(),
             audit_unwritable: None,
@@ -249,8 +297,22 @@ impl State {
             keymap,
             now,
             size: (80, 24),
-            clock_face: 0,
+            viewport: Viewport::default(),
         }
+    }
+
+    /// Show `message` in the footer and keep it for `:messages`.
+    pub fn say(&mut self, message: Flash) {
+        if self.messages.len() == MESSAGES_KEPT {
+            self.messages.pop_front();
+        }
+        self.messages.push_back((self.now, message.clone()));
+        self.flash = Some((message, self.now));
+    }
+
+    /// The footer's message, if any.
+    pub fn flash(&self) -> Option<&Flash> {
+        self.flash.as_ref().map(|(f, _)| f)
     }
 
     pub fn selected_rollout(&self) -> Option<&Rollout> {

@@ -9,7 +9,16 @@ use crate::model::testing::{at, canary, replica_set, rollout};
 use crate::model::{ObjectKey, Phase, Rollout};
 
 fn state() -> State {
-    state_of(&["eu", "us"], &["eu", "us", "staging"], 120, 40)
+    let mut s = state_of(&["eu", "us"], &["eu", "us", "staging"], 120, 40);
+    // As a 120x40 frame reports it: 28 fleet rows.
+    update(
+        &mut s,
+        Event::Drawn(Viewport {
+            fleet_rows: 28,
+            ..Viewport::default()
+        }),
+    );
+    s
 }
 
 fn relist(state: &mut State, context: &str, items: Vec<Rollout>) {
@@ -148,7 +157,16 @@ fn navigation_keys_move_and_clamp() {
     assert_eq!(s.cursor, 0);
     press(&mut s, KeyCode::End);
     assert_eq!(s.selected.as_ref().unwrap().name, "cart");
-    // With the rollout pane focused, j/k scroll it instead.
+    // With the rollout pane focused, j/k scroll it instead (within its text).
+    update(
+        &mut s,
+        Event::Drawn(Viewport {
+            fleet_rows: 28,
+            detail_lines: 30,
+            detail_rows: 12,
+            ..Viewport::default()
+        }),
+    );
     press(&mut s, KeyCode::Tab);
     assert_eq!(s.focus, Focus::Rollout);
     press(&mut s, KeyCode::Char('j'));
@@ -169,7 +187,15 @@ fn scrolling_keeps_the_cursor_on_screen() {
         .map(|i| rollout("eu", "shop", &format!("svc-{i:02}"), Phase::Healthy))
         .collect();
     relist(&mut s, "eu", many);
-    let rows = crate::ui::layout::fleet_rows(s.size);
+    // The frame says how many rows fit (7 at 80x24).
+    let rows = 7;
+    update(
+        &mut s,
+        Event::Drawn(Viewport {
+            fleet_rows: rows,
+            ..Viewport::default()
+        }),
+    );
     for _ in 0..10 {
         press(&mut s, KeyCode::Char('j'));
     }
@@ -236,7 +262,7 @@ fn commands_scope_the_view_and_watch_new_contexts() {
     press(&mut s, KeyCode::Char(':'));
     typed(&mut s, "ctx mars");
     press(&mut s, KeyCode::Enter);
-    assert!(matches!(&s.flash, Some(Flash::Error(e)) if e.contains("no context \"mars\"")));
+    assert!(matches!(s.flash(), Some(Flash::Error(e)) if e.contains("no context \"mars\"")));
     press(&mut s, KeyCode::Char(':'));
     typed(&mut s, "q");
     assert_eq!(press(&mut s, KeyCode::Enter).effects, [Effect::Quit]);
@@ -309,21 +335,56 @@ fn contexts_go_stale_and_come_back() {
 #[test]
 fn ticks_redraw_only_when_the_clock_shows_a_change() {
     let mut s = state();
-    let mut healthy = rollout("eu", "shop", "cart", Phase::Healthy);
-    healthy.since = Some(at(-7200));
-    relist(&mut s, "eu", vec![healthy]);
-    update(&mut s, Event::Tick(at(1)));
-    // "2h" stays "2h" for many seconds: nothing to draw.
+    let shown = |next: i64| {
+        Event::Drawn(Viewport {
+            next_change: Some(at(next)),
+            ..Viewport::default()
+        })
+    };
+    // The frame showed "2h": it next changes at 3h.
+    update(&mut s, shown(3600));
     assert!(!update(&mut s, Event::Tick(at(2))).redraw);
-    assert!(!update(&mut s, Event::Tick(at(3))).redraw);
-    // A timed pause shows a countdown: every second redraws.
-    relist(
+    assert!(!update(&mut s, Event::Tick(at(3599))).redraw);
+    assert!(update(&mut s, Event::Tick(at(3600))).redraw);
+    // Nothing on screen moves with the clock: ticks never draw.
+    update(&mut s, Event::Drawn(Viewport::default()));
+    assert!(!update(&mut s, Event::Tick(at(100_000))).redraw);
+}
+
+/// The rollout pane scrolls to its last line and no further; the fleet's
+/// offset follows a smaller frame.
+#[test]
+fn scrolling_stops_at_the_end_of_what_the_frame_showed() {
+    let mut s = state();
+    relist(&mut s, "eu", fleet());
+    press(&mut s, KeyCode::Tab);
+    update(
         &mut s,
-        "eu",
-        vec![canary("eu", "shop", "fraud", Phase::Paused, 3)],
+        Event::Drawn(Viewport {
+            fleet_rows: 5,
+            detail_lines: 30,
+            detail_rows: 12,
+            ..Viewport::default()
+        }),
     );
-    assert!(update(&mut s, Event::Tick(at(4))).redraw);
-    assert!(update(&mut s, Event::Tick(at(5))).redraw);
+    for _ in 0..40 {
+        press(&mut s, KeyCode::Char('j'));
+    }
+    assert_eq!(s.detail_scroll, 18);
+    press(&mut s, KeyCode::Char('k'));
+    assert_eq!(s.detail_scroll, 17);
+    // A frame with more room clamps the scroll and asks to draw again.
+    let again = update(
+        &mut s,
+        Event::Drawn(Viewport {
+            fleet_rows: 5,
+            detail_lines: 30,
+            detail_rows: 20,
+            ..Viewport::default()
+        }),
+    );
+    assert!(again.redraw);
+    assert_eq!(s.detail_scroll, 10);
 }
 
 #[test]
@@ -356,7 +417,7 @@ fn replica_sets_group_under_their_rollout() {
 fn quit_and_help() {
     let mut s = state();
     press(&mut s, KeyCode::Char('?'));
-    assert_eq!(s.mode, Mode::Help);
+    assert_eq!(s.mode, Mode::Help(0));
     // Any key closes help, and does nothing else.
     assert!(press(&mut s, KeyCode::Char('q')).effects.is_empty());
     assert_eq!(s.mode, Mode::Normal);
@@ -428,7 +489,7 @@ fn abort_asks_with_the_blast_radius_then_sends_and_waits_for_the_watch() {
     // A second abort while the first is in flight is refused with the reason.
     press(&mut s, KeyCode::Char('a'));
     assert_eq!(s.mode, Mode::Normal);
-    assert!(matches!(&s.flash, Some(Flash::Error(e)) if e == "abort is still in flight"));
+    assert!(matches!(s.flash(), Some(Flash::Error(e)) if e == "abort is still in flight"));
     // The API server accepts; the row stays pending until the watch shows it.
     update(
         &mut s,
@@ -452,7 +513,7 @@ fn abort_asks_with_the_blast_radius_then_sends_and_waits_for_the_watch() {
         Event::Cluster(ClusterEvent::Rollout(Change::Applied(Box::new(aborted)))),
     );
     assert_eq!(s.actions.get(&target), None);
-    assert!(matches!(&s.flash, Some(Flash::Info(m)) if m == "abort checkout: done"));
+    assert!(matches!(s.flash(), Some(Flash::Info(m)) if m == "abort checkout: done"));
 }
 
 #[test]
@@ -477,7 +538,7 @@ fn a_failed_action_says_why_in_the_row_and_the_flash() {
             error: error.clone()
         })
     );
-    assert!(matches!(&s.flash, Some(Flash::Error(e)) if e.ends_with(&error)));
+    assert!(matches!(s.flash(), Some(Flash::Error(e)) if e.ends_with(&error)));
 }
 
 #[test]
@@ -513,7 +574,7 @@ fn keys_that_do_not_apply_are_refused_with_the_reason() {
     assert!(out.effects.is_empty());
     assert_eq!(s.mode, Mode::Normal);
     assert!(
-        matches!(&s.flash, Some(Flash::Error(e)) if e == "retry: the rollout is not aborted (retry restarts an aborted rollout)")
+        matches!(s.flash(), Some(Flash::Error(e)) if e == "retry: the rollout is not aborted (retry restarts an aborted rollout)")
     );
     // RBAC lets this user patch rollouts but not their status: the keys
     // that patch the status are refused, pause (a spec patch) is not.
@@ -533,7 +594,7 @@ fn keys_that_do_not_apply_are_refused_with_the_reason() {
     );
     press(&mut s, KeyCode::Char('a'));
     assert!(
-        matches!(&s.flash, Some(Flash::Error(e)) if e == "abort: RBAC: user dev cannot patch rollouts/status in namespace shop")
+        matches!(s.flash(), Some(Flash::Error(e)) if e == "abort: RBAC: user dev cannot patch rollouts/status in namespace shop")
     );
     let rollout = s.selected_rollout().unwrap();
     assert!(check(&s, rollout, crate::model::RolloutAction::Restart).is_ok());
@@ -541,7 +602,7 @@ fn keys_that_do_not_apply_are_refused_with_the_reason() {
     let (mut s, _) = acting_state();
     s.policy.readonly_contexts = vec!["eu".into()];
     press(&mut s, KeyCode::Char('a'));
-    assert!(matches!(&s.flash, Some(Flash::Error(e)) if e.starts_with("read-only")));
+    assert!(matches!(s.flash(), Some(Flash::Error(e)) if e.starts_with("read-only")));
 }
 
 #[test]
@@ -554,7 +615,7 @@ fn production_makes_you_type_the_name_for_abort() {
     typed(&mut s, "y");
     let out = press(&mut s, KeyCode::Enter);
     assert!(out.effects.is_empty());
-    assert!(matches!(&s.flash, Some(Flash::Error(e)) if e == "type \"checkout\" to confirm"));
+    assert!(matches!(s.flash(), Some(Flash::Error(e)) if e == "type \"checkout\" to confirm"));
     press(&mut s, KeyCode::Backspace);
     typed(&mut s, "checkout");
     let out = press(&mut s, KeyCode::Enter);
@@ -770,4 +831,36 @@ fn a_failing_verdict_moves_its_canary_up_to_the_failing_ones() {
         names(&s),
         ["z-stuck", "a-waiting", "m-marginal", "m-checkout", "m-pass"]
     );
+}
+
+/// A message gives the key hints back after a few seconds, and every one
+/// is kept for `:messages`, which scrolls within what the frame showed.
+#[test]
+fn messages_leave_the_footer_and_stay_in_messages() {
+    let mut s = state();
+    relist(&mut s, "eu", fleet());
+    typed(&mut s, ":ctx mars");
+    press(&mut s, KeyCode::Enter);
+    assert!(matches!(s.flash(), Some(Flash::Error(e)) if e.contains("mars")));
+    update(&mut s, Event::Tick(at(4)));
+    assert!(s.flash().is_some());
+    assert!(update(&mut s, Event::Tick(at(5))).redraw);
+    assert_eq!(s.flash(), None);
+    typed(&mut s, ":messages");
+    press(&mut s, KeyCode::Enter);
+    assert!(matches!(s.mode, Mode::Messages(_)));
+    assert_eq!(s.messages.len(), 1);
+    // The frame says the overlay holds 30 lines, 10 at a time.
+    let shown = Viewport {
+        overlay_lines: 30,
+        overlay_rows: 10,
+        ..s.viewport
+    };
+    update(&mut s, Event::Drawn(shown));
+    assert_eq!(s.mode, Mode::Messages(20));
+    press(&mut s, KeyCode::Char('g'));
+    press(&mut s, KeyCode::PageDown);
+    assert_eq!(s.mode, Mode::Messages(10));
+    press(&mut s, KeyCode::Char('x'));
+    assert_eq!(s.mode, Mode::Normal);
 }

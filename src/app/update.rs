@@ -9,7 +9,6 @@ use super::{Action, Effect, Event, Flash, Focus, Mode, State};
 use crate::cluster::{self, Change, ClusterEvent, Kind};
 use crate::metrics::Target;
 use crate::model::ObjectKey;
-use crate::ui;
 
 /// What an event asks of the runner: draw again, and the effects to carry out.
 #[derive(Debug, Default, PartialEq)]
@@ -34,6 +33,9 @@ impl Outcome {
     }
 }
 
+/// How long a message stays in the footer (until a key, at most this).
+const FLASH_SECONDS: i64 = 5;
+
 pub fn update(state: &mut State, event: Event) -> Outcome {
     match event {
         Event::Key(key) if key.kind != KeyEventKind::Release => {
@@ -52,11 +54,33 @@ pub fn update(state: &mut State, event: Event) -> Outcome {
         }
         Event::Tick(now) => {
             state.now = now;
-            let face = ui::clock_face(state);
-            let changed = face != state.clock_face;
-            state.clock_face = face;
+            // A message gives the key hints back after a few seconds.
+            let expired = state
+                .flash
+                .as_ref()
+                .is_some_and(|(_, at)| now.as_second() - at.as_second() >= FLASH_SECONDS);
+            if expired {
+                state.flash = None;
+            }
+            // Draw only when an age or countdown on screen reads differently.
             Outcome {
-                redraw: changed,
+                redraw: expired || state.viewport.next_change.is_some_and(|at| at <= now),
+                effects: Vec::new(),
+            }
+        }
+        Event::Drawn(viewport) => {
+            state.viewport = viewport;
+            let before = (state.offset, state.detail_scroll, state.mode.clone());
+            state.detail_scroll = state.detail_scroll.min(viewport.detail_scroll_max());
+            let max = viewport.overlay_scroll_max();
+            match &mut state.mode {
+                Mode::Help(scroll) | Mode::Messages(scroll) => *scroll = (*scroll).min(max),
+                _ => {}
+            }
+            keep_cursor_visible(state);
+            // A smaller pane than the last frame assumed: draw again.
+            Outcome {
+                redraw: (state.offset, state.detail_scroll, state.mode.clone()) != before,
                 effects: Vec::new(),
             }
         }
@@ -150,10 +174,8 @@ fn on_key(state: &mut State, key: KeyEvent) -> Outcome {
     }
     state.flash = None;
     match state.mode.clone() {
-        Mode::Help => {
-            state.mode = Mode::Normal;
-            Outcome::redraw()
-        }
+        Mode::Help(scroll) => on_overlay_key(state, key, scroll, Mode::Help),
+        Mode::Messages(scroll) => on_overlay_key(state, key, scroll, Mode::Messages),
         Mode::Filter => on_filter_key(state, key),
         Mode::Confirm(confirm) => act::on_confirm_key(state, key, confirm),
         Mode::Undo(picker) => act::on_undo_key(state, key, picker),
@@ -170,12 +192,25 @@ fn on_key(state: &mut State, key: KeyEvent) -> Outcome {
 }
 
 fn on_action(state: &mut State, action: Action) -> Outcome {
-    let page = ui::layout::fleet_rows(state.size).max(1);
+    let page = state.viewport.fleet_rows.max(1);
     let detail = state.focus == Focus::Rollout;
     match action {
-        Action::Down if detail => state.detail_scroll = state.detail_scroll.saturating_add(1),
+        Action::Down if detail => {
+            let max = state.viewport.detail_scroll_max();
+            state.detail_scroll = state.detail_scroll.saturating_add(1).min(max);
+        }
         Action::Up if detail => state.detail_scroll = state.detail_scroll.saturating_sub(1),
         Action::Top if detail => state.detail_scroll = 0,
+        Action::Bottom if detail => state.detail_scroll = state.viewport.detail_scroll_max(),
+        Action::PageDown if detail => {
+            let rows = u16::try_from(state.viewport.detail_rows.max(1)).unwrap_or(u16::MAX);
+            let max = state.viewport.detail_scroll_max();
+            state.detail_scroll = state.detail_scroll.saturating_add(rows).min(max);
+        }
+        Action::PageUp if detail => {
+            let rows = u16::try_from(state.viewport.detail_rows.max(1)).unwrap_or(u16::MAX);
+            state.detail_scroll = state.detail_scroll.saturating_sub(rows);
+        }
         Action::Down => move_cursor(state, state.cursor.saturating_add(1)),
         Action::Up => move_cursor(state, state.cursor.saturating_sub(1)),
         Action::Top => move_cursor(state, 0),
@@ -190,7 +225,7 @@ fn on_action(state: &mut State, action: Action) -> Outcome {
                 Focus::Rollout => Focus::Fleet,
             }
         }
-        Action::Help => state.mode = Mode::Help,
+        Action::Help => state.mode = Mode::Help(0),
         Action::Quit => return Outcome::effect(Effect::Quit),
         Action::Promote
         | Action::PromoteFull
@@ -200,6 +235,27 @@ fn on_action(state: &mut State, action: Action) -> Outcome {
         | Action::Undo
         | Action::Restart => return act::on_action_key(state, action),
     }
+    Outcome::redraw()
+}
+
+/// Help and messages: the arrows and pages scroll (within what the frame
+/// showed), any other key closes.
+fn on_overlay_key(state: &mut State, key: KeyEvent, scroll: u16, mode: fn(u16) -> Mode) -> Outcome {
+    let max = state.viewport.overlay_scroll_max();
+    let page = u16::try_from(state.viewport.overlay_rows.max(1)).unwrap_or(u16::MAX);
+    let scroll = match key.code {
+        KeyCode::Down | KeyCode::Char('j') => scroll.saturating_add(1),
+        KeyCode::Up | KeyCode::Char('k') => scroll.saturating_sub(1),
+        KeyCode::PageDown | KeyCode::Char(' ') => scroll.saturating_add(page),
+        KeyCode::PageUp => scroll.saturating_sub(page),
+        KeyCode::Home | KeyCode::Char('g') => 0,
+        KeyCode::End | KeyCode::Char('G') => max,
+        _ => {
+            state.mode = Mode::Normal;
+            return Outcome::redraw();
+        }
+    };
+    state.mode = mode(scroll.min(max));
     Outcome::redraw()
 }
 
@@ -251,12 +307,17 @@ fn run_command(state: &mut State, line: &str) -> Outcome {
     let command = match command::parse(line) {
         Ok(command) => command,
         Err(error) => {
-            state.flash = Some(Flash::Error(error));
+            state.say(Flash::Error(error));
             return Outcome::redraw();
         }
     };
     match command {
         Command::Quit => Outcome::effect(Effect::Quit),
+        Command::Messages => {
+            // Newest at the bottom: open scrolled to the end.
+            state.mode = Mode::Messages(u16::MAX);
+            Outcome::redraw()
+        }
         Command::Context(None) => {
             state.context_scope = None;
             state.view_dirty = true;
@@ -264,7 +325,7 @@ fn run_command(state: &mut State, line: &str) -> Outcome {
         }
         Command::Context(Some(name)) => {
             if !state.known_contexts.contains(&name) && state.health(&name).is_none() {
-                state.flash = Some(Flash::Error(format!(
+                state.say(Flash::Error(format!(
                     "no context {name:?} in the kubeconfig; known: {}",
                     state.known_contexts.join(", ")
                 )));
@@ -314,7 +375,7 @@ fn move_cursor(state: &mut State, index: usize) {
 }
 
 fn keep_cursor_visible(state: &mut State) {
-    let rows = ui::layout::fleet_rows(state.size).max(1);
+    let rows = state.viewport.fleet_rows.max(1);
     let last_start = state.view.len().saturating_sub(rows);
     if state.cursor < state.offset {
         state.offset = state.cursor;
@@ -350,7 +411,7 @@ fn on_cluster(state: &mut State, event: ClusterEvent) {
             health.stale_since.get_or_insert(now);
         }
         ClusterEvent::Unreadable { key, kind, error } => {
-            state.flash = Some(Flash::Error(error.clone()));
+            state.say(Flash::Error(error.clone()));
             state.unreadable.insert(key, (kind, error));
         }
         ClusterEvent::Rollout(change) => {

@@ -49,9 +49,43 @@ fn in_scope(state: &State, key: &ObjectKey) -> bool {
 pub struct Rows {
     sorted: Vec<ObjectKey>,
     shown: Vec<usize>,
+    widths: DataWidths,
+}
+
+/// How wide the fleet's names are, and whether a name alone tells rollouts
+/// apart: facts about the data that the fleet pane's columns follow.
+/// Counted when the rollouts change, not on every frame.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DataWidths {
+    /// The longest name and namespace, in characters.
+    pub name: usize,
+    pub namespace: usize,
+    /// Some name is used in two namespaces (of one context or two).
+    pub names_repeat: bool,
+}
+
+impl DataWidths {
+    fn of<'a>(rollouts: impl Iterator<Item = &'a Rollout>) -> DataWidths {
+        let mut widths = DataWidths::default();
+        let mut namespace_of: HashMap<&str, &str> = HashMap::new();
+        for r in rollouts {
+            let k = &r.key;
+            widths.name = widths.name.max(k.name.chars().count());
+            widths.namespace = widths.namespace.max(k.namespace.chars().count());
+            if !widths.names_repeat {
+                let first = *namespace_of.entry(&k.name).or_insert(&k.namespace);
+                widths.names_repeat = first != k.namespace;
+            }
+        }
+        widths
+    }
 }
 
 impl Rows {
+    pub fn widths(&self) -> DataWidths {
+        self.widths
+    }
+
     pub fn len(&self) -> usize {
         self.shown.len()
     }
@@ -130,7 +164,11 @@ fn order<'a>(r: &'a Rollout, metrics: &Metrics) -> (Urgency, u8, &'a str, &'a st
 fn reorder(state: &mut State) {
     let metrics = &state.metrics;
     let order = |r| order(r, metrics);
-    match std::mem::take(&mut state.reorder) {
+    let reorder = std::mem::take(&mut state.reorder);
+    if reorder.is_needed() {
+        state.view.widths = DataWidths::of(state.rollouts.values().map(|r| &**r));
+    }
+    match reorder {
         Reorder::Kept => {}
         Reorder::All => {
             let mut all: Vec<&Rollout> = state.rollouts.values().map(|r| &**r).collect();

@@ -31,7 +31,9 @@ pub fn frames(state: &mut State, frames: usize) -> Vec<Duration> {
         terminal.clear().expect("a test backend clears");
         let started = Instant::now();
         terminal
-            .draw(|frame| ui::draw(frame, state, &theme))
+            .draw(|frame| {
+                ui::draw(frame, state, &theme);
+            })
             .expect("a test backend draws");
         if i >= WARM_UP {
             times.push(started.elapsed());

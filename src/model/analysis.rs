@@ -47,8 +47,17 @@ pub struct AnalysisMetric {
     pub failed: u32,
     pub inconclusive: u32,
     pub errors: u32,
-    /// The value of the latest measurement, as the provider reported it.
-    pub last_value: Option<String>,
+    /// The latest measurements' values, oldest first, as the provider
+    /// reported them (at most [`AnalysisMetric::VALUES_KEPT`]).
+    pub values: Vec<String>,
+}
+
+impl AnalysisMetric {
+    pub const VALUES_KEPT: usize = 10;
+
+    pub fn last_value(&self) -> Option<&str> {
+        self.values.last().map(String::as_str)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -21,5 +21,5 @@ pub use rollout::{
     Condition, ObjectKey, PauseCondition, Phase, Replicas, Rollout, Scaling, Strategy, Urgency,
     rank,
 };
-pub use step::{Step, set_weight_at, short_age};
+pub use step::{Step, age_changes_at, set_weight_at, short_age};
 pub use verdict::{Classification, Direction, MetricResult, Verdict};

@@ -234,9 +234,19 @@ impl Rollout {
     /// its actual weight reads 100), else the actual weight.
     pub fn new_version_weight(&self) -> u32 {
         if self.current_hash.is_some() && self.current_hash == self.stable_hash {
-            0
-        } else {
-            self.actual_weight.min(100)
+            return 0;
+        }
+        match self.strategy {
+            // A blue-green's new version has all the traffic once the active
+            // service points at it, none before.
+            Strategy::BlueGreen if self.active_selector.is_some() => {
+                if self.active_selector == self.current_hash {
+                    100
+                } else {
+                    0
+                }
+            }
+            _ => self.actual_weight.min(100),
         }
     }
 

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use jiff::Timestamp;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     SetWeight(u32),
@@ -74,6 +76,20 @@ pub fn short_age(seconds: i64) -> String {
     }
 }
 
+/// When the age of `since`, shown by [`short_age`], next reads differently
+/// after `now`: the next second, minute, hour or day of its age.
+pub fn age_changes_at(since: Timestamp, now: Timestamp) -> Timestamp {
+    let age = (now.as_second() - since.as_second()).max(0);
+    let unit = match age {
+        0..60 => 1,
+        60..3600 => 60,
+        3600..86400 => 3600,
+        _ => 86400,
+    };
+    let at = since.as_second() + (age / unit + 1) * unit;
+    Timestamp::from_second(at).unwrap_or(Timestamp::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +116,24 @@ mod tests {
         assert_eq!(short_age(60), "1m");
         assert_eq!(short_age(7199), "1h");
         assert_eq!(short_age(86400 * 3 + 5), "3d");
+    }
+
+    #[test]
+    fn an_age_changes_at_the_next_step_of_its_unit() {
+        let t = |s: i64| Timestamp::from_second(1_000_000 + s).unwrap();
+        let since = t(0);
+        assert_eq!(age_changes_at(since, t(12)), t(13));
+        assert_eq!(age_changes_at(since, t(61)), t(120));
+        assert_eq!(age_changes_at(since, t(7199)), t(7200));
+        assert_eq!(age_changes_at(since, t(86_400 * 3 + 5)), t(86_400 * 4));
+        // Not yet begun (a clock behind the cluster's): "0s" until it has.
+        assert_eq!(age_changes_at(t(10), t(5)), t(11));
+        for now in [0, 59, 60, 3599, 3600, 86_399, 86_400, 200_000] {
+            let next = age_changes_at(since, t(now));
+            let shown = |at: Timestamp| short_age(at.as_second() - since.as_second());
+            assert_ne!(shown(t(now)), shown(next), "at {now}");
+            let just_before = Timestamp::from_second(next.as_second() - 1).unwrap();
+            assert_eq!(shown(t(now)), shown(just_before), "at {now}");
+        }
     }
 }

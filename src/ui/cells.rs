@@ -81,6 +81,23 @@ pub fn lines(buf: &mut Buffer, area: Rect, lines: &[Line], scroll: u16) {
     }
 }
 
+/// How many rows `lines` take in an area `width` wide, wrapped as
+/// [`lines`] wraps them.
+pub fn height(lines: &[Line], width: u16) -> usize {
+    lines
+        .iter()
+        .map(|line| {
+            if line.width() <= usize::from(width) {
+                1
+            } else {
+                Paragraph::new(line.clone())
+                    .wrap(Wrap { trim: false })
+                    .line_count(width)
+            }
+        })
+        .sum()
+}
+
 #[cfg(test)]
 mod tests {
     use ratatui::layout::Rect;
@@ -137,5 +154,7 @@ mod tests {
                 .render(area, &mut theirs);
             assert_eq!(ours, theirs, "scrolled {scroll}");
         }
+        let paragraph = Paragraph::new(text.clone()).wrap(Wrap { trim: false });
+        assert_eq!(height(&text, 20), paragraph.line_count(20));
     }
 }

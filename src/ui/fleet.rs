@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 
+use jiff::Timestamp;
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -9,13 +10,13 @@ use ratatui::style::{Modifier, Style};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::cells;
-use super::format::age_at;
+use super::format::{age_at, fit, fit_middle};
 use super::{Theme, phase_icon};
 use crate::app::{ActionState, Focus, State};
 use crate::model::verdict::Outcome;
-use crate::model::{Rollout, Strategy};
+use crate::model::{Rollout, Strategy, age_changes_at};
 
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, PartialEq, Debug)]
 enum Column {
     Name,
     Namespace,
@@ -25,88 +26,245 @@ enum Column {
     Step,
     Weight,
     Verdict,
+    /// How long the rollout has been in its current step or state.
+    InStep,
+    /// The object's age.
     Age,
 }
 
-/// Columns with their width; listed in the order they are dropped when the
-/// pane is narrow (last dropped first).
-const COLUMNS: [(Column, &str, u16); 9] = [
-    (Column::Name, "NAME", 14),
-    (Column::Step, "STEP", 5),
-    (Column::Weight, "WT", 4),
-    (Column::Verdict, "VERDICT", 7),
-    (Column::Context, "CONTEXT", 11),
-    (Column::Age, "AGE", 4),
-    (Column::Phase, "PHASE", 11),
-    (Column::Namespace, "NAMESPACE", 10),
-    (Column::Strategy, "STRATEGY", 10),
+impl Column {
+    fn title(self) -> &'static str {
+        match self {
+            Column::Name => "NAME",
+            Column::Namespace => "NAMESPACE",
+            Column::Context => "CONTEXT",
+            Column::Strategy => "STRATEGY",
+            Column::Phase => "PHASE",
+            Column::Step => "STEP",
+            Column::Weight => "WT",
+            Column::Verdict => "VERDICT",
+            Column::InStep => "IN STEP",
+            Column::Age => "AGE",
+        }
+    }
+}
+
+/// Reading order, left to right.
+const ORDER: [Column; 10] = [
+    Column::Name,
+    Column::Namespace,
+    Column::Context,
+    Column::Strategy,
+    Column::Phase,
+    Column::Step,
+    Column::Weight,
+    Column::Verdict,
+    Column::InStep,
+    Column::Age,
 ];
 
-fn fitting_columns(width: u16) -> Vec<(Column, &'static str, u16)> {
-    // The icon column and one space between columns.
-    let mut used = 2;
-    let mut out = Vec::new();
-    for (column, title, min) in COLUMNS {
-        if used + min + 1 > width {
+/// What the columns are fitted to: the data's widths, and whether the
+/// context and namespace are needed to tell rows apart.
+#[derive(Debug, Clone, Copy)]
+struct Fit {
+    width: u16,
+    name: usize,
+    namespace: usize,
+    context: usize,
+    /// More than one context is shown.
+    contexts: bool,
+    /// A name is used in two namespaces: the namespace tells them apart.
+    names_repeat: bool,
+}
+
+/// The columns that fit, each with its left edge (from the pane's inner
+/// left) and width. The core columns come at their smallest (name, step,
+/// weight, verdict, time in step, and the context and namespace where they
+/// tell rows apart); the others join by importance while the name, context
+/// and namespace keep room for their data; what is left widens the
+/// context, the name and the namespace up to their data, then the name.
+/// Longer names, contexts and namespaces are shortened from the middle, so
+/// that `sim-prod-eu-readonly` and EKS ARNs stay distinguishable.
+fn fit_columns(fit: Fit) -> Vec<(Column, u16, u16)> {
+    let data = |n: usize, min: u16, title: &str| {
+        let n = u16::try_from(n).unwrap_or(u16::MAX);
+        (min.min(n.max(4)), n.max(title.len() as u16))
+    };
+    // (smallest, as wide as the data)
+    let wanted = |column: Column| -> (u16, u16) {
+        match column {
+            Column::Name => data(fit.name, 10, "NAME"),
+            Column::Namespace => data(fit.namespace, 6, "NAMESPACE"),
+            Column::Context => data(fit.context, 8, "CONTEXT"),
+            Column::Strategy => (10, 10),
+            Column::Phase => (11, 11),
+            Column::Step => (5, 5),
+            Column::Weight => (4, 4),
+            Column::Verdict => (7, 7),
+            Column::InStep => (7, 7),
+            Column::Age => (5, 5),
+        }
+    };
+    // Room the name, context and namespace want, up to a comfortable width.
+    let comfort = |columns: &[(Column, u16)]| -> u16 {
+        columns
+            .iter()
+            .filter(|(c, _)| matches!(c, Column::Name | Column::Context | Column::Namespace))
+            .map(|(c, width)| wanted(*c).1.min(20).saturating_sub(*width))
+            .sum()
+    };
+    let mut core = vec![Column::Name, Column::Step, Column::Weight, Column::Verdict];
+    if fit.contexts {
+        core.push(Column::Context);
+    }
+    if fit.names_repeat {
+        core.push(Column::Namespace);
+    }
+    core.push(Column::InStep);
+    let mut others = vec![Column::Phase];
+    if !fit.names_repeat {
+        others.push(Column::Namespace);
+    }
+    others.extend([Column::Age, Column::Strategy]);
+    // The phase icon and a space take two cells; each column one more after it.
+    let mut used: u16 = 2;
+    let mut chosen: Vec<(Column, u16)> = Vec::new();
+    for column in core {
+        let (min, _) = wanted(column);
+        if used + min + 1 > fit.width {
             break;
         }
         used += min + 1;
-        out.push((column, title, min));
+        chosen.push((column, min));
     }
-    // Show them in reading order.
-    let order = [
-        Column::Name,
-        Column::Namespace,
-        Column::Context,
-        Column::Strategy,
-        Column::Phase,
-        Column::Step,
-        Column::Weight,
-        Column::Verdict,
-        Column::Age,
-    ];
-    out.sort_by_key(|(c, ..)| order.iter().position(|o| o == c));
-    out
+    for column in others {
+        let (min, most) = wanted(column);
+        let width = if column == Column::Namespace {
+            most.min(20)
+        } else {
+            min
+        };
+        if used + width + 1 + comfort(&chosen) > fit.width {
+            break;
+        }
+        used += width + 1;
+        chosen.push((column, width));
+    }
+    let mut room = fit.width.saturating_sub(used);
+    // To a comfortable width first (the context first: it says where an
+    // action goes), then to the data's.
+    for cap in [20, u16::MAX] {
+        for widened in [Column::Context, Column::Name, Column::Namespace] {
+            if let Some((_, width)) = chosen.iter_mut().find(|(c, _)| *c == widened) {
+                let more = wanted(widened).1.min(cap).saturating_sub(*width).min(room);
+                *width += more;
+                room -= more;
+            }
+        }
+    }
+    if let Some((_, width)) = chosen.iter_mut().find(|(c, _)| *c == Column::Name) {
+        *width += room;
+    }
+    chosen.sort_by_key(|(c, _)| ORDER.iter().position(|o| o == c));
+    let mut x = 2;
+    chosen
+        .into_iter()
+        .map(|(column, width)| {
+            let placed = (column, x, width);
+            x += width + 1;
+            placed
+        })
+        .collect()
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let title = if state.filter.is_empty() {
-        format!(" FLEET {} ", state.view.len())
-    } else {
-        format!(" FLEET {} matching /{} ", state.view.len(), state.filter)
-    };
+/// Contexts that have never listed and are down: why, in a line each.
+fn never_connected(state: &State) -> Vec<String> {
+    state
+        .contexts
+        .iter()
+        .filter(|(c, h)| h.listed.is_empty() && state.context_scope.as_ref().is_none_or(|s| s == c))
+        .filter_map(|(c, h)| Some(format!("✖ {c}: {}", h.error()?)))
+        .collect()
+}
+
+/// Draws the pane; returns how many rollout rows fit in it.
+pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) -> usize {
+    let down = never_connected(state);
+    let block_inner = Block::bordered().inner(area);
+    let rows = usize::from(block_inner.height.saturating_sub(1)).saturating_sub(down.len());
     let block = Block::bordered()
-        .title(title)
+        .title(title(state, rows))
         .border_style(theme.border(state.focus == Focus::Fleet));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    if state.view.is_empty() {
-        frame.render_widget(
-            Paragraph::new(empty_text(state)).style(theme.muted()),
-            inner,
+    let buf = frame.buffer_mut();
+    for (y, line) in (inner.y + inner.height.saturating_sub(down.len() as u16)..).zip(&down) {
+        cells::put(
+            buf,
+            (inner.x, y),
+            &fit(line, usize::from(inner.width)),
+            usize::from(inner.width),
+            Style::new().fg(theme.error),
         );
-        return;
+    }
+    if state.view.is_empty() {
+        let text = empty_text(state);
+        let room = Rect {
+            height: inner.height.saturating_sub(down.len() as u16),
+            ..inner
+        };
+        frame.render_widget(
+            Paragraph::new(text)
+                .style(theme.muted())
+                .wrap(ratatui::widgets::Wrap { trim: true }),
+            room,
+        );
+        return rows;
     }
     // Written cell by cell rather than through `Table`: this pane is most
     // of every frame, and a `Table` builds and lays out a `Row` of `Line`s
     // per rollout each time.
-    let buf = frame.buffer_mut();
-    let columns = placed_columns(inner);
+    let widths = state.view.widths();
+    let shown_contexts: Vec<&str> = state
+        .contexts
+        .iter()
+        .map(|(c, _)| c.as_str())
+        .filter(|c| state.context_scope.as_deref().is_none_or(|s| s == *c))
+        .collect();
+    let columns = fit_columns(Fit {
+        width: inner.width,
+        name: widths.name,
+        namespace: widths.namespace,
+        context: shown_contexts
+            .iter()
+            .map(|c| c.chars().count())
+            .max()
+            .unwrap_or(0),
+        contexts: shown_contexts.len() > 1,
+        names_repeat: widths.names_repeat,
+    });
     buf.set_style(
         Rect::new(inner.x, inner.y, inner.width, 1),
         theme.muted().add_modifier(Modifier::BOLD),
     );
-    for (_, title, x, width) in &columns {
-        cells::put(buf, (*x, inner.y), title, *width as usize, Style::new());
+    for &(column, x, width) in &columns {
+        let title = column.title();
+        cells::put(
+            buf,
+            (inner.x + x, inner.y),
+            title,
+            width.into(),
+            Style::new(),
+        );
     }
-    let rows = state
+    let shown = state
         .view
         .iter()
         .enumerate()
         .skip(state.offset)
-        .take(inner.height.saturating_sub(1) as usize)
+        .take(rows)
         .filter_map(|(i, key)| Some((i, state.rollouts.get(key)?)));
-    for (y, (i, rollout)) in (inner.y + 1..).zip(rows) {
+    for (y, (i, rollout)) in (inner.y + 1..).zip(shown) {
         if i == state.cursor {
             buf.set_style(Rect::new(inner.x, y, inner.width, 1), theme.selected());
         }
@@ -117,10 +275,18 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             1,
             theme.phase(rollout.phase),
         );
-        for &(column, _, x, width) in &columns {
-            let width = usize::from(width);
+        for &(column, x, width) in &columns {
+            let (x, width) = (inner.x + x, usize::from(width));
             let Some((text, style)) = cell(column, rollout, state, theme) else {
                 continue;
+            };
+            let cut = matches!(column, Column::Name | Column::Namespace | Column::Context)
+                && text.len() > width
+                && text.chars().count() > width;
+            let text = if cut {
+                Cow::Owned(fit_middle(&text, width))
+            } else {
+                text
             };
             let end = cells::put(buf, (x, y), &text, width, style);
             if column == Column::Name {
@@ -129,6 +295,22 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             }
         }
     }
+    rows
+}
+
+/// " FLEET 120 · 41–80 " when the rows do not all fit; the filter if any.
+fn title(state: &State, rows: usize) -> String {
+    let total = state.view.len();
+    let mut title = format!(" FLEET {total}");
+    if !state.filter.is_empty() {
+        title += &format!(" matching /{}", state.filter);
+    }
+    if total > rows && rows > 0 {
+        let first = state.offset + 1;
+        let last = (state.offset + rows).min(total);
+        title += &format!(" · {first}–{last}");
+    }
+    title + " "
 }
 
 /// What a column shows for a rollout, if anything.
@@ -151,35 +333,9 @@ fn cell<'a>(
             Style::new().fg(theme.canary),
         )),
         Column::Verdict => verdict_cell(rollout, state, theme).map(|(w, s)| (w.into(), s)),
-        Column::Age => Some((age_at(state.now, rollout.since).into(), theme.muted())),
+        Column::InStep => Some((age_at(state.now, rollout.since).into(), theme.muted())),
+        Column::Age => Some((age_at(state.now, rollout.created).into(), theme.muted())),
     }
-}
-
-/// The columns that fit in `inner`, each with its left edge and width: the
-/// phase icon first, one space between columns, and the name taking what
-/// the others leave.
-fn placed_columns(inner: Rect) -> Vec<(Column, &'static str, u16, u16)> {
-    let columns = fitting_columns(inner.width);
-    let fixed: u16 = columns
-        .iter()
-        .filter(|(c, ..)| *c != Column::Name)
-        .map(|(_, _, w)| w + 1)
-        .sum();
-    let name_width = inner.width.saturating_sub(2 + fixed);
-    let mut x = inner.x + 2;
-    columns
-        .into_iter()
-        .map(|(column, title, width)| {
-            let width = if column == Column::Name {
-                name_width
-            } else {
-                width
-            };
-            let placed = (column, title, x, width);
-            x += width + 1;
-            placed
-        })
-        .collect()
 }
 
 /// After the name: the action in flight on the rollout, or the one that
@@ -240,54 +396,148 @@ fn empty_text(state: &State) -> String {
             state.filter
         );
     }
-    if state.contexts.iter().all(|(_, h)| h.listed.is_empty()) {
-        let names: Vec<&str> = state.contexts.iter().map(|(c, _)| c.as_str()).collect();
-        return format!("Connecting to {}…", names.join(", "));
+    let waiting: Vec<&str> = state
+        .contexts
+        .iter()
+        .filter(|(_, h)| h.listed.is_empty() && h.error().is_none())
+        .map(|(c, _)| c.as_str())
+        .collect();
+    if !waiting.is_empty() {
+        return format!("Connecting to {}…", waiting.join(", "));
     }
     "No rollouts in scope.".to_string()
 }
 
-/// The texts of this pane that move with the clock: the visible ages.
-pub fn clock_texts(state: &State) -> impl Iterator<Item = String> + '_ {
-    let rows = super::layout::fleet_rows(state.size);
+/// When the next text of this pane that moves with the clock (the ages of
+/// the `rows` rows on screen) changes.
+pub fn next_change(state: &State, rows: usize) -> Option<Timestamp> {
     state
         .view
         .iter()
         .skip(state.offset)
         .take(rows)
         .filter_map(|k| state.rollouts.get(k))
-        .map(|r| age_at(state.now, r.since))
+        .flat_map(|r| [r.since, r.created])
+        .flatten()
+        .map(|since| age_changes_at(since, state.now))
+        .min()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn fit(width: u16) -> Fit {
+        Fit {
+            width,
+            name: 16,
+            namespace: 8,
+            context: 11,
+            contexts: true,
+            names_repeat: false,
+        }
+    }
+
+    fn titles(columns: &[(Column, u16, u16)]) -> Vec<&'static str> {
+        columns.iter().map(|(c, ..)| c.title()).collect()
+    }
+
     #[test]
     fn narrow_panes_drop_the_least_useful_columns_first() {
-        let names = |w| {
-            fitting_columns(w)
-                .iter()
-                .map(|(_, t, _)| *t)
-                .collect::<Vec<_>>()
+        // 80 columns: the namespace would leave the name and context too
+        // little room.
+        assert_eq!(
+            titles(&fit_columns(fit(78))),
+            [
+                "NAME", "CONTEXT", "PHASE", "STEP", "WT", "VERDICT", "IN STEP"
+            ]
+        );
+        assert_eq!(
+            titles(&fit_columns(fit(55))),
+            ["NAME", "CONTEXT", "STEP", "WT", "VERDICT", "IN STEP"]
+        );
+        assert_eq!(titles(&fit_columns(fit(30))), ["NAME", "STEP", "WT"]);
+        // One context: no context column.
+        let one = Fit {
+            contexts: false,
+            ..fit(55)
         };
         assert_eq!(
-            names(78),
+            titles(&fit_columns(one)),
+            ["NAME", "STEP", "WT", "VERDICT", "IN STEP"]
+        );
+        assert_eq!(
+            titles(&fit_columns(fit(120))),
             [
                 "NAME",
                 "NAMESPACE",
                 "CONTEXT",
+                "STRATEGY",
                 "PHASE",
                 "STEP",
                 "WT",
                 "VERDICT",
+                "IN STEP",
                 "AGE"
             ]
         );
+    }
+
+    #[test]
+    fn names_used_in_two_namespaces_keep_the_namespace() {
+        let repeat = Fit {
+            names_repeat: true,
+            ..fit(55)
+        };
         assert_eq!(
-            names(55),
-            ["NAME", "CONTEXT", "STEP", "WT", "VERDICT", "AGE"]
+            titles(&fit_columns(repeat)),
+            ["NAME", "NAMESPACE", "CONTEXT", "STEP", "WT", "VERDICT"]
         );
-        assert_eq!(names(30), ["NAME", "STEP", "WT"]);
+    }
+
+    #[test]
+    fn columns_follow_the_data_and_the_name_takes_the_rest() {
+        let widths = |fit: Fit| {
+            let columns = fit_columns(fit);
+            let width = |t: &str| columns.iter().find(|(c, ..)| c.title() == t).unwrap().2;
+            (width("NAME"), width("CONTEXT"), width("NAMESPACE"))
+        };
+        // Every column at its smallest takes 88 cells of 120: the context
+        // and the name get 20 (the name needs only 16), then the context more.
+        assert_eq!(
+            widths(Fit {
+                context: 40,
+                ..fit(120)
+            }),
+            (16, 34, 9)
+        );
+        // At 200, all get their data's width, and the name the rest.
+        assert_eq!(
+            widths(Fit {
+                context: 40,
+                ..fit(200)
+            }),
+            (16 + 74, 40, 9)
+        );
+        let columns = fit_columns(Fit {
+            context: 40,
+            ..fit(120)
+        });
+        // Each column starts after the one before it and a space.
+        for pair in columns.windows(2) {
+            assert_eq!(pair[1].1, pair[0].1 + pair[0].2 + 1, "{pair:?}");
+        }
+        assert!(columns.last().map(|(_, x, w)| x + w) <= Some(120));
+        // Too narrow for a long context: it is cut to its smallest.
+        let tight = Fit {
+            context: 40,
+            ..fit(70)
+        };
+        let columns = fit_columns(tight);
+        let context = columns
+            .iter()
+            .find(|(c, ..)| *c == Column::Context)
+            .unwrap();
+        assert!(context.2 < 40 && context.2 >= 8, "{context:?}");
     }
 }

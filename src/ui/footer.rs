@@ -22,19 +22,37 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             Span::styled(":", Style::new().fg(theme.accent)),
             Span::raw(line.clone()),
             Span::styled("▏", Style::new().fg(theme.accent)),
-            Span::styled("   ctx NAME · ns NAME · q · esc cancel", theme.muted()),
+            Span::styled(
+                "   ctx NAME · ns NAME · messages · q · esc cancel",
+                theme.muted(),
+            ),
         ]),
-        _ => match &state.flash {
-            Some(Flash::Error(text)) => {
-                Line::styled(format!(" {text}"), Style::new().fg(theme.error))
-            }
-            Some(Flash::Info(text)) => {
-                Line::styled(format!(" {text}"), Style::new().fg(theme.accent))
+        _ => match state.flash() {
+            Some(message) => {
+                let color = match message {
+                    Flash::Error(_) => theme.error,
+                    Flash::Info(_) => theme.accent,
+                };
+                Line::styled(
+                    message_line(message.text(), usize::from(area.width)),
+                    Style::new().fg(color),
+                )
             }
             None => keys(state, theme, area.width as usize),
         },
     };
     frame.render_widget(line, area);
+}
+
+/// A message that fits the footer, or its start and where to read it all.
+fn message_line(text: &str, width: usize) -> String {
+    let line = format!(" {text}");
+    if line.chars().count() <= width {
+        return line;
+    }
+    const MORE: &str = "… (:messages)";
+    let keep = width.saturating_sub(MORE.chars().count());
+    line.chars().take(keep).collect::<String>() + MORE
 }
 
 /// One entry of the key line: a key and what it does.

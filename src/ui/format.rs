@@ -24,6 +24,25 @@ pub fn fit(text: &str, width: usize) -> String {
     out
 }
 
+/// Cut `text` to `width` characters from the middle, keeping its start and
+/// end: `sim-prod-eu-readonly` → `sim-pr…adonly`, so that names that share
+/// a prefix (or an EKS ARN's) stay apart.
+pub fn fit_middle(text: &str, width: usize) -> String {
+    let count = text.chars().count();
+    if count <= width {
+        return text.to_string();
+    }
+    if width < 3 {
+        return text.chars().take(width).collect();
+    }
+    let tail = (width - 1) / 2;
+    let head = width - 1 - tail;
+    let mut out: String = text.chars().take(head).collect();
+    out.push('…');
+    out.extend(text.chars().skip(count - tail));
+    out
+}
+
 /// Cut `text` to `width` characters from the left, keeping its end (the
 /// tag of an image is what tells versions apart).
 pub fn fit_left(text: &str, width: usize) -> String {
@@ -59,6 +78,18 @@ mod tests {
         assert_eq!(thousands(1240.4), "1,240");
         assert_eq!(thousands(999.0), "999");
         assert_eq!(thousands(1_234_567.0), "1,234,567");
+    }
+
+    #[test]
+    fn fit_middle_keeps_both_ends() {
+        assert_eq!(fit_middle("sim-prod-eu-readonly", 13), "sim-pr…adonly");
+        assert_eq!(fit_middle("sim-prod-eu", 11), "sim-prod-eu");
+        assert_eq!(
+            fit_middle("arn:aws:eks:us-east-1:123456789012:cluster/prod-eu", 20),
+            "arn:aws:ek…r/prod-eu"
+        );
+        assert_eq!(fit_middle("abcdef", 2), "ab");
+        assert_eq!(fit_middle("abcdef", 3).chars().count(), 3);
     }
 
     #[test]

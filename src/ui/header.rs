@@ -8,7 +8,9 @@ use ratatui::text::{Line, Span};
 use super::format::age_at;
 use super::{Theme, phase_icon};
 use crate::app::{ContextHealth, State};
-use crate::model::Phase;
+use jiff::Timestamp;
+
+use crate::model::{Phase, age_changes_at};
 
 /// How much of the line is spelled out, from all of it down to what fits
 /// 80 columns with many contexts; each level keeps the cuts of the ones
@@ -152,11 +154,14 @@ fn context_spans(
     ]
 }
 
-/// The texts of this pane that move with the clock.
-pub fn clock_texts(state: &State) -> impl Iterator<Item = String> + '_ {
+/// When the next text of this line that moves with the clock (how long a
+/// context has been down) changes.
+pub fn next_change(state: &State) -> Option<Timestamp> {
     state
         .contexts
         .iter()
         .filter(|(_, h)| h.error().is_some())
-        .map(|(_, h)| age_at(state.now, h.stale_since))
+        .filter_map(|(_, h)| h.stale_since)
+        .map(|since| age_changes_at(since, state.now))
+        .min()
 }

@@ -1,54 +1,77 @@
-//! The help overlay, generated from the active keymap.
+//! The help overlay, generated from the active keymap, with a legend of the
+//! marks the panes use; it scrolls when the terminal is short.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph};
 
-use super::Theme;
+use super::{Theme, overlay, phase_icon};
 use crate::app::State;
+use crate::model::Phase;
 
-pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let mut lines = vec![Line::styled(
-        "keys",
-        theme.muted().add_modifier(Modifier::BOLD),
-    )];
+/// Draws the overlay scrolled `scroll` lines; returns its lines and how
+/// many show.
+pub fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    state: &State,
+    theme: &Theme,
+    scroll: u16,
+) -> (usize, usize) {
+    let heading =
+        |text: &'static str| Line::styled(text, theme.muted().add_modifier(Modifier::BOLD));
+    let entry = |key: String, what: String| {
+        Line::from(vec![
+            Span::styled(format!("  {key:<16}"), Style::new().fg(theme.accent)),
+            Span::raw(what),
+        ])
+    };
+    let mut lines = vec![heading("keys")];
     for (action, keys) in state.keymap.bindings() {
         let keys: Vec<String> = keys.iter().map(ToString::to_string).collect();
-        lines.push(Line::from(vec![
-            Span::styled(
-                format!("  {:<16}", keys.join(" ")),
-                Style::new().fg(theme.accent),
-            ),
-            Span::raw(action.description()),
-        ]));
+        lines.push(entry(keys.join(" "), action.description().to_string()));
     }
     lines.push(Line::raw(""));
-    lines.push(Line::styled(
-        "while filtering or typing a command",
-        theme.muted().add_modifier(Modifier::BOLD),
-    ));
+    lines.push(heading("while filtering or typing a command"));
     for (key, what) in [
         ("enter", "keep the filter / run the command"),
         ("esc", "clear / cancel"),
         ("ctrl-c", "quit, always"),
     ] {
+        lines.push(entry(key.into(), what.into()));
+    }
+    lines.push(Line::raw(""));
+    lines.push(heading("commands"));
+    for (command, what) in [
+        (":ctx NAME", "one context (:ctx alone: all)"),
+        (":ns NAME", "one namespace (:ns alone: all)"),
+        (":messages", "every message of this session"),
+        (":q", "quit"),
+    ] {
+        lines.push(entry(command.into(), what.into()));
+    }
+    lines.push(Line::raw(""));
+    lines.push(heading("phases"));
+    for phase in Phase::ALL {
         lines.push(Line::from(vec![
-            Span::styled(format!("  {key:<16}"), Style::new().fg(theme.accent)),
-            Span::raw(what),
+            Span::styled(format!("  {:<16}", phase_icon(phase)), theme.phase(phase)),
+            Span::raw(phase.label()),
         ]));
     }
     lines.push(Line::raw(""));
-    lines.push(Line::styled("any key closes this help", theme.muted()));
-    let popup = super::layout::modal(area, 62, lines.len());
-    frame.render_widget(Clear, popup);
-    frame.render_widget(
-        Paragraph::new(lines).block(
-            Block::bordered()
-                .title(" help ")
-                .border_style(theme.border(true)),
-        ),
-        popup,
-    );
+    lines.push(heading("verdicts (canary against stable)"));
+    for (word, what) in [
+        ("PASS", "no metric is worse beyond its allowed change"),
+        ("MARG", "marginal: the score is between the thresholds"),
+        ("FAIL", "a critical metric, or the score, fails"),
+        ("WAIT", "insufficient data: n/needed requests or samples"),
+        ("?", "the metrics backend is down or answered garbage"),
+        ("score n/100", "Kayenta's weighted score of the metrics"),
+        ("▲ ▼", "the canary is worse: higher / lower than stable"),
+        ("⟳ ✖", "an action in flight / an action that failed"),
+    ] {
+        lines.push(entry(word.into(), what.into()));
+    }
+    overlay::draw(frame, area, " help ", lines, scroll, theme)
 }

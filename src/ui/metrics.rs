@@ -140,7 +140,7 @@ pub fn verdict_line(verdict: &Verdict, theme: &Theme) -> Line<'static> {
 }
 
 /// A value in the metric's unit, the way people read it.
-fn figure(value: f64, unit: &str) -> String {
+pub fn figure(value: f64, unit: &str) -> String {
     if !value.is_finite() {
         return "–".into();
     }

@@ -8,14 +8,14 @@ mod format;
 mod header;
 mod help;
 pub mod layout;
+mod messages;
 mod metrics;
+mod overlay;
 mod rollout;
 #[cfg(test)]
 mod tests;
 mod theme;
 mod undo;
-
-use std::hash::{DefaultHasher, Hash, Hasher};
 
 use ratatui::Frame;
 use ratatui::text::Line;
@@ -23,10 +23,11 @@ use ratatui::widgets::Paragraph;
 
 pub use theme::Theme;
 
-use crate::app::{Mode, State};
+use crate::app::{Mode, State, Viewport};
 use crate::model::Phase;
 
-pub fn draw(frame: &mut Frame, state: &State, theme: &Theme) {
+/// Draws the whole screen from `state`, and says what it showed.
+pub fn draw(frame: &mut Frame, state: &State, theme: &Theme) -> Viewport {
     let area = frame.area();
     let Some(areas) = layout::areas(area) else {
         let text = format!(
@@ -40,32 +41,44 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme) {
             Paragraph::new(Line::raw(text)).wrap(ratatui::widgets::Wrap { trim: true }),
             area,
         );
-        return;
+        return Viewport::default();
     };
     header::draw(frame, areas.header, state, theme);
-    fleet::draw(frame, areas.fleet, state, theme);
-    rollout::draw(frame, areas.rollout, state, theme);
+    let fleet_rows = fleet::draw(frame, areas.fleet, state, theme);
+    let (detail_lines, detail_rows) = rollout::draw(frame, areas.rollout, state, theme);
     if let Some(area) = areas.metrics {
         metrics::draw(frame, area, state, theme);
     }
     footer::draw(frame, areas.footer, state, theme);
-    match &state.mode {
-        Mode::Help => help::draw(frame, area, state, theme),
-        Mode::Confirm(confirm) => confirm::draw(frame, area, state, confirm, theme),
-        Mode::Undo(picker) => undo::draw(frame, area, state, picker, theme),
-        _ => {}
+    let (overlay_lines, overlay_rows) = match &state.mode {
+        Mode::Help(scroll) => help::draw(frame, area, state, theme, *scroll),
+        Mode::Messages(scroll) => messages::draw(frame, area, state, theme, *scroll),
+        Mode::Confirm(confirm) => {
+            confirm::draw(frame, area, state, confirm, theme);
+            (0, 0)
+        }
+        Mode::Undo(picker) => {
+            undo::draw(frame, area, state, picker, theme);
+            (0, 0)
+        }
+        _ => (0, 0),
+    };
+    let next_change = [
+        header::next_change(state),
+        fleet::next_change(state, fleet_rows),
+        rollout::next_change(state),
+    ]
+    .into_iter()
+    .flatten()
+    .min();
+    Viewport {
+        fleet_rows,
+        detail_lines,
+        detail_rows,
+        next_change,
+        overlay_lines,
+        overlay_rows,
     }
-}
-
-/// A fingerprint of everything on screen that moves with the clock (ages,
-/// stale times, countdowns): a clock tick redraws only when it changes.
-pub fn clock_face(state: &State) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    header::clock_texts(state)
-        .chain(fleet::clock_texts(state))
-        .chain(rollout::clock_texts(state))
-        .for_each(|text| text.hash(&mut hasher));
-    hasher.finish()
 }
 
 /// One glyph per phase, so state reads without colour.

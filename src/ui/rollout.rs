@@ -1,6 +1,7 @@
 //! The rollout pane: versions, weights, replicas, steps, analysis and the
 //! controller's own words, for the selected rollout.
 
+use jiff::Timestamp;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
@@ -11,9 +12,11 @@ use super::cells;
 use super::format::{age_at, fit, fit_left, short_hash};
 use super::{Theme, phase_icon};
 use crate::app::{Focus, State};
-use crate::model::{AnalysisPhase, ReplicaSet, Role, Rollout, Strategy};
+use crate::metrics::RolloutMetricsReport;
+use crate::model::{AnalysisPhase, ReplicaSet, Role, Rollout, Strategy, age_changes_at};
 
-pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+/// Draws the pane; returns how many lines its text has and how many show.
+pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) -> (usize, usize) {
     let focused = state.focus == Focus::Rollout;
     let Some(rollout) = state.selected_rollout() else {
         let block = Block::bordered()
@@ -25,7 +28,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 .block(block),
             area,
         );
-        return;
+        return (0, 0);
     };
     let key = &rollout.key;
     let title = Line::from(vec![
@@ -48,6 +51,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     frame.render_widget(block, area);
     let lines = lines(rollout, state, theme, inner.width as usize);
     cells::lines(frame.buffer_mut(), inner, &lines, state.detail_scroll);
+    (
+        cells::height(&lines, inner.width),
+        usize::from(inner.height),
+    )
 }
 
 fn lines(rollout: &Rollout, state: &State, theme: &Theme, width: usize) -> Vec<Line<'static>> {
@@ -88,7 +95,11 @@ fn lines(rollout: &Rollout, state: &State, theme: &Theme, width: usize) -> Vec<L
         ));
     }
     match state.metrics.get(&rollout.key) {
-        Some(Ok(report)) => out.push(super::metrics::verdict_line(&report.verdict, theme)),
+        Some(Ok(report)) => {
+            let mut line = super::metrics::verdict_line(&report.verdict, theme);
+            line.spans.extend(deciding_figures(report, theme));
+            out.push(line);
+        }
         Some(Err(down)) => out.push(Line::styled(
             format!("metrics  backend down: {down}"),
             Style::new().fg(theme.error),
@@ -104,12 +115,13 @@ fn lines(rollout: &Rollout, state: &State, theme: &Theme, width: usize) -> Vec<L
     out.push(Line::raw(""));
     let sets = shown_replica_sets(rollout, state);
     versions(&mut out, rollout, &sets, theme, width);
+    out.extend(at_stake(rollout, state, theme));
     if !rollout.steps.is_empty() {
         out.push(steps(rollout, state, theme));
     }
     out.push(Line::raw(""));
     replicas(&mut out, rollout, &sets, state, theme);
-    analysis(&mut out, rollout, state, theme);
+    analysis(&mut out, rollout, state, theme, width);
     conditions(&mut out, rollout, theme);
     out
 }
@@ -204,6 +216,57 @@ fn versions(
     }
 }
 
+/// After the verdict, the deciding metric's figures: "(canary 38.2% vs
+/// stable 0.1%)", so that a short terminal without the metrics pane still
+/// shows what decided it.
+fn deciding_figures(report: &RolloutMetricsReport, theme: &Theme) -> Option<Span<'static>> {
+    let name = report.verdict.deciding.first()?;
+    let metric = report.metrics.iter().find(|m| &m.name == name)?;
+    let (canary, stable) = (metric.canary_now?, metric.stable_now?);
+    Some(Span::styled(
+        format!(
+            "  (canary {} vs stable {})",
+            super::metrics::figure(canary, &metric.unit),
+            super::metrics::figure(stable, &metric.unit)
+        ),
+        theme.muted(),
+    ))
+}
+
+/// What is at stake now: the new version's share of live traffic, the
+/// requests per second it serves, and its pods (what an abort sends back).
+fn at_stake(rollout: &Rollout, state: &State, theme: &Theme) -> Option<Line<'static>> {
+    if !rollout.update_in_flight() {
+        return None;
+    }
+    let new = match rollout.strategy {
+        Strategy::BlueGreen => "preview",
+        _ => "canary",
+    };
+    let share = rollout.new_version_weight();
+    let pods = state
+        .replica_sets_of(&rollout.key)
+        .iter()
+        .find(|rs| rollout.current_hash.as_deref() == Some(rs.hash.as_str()))
+        .map_or(0, |rs| rs.replicas.available);
+    if share == 0 && pods == 0 {
+        return None;
+    }
+    let text = if share == 0 {
+        format!("{new}: no live traffic · {pods} pods")
+    } else {
+        let rate = match state.report(&rollout.key).and_then(|r| r.rps) {
+            Some((_, canary)) => format!("{} req/s", super::format::thousands(canary)),
+            None => "req/s unknown".into(),
+        };
+        format!("{new} {share}% of traffic · {rate} · {pods} pods")
+    };
+    Some(Line::from(vec![
+        Span::styled("at stake ", theme.muted()),
+        Span::styled(text, Style::new().fg(theme.canary)),
+    ]))
+}
+
 /// Pods per version: desired, ready, available, and the version's age.
 fn replicas(
     out: &mut Vec<Line<'static>>,
@@ -294,7 +357,13 @@ fn countdown(rollout: &Rollout, state: &State) -> Option<String> {
     })
 }
 
-fn analysis(out: &mut Vec<Line<'static>>, rollout: &Rollout, state: &State, theme: &Theme) {
+fn analysis(
+    out: &mut Vec<Line<'static>>,
+    rollout: &Rollout,
+    state: &State,
+    theme: &Theme,
+    width: usize,
+) {
     let mut runs: Vec<_> = state.analysis_runs_of(&rollout.key).iter().collect();
     if runs.is_empty() {
         return;
@@ -325,17 +394,24 @@ fn analysis(out: &mut Vec<Line<'static>>, rollout: &Rollout, state: &State, them
             ),
         ]));
         for metric in &run.metrics {
-            let last = metric.last_value.as_deref().unwrap_or("–");
-            out.push(Line::raw(format!(
-                "  {:<20} {:<12} ✔{} ✖{} ?{} ⚠{}  last {}",
+            let tally = format!(
+                "  {:<20} {:<12} ✔{} ✖{} ?{} ⚠{}",
                 fit(&metric.name, 20),
                 metric.phase.label(),
                 metric.successful,
                 metric.failed,
                 metric.inconclusive,
                 metric.errors,
-                fit(last, 24),
-            )));
+            );
+            // With room, the measurements themselves, oldest first.
+            let room = width.saturating_sub(tally.chars().count() + 9);
+            let values = metric.values.join(" ");
+            let measured = if metric.values.len() > 1 && values.chars().count() <= room {
+                format!("  values {values}")
+            } else {
+                format!("  last {}", fit(metric.last_value().unwrap_or("–"), 24))
+            };
+            out.push(Line::raw(tally + &measured));
         }
         if !run.message.is_empty() {
             out.push(Line::styled(format!("  {}", run.message), theme.muted()));
@@ -363,13 +439,20 @@ fn conditions(out: &mut Vec<Line<'static>>, rollout: &Rollout, theme: &Theme) {
     }
 }
 
-/// The texts of this pane that move with the clock.
-pub fn clock_texts(state: &State) -> impl Iterator<Item = String> + '_ {
-    let rollout = state.selected_rollout();
-    let countdown = rollout.and_then(|r| countdown(r, state));
-    let ages = rollout
-        .into_iter()
-        .flat_map(|r| state.replica_sets_of(&r.key))
-        .map(|rs| age_at(state.now, rs.created));
-    countdown.into_iter().chain(ages)
+/// When the next text of this pane that moves with the clock (a
+/// countdown, every second; the versions' ages) changes.
+pub fn next_change(state: &State) -> Option<Timestamp> {
+    let rollout = state.selected_rollout()?;
+    let countdown = countdown(rollout, state)
+        .and_then(|_| Timestamp::from_second(state.now.as_second() + 1).ok());
+    let ages = state
+        .replica_sets_of(&rollout.key)
+        .iter()
+        .filter_map(|rs| rs.created)
+        .map(|since| age_changes_at(since, state.now));
+    let stale = state
+        .health(&rollout.key.context)
+        .and_then(|h| h.stale_since)
+        .map(|since| age_changes_at(since, state.now));
+    countdown.into_iter().chain(ages).chain(stale).min()
 }

@@ -9,7 +9,7 @@ use ratatui::style::Modifier;
 
 use super::{Theme, draw};
 use crate::app::testing::{press, select, state_of, typed};
-use crate::app::{Event, State, settle, update};
+use crate::app::{Event, State, Viewport, settle, update};
 use crate::cluster::{Change, ClusterEvent, Kind};
 use crate::metrics::judge::{MetricData, MetricInput, MetricSpec, Thresholds, judge};
 use crate::metrics::{MetricState, MetricView, MetricsUpdate, RolloutMetricsReport};
@@ -126,7 +126,12 @@ fn fleet_state(width: u16, height: u16) -> State {
             failed: 3,
             inconclusive: 0,
             errors: 0,
-            last_value: Some("[0.61]".into()),
+            values: vec![
+                "[0.98]".into(),
+                "[0.71]".into(),
+                "[0.64]".into(),
+                "[0.61]".into(),
+            ],
         }],
         started: Some(at(-90)),
     };
@@ -262,9 +267,17 @@ fn filter(state: &mut State, text: &str) {
     typed(state, &format!("/{text}"));
 }
 
+/// The screen as the cockpit shows it: drawn, what the frame showed fed
+/// back to `update` (which may scroll), and drawn again.
 fn screen(state: &State) -> String {
     let (w, h) = state.size;
-    let buffer = drawn(state, &Theme::builtin("default").unwrap());
+    let theme = Theme::builtin("default").unwrap();
+    let mut state = state.clone();
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    let mut shown = Viewport::default();
+    terminal.draw(|f| shown = draw(f, &state, &theme)).unwrap();
+    update(&mut state, Event::Drawn(shown));
+    let buffer = drawn(&state, &theme);
     (0..h)
         .map(|y| {
             (0..w)
@@ -360,7 +373,11 @@ fn pending_and_failed_actions_show_on_their_rows_at_120x40() {
 fn drawn(state: &State, theme: &Theme) -> Buffer {
     let (w, h) = state.size;
     let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-    terminal.draw(|f| draw(f, state, theme)).unwrap();
+    terminal
+        .draw(|f| {
+            draw(f, state, theme);
+        })
+        .unwrap();
     terminal.backend().buffer().clone()
 }
 
@@ -540,4 +557,45 @@ fn a_rollout_of_a_down_context_says_its_data_is_stale() {
     filter(&mut state, "storefront");
     settle(&mut state);
     assert!(screen(&state).contains(warning), "{}", screen(&state));
+}
+
+/// A context that never connected says why in the fleet pane, beside the
+/// rollouts of the others; a long message in the footer says where to
+/// read it all; scrolled rows show which are on screen.
+#[test]
+fn the_fleet_says_why_a_context_never_connected_and_which_rows_show() {
+    let contexts = ["sim-prod-eu", "sim-prod-3"];
+    let mut state = state_of(&contexts, &contexts, 80, 24);
+    let many = (0..20)
+        .map(|i| {
+            rollout(
+                "sim-prod-eu",
+                "shop",
+                &format!("svc-{i:02}"),
+                Phase::Healthy,
+            )
+        })
+        .collect();
+    listed_live(&mut state, "sim-prod-eu", many);
+    update(
+        &mut state,
+        Event::Cluster(ClusterEvent::Down {
+            context: "sim-prod-3".into(),
+            kind: Kind::Rollout,
+            error: "cannot reach 127.0.0.1:6443: connection refused".into(),
+        }),
+    );
+    state.say(crate::app::Flash::Error(
+        "undo: RBAC: user dev cannot patch rollouts in namespace shop (it may list and get them, not change them)".into(),
+    ));
+    settle(&mut state);
+    let screen = screen(&state);
+    assert!(
+        screen.contains("✖ sim-prod-3: cannot reach 127.0.0.1:6443: connection refused"),
+        "{screen}"
+    );
+    assert!(screen.contains("FLEET 20 · 1–6"), "{screen}");
+    let footer = screen.lines().last().unwrap();
+    assert!(footer.ends_with("… (:messages)"), "{footer}");
+    assert!(!screen.contains("Connecting"), "{screen}");
 }

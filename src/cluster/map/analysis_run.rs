@@ -24,7 +24,11 @@ pub fn map_analysis_run(context: &str, obj: &Value) -> Result<AnalysisRun, MapEr
                 inconclusive: m.at(&["inconclusive"], |f| f.count_or_zero())?,
                 errors: m.at(&["error"], |f| f.count_or_zero())?,
                 // Measurements are kept oldest first.
-                last_value: values.into_iter().flatten().next_back(),
+                values: {
+                    let values: Vec<String> = values.into_iter().flatten().collect();
+                    let from = values.len().saturating_sub(AnalysisMetric::VALUES_KEPT);
+                    values[from..].to_vec()
+                },
             })
         })
     })?;
