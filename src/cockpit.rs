@@ -58,7 +58,7 @@ pub async fn run(
     config: Config,
     metrics: Option<MetricsBackend>,
     time: Clock,
-) -> eyre::Result<()> {
+) -> eyre::Result<Exit> {
     let connection = cluster::connect(&scope).await?;
     let (tx, mut changes) = mpsc::channel::<ClusterEvent>(BATCH);
     let namespace = scope.namespace.clone();
@@ -79,7 +79,7 @@ pub async fn run(
     let audit = Audit::open_default().map_err(|e| e.to_string());
     state.audit_unwritable = audit.as_ref().err().cloned();
     let theme = config.theme;
-    let mut session = Session::enter().wrap_err("cannot open the terminal")?;
+    let mut session = Session::enter(config.colours).wrap_err("cannot open the terminal")?;
     let size = session.terminal.size()?;
     app::update(
         &mut state,
@@ -105,20 +105,21 @@ pub async fn run(
     let mut keys = EventStream::new();
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let terminate = term::terminate_signal();
-    tokio::pin!(terminate);
+    // On a task of its own: a draw blocked on a stalled terminal must not
+    // keep the signal from being seen (see `term::terminate_signal`).
+    let mut terminate = tokio::spawn(term::terminate_signal());
+    let mut signalled = None;
     let mut redraw = true;
     loop {
         if redraw {
             for effect in app::settle(&mut state) {
-                if executors.carry_out(effect) == Flow::Quit {
-                    return Ok(());
+                match executors.carry_out(effect) {
+                    Flow::Quit => return Ok(Exit::of(signalled)),
+                    Flow::Suspend => session.suspend()?,
+                    Flow::Continue => {}
                 }
             }
-            let mut shown = app::Viewport::default();
-            session
-                .terminal
-                .draw(|frame| shown = ui::draw(frame, &state, &theme))?;
+            let shown = session.draw(|frame| ui::draw(frame, &state, &theme))?;
             // What the frame showed can ask for another (a resize moved the
             // rows): it is drawn on the next turn of the loop, at once.
             if app::update(&mut state, Event::Drawn(shown)).redraw {
@@ -130,14 +131,29 @@ pub async fn run(
                 Some(Ok(TermEvent::Key(key))) => Event::Key(key),
                 Some(Ok(TermEvent::Resize(width, height))) => Event::Resize { width, height },
                 Some(Ok(_)) => continue,
-                // The terminal is gone (SSH dropped): leave.
-                Some(Err(_)) | None => Event::Terminate,
+                // The terminal is gone (SSH dropped): leave, as on SIGHUP.
+                Some(Err(_)) | None => {
+                    signalled = Some(1);
+                    Event::Terminate
+                }
             },
             Some(change) = changes.recv() => Event::Cluster(change),
             Some(answer) = answers.recv() => answer,
             Some(reading) = readings.recv() => Event::Metrics(reading),
             _ = clock.tick() => Event::Tick(time.now()),
-            _ = &mut terminate => Event::Terminate,
+            number = &mut terminate, if signalled.is_none() => {
+                // A signal handler that could not be set up is no reason to stop.
+                match number {
+                    Ok(Ok(number)) => {
+                        signalled = Some(number);
+                        Event::Terminate
+                    }
+                    _ => {
+                        signalled = Some(0);
+                        continue;
+                    }
+                }
+            }
         };
         let mut outcome = app::update(&mut state, event);
         for _ in 0..BATCH {
@@ -150,9 +166,39 @@ pub async fn run(
         }
         redraw = outcome.redraw;
         for effect in outcome.effects {
-            if executors.carry_out(effect) == Flow::Quit {
-                return Ok(());
+            match executors.carry_out(effect) {
+                Flow::Quit => return Ok(Exit::of(signalled)),
+                Flow::Suspend => {
+                    session.suspend()?;
+                    redraw = true;
+                }
+                Flow::Continue => {}
             }
+        }
+    }
+}
+
+/// How the cockpit ended: by a person, or by a signal (SIGTERM, SIGHUP,
+/// SIGINT, or the terminal going away).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Quit,
+    Signal(i32),
+}
+
+impl Exit {
+    fn of(signalled: Option<i32>) -> Exit {
+        match signalled {
+            Some(number) if number > 0 => Exit::Signal(number),
+            _ => Exit::Quit,
+        }
+    }
+
+    /// The process's exit status: 0, or 128 + the signal, as shells expect.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Quit => 0,
+            Exit::Signal(number) => u8::try_from(128 + number).unwrap_or(1),
         }
     }
 }
@@ -160,6 +206,7 @@ pub async fn run(
 #[derive(PartialEq)]
 enum Flow {
     Continue,
+    Suspend,
     Quit,
 }
 
@@ -187,6 +234,7 @@ impl Executors {
     fn carry_out(&mut self, effect: Effect) -> Flow {
         match effect {
             Effect::Quit => return Flow::Quit,
+            Effect::Suspend => return Flow::Suspend,
             Effect::Watch {
                 contexts,
                 namespace,

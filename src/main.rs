@@ -12,7 +12,7 @@ fn main() -> ExitCode {
     }
     logging::init();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         // One line, the causes after the error, as a person reads it.
         Err(error) => {
             let causes: Vec<String> = error.chain().map(ToString::to_string).collect();
@@ -22,7 +22,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> eyre::Result<()> {
+/// The exit status: 0, or 128 + the signal that ended the cockpit.
+fn run(cli: Cli) -> eyre::Result<u8> {
     let colours = term::colour_profile();
     let runtime = tokio::runtime::Runtime::new()?;
     match cli.command {
@@ -35,26 +36,28 @@ fn run(cli: Cli) -> eyre::Result<()> {
                 }),
                 None => None,
             };
-            runtime.block_on(cockpit::run(
-                cli.scope,
-                config,
-                metrics,
-                cockpit::Clock::wall(),
-            ))
+            let time = cockpit::Clock::wall();
+            let exit = runtime.block_on(cockpit::run(cli.scope, config, metrics, time))?;
+            Ok(exit.code())
         }
-        Some(Command::Status { output }) => runtime.block_on(headless::status(&cli.scope, output)),
+        Some(Command::Status { output }) => {
+            runtime.block_on(headless::status(&cli.scope, output))?;
+            Ok(0)
+        }
         Some(Command::Act(command)) => {
             let mut policy = config::load(colours)?.policy;
             policy.readonly |= cli.scope.readonly;
             runtime
                 .block_on(headless::act(&cli.scope, &command, &policy))
-                .map_err(eyre::Report::msg)
+                .map_err(eyre::Report::msg)?;
+            Ok(0)
         }
         Some(Command::Audit { since, output }) => {
-            headless::audit(&since, output).map_err(eyre::Report::msg)
+            headless::audit(&since, output).map_err(eyre::Report::msg)?;
+            Ok(0)
         }
-        Some(Command::Bench { only }) => bench::run(&runtime, &only),
-        Some(Command::Demo(args)) if args.serve => runtime.block_on(sim::serve(args)),
+        Some(Command::Bench { only }) => bench::run(&runtime, &only).map(|()| 0),
+        Some(Command::Demo(args)) if args.serve => runtime.block_on(sim::serve(args)).map(|()| 0),
         Some(Command::Demo(args)) => {
             let config = config::load(colours)?;
             runtime.block_on(async move {
@@ -72,7 +75,8 @@ fn run(cli: Cli) -> eyre::Result<()> {
                     scope.all_contexts = true;
                 }
                 let time = cockpit::Clock::from_fn(fleet.clock());
-                cockpit::run(scope, config, Some(metrics), time).await
+                let exit = cockpit::run(scope, config, Some(metrics), time).await?;
+                Ok(exit.code())
             })
         }
     }

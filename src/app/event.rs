@@ -43,6 +43,8 @@ pub enum Event {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Quit,
+    /// Ctrl-Z: give the terminal back and stop until `fg`.
+    Suspend,
     /// Watch these contexts (replacing the watched set) in this namespace
     /// (`None`: all namespaces).
     Watch {

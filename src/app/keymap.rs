@@ -20,6 +20,7 @@ pub enum Action {
     Focus,
     Help,
     Quit,
+    Suspend,
     Promote,
     PromoteFull,
     PauseResume,
@@ -30,7 +31,7 @@ pub enum Action {
 }
 
 impl Action {
-    const ALL: [(Action, &'static str, &'static str); 18] = [
+    const ALL: [(Action, &'static str, &'static str); 19] = [
         (Action::Down, "down", "next rollout"),
         (Action::Up, "up", "previous rollout"),
         (Action::Top, "top", "first rollout"),
@@ -50,6 +51,7 @@ impl Action {
         (Action::Focus, "focus", "switch pane"),
         (Action::Help, "help", "this help"),
         (Action::Quit, "quit", "quit"),
+        (Action::Suspend, "suspend", "suspend (fg resumes)"),
         (Action::Promote, "promote", "promote to the next step"),
         (
             Action::PromoteFull,

@@ -227,6 +227,7 @@ fn on_action(state: &mut State, action: Action) -> Outcome {
         }
         Action::Help => state.mode = Mode::Help(0),
         Action::Quit => return Outcome::effect(Effect::Quit),
+        Action::Suspend => return Outcome::effect(Effect::Suspend),
         Action::Promote
         | Action::PromoteFull
         | Action::PauseResume

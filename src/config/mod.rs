@@ -45,6 +45,8 @@ struct ContextConfig {
 pub struct Config {
     pub keymap: Keymap,
     pub theme: Theme,
+    /// What the terminal can show, that the theme was brought down to.
+    pub colours: TermProfile,
     pub policy: Policy,
     pub metrics: Option<MetricsConfig>,
 }
@@ -73,11 +75,13 @@ fn read(path: &Path) -> Result<Option<String>, ConfigError> {
 /// embedded defaults, the theme brought down to the terminal's `profile`
 /// (`NO_COLOR`, a 16-colour console: see `term::colour_profile`).
 pub fn load(profile: TermProfile) -> Result<Config, ConfigError> {
-    load_from(
+    let mut config = load_from(
         paths::config_file().as_deref(),
         paths::config_dir().as_deref(),
         profile,
-    )
+    )?;
+    config.theme.console_font = crate::term::console_font();
+    Ok(config)
 }
 
 pub fn load_from(
@@ -122,6 +126,7 @@ pub fn load_from(
     Ok(Config {
         keymap,
         theme,
+        colours: profile,
         policy,
         metrics: file.metrics,
     })
@@ -131,7 +136,12 @@ fn load_theme(name: &str, config_dir: Option<&Path>) -> Result<Theme, ConfigErro
     if let Some(path) = config_dir.map(|d| d.join("themes").join(format!("{name}.toml")))
         && let Some(text) = read(&path)?
     {
-        return Theme::parse(&text).map_err(|message| ConfigError { path, message });
+        // What the file leaves out comes from the built-in theme of that
+        // name, or the default one.
+        let base = Theme::builtin(name)
+            .or_else(|| Theme::builtin("default"))
+            .expect("the default theme is built in");
+        return Theme::parse_over(&text, &base).map_err(|message| ConfigError { path, message });
     }
     Theme::builtin(name).ok_or_else(|| ConfigError {
         path: PathBuf::from(format!("themes/{name}.toml")),

@@ -2,6 +2,7 @@
 
 mod cells;
 mod confirm;
+mod console;
 mod fleet;
 mod footer;
 mod format;
@@ -63,6 +64,9 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme) -> Viewport {
         }
         _ => (0, 0),
     };
+    if theme.console_font {
+        console::substitute(frame.buffer_mut());
+    }
     let next_change = [
         header::next_change(state),
         fleet::next_change(state, fleet_rows),

@@ -3,69 +3,136 @@
 use std::str::FromStr;
 
 use ratatui::style::{Color, Modifier, Style};
-use serde::Deserialize;
 use termprofile::TermProfile;
 
 use crate::model::Phase;
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Theme {
-    #[serde(deserialize_with = "color")]
     pub healthy: Color,
-    #[serde(deserialize_with = "color")]
     pub progressing: Color,
-    #[serde(deserialize_with = "color")]
     pub paused: Color,
-    #[serde(deserialize_with = "color")]
     pub degraded: Color,
-    #[serde(deserialize_with = "color")]
     pub aborted: Color,
-    #[serde(deserialize_with = "color")]
     pub stable: Color,
-    #[serde(deserialize_with = "color")]
     pub canary: Color,
-    #[serde(deserialize_with = "color")]
     pub text: Color,
-    #[serde(deserialize_with = "color")]
     pub muted: Color,
-    #[serde(deserialize_with = "color")]
     pub accent: Color,
-    #[serde(deserialize_with = "color")]
     pub border: Color,
-    #[serde(deserialize_with = "color")]
     pub title: Color,
-    #[serde(deserialize_with = "color")]
     pub selection_fg: Color,
-    #[serde(deserialize_with = "color")]
     pub selection_bg: Color,
-    #[serde(deserialize_with = "color")]
     pub warning: Color,
-    #[serde(deserialize_with = "color")]
     pub error: Color,
-    #[serde(deserialize_with = "color")]
     pub bar_empty: Color,
     /// The selection shows as reverse video: with no colours (the `mono`
     /// theme), and with 16, where a dark grey background comes out black.
-    #[serde(skip)]
     pub reverse_selection: bool,
+    /// The terminal's font is a console's (`TERM=linux`): glyphs it lacks
+    /// are drawn as ones it has (see `console`).
+    pub console_font: bool,
 }
 
-/// `"208"` is a 256-colour index; anything else a colour name.
-fn color<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Color, D::Error> {
-    let text = String::deserialize(d)?;
-    match text.parse::<u8>() {
-        Ok(index) => Ok(Color::Indexed(index)),
-        Err(_) => Color::from_str(&text)
-            .map_err(|_| serde::de::Error::custom(format!("unknown colour {text:?}"))),
+/// A colour as a theme file gives it: a name, `"#rrggbb"`, or a 256-colour
+/// index (`208` or `"208"`).
+fn colour(value: &toml::Value) -> Result<Color, String> {
+    match value {
+        toml::Value::Integer(n) => u8::try_from(*n)
+            .map(Color::Indexed)
+            .map_err(|_| format!("colour index {n} is not 0-255")),
+        toml::Value::String(text) => match text.parse::<u8>() {
+            Ok(index) => Ok(Color::Indexed(index)),
+            Err(_) => Color::from_str(text).map_err(|_| format!("unknown colour {text:?}")),
+        },
+        other => Err(format!(
+            "expected a colour name, \"#rrggbb\" or an index, found {}",
+            other.type_str()
+        )),
     }
+}
+
+/// "line 4" of the byte offset `at` in `text`.
+fn line_of(text: &str, at: usize) -> usize {
+    text[..at.min(text.len())].matches('\n').count() + 1
 }
 
 impl Theme {
-    /// Parse a theme file; errors carry the line and field.
-    pub fn parse(text: &str) -> Result<Theme, String> {
-        toml::from_str(text).map_err(|e| e.to_string())
+    /// Parse a theme file over `base`: the colours it names replace the
+    /// base's, the others stay. Errors carry the line and field.
+    pub fn parse_over(text: &str, base: &Theme) -> Result<Theme, String> {
+        let file: std::collections::BTreeMap<String, toml::Spanned<toml::Value>> =
+            toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut theme = base.clone();
+        for (name, value) in file {
+            let line = line_of(text, value.span().start);
+            let slot = theme
+                .colours_mut()
+                .into_iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, c)| c)
+                .ok_or_else(|| {
+                    format!(
+                        "line {line}: {name}: unknown field; known: {}",
+                        Theme::FIELDS.join(", ")
+                    )
+                })?;
+            *slot = colour(value.get_ref()).map_err(|e| format!("line {line}: {name}: {e}"))?;
+        }
+        Ok(theme)
     }
+
+    /// Parse a whole theme file (every colour named); errors carry the
+    /// line and field.
+    pub fn parse(text: &str) -> Result<Theme, String> {
+        let blank = Theme {
+            healthy: Color::Reset,
+            progressing: Color::Reset,
+            paused: Color::Reset,
+            degraded: Color::Reset,
+            aborted: Color::Reset,
+            stable: Color::Reset,
+            canary: Color::Reset,
+            text: Color::Reset,
+            muted: Color::Reset,
+            accent: Color::Reset,
+            border: Color::Reset,
+            title: Color::Reset,
+            selection_fg: Color::Reset,
+            selection_bg: Color::Reset,
+            warning: Color::Reset,
+            error: Color::Reset,
+            bar_empty: Color::Reset,
+            reverse_selection: false,
+            console_font: false,
+        };
+        let theme = Theme::parse_over(text, &blank)?;
+        let file: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
+        match Theme::FIELDS.iter().find(|f| !file.contains_key(**f)) {
+            Some(missing) => Err(format!("missing field {missing}")),
+            None => Ok(theme),
+        }
+    }
+
+    const FIELDS: [&'static str; 17] = [
+        "healthy",
+        "progressing",
+        "paused",
+        "degraded",
+        "aborted",
+        "stable",
+        "canary",
+        "text",
+        "muted",
+        "accent",
+        "border",
+        "title",
+        "selection_fg",
+        "selection_bg",
+        "warning",
+        "error",
+        "bar_empty",
+    ];
 
     /// An embedded theme by name (`default`, `mono`).
     pub fn builtin(name: &str) -> Option<Theme> {
@@ -84,32 +151,32 @@ impl Theme {
     /// 16-colour console, `#rrggbb` on a 256-colour one), none at all
     /// without colour support; the selection in reverse video below 256.
     pub fn adapted_to(mut self, profile: TermProfile) -> Theme {
-        for colour in self.colours_mut() {
+        for (_, colour) in self.colours_mut() {
             *colour = profile.adapt_color(*colour).unwrap_or(Color::Reset);
         }
         self.reverse_selection |= profile < TermProfile::Ansi256;
         self
     }
 
-    fn colours_mut(&mut self) -> [&mut Color; 17] {
+    fn colours_mut(&mut self) -> [(&'static str, &mut Color); 17] {
         [
-            &mut self.healthy,
-            &mut self.progressing,
-            &mut self.paused,
-            &mut self.degraded,
-            &mut self.aborted,
-            &mut self.stable,
-            &mut self.canary,
-            &mut self.text,
-            &mut self.muted,
-            &mut self.accent,
-            &mut self.border,
-            &mut self.title,
-            &mut self.selection_fg,
-            &mut self.selection_bg,
-            &mut self.warning,
-            &mut self.error,
-            &mut self.bar_empty,
+            ("healthy", &mut self.healthy),
+            ("progressing", &mut self.progressing),
+            ("paused", &mut self.paused),
+            ("degraded", &mut self.degraded),
+            ("aborted", &mut self.aborted),
+            ("stable", &mut self.stable),
+            ("canary", &mut self.canary),
+            ("text", &mut self.text),
+            ("muted", &mut self.muted),
+            ("accent", &mut self.accent),
+            ("border", &mut self.border),
+            ("title", &mut self.title),
+            ("selection_fg", &mut self.selection_fg),
+            ("selection_bg", &mut self.selection_bg),
+            ("warning", &mut self.warning),
+            ("error", &mut self.error),
+            ("bar_empty", &mut self.bar_empty),
         ]
     }
 
@@ -173,7 +240,7 @@ mod tests {
             ansi16
                 .colours_mut()
                 .iter()
-                .all(|c| !matches!(**c, Color::Indexed(_) | Color::Rgb(..))),
+                .all(|(_, c)| !matches!(**c, Color::Indexed(_) | Color::Rgb(..))),
             "{ansi16:?}"
         );
         assert_eq!(ansi16.healthy, Color::Green, "named colours stay");
@@ -183,7 +250,7 @@ mod tests {
         assert_eq!(default.clone().adapted_to(TermProfile::TrueColor), default);
         let mut mono = default.clone().adapted_to(TermProfile::NoColor);
         assert!(mono.selected().add_modifier.contains(Modifier::REVERSED));
-        assert!(mono.colours_mut().iter().all(|c| **c == Color::Reset));
+        assert!(mono.colours_mut().iter().all(|(_, c)| **c == Color::Reset));
 
         let text = include_str!("../../themes/default.toml").replace("\"208\"", "\"#ff8700\"");
         let rgb = Theme::parse(&text).unwrap();
@@ -191,6 +258,32 @@ mod tests {
         assert_eq!(
             rgb.adapted_to(TermProfile::Ansi256).canary,
             Color::Indexed(208)
+        );
+    }
+
+    #[test]
+    fn a_partial_theme_keeps_the_default_for_what_it_omits_and_takes_indexes() {
+        let default = Theme::builtin("default").unwrap();
+        let theme = Theme::parse_over("canary = 202\nstable = \"33\"\n", &default).unwrap();
+        assert_eq!(theme.canary, Color::Indexed(202));
+        assert_eq!(theme.stable, Color::Indexed(33));
+        assert_eq!(theme.healthy, default.healthy);
+        let err = Theme::parse_over("\ncanary = 300\n", &default).unwrap_err();
+        assert_eq!(err, "line 2: canary: colour index 300 is not 0-255");
+        let err = Theme::parse_over("canary = true\n", &default).unwrap_err();
+        assert!(
+            err.starts_with("line 1: canary: expected a colour name"),
+            "{err}"
+        );
+        let err = Theme::parse_over("\n\ncanery = \"red\"\n", &default).unwrap_err();
+        assert!(
+            err.starts_with("line 3: canery: unknown field; known: healthy,"),
+            "{err}"
+        );
+        assert!(
+            Theme::parse("canary = \"red\"\n")
+                .unwrap_err()
+                .contains("missing field")
         );
     }
 
