@@ -41,7 +41,11 @@ fn run(cli: Cli) -> eyre::Result<u8> {
             Ok(exit.code())
         }
         Some(Command::Status { output }) => {
-            runtime.block_on(headless::status(&cli.scope, output))?;
+            let metrics = match &config::load(colours)?.metrics {
+                Some(settings) => Some(metrics::from_config(settings)?),
+                None => None,
+            };
+            runtime.block_on(headless::status(&cli.scope, output, metrics))?;
             Ok(0)
         }
         Some(Command::Act(command)) => {

@@ -303,3 +303,77 @@ async fn production_contexts_need_the_rollouts_name_to_abort() {
     let abort = r#"PATCH /apis/argoproj.io/v1alpha1/namespaces/shop/rollouts/checkout/status {"status":{"abort":true}}"#;
     assert!(patches(&fleet, EU).iter().any(|p| p == abort));
 }
+
+/// `status -o json` says what the cockpit knows: Argo's own phase with
+/// `aborted` beside it, the revision, who holds a paused rollout, the
+/// object's age and time in its step, and the verdict, which is `no
+/// verdict` (never FAIL) when the metrics backend cannot be reached.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_json_carries_what_the_cockpit_knows() {
+    let fleet = fleet().await;
+    let data = tempfile::tempdir().unwrap();
+    let output = run(flightdeck(
+        &fleet,
+        data.path(),
+        &["abort", "shop/checkout", "--yes"],
+    ))
+    .await;
+    assert!(output.status.success(), "{output:?}");
+    let config = data.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[metrics]\nurl = \"http://127.0.0.1:1\"\ntimeout = \"1s\"\n",
+    )
+    .unwrap();
+    let status = |fleet: &Fleet| {
+        let mut command = flightdeck(fleet, data.path(), &["status", "-o", "json"]);
+        command.env("FLIGHTDECK_CONFIG", &config);
+        command
+    };
+    // The abort reaches the watch in a moment.
+    let mut checkout = serde_json::Value::Null;
+    for _ in 0..50 {
+        let output = run(status(&fleet)).await;
+        assert!(output.status.success(), "{output:?}");
+        let rows: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        checkout = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "checkout" && r["context"] == EU)
+            .cloned()
+            .unwrap();
+        if checkout["aborted"] == true {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(checkout["phase"], "Degraded", "{checkout}");
+    assert_eq!(checkout["aborted"], true, "{checkout}");
+    assert_eq!(checkout["revision"], 4, "{checkout}");
+    assert_eq!(checkout["new_version_weight"], 0, "{checkout}");
+    assert!(checkout["age_seconds"].as_i64().unwrap() > 0, "{checkout}");
+    assert!(checkout["in_step_seconds"].as_i64().is_some(), "{checkout}");
+    let verdict = &checkout["verdict"];
+    assert_eq!(verdict["outcome"], "no verdict", "{checkout}");
+    assert!(
+        verdict["error"].as_str().unwrap().contains("127.0.0.1:1"),
+        "{verdict}"
+    );
+    let output = run(status(&fleet)).await;
+    let rows: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let by_step = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["paused_by"] == "step")
+        .expect("a canary held by its pause step");
+    assert_eq!(by_step["phase"], "Paused", "{by_step}");
+    let table = run(flightdeck(&fleet, data.path(), &["status"])).await;
+    let text = String::from_utf8_lossy(&table.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.contains("sim-prod-eu") && l.contains(" checkout "))
+        .unwrap();
+    assert!(line.contains("Aborted"), "{line}");
+}

@@ -15,7 +15,7 @@ pub mod templates;
 
 use std::sync::Arc;
 
-pub use poller::{MetricsUpdate, Poller, spawn_poller};
+pub use poller::{MetricsUpdate, Poller, read_once, spawn_poller};
 pub use rollout_metrics::{
     MetricState, MetricView, RolloutMetrics, RolloutMetricsReport, Target, report,
 };

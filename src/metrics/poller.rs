@@ -77,35 +77,48 @@ async fn poll(
     targets: Vec<Target>,
     events: &mpsc::Sender<MetricsUpdate>,
 ) -> bool {
-    if targets.is_empty() {
-        return true;
-    }
-    if let Err(down) = source.ready().await {
-        for target in targets {
-            let update = MetricsUpdate {
-                key: target.key,
-                report: Err(down.clone()),
-            };
-            if events.send(update).await.is_err() {
-                return false;
-            }
-        }
-        return true;
-    }
-    let mut reports = futures::stream::iter(targets)
-        .map(|target| async move {
-            MetricsUpdate {
-                report: Ok(report(source, &target).await),
-                key: target.key,
-            }
-        })
-        .buffer_unordered(CONCURRENT_READS);
-    while let Some(update) = reports.next().await {
+    let mut updates = std::pin::pin!(updates(source, targets));
+    while let Some(update) = updates.next().await {
         if events.send(update).await.is_err() {
             return false;
         }
     }
     true
+}
+
+/// Every target's report, once (for a headless command).
+pub async fn read_once(source: &dyn RolloutMetrics, targets: Vec<Target>) -> Vec<MetricsUpdate> {
+    updates(source, targets).collect().await
+}
+
+/// Each target's report as it is ready, a few read at once; a backend that
+/// is not ready gives each the reason instead.
+fn updates(
+    source: &dyn RolloutMetrics,
+    targets: Vec<Target>,
+) -> impl futures::Stream<Item = MetricsUpdate> + '_ {
+    futures::stream::once(async move {
+        let down = if targets.is_empty() {
+            None
+        } else {
+            source.ready().await.err()
+        };
+        let reports = futures::stream::iter(targets).map(move |target| {
+            let down = down.clone();
+            async move {
+                let report = match down {
+                    Some(down) => Err(down),
+                    None => Ok(report(source, &target).await),
+                };
+                MetricsUpdate {
+                    report,
+                    key: target.key,
+                }
+            }
+        });
+        reports.buffer_unordered(CONCURRENT_READS)
+    })
+    .flatten()
 }
 
 #[cfg(test)]
