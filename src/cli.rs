@@ -146,6 +146,36 @@ impl ActCommand {
     }
 }
 
+impl ActCommand {
+    /// The action as the headless layer takes it.
+    pub fn request(&self) -> crate::headless::ActRequest {
+        let (action, target) = self.action();
+        crate::headless::ActRequest {
+            action,
+            rollout: target.rollout.clone(),
+            yes: target.yes,
+            confirm: target.confirm.clone(),
+        }
+    }
+}
+
+impl Scope {
+    /// The clusters and namespaces to connect to; `namespaces`: per context,
+    /// the namespaces config names for users who may not list them all.
+    pub fn cluster(
+        &self,
+        namespaces: std::collections::BTreeMap<String, Vec<String>>,
+    ) -> crate::cluster::Scope {
+        crate::cluster::Scope {
+            kubeconfig: self.kubeconfig.clone(),
+            contexts: self.contexts.clone(),
+            all_contexts: self.all_contexts,
+            namespace: self.namespace.clone(),
+            namespaces,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct ActTarget {
     /// The rollout; the context defaults to --context or the kubeconfig's current one.

@@ -13,8 +13,7 @@ use tokio::sync::mpsc;
 use crate::app::{self, Effect, Event, State};
 use crate::audit::Audit;
 use crate::audited;
-use crate::cli::Scope;
-use crate::cluster::{self, ClusterEvent};
+use crate::cluster::{self, ClusterEvent, Scope};
 use crate::config::Config;
 use crate::metrics::{self, RolloutMetrics};
 use crate::term::{self, Session};
@@ -74,7 +73,6 @@ pub async fn run(
     state.policy = config.policy;
     state.metrics_source = metrics.as_ref().map(|m| m.label.clone());
     state.log_path = crate::logging::path().map(|p| p.display().to_string());
-    state.policy.readonly |= scope.readonly;
     // Found now, not after a person has confirmed an action.
     let audit = Audit::open_default().map_err(|e| e.to_string());
     state.audit_unwritable = audit.as_ref().err().cloned();

@@ -28,7 +28,9 @@ fn run(cli: Cli) -> eyre::Result<u8> {
     let runtime = tokio::runtime::Runtime::new()?;
     match cli.command {
         None => {
-            let config = config::load(colours)?;
+            let mut config = config::load(colours)?;
+            config.policy.readonly |= cli.scope.readonly;
+            let scope = cli.scope.cluster(config.namespaces.clone());
             let metrics = match &config.metrics {
                 Some(settings) => Some(cockpit::MetricsBackend {
                     source: metrics::from_config(settings)?,
@@ -37,22 +39,26 @@ fn run(cli: Cli) -> eyre::Result<u8> {
                 None => None,
             };
             let time = cockpit::Clock::wall();
-            let exit = runtime.block_on(cockpit::run(cli.scope, config, metrics, time))?;
+            let exit = runtime.block_on(cockpit::run(scope, config, metrics, time))?;
             Ok(exit.code())
         }
         Some(Command::Status { output }) => {
-            let metrics = match &config::load(colours)?.metrics {
+            let config = config::load(colours)?;
+            let metrics = match &config.metrics {
                 Some(settings) => Some(metrics::from_config(settings)?),
                 None => None,
             };
-            runtime.block_on(headless::status(&cli.scope, output, metrics))?;
+            let scope = cli.scope.cluster(config.namespaces);
+            runtime.block_on(headless::status(&scope, output, metrics))?;
             Ok(0)
         }
         Some(Command::Act(command)) => {
-            let mut policy = config::load(colours)?.policy;
+            let config = config::load(colours)?;
+            let mut policy = config.policy;
             policy.readonly |= cli.scope.readonly;
+            let scope = cli.scope.cluster(config.namespaces);
             runtime
-                .block_on(headless::act(&cli.scope, &command, &policy))
+                .block_on(headless::act(&scope, &command.request(), &policy))
                 .map_err(eyre::Report::msg)?;
             Ok(0)
         }
@@ -63,7 +69,8 @@ fn run(cli: Cli) -> eyre::Result<u8> {
         Some(Command::Bench { only }) => bench::run(&runtime, &only).map(|()| 0),
         Some(Command::Demo(args)) if args.serve => runtime.block_on(sim::serve(args)).map(|()| 0),
         Some(Command::Demo(args)) => {
-            let config = config::load(colours)?;
+            let mut config = config::load(colours)?;
+            config.policy.readonly |= cli.scope.readonly;
             runtime.block_on(async move {
                 let fleet = sim::Fleet::start(sim::FleetOptions::from_args(&args)).await?;
                 let metrics = cockpit::MetricsBackend {
@@ -73,7 +80,7 @@ fn run(cli: Cli) -> eyre::Result<u8> {
                         None => "simulated traffic".into(),
                     },
                 };
-                let mut scope = cli.scope;
+                let mut scope = cli.scope.cluster(config.namespaces.clone());
                 scope.kubeconfig = Some(fleet.kubeconfig_path().to_path_buf());
                 if scope.contexts.is_empty() {
                     scope.all_contexts = true;

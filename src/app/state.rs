@@ -121,18 +121,33 @@ pub struct ContextHealth {
     pub down: Vec<(Kind, String)>,
     /// Kinds whose watch has listed at least once.
     pub listed: Vec<Kind>,
-    /// Since when the data has not been current (a watch went down).
+    /// Since when the rollouts shown are not current (their watch went down).
     pub stale_since: Option<Timestamp>,
+    /// TLS is not verified for this context (`insecure-skip-tls-verify`).
+    pub insecure: bool,
+    /// Watched namespace by namespace (the user may not list across all of
+    /// them): which, and why.
+    pub scoped: Option<String>,
 }
 
 impl ContextHealth {
+    /// The rollouts are listed and their watch is up. (ReplicaSets or
+    /// AnalysisRuns that cannot be read do not make the rollouts stale.)
     pub fn is_live(&self) -> bool {
-        self.down.is_empty() && self.listed.contains(&Kind::Rollout)
+        self.listed.contains(&Kind::Rollout) && self.error().is_none()
     }
 
-    /// The first error of a watch that is down, if any.
+    /// Why the rollouts' watch is down, if it is.
     pub fn error(&self) -> Option<&str> {
-        self.down.first().map(|(_, e)| e.as_str())
+        self.problem(Kind::Rollout)
+    }
+
+    /// Why the watch of `kind` is down, if it is.
+    pub fn problem(&self, kind: Kind) -> Option<&str> {
+        self.down
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, e)| e.as_str())
     }
 }
 

@@ -394,7 +394,7 @@ fn on_cluster(state: &mut State, event: ClusterEvent) {
             if !health.listed.contains(&kind) {
                 health.listed.push(kind);
             }
-            if health.down.is_empty() {
+            if health.error().is_none() {
                 health.stale_since = None;
             }
         }
@@ -409,7 +409,24 @@ fn on_cluster(state: &mut State, event: ClusterEvent) {
                 Some(slot) => slot.1 = error,
                 None => health.down.push((kind, error)),
             }
-            health.stale_since.get_or_insert(now);
+            if kind == Kind::Rollout {
+                health.stale_since.get_or_insert(now);
+            }
+        }
+        ClusterEvent::Insecure { context } => health_mut(state, &context).insecure = true,
+        ClusterEvent::Scoped {
+            context,
+            namespaces,
+            note,
+        } => {
+            let health = health_mut(state, &context);
+            if namespaces.is_empty() {
+                // Nothing it may read: the context is down, and says why.
+                health.down.retain(|(k, _)| *k != Kind::Rollout);
+                health.down.push((Kind::Rollout, note));
+            } else {
+                health.scoped = Some(note);
+            }
         }
         ClusterEvent::Unreadable { key, kind, error } => {
             state.say(Flash::Error(error.clone()));
@@ -439,11 +456,16 @@ fn on_cluster(state: &mut State, event: ClusterEvent) {
                     state.rollouts.remove(&key);
                     state.reorder.moved(key);
                 }
-                Change::Relisted { context, items } => {
-                    state.rollouts.retain(|k, _| k.context != context);
+                Change::Relisted {
+                    context,
+                    namespace,
+                    items,
+                } => {
+                    let listed = |k: &ObjectKey| in_list(k, &context, namespace.as_deref());
+                    state.rollouts.retain(|k, _| !listed(k));
                     state
                         .unreadable
-                        .retain(|k, (kind, _)| k.context != context || *kind != Kind::Rollout);
+                        .retain(|k, (kind, _)| !listed(k) || *kind != Kind::Rollout);
                     let keys: Vec<ObjectKey> = items.iter().map(|r| r.key.clone()).collect();
                     state
                         .rollouts
@@ -460,10 +482,12 @@ fn on_cluster(state: &mut State, event: ClusterEvent) {
             let touched: Vec<ObjectKey> = match &change {
                 Change::Applied(rs) => owner_key(&rs.key, &rs.owner).into_iter().collect(),
                 Change::Deleted(_) => Vec::new(),
-                Change::Relisted { context, .. } => state
+                Change::Relisted {
+                    context, namespace, ..
+                } => state
                     .rollouts
                     .keys()
-                    .filter(|k| k.context == *context)
+                    .filter(|k| in_list(k, context, namespace.as_deref()))
                     .cloned()
                     .collect(),
             };
@@ -508,6 +532,12 @@ fn health_mut<'a>(state: &'a mut State, context: &str) -> &'a mut super::Context
     &mut state.contexts[at].1
 }
 
+/// Whether `key` is among what a list of `context` (in `namespace`, or all)
+/// covers.
+fn in_list(key: &ObjectKey, context: &str, namespace: Option<&str>) -> bool {
+    key.context == context && namespace.is_none_or(|ns| key.namespace == ns)
+}
+
 fn owner_key(key: &ObjectKey, owner: &Option<String>) -> Option<ObjectKey> {
     owner
         .as_ref()
@@ -547,8 +577,12 @@ fn apply_owned<T>(
                 }
             }
         }
-        Change::Relisted { context, items } => {
-            groups.retain(|o, _| o.context != context);
+        Change::Relisted {
+            context,
+            namespace,
+            items,
+        } => {
+            groups.retain(|o, _| !in_list(o, &context, namespace.as_deref()));
             for item in items {
                 if let Some(o) = owner(&item) {
                     groups.entry(o).or_default().push(item);

@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use tokio::sync::mpsc;
 
 use crate::app::{self, Event, Keymap, State};
-use crate::cli::Scope;
+use crate::cluster::Scope;
 use crate::cluster::{self, Change, ClusterEvent, Kind};
 use crate::model::ObjectKey;
 
@@ -86,17 +86,41 @@ pub fn state(listed: &Listed, rollouts: usize, (width, height): (u16, u16)) -> S
     app::update(&mut state, Event::Resize { width, height });
     for event in &listed.events {
         let event = match event.clone() {
-            ClusterEvent::Rollout(Change::Relisted { context, mut items }) => {
+            ClusterEvent::Rollout(Change::Relisted {
+                context,
+                namespace,
+                mut items,
+            }) => {
                 items.retain(|r| kept.contains(&r.key));
-                ClusterEvent::Rollout(Change::Relisted { context, items })
+                ClusterEvent::Rollout(Change::Relisted {
+                    context,
+                    namespace,
+                    items,
+                })
             }
-            ClusterEvent::ReplicaSet(Change::Relisted { context, mut items }) => {
+            ClusterEvent::ReplicaSet(Change::Relisted {
+                context,
+                namespace,
+                mut items,
+            }) => {
                 items.retain(|rs| owned(&rs.key, &rs.owner));
-                ClusterEvent::ReplicaSet(Change::Relisted { context, items })
+                ClusterEvent::ReplicaSet(Change::Relisted {
+                    context,
+                    namespace,
+                    items,
+                })
             }
-            ClusterEvent::AnalysisRun(Change::Relisted { context, mut items }) => {
+            ClusterEvent::AnalysisRun(Change::Relisted {
+                context,
+                namespace,
+                mut items,
+            }) => {
                 items.retain(|run| owned(&run.key, &run.owner));
-                ClusterEvent::AnalysisRun(Change::Relisted { context, items })
+                ClusterEvent::AnalysisRun(Change::Relisted {
+                    context,
+                    namespace,
+                    items,
+                })
             }
             ClusterEvent::Rollout(Change::Applied(r)) if !kept.contains(&r.key) => continue,
             ClusterEvent::ReplicaSet(Change::Applied(rs)) if !owned(&rs.key, &rs.owner) => {

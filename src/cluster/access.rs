@@ -11,7 +11,6 @@ use kube::api::{Api, PostParams};
 
 use super::Connection;
 use super::actions::errors::{ActionError, Request, Site, words};
-use super::connect::client_for;
 use crate::model::{Rollout, RolloutAction};
 
 /// What the API server says the context's user may do in a namespace.
@@ -85,21 +84,22 @@ impl Connection {
         &self,
         context: &str,
         namespace: &str,
-    ) -> impl Future<Output = Result<Access, ActionError>> + Send + 'static {
-        let kubeconfig = self.kubeconfig().clone();
+    ) -> impl Future<Output = Result<Access, ActionError>> + Send + 'static + use<> {
+        let connection = self.clone();
         let (context, namespace) = (context.to_string(), namespace.to_string());
         async move {
-            let (client, server, user) = client_for(kubeconfig, &context)
+            let client = connection
+                .client(&context)
                 .await
                 .map_err(ActionError::Kubeconfig)?;
             let site = Site {
                 context,
                 namespace: namespace.clone(),
                 name: String::new(),
-                user,
-                server,
+                user: client.user.clone(),
+                server: client.server.clone(),
             };
-            let api: Api<SelfSubjectAccessReview> = Api::all(client);
+            let api: Api<SelfSubjectAccessReview> = Api::all(client.client.clone());
             let mut answers = Vec::new();
             for subresource in [None, Some("status")] {
                 let answer = api

@@ -1,23 +1,70 @@
-//! From the command line's scope to the contexts to watch: read the
-//! kubeconfig (`--kubeconfig`, `$KUBECONFIG`, `~/.kube/config`), pick the
-//! contexts (named, all, or the current one), and make a client per context.
+//! From the scope asked for to the contexts to watch: read the kubeconfig
+//! (`--kubeconfig`, `$KUBECONFIG`, `~/.kube/config`), pick the contexts
+//! (named, all, or the current one), and make one client per context, the
+//! first time it is needed, shared by the watches, the actions and the
+//! access reviews (so an exec credential plugin runs once per token, not
+//! once per key press, and its connections are reused).
 
-use std::path::Path;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
-use tokio::sync::mpsc;
+use kube::runtime::events::{Recorder, Reporter};
+use tokio::sync::{OnceCell, mpsc};
 
 use super::ClusterEvent;
 use super::errors::ConnectError;
 use super::watch::{self, Target, Watches};
-use crate::cli::Scope;
 
-/// A kubeconfig and the contexts chosen from it.
-#[derive(Debug, Clone)]
+/// Which clusters and namespaces to connect to: the command line's scope,
+/// in the terms of this layer.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub kubeconfig: Option<PathBuf>,
+    /// Named contexts; none: the current one (or all, with `all_contexts`).
+    pub contexts: Vec<String>,
+    pub all_contexts: bool,
+    /// `None`: all namespaces.
+    pub namespace: Option<String>,
+    /// Per context, the namespaces to watch one by one when the user may
+    /// not list across all of them (`[contexts.X] namespaces` in config).
+    pub namespaces: BTreeMap<String, Vec<String>>,
+}
+
+/// A kubeconfig and the contexts chosen from it, with a client per context.
+#[derive(Clone)]
 pub struct Connection {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     kubeconfig: Kubeconfig,
     known: Vec<String>,
     selected: Vec<String>,
+    namespaces: BTreeMap<String, Vec<String>>,
+    clients: Mutex<HashMap<String, Arc<OnceCell<Result<Arc<ContextClient>, String>>>>>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("selected", &self.inner.selected)
+            .finish()
+    }
+}
+
+/// One context's client, made once.
+pub(super) struct ContextClient {
+    pub client: kube::Client,
+    /// The API server's address, for messages.
+    pub server: String,
+    /// The kubeconfig user, for messages and the audit trail.
+    pub user: String,
+    /// Records flightdeck's Events (`events.k8s.io`), series and all.
+    pub recorder: Recorder,
+    /// `insecure-skip-tls-verify`: TLS is not verified for this context.
+    pub insecure: bool,
 }
 
 /// Reads the kubeconfig and checks the contexts the scope asks for. No
@@ -26,26 +73,58 @@ pub async fn connect(scope: &Scope) -> Result<Connection, ConnectError> {
     let kubeconfig = read_kubeconfig(scope.kubeconfig.as_deref())?;
     let selected = choose_contexts(&kubeconfig, &scope.contexts, scope.all_contexts)?;
     Ok(Connection {
-        known: context_names(&kubeconfig),
-        kubeconfig,
-        selected,
+        inner: Arc::new(Inner {
+            known: context_names(&kubeconfig),
+            kubeconfig,
+            selected,
+            namespaces: scope.namespaces.clone(),
+            clients: Mutex::default(),
+        }),
     })
 }
 
 impl Connection {
     /// The contexts the scope chose.
     pub fn selected(&self) -> &[String] {
-        &self.selected
+        &self.inner.selected
     }
 
     /// Every context of the kubeconfig.
     pub fn known(&self) -> &[String] {
-        &self.known
+        &self.inner.known
     }
 
-    /// The kubeconfig the contexts come from.
-    pub(super) fn kubeconfig(&self) -> &Kubeconfig {
-        &self.kubeconfig
+    /// The kubeconfig user of a context, for the audit trail.
+    pub fn user(&self, context: &str) -> Option<&str> {
+        self.inner
+            .kubeconfig
+            .contexts
+            .iter()
+            .find(|c| c.name == context)?
+            .context
+            .as_ref()?
+            .user
+            .as_deref()
+    }
+
+    /// The namespaces config names for `context`.
+    pub(super) fn namespaces_of(&self, context: &str) -> &[String] {
+        self.inner.namespaces.get(context).map_or(&[], Vec::as_slice)
+    }
+
+    /// The client of `context`, made the first time it is asked for.
+    pub(super) async fn client(&self, context: &str) -> Result<Arc<ContextClient>, String> {
+        let cell = {
+            let mut clients = self
+                .inner
+                .clients
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            clients.entry(context.to_string()).or_default().clone()
+        };
+        cell.get_or_init(|| client_for(self.inner.kubeconfig.clone(), context))
+            .await
+            .clone()
     }
 
     /// Starts watching Rollouts, ReplicaSets and AnalysisRuns in each of
@@ -60,18 +139,15 @@ impl Connection {
     ) -> Watches {
         let targets = contexts.iter().map(|context| Target {
             context: context.clone(),
-            kubeconfig: self.kubeconfig.clone(),
+            connection: self.clone(),
             namespace: namespace.map(str::to_string),
         });
         watch::spawn_watchers(targets, events)
     }
 }
 
-/// Builds the client of one context, with its server address and user name.
-pub(super) async fn client_for(
-    kubeconfig: Kubeconfig,
-    context: &str,
-) -> Result<(kube::Client, String, String), String> {
+/// Builds the client of one context.
+async fn client_for(kubeconfig: Kubeconfig, context: &str) -> Result<Arc<ContextClient>, String> {
     let user = kubeconfig
         .contexts
         .iter()
@@ -86,9 +162,26 @@ pub(super) async fn client_for(
         .await
         .map_err(|e| format!("bad kubeconfig entry for {context}: {e}"))?;
     let server = config.cluster_url.to_string();
+    let insecure = config.accept_invalid_certs;
+    if insecure {
+        tracing::warn!(%context, "insecure-skip-tls-verify: TLS is not verified");
+    }
     let client = kube::Client::try_from(config)
         .map_err(|e| format!("cannot make a client for {context}: {e}"))?;
-    Ok((client, server, user))
+    let recorder = Recorder::new(
+        client.clone(),
+        Reporter {
+            controller: "flightdeck".into(),
+            instance: None,
+        },
+    );
+    Ok(Arc::new(ContextClient {
+        client,
+        server,
+        user,
+        recorder,
+        insecure,
+    }))
 }
 
 fn read_kubeconfig(path: Option<&Path>) -> Result<Kubeconfig, ConnectError> {
@@ -244,9 +337,23 @@ contexts:
     }
 
     #[tokio::test]
-    async fn each_context_gets_its_own_client() {
-        let (_, server, user) = client_for(kubeconfig(), "prod-us").await.unwrap();
-        assert_eq!(server, "https://us.example:6443/");
-        assert_eq!(user, "alice");
+    async fn each_context_gets_its_own_client_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        std::fs::write(&path, KUBECONFIG).unwrap();
+        let scope = Scope {
+            kubeconfig: Some(path),
+            all_contexts: true,
+            ..Scope::default()
+        };
+        let connection = connect(&scope).await.unwrap();
+        let us = connection.client("prod-us").await.unwrap();
+        assert_eq!(us.server, "https://us.example:6443/");
+        assert_eq!(us.user, "alice");
+        assert!(!us.insecure);
+        let again = connection.client("prod-us").await.unwrap();
+        assert!(Arc::ptr_eq(&us, &again), "the same client, not a new one");
+        let eu = connection.client("prod-eu").await.unwrap();
+        assert!(!Arc::ptr_eq(&us, &eu));
     }
 }

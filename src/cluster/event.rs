@@ -17,9 +17,11 @@ pub enum Change<T> {
     /// through channels by value.
     Applied(Box<T>),
     Deleted(ObjectKey),
-    /// A full (re)list: these are now all the objects of this kind in `context`.
+    /// A full (re)list: these are now all the objects of this kind in
+    /// `context`, in `namespace` (or in all namespaces when `None`).
     Relisted {
         context: String,
+        namespace: Option<String>,
         items: Vec<T>,
     },
 }
@@ -36,6 +38,17 @@ pub enum ClusterEvent {
         context: String,
         kind: Kind,
         error: String,
+    },
+    /// The context's TLS is not verified (`insecure-skip-tls-verify`).
+    Insecure {
+        context: String,
+    },
+    /// The user may not list across all namespaces: the context is watched
+    /// in `namespaces` only (none: nothing can be watched), `note` says why.
+    Scoped {
+        context: String,
+        namespaces: Vec<String>,
+        note: String,
     },
     /// An object of `kind` that could not be read (mapped); its watch goes
     /// on without it. `error` names the object and the field at fault.

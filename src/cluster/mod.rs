@@ -16,8 +16,8 @@ mod watch;
 
 pub use access::Access;
 pub use actions::{ActionError, ActionReport};
-pub use connect::{Connection, connect};
+pub use connect::{Connection, Scope, connect};
 pub use errors::ConnectError;
 pub use event::{Change, ClusterEvent, Kind};
 pub use map::{MapError, actual_weight, map_analysis_run, map_replica_set, map_rollout};
-pub use watch::{Target, Watches, spawn_watchers};
+pub use watch::Watches;

@@ -1,28 +1,37 @@
 //! Live watches: per context, a kube-rs `watcher` (list, then watch; never
 //! poll) on Rollouts, ReplicaSets and AnalysisRuns, turned into
-//! `ClusterEvent`s. A failure is reported as `Down` and the watch starts
-//! over with a fresh list after a backoff; one context failing never stops
-//! another; an object that cannot be mapped is reported and skipped.
+//! `ClusterEvent`s. The watcher is kept through failures with kube-runtime's
+//! backoff: it resumes from the last resourceVersion and relists only when
+//! the server says that version is gone (410). A failure is reported as
+//! `Down` (and `Live` again on the next event); one kind failing never
+//! stops another, nor one context another; an object that cannot be mapped
+//! is reported and skipped. A user who may not list rollouts across all
+//! namespaces is watched namespace by namespace, in the namespaces they may
+//! read.
 
-use std::time::Duration;
+use std::sync::Arc;
 
 use futures::StreamExt;
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
-use kube::config::Kubeconfig;
-use kube::runtime::watcher;
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+};
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, PostParams};
+use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use super::connect::ContextClient;
 use super::errors::{WatchSite, watch_error_words};
 use super::map::{HASH_LABEL, MapError, map_analysis_run, map_replica_set, map_rollout};
-use super::{Change, ClusterEvent, Kind, connect};
+use super::{Change, ClusterEvent, Connection, Kind};
 use crate::model::{AnalysisRun, ObjectKey, ReplicaSet, Rollout};
 
 /// One context to watch.
 pub struct Target {
     pub context: String,
-    pub kubeconfig: Kubeconfig,
+    pub connection: Connection,
     /// `None`: all namespaces.
     pub namespace: Option<String>,
 }
@@ -61,10 +70,21 @@ const LIST_PAGE: u32 = 100;
 
 const KINDS: [Kind; 3] = [Kind::Rollout, Kind::ReplicaSet, Kind::AnalysisRun];
 
+/// Namespaces checked for access at once, when looking for those a user may read.
+const ACCESS_CHECKS_AT_ONCE: usize = 8;
+
+/// How a watch ended.
+enum End {
+    /// Nobody listens any more.
+    Gone,
+    /// The user may not list across all namespaces (and nothing was listed).
+    Forbidden(String),
+}
+
 async fn watch_context(target: Target, events: mpsc::Sender<ClusterEvent>) {
-    let context = target.context;
-    let (client, server, user) = match connect::client_for(target.kubeconfig, &context).await {
-        Ok(found) => found,
+    let context = target.context.clone();
+    let client = match target.connection.client(&context).await {
+        Ok(client) => client,
         Err(error) => {
             tracing::warn!(%context, %error, "cannot watch");
             for kind in KINDS {
@@ -80,40 +100,113 @@ async fn watch_context(target: Target, events: mpsc::Sender<ClusterEvent>) {
             return;
         }
     };
-    let site = WatchSite {
+    if client.insecure {
+        let warning = ClusterEvent::Insecure {
+            context: context.clone(),
+        };
+        if events.send(warning).await.is_err() {
+            return;
+        }
+    }
+    let scope = Scope {
+        client: client.clone(),
         context: &context,
-        user: &user,
         namespace: target.namespace.as_deref(),
-        server: &server,
     };
-    // The rollouts first: the fleet shows as soon as they are listed, and
-    // the larger lists of the other kinds neither compete with theirs for
-    // the link nor are held in memory at the same time.
+    let End::Forbidden(refused) = watch_scope(&scope, &events, target.namespace.is_none()).await
+    else {
+        return;
+    };
+    // Not across all namespaces: in those the user may read.
+    let (namespaces, from) = match readable_namespaces(&client, &context).await {
+        Some(found) => (found, "the namespaces they may read"),
+        None => (
+            target.connection.namespaces_of(&context).to_vec(),
+            "config.toml",
+        ),
+    };
+    let note = if namespaces.is_empty() {
+        format!(
+            "{refused}; name the namespaces to watch: [contexts.\"{context}\"] namespaces = [...] in config.toml, or -n"
+        )
+    } else {
+        format!("{refused}; watching {} ({from})", namespaces.join(", "))
+    };
+    tracing::info!(%context, "{note}");
+    let scoped = ClusterEvent::Scoped {
+        context: context.clone(),
+        namespaces: namespaces.clone(),
+        note,
+    };
+    if events.send(scoped).await.is_err() || namespaces.is_empty() {
+        return;
+    }
+    let scopes: Vec<Scope> = namespaces
+        .iter()
+        .map(|namespace| Scope {
+            client: client.clone(),
+            context: &context,
+            namespace: Some(namespace),
+        })
+        .collect();
+    futures::future::join_all(scopes.iter().map(|scope| watch_scope(scope, &events, false))).await;
+}
+
+/// Where one set of watches runs: a context, and a namespace or all.
+struct Scope<'a> {
+    client: Arc<ContextClient>,
+    context: &'a str,
+    namespace: Option<&'a str>,
+}
+
+impl Scope<'_> {
+    fn site(&self) -> WatchSite<'_> {
+        WatchSite {
+            context: self.context,
+            user: &self.client.user,
+            namespace: self.namespace,
+            server: &self.client.server,
+        }
+    }
+}
+
+/// The rollouts first: the fleet shows as soon as they are listed, and the
+/// larger lists of the other kinds neither compete with theirs for the link
+/// nor are held in memory at the same time. `may_narrow`: a cluster-wide
+/// list that is forbidden ends the watches, for the caller to watch
+/// namespace by namespace instead.
+async fn watch_scope(
+    scope: &Scope<'_>,
+    events: &mpsc::Sender<ClusterEvent>,
+    may_narrow: bool,
+) -> End {
     let (listed, rollouts_listed) = oneshot::channel();
-    futures::join!(
-        watch_kind::<Rollout>(client.clone(), &site, events.clone(), Some(listed)),
+    let (rollouts, _) = futures::join!(
+        watch_kind::<Rollout>(scope, events.clone(), Some(listed), may_narrow),
         async {
             if rollouts_listed.await.is_ok() {
                 futures::join!(
-                    watch_kind::<ReplicaSet>(client.clone(), &site, events.clone(), None),
-                    watch_kind::<AnalysisRun>(client.clone(), &site, events.clone(), None)
+                    watch_kind::<ReplicaSet>(scope, events.clone(), None, false),
+                    watch_kind::<AnalysisRun>(scope, events.clone(), None, false)
                 );
             }
         }
     );
+    rollouts
 }
 
-/// Watches one kind in one context until the receiver is gone; says on
+/// Watches one kind in one scope until the receiver is gone; says on
 /// `listed` when the first list is done.
 async fn watch_kind<T: Watched>(
-    client: kube::Client,
-    site: &WatchSite<'_>,
+    scope: &Scope<'_>,
     events: mpsc::Sender<ClusterEvent>,
     mut listed: Option<oneshot::Sender<()>>,
-) {
+    may_narrow: bool,
+) -> End {
     let kind = T::KIND;
     let resource = api_resource(kind);
-    let api: Api<DynamicObject> = match site.namespace {
+    let client = scope.client.client.clone();
+    let api: Api<DynamicObject> = match scope.namespace {
         Some(ns) => Api::namespaced_with(client, ns, &resource),
         None => Api::all_with(client, &resource),
     };
@@ -122,44 +215,106 @@ async fn watch_kind<T: Watched>(
         // Only Argo's ReplicaSets, not every Deployment's.
         config = config.labels(HASH_LABEL);
     }
-    let mut failures = 0;
-    loop {
-        let mut relay = Relay::<T>::new(site.context);
-        let mut stream = std::pin::pin!(watcher(api.clone(), config.clone()));
-        let error = loop {
-            match stream.next().await {
-                Some(Ok(event)) => {
-                    let out = relay.on_event(to_json(event));
-                    let live = out.iter().any(|e| matches!(e, ClusterEvent::Live { .. }));
-                    for event in out {
-                        if events.send(event).await.is_err() {
-                            return;
-                        }
-                    }
-                    if live {
-                        failures = 0;
-                        if let Some(listed) = listed.take() {
-                            let _ = listed.send(());
-                        }
-                    }
+    let site = scope.site();
+    let mut relay = Relay::<T>::new(scope.context, scope.namespace);
+    let mut stream = std::pin::pin!(watcher(api, config).default_backoff());
+    // The words of the failure being reported, while the watch is down.
+    let mut down: Option<String> = None;
+    while let Some(item) = stream.next().await {
+        let out = match item {
+            Ok(event) => {
+                let mut out = relay.on_event(to_json(event));
+                let live = out.iter().any(|e| matches!(e, ClusterEvent::Live { .. }));
+                if live && let Some(listed) = listed.take() {
+                    let _ = listed.send(());
                 }
-                Some(Err(error)) => break error,
-                // The watcher stream does not end on its own.
-                None => return,
+                // Back: the watcher resumed; the next event says so.
+                if down.take().is_some() && !live {
+                    out.insert(0, relay.live());
+                }
+                out
+            }
+            Err(error) => {
+                let words = watch_error_words(&error, kind, &site);
+                if may_narrow && listed.is_some() && is_forbidden(&error) {
+                    return End::Forbidden(words);
+                }
+                if down.as_ref() == Some(&words) {
+                    continue;
+                }
+                tracing::warn!(context = scope.context, ?kind, %error, "watch down: {words}");
+                down = Some(words.clone());
+                vec![ClusterEvent::Down {
+                    context: scope.context.to_string(),
+                    kind,
+                    error: words,
+                }]
             }
         };
-        failures += 1;
-        let words = watch_error_words(&error, kind, site);
-        tracing::warn!(context = site.context, ?kind, %error, "watch down: {words}");
-        let down = ClusterEvent::Down {
-            context: site.context.to_string(),
-            kind,
-            error: words,
-        };
-        if events.send(down).await.is_err() {
-            return;
+        for event in out {
+            if events.send(event).await.is_err() {
+                return End::Gone;
+            }
         }
-        tokio::time::sleep(retry_delay(failures)).await;
+    }
+    // The watcher stream does not end on its own.
+    End::Gone
+}
+
+fn is_forbidden(error: &watcher::Error) -> bool {
+    match error {
+        watcher::Error::InitialListFailed(kube::Error::Api(status))
+        | watcher::Error::WatchStartFailed(kube::Error::Api(status))
+        | watcher::Error::WatchFailed(kube::Error::Api(status)) => status.code == 403,
+        watcher::Error::WatchError(status) => status.code == 403,
+        _ => false,
+    }
+}
+
+/// The namespaces whose rollouts the user may list, when they may list the
+/// namespaces (`None` when they may not).
+async fn readable_namespaces(client: &ContextClient, context: &str) -> Option<Vec<String>> {
+    let namespaces: Api<Namespace> = Api::all(client.client.clone());
+    let listed = match namespaces.list_metadata(&ListParams::default()).await {
+        Ok(list) => list,
+        Err(error) => {
+            tracing::info!(%context, %error, "cannot list namespaces");
+            return None;
+        }
+    };
+    let reviews: Api<SelfSubjectAccessReview> = Api::all(client.client.clone());
+    let names = listed.items.into_iter().filter_map(|n| n.metadata.name);
+    let allowed = futures::stream::iter(names)
+        .map(|namespace| {
+            let reviews = reviews.clone();
+            async move {
+                let review = list_review(&namespace);
+                let answer = reviews.create(&PostParams::default(), &review).await;
+                let allowed = answer.is_ok_and(|a| a.status.is_some_and(|s| s.allowed));
+                allowed.then_some(namespace)
+            }
+        })
+        .buffered(ACCESS_CHECKS_AT_ONCE)
+        .filter_map(|found| async move { found })
+        .collect()
+        .await;
+    Some(allowed)
+}
+
+/// May the user list rollouts in `namespace`?
+fn list_review(namespace: &str) -> SelfSubjectAccessReview {
+    SelfSubjectAccessReview {
+        spec: SelfSubjectAccessReviewSpec {
+            resource_attributes: Some(ResourceAttributes {
+                namespace: Some(namespace.to_string()),
+                verb: Some("list".into()),
+                group: Some("argoproj.io".into()),
+                resource: Some("rollouts".into()),
+                ..ResourceAttributes::default()
+            }),
+            ..SelfSubjectAccessReviewSpec::default()
+        },
+        ..SelfSubjectAccessReview::default()
     }
 }
 
@@ -182,12 +337,6 @@ fn api_resource(kind: Kind) -> ApiResource {
         Kind::AnalysisRun => ("argoproj.io", "v1alpha1", "AnalysisRun", "analysisruns"),
     };
     ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, name), plural)
-}
-
-/// How long to wait before the `failures`-th retry: 1 s, doubling, at most 30 s.
-fn retry_delay(failures: u32) -> Duration {
-    let seconds = 1u64 << failures.saturating_sub(1).min(5);
-    Duration::from_secs(seconds.min(30))
 }
 
 /// A kind of object that is watched: how it is mapped, and how its
@@ -234,15 +383,18 @@ impl Watched for AnalysisRun {
 /// one raw object at a time (raw JSON is ten times the size of the model).
 struct Relay<T> {
     context: String,
+    /// The namespace the watch covers (`None`: all).
+    namespace: Option<String>,
     listing: Vec<T>,
     /// Objects of the listing that could not be read, reported ahead of it.
     unreadable: Vec<ClusterEvent>,
 }
 
 impl<T: Watched> Relay<T> {
-    fn new(context: &str) -> Self {
+    fn new(context: &str, namespace: Option<&str>) -> Self {
         Relay {
             context: context.to_string(),
+            namespace: namespace.map(str::to_string),
             listing: Vec::new(),
             unreadable: Vec::new(),
         }
@@ -266,12 +418,10 @@ impl<T: Watched> Relay<T> {
                 let mut out = std::mem::take(&mut self.unreadable);
                 out.push(T::wrap(Change::Relisted {
                     context: self.context.clone(),
+                    namespace: self.namespace.clone(),
                     items: std::mem::take(&mut self.listing),
                 }));
-                out.push(ClusterEvent::Live {
-                    context: self.context.clone(),
-                    kind: T::KIND,
-                });
+                out.push(self.live());
                 out
             }
             watcher::Event::Apply(obj) => vec![match self.read(&obj) {
@@ -282,6 +432,13 @@ impl<T: Watched> Relay<T> {
             watcher::Event::Delete(obj) => {
                 vec![T::wrap(Change::Deleted(object_key(&self.context, &obj)))]
             }
+        }
+    }
+
+    fn live(&self) -> ClusterEvent {
+        ClusterEvent::Live {
+            context: self.context.clone(),
+            kind: T::KIND,
         }
     }
 
@@ -330,7 +487,7 @@ mod tests {
 
     #[test]
     fn a_list_becomes_one_relisted_then_live() {
-        let mut relay = Relay::<ReplicaSet>::new("prod");
+        let mut relay = Relay::<ReplicaSet>::new("prod", None);
         assert!(relay.on_event(Event::Init).is_empty());
         assert!(relay.on_event(Event::InitApply(rs("a-1", "1"))).is_empty());
         assert!(relay.on_event(Event::InitApply(rs("a-2", "2"))).is_empty());
@@ -355,7 +512,7 @@ mod tests {
 
     #[test]
     fn applies_and_deletes_pass_through() {
-        let mut relay = Relay::<ReplicaSet>::new("prod");
+        let mut relay = Relay::<ReplicaSet>::new("prod", None);
         let out = relay.on_event(Event::Apply(rs("a-1", "1")));
         assert_eq!(names(&out[0]), ["a-1"]);
         let out = relay.on_event(Event::Delete(rs("a-1", "1")));
@@ -369,7 +526,7 @@ mod tests {
 
     #[test]
     fn an_object_that_does_not_map_is_reported_and_the_rest_go_on() {
-        let mut relay = Relay::<ReplicaSet>::new("prod");
+        let mut relay = Relay::<ReplicaSet>::new("prod", None);
         let mut bad = rs("a-2", "2");
         bad["spec"]["replicas"] = "two".into();
         relay.on_event(Event::Init);
@@ -397,9 +554,4 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn retries_back_off_to_half_a_minute() {
-        let delays: Vec<u64> = (1..=8).map(|n| retry_delay(n).as_secs()).collect();
-        assert_eq!(delays, [1, 2, 4, 8, 16, 30, 30, 30]);
-    }
 }

@@ -38,6 +38,10 @@ struct ContextConfig {
     /// No action is sent to this context.
     #[serde(default)]
     readonly: bool,
+    /// Namespaces to watch one by one where the user may not list rollouts
+    /// across all namespaces.
+    #[serde(default)]
+    namespaces: Vec<String>,
 }
 
 /// Everything loaded from files, ready for the cockpit.
@@ -49,6 +53,8 @@ pub struct Config {
     pub colours: TermProfile,
     pub policy: Policy,
     pub metrics: Option<MetricsConfig>,
+    /// Per context, the namespaces to watch one by one (`namespaces = [...]`).
+    pub namespaces: BTreeMap<String, Vec<String>>,
 }
 
 /// A config file that could not be used: its path and what is wrong (the
@@ -128,6 +134,12 @@ pub fn load_from(
         theme,
         colours: profile,
         policy,
+        namespaces: file
+            .contexts
+            .iter()
+            .filter(|(_, c)| !c.namespaces.is_empty())
+            .map(|(name, c)| (name.clone(), c.namespaces.clone()))
+            .collect(),
         metrics: file.metrics,
     })
 }

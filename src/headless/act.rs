@@ -12,8 +12,7 @@ use super::snapshot;
 use crate::app::{Policy, State};
 use crate::audit::Audit;
 use crate::audited;
-use crate::cli::{ActCommand, Scope};
-use crate::cluster;
+use crate::cluster::{self, Scope};
 use crate::model::{
     BlastRadius, ObjectKey, Role, RolloutAction, TrafficBasis, availability, blast_radius,
     undo_target, unusual,
@@ -116,12 +115,11 @@ async fn look_up(
     action: RolloutAction,
 ) -> Result<(cluster::Connection, State, ObjectKey), String> {
     let (context, namespace, name) = parse_target(target)?;
-    let mut scope = Scope {
-        kubeconfig: scope.kubeconfig.clone(),
+    let scope = Scope {
         contexts: context.map_or_else(|| scope.contexts.clone(), |c| vec![c.to_string()]),
         all_contexts: false,
         namespace: Some(namespace.to_string()),
-        readonly: scope.readonly,
+        ..scope.clone()
     };
     let connection = cluster::connect(&scope).await.map_err(|e| e.to_string())?;
     let [context] = connection.selected() else {
@@ -129,11 +127,11 @@ async fn look_up(
             "{action} acts on one context; name it: CONTEXT/{namespace}/{name}"
         ));
     };
-    scope.contexts = vec![context.clone()];
-    let state = snapshot::take(&scope).await.map_err(|e| e.to_string())?;
+    let context = context.clone();
+    let state = snapshot::take(&connection, Some(namespace)).await;
     let key = ObjectKey::new(context.as_str(), namespace, name);
     if !state.rollouts.contains_key(&key) {
-        return Err(match state.health(context).and_then(|h| h.error()) {
+        return Err(match state.health(&context).and_then(|h| h.error()) {
             Some(error) => format!("{context}: {error}"),
             None => format!("rollout {namespace}/{name} not found in {context}"),
         });
@@ -141,8 +139,20 @@ async fn look_up(
     Ok((connection, state, key))
 }
 
-pub async fn act(scope: &Scope, command: &ActCommand, policy: &Policy) -> Result<(), String> {
-    let (action, target) = command.action();
+/// One action on one rollout, as the command line asks for it.
+#[derive(Debug, Clone)]
+pub struct ActRequest {
+    pub action: RolloutAction,
+    /// `[CONTEXT/]NAMESPACE/NAME`.
+    pub rollout: String,
+    /// Act without asking.
+    pub yes: bool,
+    /// The rollout's name, where a production context asks for it.
+    pub confirm: Option<String>,
+}
+
+pub async fn act(scope: &Scope, target: &ActRequest, policy: &Policy) -> Result<(), String> {
+    let action = target.action;
     if policy.readonly {
         return Err(format!("read-only: {action} not sent (--readonly)"));
     }

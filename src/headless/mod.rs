@@ -7,6 +7,6 @@ mod snapshot;
 mod status;
 mod table;
 
-pub use act::act;
+pub use act::{ActRequest, act};
 pub use audit::audit;
 pub use status::{OutputFormat, status};

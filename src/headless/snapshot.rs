@@ -4,33 +4,32 @@
 
 use std::time::Duration;
 
-use color_eyre::eyre;
 use jiff::Timestamp;
 use tokio::sync::mpsc;
 
 use crate::app::{self, ContextHealth, Event, Keymap, State};
-use crate::cli::Scope;
 use crate::cluster::{self, ClusterEvent, Kind};
 
 /// How long a context may take to answer before it counts as down.
 const DEADLINE: Duration = Duration::from_secs(15);
 
-/// The context has listed each kind, or has a watch down.
+/// The context's rollouts cannot be read, or each kind has listed or
+/// failed (a user who may not read ReplicaSets still gets the rollouts).
 fn settled(health: &ContextHealth) -> bool {
     health.error().is_some()
         || [Kind::Rollout, Kind::ReplicaSet, Kind::AnalysisRun]
             .iter()
-            .all(|k| health.listed.contains(k))
+            .all(|k| health.listed.contains(k) || health.problem(*k).is_some())
 }
 
-pub async fn take(scope: &Scope) -> eyre::Result<State> {
-    let connection = cluster::connect(scope).await?;
+/// One look at the contexts `connection` chose, in `namespace` (or all).
+pub async fn take(connection: &cluster::Connection, namespace: Option<&str>) -> State {
     let (tx, mut events) = mpsc::channel(1024);
-    let _watches = connection.watch(connection.selected(), scope.namespace.as_deref(), tx);
+    let _watches = connection.watch(connection.selected(), namespace, tx);
     let mut state = State::new(
         connection.selected().to_vec(),
         connection.known().to_vec(),
-        scope.namespace.clone(),
+        namespace.map(str::to_string),
         Keymap::default_keys(),
         Timestamp::now(),
     );
@@ -57,5 +56,5 @@ pub async fn take(scope: &Scope) -> eyre::Result<State> {
     }
     app::update(&mut state, Event::Tick(Timestamp::now()));
     app::settle(&mut state);
-    Ok(state)
+    state
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::{snapshot, table};
 use crate::app::{self, State};
-use crate::cli::Scope;
+use crate::cluster::{self, Scope};
 use crate::metrics::{RolloutMetrics, RolloutMetricsReport};
 use crate::model::verdict::Outcome;
 use crate::model::{Phase, Role, Rollout};
@@ -154,7 +154,8 @@ pub async fn status(
     format: OutputFormat,
     metrics: Option<Arc<dyn RolloutMetrics>>,
 ) -> eyre::Result<()> {
-    let mut state = snapshot::take(scope).await?;
+    let connection = cluster::connect(scope).await?;
+    let mut state = snapshot::take(&connection, scope.namespace.as_deref()).await;
     if let Some(source) = metrics {
         // The cockpit's own path: settle names the canaries to follow, their
         // reports arrive as events, and the rows take their urgency.

@@ -13,9 +13,8 @@ mod undo;
 
 use std::future::Future;
 
-use hyper::{Method, Request};
 use jiff::Timestamp;
-use kube::api::{Api, ApiResource, DynamicObject, ListParams};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams};
 use serde_json::Value;
 
 pub use errors::ActionError;
@@ -24,7 +23,6 @@ use execute::RolloutApi;
 use plan::Call;
 
 use super::Connection;
-use super::connect::client_for;
 use crate::model::{ObjectKey, RolloutAction};
 
 /// What an action sent.
@@ -53,18 +51,6 @@ impl ActionReport {
 }
 
 impl Connection {
-    /// The kubeconfig user of a context, for the audit trail.
-    pub fn user(&self, context: &str) -> Option<&str> {
-        self.kubeconfig()
-            .contexts
-            .iter()
-            .find(|c| c.name == context)?
-            .context
-            .as_ref()?
-            .user
-            .as_deref()
-    }
-
     /// Take `action` on the rollout `key`: read it where the plugin does,
     /// send the calls, retry a 409 conflict from a fresh read, and record a
     /// `Flightdeck<Action>` Event on it (a failed Event is logged, not fatal).
@@ -74,29 +60,39 @@ impl Connection {
         key: &ObjectKey,
         action: RolloutAction,
     ) -> impl Future<Output = Result<ActionReport, ActionError>> + Send + 'static + use<> {
-        let kubeconfig = self.kubeconfig().clone();
+        let connection = self.clone();
         let key = key.clone();
         async move {
-            let (client, server, user) = client_for(kubeconfig, &key.context)
+            let context = connection
+                .client(&key.context)
                 .await
                 .map_err(ActionError::Kubeconfig)?;
             let site = Site {
                 context: key.context.clone(),
                 namespace: key.namespace.clone(),
                 name: key.name.clone(),
-                user: user.clone(),
-                server,
+                user: context.user.clone(),
+                server: context.server.clone(),
             };
             let api = KubeRollout {
-                client: client.clone(),
-                namespace: key.namespace.clone(),
+                rollouts: Api::namespaced_with(
+                    context.client.clone(),
+                    &key.namespace,
+                    &rollout_resource(),
+                ),
+                replica_sets: Api::namespaced_with(
+                    context.client.clone(),
+                    &key.namespace,
+                    &ApiResource::erase::<k8s_openapi::api::apps::v1::ReplicaSet>(&()),
+                ),
                 name: key.name.clone(),
             };
             let sent = execute::run(&api, action, &site, Timestamp::now()).await?;
             let mut event_error = None;
             if !sent.calls.is_empty() {
-                let event = event::event(&key, action, &user, &sent.rollout, Timestamp::now());
-                if let Err(e) = event::record(client, &event).await {
+                let (event, regarding) = event::event(&key, action, &context.user, &sent.rollout);
+                if let Err(e) = context.recorder.publish(&event, &regarding).await {
+                    let e = format!("the Event was not recorded: {e}");
                     tracing::warn!(rollout = %key, "{e}");
                     event_error = Some(e);
                 }
@@ -112,57 +108,58 @@ impl Connection {
     }
 }
 
-/// One rollout on a real (or simulated) API server.
+fn rollout_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Rollout"),
+        "rollouts",
+    )
+}
+
+/// One rollout on a real (or simulated) API server, through kube's API:
+/// merge patches to the rollout or its status subresource, JSON patches
+/// for undo.
 struct KubeRollout {
-    client: kube::Client,
-    namespace: String,
+    rollouts: Api<DynamicObject>,
+    replica_sets: Api<DynamicObject>,
     name: String,
 }
 
-impl KubeRollout {
-    fn path(&self, status: bool) -> String {
-        let mut path = format!(
-            "/apis/argoproj.io/v1alpha1/namespaces/{}/rollouts/{}",
-            self.namespace, self.name
-        );
-        if status {
-            path.push_str("/status");
-        }
-        path
-    }
+fn json(object: DynamicObject) -> Result<Value, kube::Error> {
+    serde_json::to_value(object).map_err(kube::Error::SerdeError)
 }
 
 impl RolloutApi for KubeRollout {
     async fn get(&self) -> Result<Value, kube::Error> {
-        let request = Request::get(self.path(false))
-            .body(Vec::new())
-            .map_err(kube::Error::HttpError)?;
-        self.client.request(request).await
+        json(self.rollouts.get(&self.name).await?)
     }
 
     async fn list_replica_sets(&self, selector: &str) -> Result<Vec<Value>, kube::Error> {
-        let resource = ApiResource::erase::<k8s_openapi::api::apps::v1::ReplicaSet>(&());
-        let api: Api<DynamicObject> =
-            Api::namespaced_with(self.client.clone(), &self.namespace, &resource);
-        let list = api.list(&ListParams::default().labels(selector)).await?;
-        list.items
-            .iter()
-            .map(|rs| serde_json::to_value(rs).map_err(kube::Error::SerdeError))
-            .collect()
+        let list = self
+            .replica_sets
+            .list(&ListParams::default().labels(selector))
+            .await?;
+        list.items.into_iter().map(json).collect()
     }
 
     async fn patch(&self, call: &Call, status: bool) -> Result<Value, kube::Error> {
-        let (content_type, body) = match call {
-            Call::Spec(body) | Call::Status(body) => ("application/merge-patch+json", body),
-            Call::Template { patch, .. } => ("application/json-patch+json", patch),
+        let params = PatchParams::default();
+        let patched = match call {
+            Call::Spec(body) | Call::Status(body) => {
+                let patch = Patch::Merge(body);
+                if status {
+                    self.rollouts.patch_status(&self.name, &params, &patch).await?
+                } else {
+                    self.rollouts.patch(&self.name, &params, &patch).await?
+                }
+            }
+            Call::Template { patch, .. } => {
+                let patch: json_patch::Patch =
+                    serde_json::from_value(patch.clone()).map_err(kube::Error::SerdeError)?;
+                self.rollouts
+                    .patch(&self.name, &params, &Patch::<()>::Json(patch))
+                    .await?
+            }
         };
-        let body = serde_json::to_vec(body).map_err(kube::Error::SerdeError)?;
-        let request = Request::builder()
-            .method(Method::PATCH)
-            .uri(self.path(status))
-            .header("content-type", content_type)
-            .body(body)
-            .map_err(kube::Error::HttpError)?;
-        self.client.request(request).await
+        json(patched)
     }
 }
