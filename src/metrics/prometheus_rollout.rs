@@ -187,6 +187,7 @@ impl PrometheusRollouts {
                         window: (!values.is_empty()).then_some(WindowData::Samples {
                             values,
                             every: plan.window.step,
+                            span: self.resolution.rate_interval,
                         }),
                         trend: trend
                             .values()
