@@ -118,6 +118,9 @@ struct IntervalStart {
 #[derive(Debug)]
 struct Series {
     behaviour: Behaviour,
+    /// The behaviour's latencies of successful and of failed requests.
+    ok_latency: Latency,
+    error_latency: Latency,
     weight: f64,
     ok: CodeCounts,
     errors: CodeCounts,
@@ -152,30 +155,44 @@ fn normal_cdf(z: f64) -> f64 {
     }
 }
 
-/// Latency is log-normal with the given median and 99th percentile; each of the `n`
-/// requests falls in a bucket at random (a multinomial draw, bucket by bucket).
-fn add_latencies(counts: &mut CodeCounts, rng: &mut fastrand::Rng, n: u64, p50: f64, p99: f64) {
-    let mu = p50.ln();
-    let sigma = ((p99 / p50).ln() / 2.326_348).max(1e-6);
-    counts.requests += n;
-    let (mut below, mut cdf_below, mut left) = (0, 0.0, n);
-    for (bucket, le) in counts.buckets.iter_mut().zip(BUCKETS) {
-        let cdf = normal_cdf((le.ln() - mu) / sigma);
-        let within = if cdf_below < 1.0 {
-            binomial(
-                rng,
-                left,
-                ((cdf - cdf_below) / (1.0 - cdf_below)).clamp(0.0, 1.0),
-            )
-        } else {
-            0
-        };
-        below += within;
-        left -= within;
-        cdf_below = cdf;
-        *bucket += below;
+/// A log-normal latency with a given median and 99th percentile, as the histogram sees it.
+#[derive(Debug, Clone, Copy)]
+struct Latency {
+    /// The share of requests at or below each bucket's bound.
+    cdf: [f64; BUCKETS.len()],
+    mean: f64,
+}
+
+impl Latency {
+    fn new(p50: f64, p99: f64) -> Latency {
+        let mu = p50.ln();
+        let sigma = ((p99 / p50).ln() / 2.326_348).max(1e-6);
+        Latency {
+            cdf: BUCKETS.map(|le| normal_cdf((le.ln() - mu) / sigma)),
+            mean: (mu + sigma * sigma / 2.0).exp(),
+        }
     }
-    counts.sum += n as f64 * (mu + sigma * sigma / 2.0).exp();
+
+    /// Counts `n` requests, each falling in a bucket at random (a multinomial draw, bucket
+    /// by bucket).
+    fn add(&self, counts: &mut CodeCounts, rng: &mut fastrand::Rng, n: u64) {
+        counts.requests += n;
+        counts.sum += n as f64 * self.mean;
+        let (mut below, mut cdf_below, mut left) = (0, 0.0, n);
+        for (bucket, cdf) in counts.buckets.iter_mut().zip(self.cdf) {
+            if left > 0 && cdf_below < 1.0 {
+                let within = binomial(
+                    rng,
+                    left,
+                    ((cdf - cdf_below) / (1.0 - cdf_below)).clamp(0.0, 1.0),
+                );
+                below += within;
+                left -= within;
+            }
+            cdf_below = cdf;
+            *bucket += below;
+        }
+    }
 }
 
 /// A draw from Binomial(n, p): exact by inversion while `n·p` is small (the tails that
@@ -244,6 +261,8 @@ impl TrafficModel {
             };
             let series = self.series.entry(key).or_insert_with(|| Series {
                 behaviour: *behaviour,
+                ok_latency: Latency::new(behaviour.p50, behaviour.p99),
+                error_latency: Latency::new(behaviour.error_p50, behaviour.error_p99),
                 weight: 0.0,
                 ok: CodeCounts::default(),
                 errors: CodeCounts::default(),
@@ -252,6 +271,10 @@ impl TrafficModel {
                 history: VecDeque::new(),
             });
             series.weight = *weight;
+            if series.behaviour != *behaviour {
+                series.ok_latency = Latency::new(behaviour.p50, behaviour.p99);
+                series.error_latency = Latency::new(behaviour.error_p50, behaviour.error_p99);
+            }
             series.behaviour = *behaviour;
         }
     }
@@ -273,14 +296,10 @@ impl TrafficModel {
             let expected = b.rps * series.weight / 100.0;
             let n = (expected * (0.9 + 0.2 * rng.f64())).round() as u64;
             let errors = binomial(&mut rng, n, b.error_rate);
-            add_latencies(&mut series.ok, &mut rng, n - errors, b.p50, b.p99);
-            add_latencies(
-                &mut series.errors,
-                &mut rng,
-                errors,
-                b.error_p50,
-                b.error_p99,
-            );
+            series.ok_latency.add(&mut series.ok, &mut rng, n - errors);
+            series
+                .error_latency
+                .add(&mut series.errors, &mut rng, errors);
             series.recent.push_back((n as u32, errors as u32));
             if series.recent.len() > RECENT {
                 series.recent.pop_front();
@@ -398,7 +417,7 @@ impl Series {
 /// The `q` quantile of a histogram with cumulative counts per bucket of [`BUCKETS`] and
 /// `count` in all, as Prometheus' `histogram_quantile`: linear within the bucket holding
 /// the rank, the highest finite bound when the rank falls beyond it, NaN when empty.
-fn histogram_quantile(q: f64, cumulative: &[u64; BUCKETS.len()], count: u64) -> f64 {
+pub fn histogram_quantile(q: f64, cumulative: &[u64; BUCKETS.len()], count: u64) -> f64 {
     if count == 0 {
         return f64::NAN;
     }
