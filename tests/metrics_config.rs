@@ -58,7 +58,7 @@ fn a_full_section_parses_with_defaults_filled_in() {
     assert_eq!(c.thresholds.pass, 90.0);
     assert_eq!(c.thresholds.min_requests, 1000);
     assert_eq!(
-        c.thresholds.confidence, 0.98,
+        c.thresholds.confidence, 0.99,
         "unset thresholds keep their defaults"
     );
     assert_eq!(c.group_weights["errors"], 60.0);

@@ -269,7 +269,7 @@ pub(crate) mod checked {
             Ok(value)
         } else {
             Err(D::Error::custom(format!(
-                "`{value}` must lie between 0 and 1, e.g. 0.98"
+                "`{value}` must lie between 0 and 1, e.g. 0.99"
             )))
         }
     }

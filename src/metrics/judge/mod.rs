@@ -3,7 +3,7 @@
 //!
 //! Per metric, after the test (see [`binomial`] for counts and
 //! [`mann_whitney`] for continuous values), the metric is High when the
-//! whole confidence interval of its change (at `confidence`, 0.98 by
+//! whole confidence interval of its change (at `confidence`, 0.99 by
 //! default) lies above the allowed change, Low when it lies wholly below
 //! minus it, and Pass otherwise. The allowed change is `tolerance` (0.25)
 //! of the baseline's own level: for counts, of the baseline's error rate
@@ -54,7 +54,9 @@ pub struct Thresholds {
     pub pass: f64,
     /// Minimum score for MARGINAL; below it is FAIL.
     pub marginal: f64,
-    /// Confidence level of the intervals, between 0 and 1.
+    /// Confidence level of the intervals, between 0 and 1. Kayenta's 0.98 is for one look
+    /// at the end of an interval; the cockpit judges a canary again every few seconds, and
+    /// 0.99 keeps the chance that a healthy canary ever shows FAIL as low as one look's.
     #[serde(deserialize_with = "checked::probability")]
     pub confidence: f64,
     /// The change a metric may make before it can fail, as a fraction of the baseline's
@@ -64,7 +66,7 @@ pub struct Thresholds {
     /// Requests each side must have served before a count metric is judged.
     pub min_requests: u64,
     /// Independent points (one rate window apart) each side must have before a continuous
-    /// metric is judged: 5 is the fewest for which a 98% rank interval exists.
+    /// metric is judged: 5 is the fewest for which a 99% rank interval exists.
     pub min_samples: u64,
 }
 
@@ -73,7 +75,7 @@ impl Default for Thresholds {
         Self {
             pass: 95.0,
             marginal: 75.0,
-            confidence: 0.98,
+            confidence: 0.99,
             tolerance: 0.25,
             min_requests: 250,
             min_samples: 5,
