@@ -230,9 +230,7 @@ impl Plan {
             window: Range {
                 start: back(lifetime),
                 end: now,
-                step: resolution.step.max(Duration::from_secs_f64(
-                    lifetime.as_secs_f64() / MAX_WINDOW_POINTS,
-                )),
+                step: window_step(lifetime, resolution),
             },
             trend: Range {
                 start: back(TREND_SPAN),
@@ -241,6 +239,14 @@ impl Plan {
             },
         }
     }
+}
+
+/// The step of a window's series: the finest, unless the window would then have more than
+/// [`MAX_WINDOW_POINTS`] points.
+pub fn window_step(lifetime: Duration, resolution: Resolution) -> Duration {
+    resolution.step.max(Duration::from_secs_f64(
+        lifetime.as_secs_f64() / MAX_WINDOW_POINTS,
+    ))
 }
 
 /// Prometheus' duration text in whole seconds: `37s`.
