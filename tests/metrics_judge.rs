@@ -475,3 +475,19 @@ fn error_rates_are_judged_against_a_band_around_stable() {
     let close_enough = errors(22.0, 20.0);
     assert_eq!(close_enough.outcome, Outcome::Pass);
 }
+
+/// Only a failing metric fails a canary: groups weighed 0 bring the score to 0 without one.
+#[test]
+fn weights_alone_never_fail_a_canary() {
+    let v = judge(
+        &[input(
+            spec("error rate", "errors", Direction::Lower, true),
+            counts(5.0, 1000.0, 20.0, 4000.0),
+        )],
+        &BTreeMap::from([("errors".to_string(), 0.0)]),
+        &Thresholds::default(),
+    );
+    assert_eq!(v.score, Some(0.0));
+    assert_eq!(v.outcome, Outcome::Pass, "{v}");
+    assert!(v.deciding.is_empty());
+}

@@ -172,8 +172,9 @@ pub fn judge(
         }),
         group_weights,
     );
-    if !results.is_empty() && best_case < thresholds.marginal {
-        return verdict(Outcome::Fail, Some(best_case), names(&failing));
+    let failed = names(&failing);
+    if !failed.is_empty() && best_case < thresholds.marginal {
+        return verdict(Outcome::Fail, Some(best_case), failed);
     }
     let unreadable = names(&|r| r.data.is_none());
     if results.is_empty() || !unreadable.is_empty() {
@@ -183,19 +184,16 @@ pub fn judge(
         let short = names(&|r| r.data.is_some_and(|d| !d.is_enough()));
         return verdict(outcome, None, short);
     }
-    // Every metric is judged: the best case is the score.
-    let outcome = if best_case >= thresholds.pass {
+    // Every metric is judged: the best case is the score. Groups weighed 0 can bring it
+    // low without a metric failing; that is no failure.
+    let outcome = if failed.is_empty() || best_case >= thresholds.pass {
         Outcome::Pass
     } else if best_case >= thresholds.marginal {
         Outcome::Marginal
     } else {
         Outcome::Fail
     };
-    verdict(
-        outcome,
-        Some(best_case),
-        names(&|r| !r.classification.is_pass()),
-    )
+    verdict(outcome, Some(best_case), failed)
 }
 
 /// The thinnest metric's data (lowest share of its need) and its ETA, if any metric is short.
