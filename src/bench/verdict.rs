@@ -97,8 +97,8 @@ impl Counters {
     }
 }
 
-/// Scrapes of (stable, canary); index 0 is the canary's start, and the rate window before
-/// it comes first.
+/// Each version's scrapes, every [`STEP`] from the model's start; the canary starts at
+/// index `before`, a rate window in.
 struct Scrapes {
     before: usize,
     stable: Vec<Counters>,
