@@ -83,6 +83,8 @@ pub enum BenchPart {
     Render,
     /// `app::update` on watch events and filter keystrokes.
     Update,
+    /// The canary verdict on seeded simulated canaries: false FAILs and detections.
+    Verdict,
 }
 
 /// One action on one rollout: show its blast radius, confirm, audit, act.

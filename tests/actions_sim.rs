@@ -7,7 +7,7 @@ mod sim_support;
 
 use std::time::Duration;
 
-use flightdeck::cli::Scope;
+use flightdeck::cluster::Scope;
 use flightdeck::cluster::{self, Access, ActionError, Connection, map_rollout};
 use flightdeck::model::{ObjectKey, Phase, RolloutAction};
 use flightdeck::sim::{Fleet, RecordedRequest, Scenario};
@@ -48,7 +48,8 @@ fn seen(request: &RecordedRequest) -> (String, String, Option<String>, Value) {
     };
     (
         request.method.clone(),
-        request.path.clone(),
+        // kube's Api writes an empty query as a bare `?`.
+        request.path.trim_end_matches('?').to_string(),
         request.content_type.clone(),
         body,
     )
@@ -71,8 +72,10 @@ async fn act_and_compare(
     assert_eq!(report.event_error, None);
     let requests = fleet.requests(&key.context);
     let (events, calls): (Vec<_>, Vec<_>) = requests.iter().partition(|r| {
-        r.path
-            .starts_with(&format!("/api/v1/namespaces/{}/events", key.namespace))
+        r.path.starts_with(&format!(
+            "/apis/events.k8s.io/v1/namespaces/{}/events",
+            key.namespace
+        ))
     });
     let calls: Vec<_> = calls.into_iter().map(seen).collect();
     let expected: Vec<_> = expected
@@ -162,15 +165,18 @@ async fn abort_then_retry() {
     let [event] = &events[..] else {
         panic!("one Event expected: {events:?}")
     };
+    // kube's events Recorder: an events.k8s.io Event about the rollout.
+    assert_eq!(event["apiVersion"], "events.k8s.io/v1");
     assert_eq!(event["reason"], "FlightdeckAbort");
+    assert_eq!(event["action"], "abort");
     assert_eq!(event["type"], "Normal");
-    assert_eq!(event["source"]["component"], "flightdeck");
+    assert_eq!(event["reportingController"], "flightdeck");
     assert_eq!(
-        event["message"],
+        event["note"],
         "abort by admin@flightdeck.sim via flightdeck"
     );
-    assert_eq!(event["involvedObject"]["kind"], "Rollout");
-    assert_eq!(event["involvedObject"]["name"], "checkout");
+    assert_eq!(event["regarding"]["kind"], "Rollout");
+    assert_eq!(event["regarding"]["name"], "checkout");
     let aborted = wait_for(&fleet, &checkout, "aborted", |r| weight(r) == &json!(0)).await;
     let model = map_rollout(EU, &aborted).unwrap();
     assert_eq!((model.phase, model.actual_weight), (Phase::Aborted, 0));
@@ -352,7 +358,11 @@ async fn undo_puts_back_the_previous_template_and_does_nothing_when_it_already_m
         json!("registry.example.com/shop/checkout:v2.4.0")
     );
     assert!(op["value"]["metadata"]["labels"]["rollouts-pod-template-hash"].is_null());
-    assert!(requests[3].1.starts_with("/api/v1/namespaces/shop/events"));
+    assert!(
+        requests[3]
+            .1
+            .starts_with("/apis/events.k8s.io/v1/namespaces/shop/events")
+    );
     assert_eq!(requests.len(), 4);
     assert_eq!(
         report.sent,

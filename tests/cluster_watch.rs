@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
-use flightdeck::cli::Scope;
+use flightdeck::cluster::Scope;
 use flightdeck::cluster::{self, Change, ClusterEvent, Kind};
 use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
 use hyper::body::Frame;
@@ -116,7 +116,7 @@ async fn watchers_list_go_live_and_report_a_missing_kind() {
     let (mut rollouts, mut replica_sets, mut live, mut down) = (None, None, Vec::new(), None);
     while rollouts.is_none() || replica_sets.is_none() || live.len() < 2 || down.is_none() {
         match events.recv().await.unwrap() {
-            ClusterEvent::Rollout(Change::Relisted { context, items }) => {
+            ClusterEvent::Rollout(Change::Relisted { context, items, .. }) => {
                 assert_eq!(context, "test");
                 rollouts = Some(items);
             }

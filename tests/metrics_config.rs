@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use flightdeck::metrics::config::MetricsConfig;
+use flightdeck::metrics::judge::Tolerance;
 use flightdeck::metrics::templates::{MetricQueries, Preset};
 use flightdeck::model::Direction;
 
@@ -57,7 +58,7 @@ fn a_full_section_parses_with_defaults_filled_in() {
     assert_eq!(c.thresholds.pass, 90.0);
     assert_eq!(c.thresholds.min_requests, 1000);
     assert_eq!(
-        c.thresholds.confidence, 0.98,
+        c.thresholds.confidence, 0.99,
         "unset thresholds keep their defaults"
     );
     assert_eq!(c.group_weights["errors"], 60.0);
@@ -156,4 +157,58 @@ fn a_metric_needs_one_kind_of_query() {
             .to_string()
             .contains("needs `query`")
     );
+}
+
+/// `tolerance` keeps its name and default and now means a fraction of the baseline's
+/// level; a metric may set its own, with a floor in its unit. Out-of-range numbers are
+/// refused with their line.
+#[test]
+fn allowed_changes_parse_and_out_of_range_numbers_name_their_line() {
+    let c = parse(
+        "[metrics]\nurl = \"http://p\"\n[metrics.thresholds]\ntolerance = 0.2\n\
+         [[metrics.metric]]\nname = \"orders/min\"\ntolerance = 0.1\nmin_shift = 5\nquery = \"q\"\n\
+         [[metrics.metric]]\nname = \"queue\"\nquery = \"q\"",
+    )
+    .unwrap();
+    assert_eq!(c.thresholds.tolerance, 0.2);
+    let defs = c.definitions().unwrap();
+    assert_eq!(
+        defs[2].spec.tolerance,
+        Some(Tolerance {
+            fraction: Some(0.1),
+            min_shift: 5.0
+        })
+    );
+    assert_eq!(defs[3].spec.tolerance, None, "the thresholds' tolerance");
+    assert_eq!(
+        parse("[metrics]\nurl = \"http://p\"")
+            .unwrap()
+            .thresholds
+            .min_samples,
+        5
+    );
+
+    for (text, field, line) in [
+        (
+            "[metrics.thresholds]\ntolerance = -0.1",
+            "`-0.1` must be a number of 0 or more",
+            4,
+        ),
+        (
+            "[metrics.thresholds]\nconfidence = 98",
+            "`98` must lie between 0 and 1",
+            4,
+        ),
+        (
+            "[[metrics.metric]]\nname = \"x\"\nquery = \"q\"\nmin_shift = -5",
+            "`-5` must be a number of 0 or more",
+            6,
+        ),
+    ] {
+        let err = parse(&format!("[metrics]\nurl = \"http://p\"\n{text}")).unwrap_err();
+        assert!(
+            err.contains(field) && err.contains(&format!("line {line}")),
+            "{err}"
+        );
+    }
 }

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use flightdeck::metrics::judge::{
-    MetricData, MetricInput, MetricSpec, Thresholds, judge, rate_test, shift_test,
+    MetricData, MetricInput, MetricSpec, Thresholds, Tolerance, judge, rate_test, shift_test,
 };
-use flightdeck::model::verdict::{Effect, Outcome};
+use flightdeck::model::verdict::{DataUnit, Effect, Outcome};
 use flightdeck::model::{Classification, Direction};
 use serde::Deserialize;
 
@@ -202,7 +202,7 @@ fn a_healthy_canary_passes_with_100() {
     assert_eq!(v.outcome, Outcome::Pass);
     assert_eq!(v.score, Some(100.0));
     assert!(v.deciding.is_empty());
-    assert_eq!(v.to_string(), "PASS 100/100");
+    assert_eq!(v.to_string(), "PASS score 100/100");
 }
 
 #[test]
@@ -225,13 +225,13 @@ fn a_failing_critical_metric_forces_zero_and_names_itself() {
     assert_eq!(v.score, Some(0.0));
     assert_eq!(v.deciding, vec!["error rate"]);
     assert_eq!(v.metrics[0].classification, Classification::High);
-    assert_eq!(v.to_string(), "FAIL 0/100: error rate High");
+    assert_eq!(v.to_string(), "FAIL score 0/100: error rate High");
 }
 
 #[test]
 fn direction_decides_which_move_fails() {
-    // Orders per minute fell by about 30%: bad when higher is better, fine when lower is.
-    let canary: Vec<f64> = series(70.0, 30);
+    // Orders per minute fell by about half: bad when higher is better, fine when lower is.
+    let canary: Vec<f64> = series(40.0, 30);
     let baseline: Vec<f64> = series(100.0, 30);
     let run = |direction| {
         judge(
@@ -276,57 +276,109 @@ fn group_weights_give_marginal() {
     );
     assert_eq!(v.score, Some(80.0));
     assert_eq!(v.outcome, Outcome::Marginal);
-    assert_eq!(v.to_string(), "MARGINAL 80/100: p99 High");
+    assert_eq!(v.to_string(), "MARGINAL score 80/100: p99 High");
 }
 
+/// A metric whose query failed is the backend's trouble: it blocks a pass and never fails.
 #[test]
-fn half_the_metrics_without_data_forces_zero() {
-    let v = judge(
-        &[
-            input(
-                spec("error rate", "errors", Direction::Lower, false),
-                counts(5.0, 1000.0, 20.0, 4000.0),
-            ),
-            input(
-                spec("conversion", "business", Direction::Higher, false),
-                MetricData::Missing,
-            ),
-        ],
-        &BTreeMap::new(),
-        &Thresholds::default(),
+fn a_metric_that_could_not_be_read_gives_no_data_never_a_failure() {
+    let errors = |data| input(spec("error rate", "errors", Direction::Lower, true), data);
+    let latency = |canary_base| {
+        input(
+            spec("latency", "latency", Direction::Lower, false),
+            samples(series(canary_base, 30), series(100.0, 30)),
+        )
+    };
+    let run = |inputs: &[MetricInput]| judge(inputs, &BTreeMap::new(), &Thresholds::default());
+
+    // Every query failed (a Prometheus answering garbage): no data, for the critical one too.
+    let v = run(&[
+        errors(MetricData::Missing),
+        input(
+            spec("latency", "latency", Direction::Lower, false),
+            MetricData::Missing,
+        ),
+    ]);
+    assert_eq!(v.outcome, Outcome::NoData);
+    assert_eq!(
+        (v.score, v.deciding.clone()),
+        (None, vec!["error rate".to_string(), "latency".to_string()])
     );
-    assert_eq!(v.score, Some(0.0));
+    assert_eq!(
+        v.to_string(),
+        "NO DATA: queries failed for error rate, latency"
+    );
+
+    // The critical metric unreadable, the other passing: no pass, no failure.
+    let v = run(&[errors(MetricData::Missing), latency(100.3)]);
+    assert_eq!(v.outcome, Outcome::NoData);
+    assert_eq!(v.deciding, ["error rate"]);
+
+    // Unreadable beats too little data: waiting will not mend it.
+    let v = run(&[
+        errors(MetricData::Missing),
+        input(
+            spec("latency", "latency", Direction::Lower, false),
+            samples(series(100.0, 2), series(100.0, 2)),
+        ),
+    ]);
+    assert_eq!(v.outcome, Outcome::NoData);
+
+    // Its own data fails a canary whatever the unreadable metric would say: latency alone
+    // scores 50 at best, below marginal.
+    let v = run(&[errors(MetricData::Missing), latency(200.0)]);
     assert_eq!(v.outcome, Outcome::Fail);
-    assert_eq!(v.to_string(), "FAIL 0/100: conversion no data");
+    assert_eq!(
+        (v.score, v.deciding.clone()),
+        (Some(50.0), vec!["latency".to_string()])
+    );
+    assert_eq!(v.to_string(), "FAIL score 50/100: latency High");
+
+    // Nothing to judge at all is no data, not a failure.
+    assert_eq!(run(&[]).outcome, Outcome::NoData);
 }
 
 #[test]
 fn too_little_data_is_its_own_verdict_with_an_eta() {
     let mut latency = input(
         spec("latency", "latency", Direction::Lower, false),
-        samples(series(100.0, 4), series(100.0, 40)),
+        samples(series(100.0, 2), series(100.0, 40)),
     );
-    latency.data_rate = Some(1.0 / 15.0); // one point per 15 s step
+    latency.data_rate = Some(1.0 / 15.0); // one independent point per 15 s
     let mut errors = input(
         spec("error rate", "errors", Direction::Lower, true),
         counts(40.0, 120.0, 0.0, 4000.0),
     );
     errors.data_rate = Some(2.0);
     let v = judge(&[errors, latency], &BTreeMap::new(), &Thresholds::default());
-    // Latency has 4 of 10 samples (40%), errors 120 of 250 requests (48%): latency is the thinnest.
+    // Latency has 2 of 5 points (40%), errors 120 of 250 requests (48%): latency is the thinnest.
     assert_eq!(
         v.outcome,
         Outcome::InsufficientData {
-            have: 4,
-            needed: 10,
-            eta: Some(Duration::from_secs(90))
+            have: 2,
+            needed: 5,
+            unit: DataUnit::Points,
+            eta: Some(Duration::from_secs(45))
         }
     );
     assert_eq!(v.score, None);
     assert_eq!(v.deciding, vec!["error rate", "latency"]);
     assert_eq!(
         v.to_string(),
-        "INSUFFICIENT DATA 4/10, ETA 2m: error rate, latency"
+        "INSUFFICIENT DATA 2/5 points, ETA 45s: error rate, latency"
+    );
+    // The error rate alone is short: counted in requests.
+    let v = judge(
+        &[input(
+            spec("error rate", "errors", Direction::Lower, true),
+            counts(0.0, 120.0, 0.0, 4000.0),
+        )],
+        &BTreeMap::new(),
+        &Thresholds::default(),
+    );
+    assert_eq!(
+        v.to_string(),
+        "INSUFFICIENT DATA 120/250 requests, ETA unknown: error rate"
     );
 }
 
@@ -362,30 +414,46 @@ fn ties_and_constant_series_as_kayenta() {
     with_nan.push(f64::NAN);
     let nan = run(with_nan, series(100.0, 12));
     assert_eq!(nan.metrics[0].classification, Classification::Pass);
-    assert_eq!(nan.metrics[0].data.have, 12);
+    assert_eq!(nan.metrics[0].data.map(|d| d.have), Some(12));
 }
 
+/// A shift is High only when its whole interval lies beyond the allowed change, a fraction
+/// of the baseline's median: a canary 10% slower, measured to within a percent, passes at
+/// the default 25% (Kayenta's band, 25% of the estimate, failed it), and fails at 5%
+/// unless the metric's floor is higher still.
 #[test]
-fn a_tolerance_override_widens_the_band() {
-    // Canary ~10% slower with a tight interval: High at 25% of the estimate,
-    // Pass once the band is wider than the whole interval's distance from zero.
+fn a_shift_fails_only_beyond_the_allowed_change_of_the_baselines_level() {
     let tight =
         |base: f64| (0..40).map(move |i| base + f64::from(i) * 0.05 + f64::from(i % 7) * 0.011);
     let (canary, baseline): (Vec<f64>, Vec<f64>) = (tight(110.0).collect(), tight(100.0).collect());
-    let mut s = spec("latency", "latency", Direction::Lower, false);
-    let strict = judge(
-        &[input(s.clone(), samples(canary.clone(), baseline.clone()))],
-        &BTreeMap::new(),
-        &Thresholds::default(),
+    let run = |tolerance| {
+        let mut s = spec("latency", "latency", Direction::Lower, false);
+        s.tolerance = tolerance;
+        judge(
+            &[input(s, samples(canary.clone(), baseline.clone()))],
+            &BTreeMap::new(),
+            &Thresholds::default(),
+        )
+    };
+    let by_default = run(None);
+    assert_eq!(by_default.metrics[0].classification, Classification::Pass);
+    assert_eq!(by_default.outcome, Outcome::Pass);
+    let strict = Tolerance {
+        fraction: Some(0.05),
+        min_shift: 0.0,
+    };
+    assert_eq!(
+        run(Some(strict)).metrics[0].classification,
+        Classification::High
     );
-    assert_eq!(strict.metrics[0].classification, Classification::High);
-    s.tolerance = Some(1.0);
-    let loose = judge(
-        &[input(s, samples(canary, baseline))],
-        &BTreeMap::new(),
-        &Thresholds::default(),
+    let floored = Tolerance {
+        min_shift: 12.0,
+        ..strict
+    };
+    assert_eq!(
+        run(Some(floored)).metrics[0].classification,
+        Classification::Pass
     );
-    assert_eq!(loose.metrics[0].classification, Classification::Pass);
 }
 
 /// A canary whose error rate is far above stable's fails on it, however
@@ -406,4 +474,20 @@ fn error_rates_are_judged_against_a_band_around_stable() {
     assert_eq!(failing.metrics[0].classification, Classification::High);
     let close_enough = errors(22.0, 20.0);
     assert_eq!(close_enough.outcome, Outcome::Pass);
+}
+
+/// Only a failing metric fails a canary: groups weighed 0 bring the score to 0 without one.
+#[test]
+fn weights_alone_never_fail_a_canary() {
+    let v = judge(
+        &[input(
+            spec("error rate", "errors", Direction::Lower, true),
+            counts(5.0, 1000.0, 20.0, 4000.0),
+        )],
+        &BTreeMap::from([("errors".to_string(), 0.0)]),
+        &Thresholds::default(),
+    );
+    assert_eq!(v.score, Some(0.0));
+    assert_eq!(v.outcome, Outcome::Pass, "{v}");
+    assert!(v.deciding.is_empty());
 }

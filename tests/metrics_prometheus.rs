@@ -186,6 +186,60 @@ async fn each_error_type_becomes_plain_words() {
     }
 }
 
+/// Bodies that are not Prometheus' JSON, as a proxy, a wrong port or a cut connection give
+/// them: each is an error naming the backend, the HTTP status and what was wrong.
+#[tokio::test]
+async fn an_unparseable_answer_names_the_backend_and_status() {
+    let vector = fixture("vector").1;
+    for (body, words) in [
+        (
+            "garbage {".to_string(),
+            "expected value at line 1 column 1 (body: garbage {)".to_string(),
+        ),
+        (
+            "<!DOCTYPE html>\n<html><body>Sign in to continue</body></html>".to_string(),
+            "expected value at line 1 column 1 (body: <!DOCTYPE html>)".to_string(),
+        ),
+        (
+            vector[..vector.len() / 2].to_string(),
+            format!(
+                "EOF while parsing a string at line 1 column {} (body: {})",
+                vector.len() / 2,
+                &vector[..vector.len() / 2]
+            ),
+        ),
+        (
+            r#"{"status":"success","data":{"resultType":"vector","result":"none"}}"#.to_string(),
+            "invalid type: string \"none\", expected a sequence at line 1 column 65 (body: {\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":\"none\"}})".to_string(),
+        ),
+        (
+            r#"{"status":"success"}"#.to_string(),
+            "`success` without `data` (body: {\"status\":\"success\"})".to_string(),
+        ),
+    ] {
+        let server = serve(Some((200, body.clone()))).await;
+        let prom = Prometheus::new(&config(&server.url, "")).unwrap();
+        for result in [
+            prom.query("up", None).await,
+            prom.query_range(
+                "up",
+                Range {
+                    start: "2026-11-22T00:00:00Z".parse().unwrap(),
+                    end: "2026-11-22T00:01:00Z".parse().unwrap(),
+                    step: Duration::from_secs(10),
+                },
+            )
+            .await,
+        ] {
+            assert_eq!(
+                result.unwrap_err().to_string(),
+                format!("Prometheus at {}: 200: unparseable answer: {words}", server.url),
+                "{body}"
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_silent_server_times_out() {
     let server = serve(None).await;

@@ -160,6 +160,9 @@ fn preview(state: &State, key: &ObjectKey, action: RolloutAction) -> (BlastRadiu
         match verdict.outcome {
             VerdictOutcome::Fail => warnings.push(format!("the canary is failing: {verdict}")),
             VerdictOutcome::Marginal => warnings.push(format!("the canary is marginal: {verdict}")),
+            VerdictOutcome::NoData => {
+                warnings.push(format!("no verdict to go by: {verdict}"));
+            }
             _ => {}
         }
     }

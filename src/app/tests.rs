@@ -26,6 +26,7 @@ fn relist(state: &mut State, context: &str, items: Vec<Rollout>) {
         state,
         Event::Cluster(ClusterEvent::Rollout(Change::Relisted {
             context: context.into(),
+            namespace: None,
             items,
         })),
     );
@@ -289,6 +290,9 @@ fn a_namespace_outside_the_watches_moves_them() {
     );
 }
 
+/// The rollouts' watch going down makes the context stale; another kind's
+/// (ReplicaSets forbidden to this user, say) does not: the rollouts are
+/// still current, and the pane says what is missing.
 #[test]
 fn contexts_go_stale_and_come_back() {
     let mut s = state();
@@ -298,16 +302,33 @@ fn contexts_go_stale_and_come_back() {
             kind: k,
         })
     };
+    let down = |k, error: &str| {
+        Event::Cluster(ClusterEvent::Down {
+            context: "us".into(),
+            kind: k,
+            error: error.into(),
+        })
+    };
     update(&mut s, live(Kind::Rollout));
     assert!(s.health("us").unwrap().is_live());
     update(&mut s, Event::Tick(at(5)));
     update(
         &mut s,
-        Event::Cluster(ClusterEvent::Down {
-            context: "us".into(),
-            kind: Kind::ReplicaSet,
-            error: "unreachable: connection refused".into(),
-        }),
+        down(
+            Kind::ReplicaSet,
+            "RBAC: bob cannot list replicasets.apps in all namespaces",
+        ),
+    );
+    let health = s.health("us").unwrap();
+    assert!(health.is_live());
+    assert_eq!(health.stale_since, None);
+    assert_eq!(
+        health.problem(Kind::ReplicaSet),
+        Some("RBAC: bob cannot list replicasets.apps in all namespaces")
+    );
+    update(
+        &mut s,
+        down(Kind::Rollout, "unreachable: connection refused"),
     );
     let health = s.health("us").unwrap();
     assert!(!health.is_live());
@@ -315,14 +336,7 @@ fn contexts_go_stale_and_come_back() {
     assert_eq!(health.stale_since, Some(at(5)));
     // A second failure keeps the first time the data went stale.
     update(&mut s, Event::Tick(at(9)));
-    update(
-        &mut s,
-        Event::Cluster(ClusterEvent::Down {
-            context: "us".into(),
-            kind: Kind::Rollout,
-            error: "timed out".into(),
-        }),
-    );
+    update(&mut s, down(Kind::Rollout, "timed out"));
     assert_eq!(s.health("us").unwrap().stale_since, Some(at(5)));
     update(&mut s, live(Kind::ReplicaSet));
     assert!(!s.health("us").unwrap().is_live());
@@ -400,6 +414,7 @@ fn replica_sets_group_under_their_rollout() {
         &mut s,
         Event::Cluster(ClusterEvent::ReplicaSet(Change::Relisted {
             context: "eu".into(),
+            namespace: None,
             items: vec![stable.clone(), canary_rs.clone(), orphan],
         })),
     );
@@ -444,6 +459,7 @@ fn acting_state() -> (State, ObjectKey) {
         &mut s,
         Event::Cluster(ClusterEvent::ReplicaSet(Change::Relisted {
             context: "eu".into(),
+            namespace: None,
             items: vec![
                 replica_set(&checkout, "checkout-stable", 1, 5),
                 replica_set(&checkout, "checkout-canary", 2, 5),

@@ -1,5 +1,5 @@
-//! `flightdeck bench`: flightdeck's speed and memory at scale, each figure
-//! printed beside its target.
+//! `flightdeck bench`: flightdeck's speed and memory at scale, and how far its
+//! canary verdict can be trusted, each figure printed beside its target.
 //!
 //! The simulated fleet runs in a process of its own (`demo --serve`). The
 //! cockpit is the real binary on a pseudo-terminal for start-up, memory,
@@ -16,6 +16,7 @@ mod report;
 mod sim;
 mod startup;
 mod update;
+pub mod verdict;
 
 use std::path::Path;
 use std::time::Duration;
@@ -55,8 +56,17 @@ pub fn run(runtime: &Runtime, only: &[BenchPart]) -> eyre::Result<()> {
     Ok(())
 }
 
+/// Seeded canaries per case set for the verdict's figures.
+const VERDICT_CANARIES: usize = 1_000;
+
 fn measure(runtime: &Runtime, home: &Path, parts: &[BenchPart]) -> eyre::Result<Vec<Figure>> {
     let mut figures = Vec::new();
+    if parts.contains(&BenchPart::Verdict) {
+        step(&format!(
+            "the verdict on {VERDICT_CANARIES} seeded canaries per case"
+        ));
+        figures.extend(verdict::figures(VERDICT_CANARIES));
+    }
     if parts.contains(&BenchPart::Startup) {
         step(&format!(
             "start-up: a simulator of 1 cluster of {PER_CLUSTER} rollouts"

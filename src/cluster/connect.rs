@@ -43,8 +43,11 @@ struct Inner {
     known: Vec<String>,
     selected: Vec<String>,
     namespaces: BTreeMap<String, Vec<String>>,
-    clients: Mutex<HashMap<String, Arc<OnceCell<Result<Arc<ContextClient>, String>>>>>,
+    clients: Mutex<HashMap<String, Arc<ClientCell>>>,
 }
+
+/// A context's client once made, or why it could not be.
+type ClientCell = OnceCell<Result<Arc<ContextClient>, String>>;
 
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -109,17 +112,16 @@ impl Connection {
 
     /// The namespaces config names for `context`.
     pub(super) fn namespaces_of(&self, context: &str) -> &[String] {
-        self.inner.namespaces.get(context).map_or(&[], Vec::as_slice)
+        self.inner
+            .namespaces
+            .get(context)
+            .map_or(&[], Vec::as_slice)
     }
 
     /// The client of `context`, made the first time it is asked for.
     pub(super) async fn client(&self, context: &str) -> Result<Arc<ContextClient>, String> {
         let cell = {
-            let mut clients = self
-                .inner
-                .clients
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
+            let mut clients = self.inner.clients.lock().unwrap_or_else(|p| p.into_inner());
             clients.entry(context.to_string()).or_default().clone()
         };
         cell.get_or_init(|| client_for(self.inner.kubeconfig.clone(), context))

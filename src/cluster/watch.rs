@@ -149,7 +149,12 @@ async fn watch_context(target: Target, events: mpsc::Sender<ClusterEvent>) {
             namespace: Some(namespace),
         })
         .collect();
-    futures::future::join_all(scopes.iter().map(|scope| watch_scope(scope, &events, false))).await;
+    futures::future::join_all(
+        scopes
+            .iter()
+            .map(|scope| watch_scope(scope, &events, false)),
+    )
+    .await;
 }
 
 /// Where one set of watches runs: a context, and a namespace or all.
@@ -553,5 +558,4 @@ mod tests {
             [ClusterEvent::ReplicaSet(Change::Deleted(_))]
         ));
     }
-
 }

@@ -93,6 +93,7 @@ fn outcome_word(outcome: &Outcome) -> &'static str {
         Outcome::Marginal => "marginal",
         Outcome::Fail => "fail",
         Outcome::InsufficientData { .. } => "insufficient data",
+        Outcome::NoData => "no data",
     }
 }
 

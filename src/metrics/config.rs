@@ -16,12 +16,15 @@
 //! [metrics.thresholds]
 //! pass = 95
 //! marginal = 75
+//! tolerance = 0.25            # allowed change: a fraction of the baseline's error rate or median
 //!
 //! [[metrics.metric]]
 //! name = "orders/min"
 //! unit = "orders/min"
 //! direction = "higher"
 //! group = "business"
+//! tolerance = 0.1             # this metric's own allowed change
+//! min_shift = 5               # and never less than 5 orders/min
 //! query = 'sum(rate(orders_total{namespace="{{namespace}}",rollouts_pod_template_hash="{{hash}}"}[{{rate_interval}}])) * 60'
 //! ```
 //!
@@ -34,7 +37,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::metrics::judge::{MetricSpec, Thresholds};
+use crate::metrics::judge::{MetricSpec, Thresholds, Tolerance};
 use crate::metrics::templates::{MetricDefinition, MetricQueries, Preset};
 use crate::model::Direction;
 
@@ -129,9 +132,13 @@ pub struct CustomMetric {
     /// Scoring group; the metric's name when left out.
     #[serde(default)]
     pub group: Option<String>,
-    /// Tolerance band as a fraction of the estimate, instead of the default 0.25.
-    #[serde(default)]
+    /// The change allowed before the metric can fail, as a fraction of the baseline's level
+    /// (its error rate, or its median), instead of `[metrics.thresholds] tolerance`.
+    #[serde(default, deserialize_with = "checked::non_negative_option")]
     pub tolerance: Option<f64>,
+    /// Continuous metrics: the smallest shift, in the metric's unit, that can fail it.
+    #[serde(default, deserialize_with = "checked::non_negative_option")]
+    pub min_shift: Option<f64>,
     /// Range query whose points are the samples (latency, business figures).
     #[serde(default)]
     pub query: Option<String>,
@@ -177,7 +184,12 @@ impl CustomMetric {
                 direction: self.direction,
                 critical: self.critical,
                 group: self.group.clone().unwrap_or_else(|| self.name.clone()),
-                tolerance: self.tolerance,
+                tolerance: (self.tolerance.is_some() || self.min_shift.is_some()).then(|| {
+                    Tolerance {
+                        fraction: self.tolerance,
+                        min_shift: self.min_shift.unwrap_or(0.0),
+                    }
+                }),
             },
             queries,
         })
@@ -228,6 +240,38 @@ impl MetricsConfig {
             .collect();
         all.extend(custom);
         Ok(all)
+    }
+}
+
+/// Numbers that must lie in a range, refused while the file is read (so the error names
+/// its line).
+pub(crate) mod checked {
+    use serde::{Deserialize, Deserializer, de::Error};
+
+    pub fn non_negative<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        let value = f64::deserialize(d)?;
+        if value.is_finite() && value >= 0.0 {
+            Ok(value)
+        } else {
+            Err(D::Error::custom(format!(
+                "`{value}` must be a number of 0 or more"
+            )))
+        }
+    }
+
+    pub fn non_negative_option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+        non_negative(d).map(Some)
+    }
+
+    pub fn probability<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        let value = f64::deserialize(d)?;
+        if value > 0.0 && value < 1.0 {
+            Ok(value)
+        } else {
+            Err(D::Error::custom(format!(
+                "`{value}` must lie between 0 and 1, e.g. 0.99"
+            )))
+        }
     }
 }
 

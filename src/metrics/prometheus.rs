@@ -131,14 +131,15 @@ impl Prometheus {
             .text()
             .await
             .map_err(|e| self.transport_error(&e))?;
+        let unparseable = |reason: String| MetricsError::Unparseable {
+            backend: self.name.clone(),
+            status: status.as_u16(),
+            reason,
+            body: first_line(&body),
+        };
         let envelope: Envelope = match serde_json::from_str(&body) {
             Ok(envelope) => envelope,
-            Err(e) if status.is_success() => {
-                return Err(MetricsError::Decode {
-                    backend: self.name.clone(),
-                    reason: e.to_string(),
-                });
-            }
+            Err(e) if status.is_success() => return Err(unparseable(e.to_string())),
             Err(_) => {
                 return Err(MetricsError::Http {
                     backend: self.name.clone(),
@@ -149,13 +150,15 @@ impl Prometheus {
         };
         match envelope {
             Envelope {
-                status,
+                status: answer,
                 data: Some(data),
                 ..
-            } if status == "success" => data.into_result().map_err(|reason| MetricsError::Decode {
-                backend: self.name.clone(),
-                reason,
-            }),
+            } if answer == "success" => data.into_result().map_err(unparseable),
+            Envelope {
+                status: answer,
+                error: None,
+                ..
+            } if answer == "success" => Err(unparseable("`success` without `data`".into())),
             Envelope {
                 error_type, error, ..
             } => Err(MetricsError::Query {

@@ -187,6 +187,7 @@ impl PrometheusRollouts {
                         window: (!values.is_empty()).then_some(WindowData::Samples {
                             values,
                             every: plan.window.step,
+                            span: self.resolution.rate_interval,
                         }),
                         trend: trend
                             .values()
@@ -229,9 +230,7 @@ impl Plan {
             window: Range {
                 start: back(lifetime),
                 end: now,
-                step: resolution.step.max(Duration::from_secs_f64(
-                    lifetime.as_secs_f64() / MAX_WINDOW_POINTS,
-                )),
+                step: window_step(lifetime, resolution),
             },
             trend: Range {
                 start: back(TREND_SPAN),
@@ -240,6 +239,14 @@ impl Plan {
             },
         }
     }
+}
+
+/// The step of a window's series: the finest, unless the window would then have more than
+/// [`MAX_WINDOW_POINTS`] points.
+pub fn window_step(lifetime: Duration, resolution: Resolution) -> Duration {
+    resolution.step.max(Duration::from_secs_f64(
+        lifetime.as_secs_f64() / MAX_WINDOW_POINTS,
+    ))
 }
 
 /// Prometheus' duration text in whole seconds: `37s`.
@@ -324,8 +331,10 @@ impl RolloutMetrics for PrometheusRollouts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::rollout_metrics::MetricState;
     use crate::metrics::source::{Point, Series};
     use crate::model::ObjectKey;
+    use crate::model::verdict::Outcome;
 
     fn at(second: i64) -> Timestamp {
         Timestamp::from_second(second).unwrap()
@@ -404,6 +413,79 @@ mod tests {
                 .map(|&(time, value)| Point { time, value })
                 .collect(),
         }])
+    }
+
+    /// A backend whose every query fails with one error.
+    struct Failing(MetricsError);
+
+    impl MetricsSource for Failing {
+        fn query<'a>(
+            &'a self,
+            _: &'a str,
+            _: Option<Timestamp>,
+        ) -> BoxFuture<'a, Result<QueryResult, MetricsError>> {
+            Box::pin(async { Err(self.0.clone()) })
+        }
+
+        fn query_range<'a>(
+            &'a self,
+            _: &'a str,
+            _: Range,
+        ) -> BoxFuture<'a, Result<QueryResult, MetricsError>> {
+            Box::pin(async { Err(self.0.clone()) })
+        }
+
+        fn ready(&self) -> BoxFuture<'_, Result<(), MetricsError>> {
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    /// Whatever way the backend's queries fail, the verdict is NO DATA naming the metrics,
+    /// and each metric shows its query's error: never a FAIL.
+    #[tokio::test]
+    async fn failing_queries_give_no_data_never_a_failure() {
+        let backend = "Prometheus at http://p:9090".to_string();
+        let target = Target {
+            key: ObjectKey::new("prod", "shop", "checkout"),
+            stable_hash: "7f9c".into(),
+            canary_hash: "5d2a".into(),
+            baseline_hash: None,
+            since: Timestamp::now() - SignedDuration::from_mins(10),
+        };
+        for error in [
+            MetricsError::Query {
+                backend: backend.clone(),
+                kind: "execution".into(),
+                message: "query timed out in expression evaluation".into(),
+            },
+            MetricsError::Timeout {
+                backend: backend.clone(),
+                after: Duration::from_secs(5),
+            },
+            MetricsError::Unreachable {
+                backend: backend.clone(),
+                reason: "connection refused".into(),
+            },
+            MetricsError::Unparseable {
+                backend: backend.clone(),
+                status: 200,
+                reason: "expected value at line 1 column 1".into(),
+                body: "<html>".into(),
+            },
+        ] {
+            let rollouts = PrometheusRollouts::new(
+                Box::new(Failing(error.clone())),
+                crate::metrics::templates::Preset::Argo.metrics(None),
+                Scoring::default(),
+                Resolution::default(),
+            );
+            let report = crate::metrics::report(&rollouts, &target).await;
+            assert_eq!(report.verdict.outcome, Outcome::NoData, "{error}");
+            assert_eq!(report.verdict.deciding, ["error rate", "latency p99"]);
+            for metric in &report.metrics {
+                assert_eq!(metric.state, MetricState::QueryError(error.to_string()));
+            }
+        }
     }
 
     #[test]

@@ -61,8 +61,14 @@ impl Target {
 pub enum WindowData {
     /// Errors out of requests over the window (`increase()` over the canary's lifetime).
     Counts { errors: f64, requests: f64 },
-    /// Values of a continuous metric at points `every` apart over the window.
-    Samples { values: Vec<f64>, every: Duration },
+    /// Values of a continuous metric at points `every` apart over the window, oldest first,
+    /// each summing up the `span` before it (a `rate()` window): points closer than `span`
+    /// share data, and only points `span` apart are independent.
+    Samples {
+        values: Vec<f64>,
+        every: Duration,
+        span: Duration,
+    },
 }
 
 /// One version's figures for one metric.
@@ -205,21 +211,12 @@ pub fn judge_reading(reading: &RolloutReading, scoring: &Scoring) -> RolloutMetr
 fn judge_input(reading: &MetricReading, canary_rps: Option<f64>) -> MetricInput {
     let (data, data_rate) = match (&reading.versions, reading.kind) {
         (Err(_), _) => (MetricData::Missing, None),
-        (Ok(v), MetricKind::Samples) => match (&v.canary.window, &v.compared().window) {
-            (
-                Some(WindowData::Samples { values, every }),
-                Some(WindowData::Samples {
-                    values: baseline, ..
-                }),
-            ) => (
-                MetricData::Samples {
-                    canary: values.clone(),
-                    baseline: baseline.clone(),
-                },
-                Some(1.0 / every.as_secs_f64().max(1e-3)),
-            ),
-            _ => (MetricData::Missing, None),
-        },
+        // A side without a series has no points yet: too little data, as for counts.
+        (Ok(v), MetricKind::Samples) => {
+            let (canary, rate) = independent_points(&v.canary.window);
+            let (baseline, _) = independent_points(&v.compared().window);
+            (MetricData::Samples { canary, baseline }, rate)
+        }
         // A side without series has served no requests yet: too little data, not a
         // missing metric, so a canary that has just started is not failed for it.
         (Ok(v), MetricKind::Counts) => {
@@ -239,6 +236,26 @@ fn judge_input(reading: &MetricReading, canary_rps: Option<f64>) -> MetricInput 
         data,
         data_rate,
     }
+}
+
+/// The finite values of a series that share no data: the newest, and then each one at
+/// least `span` older than the last one kept (dropping NaN points first only widens the
+/// gaps). With the independent points gained per second.
+fn independent_points(window: &Option<WindowData>) -> (Vec<f64>, Option<f64>) {
+    let Some(WindowData::Samples {
+        values,
+        every,
+        span,
+    }) = window
+    else {
+        return (Vec::new(), None);
+    };
+    let every = every.as_secs_f64().max(1e-3);
+    let stride = (span.as_secs_f64() / every - 1e-9).ceil().max(1.0) as usize;
+    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    let mut kept: Vec<f64> = finite.iter().rev().step_by(stride).copied().collect();
+    kept.reverse();
+    (kept, Some(1.0 / (every * stride as f64)))
 }
 
 fn counts(window: &Option<WindowData>) -> (f64, f64) {
@@ -289,7 +306,7 @@ mod tests {
     use super::*;
     use crate::metrics::templates::Preset;
     use crate::model::Phase;
-    use crate::model::verdict::Outcome;
+    use crate::model::verdict::{DataUnit, Outcome};
 
     fn specs() -> (MetricSpec, MetricSpec) {
         let defs = Preset::Argo.metrics(None);
@@ -309,6 +326,7 @@ mod tests {
             window: Some(WindowData::Samples {
                 values: values.clone(),
                 every: Duration::from_secs(10),
+                span: Duration::from_secs(10),
             }),
             trend: values,
         }
@@ -400,6 +418,7 @@ mod tests {
                 Outcome::InsufficientData {
                     have: 0,
                     needed: 250,
+                    unit: DataUnit::Requests,
                     eta: Some(_)
                 }
             ),
@@ -424,9 +443,31 @@ mod tests {
             MetricState::QueryError("Prometheus at http://p:9090: bad_data: parse error".into())
         );
         assert_eq!(report.metrics[0].state, MetricState::Ok);
-        // One of two metrics without data: Kayenta's rule scores it 0.
-        assert_eq!(report.verdict.outcome, Outcome::Fail);
+        // The backend's trouble: neither a pass nor a failure.
+        assert_eq!(report.verdict.outcome, Outcome::NoData);
         assert_eq!(report.verdict.deciding, ["latency p99"]);
+    }
+
+    #[test]
+    fn only_points_a_rate_window_apart_are_judged() {
+        let window = |values: Vec<f64>, every: u64, span: u64| {
+            Some(WindowData::Samples {
+                values,
+                every: Duration::from_secs(every),
+                span: Duration::from_secs(span),
+            })
+        };
+        let values: Vec<f64> = (0..=30).map(f64::from).collect();
+        // 10 s apart, each a rate over 60 s: every sixth, counting back from the newest.
+        let (kept, rate) = independent_points(&window(values.clone(), 10, 60));
+        assert_eq!(kept, [0.0, 6.0, 12.0, 18.0, 24.0, 30.0]);
+        assert_eq!(rate, Some(1.0 / 60.0));
+        // Points that sum up only their own step are all independent.
+        assert_eq!(independent_points(&window(values, 10, 10)).0.len(), 31);
+        // NaN points (no requests) are dropped before thinning, which only widens the gaps.
+        let with_nan = vec![1.0, f64::NAN, 2.0, 3.0, f64::NAN, 4.0];
+        assert_eq!(independent_points(&window(with_nan, 10, 20)).0, [2.0, 4.0]);
+        assert_eq!(independent_points(&None), (Vec::new(), None));
     }
 
     fn rollout(strategy: Strategy, stable: &str, current: &str) -> Rollout {

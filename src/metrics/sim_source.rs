@@ -88,7 +88,9 @@ fn figures(
         MetricKind::Samples => VersionFigures {
             window: (!history.is_empty()).then(|| WindowData::Samples {
                 values: window.iter().map(|i| f64::from(i.p99)).collect(),
+                // Each interval's p99 is of its own requests.
                 every: INTERVAL,
+                span: INTERVAL,
             }),
             trend: recent
                 .map(|i| f64::from(i.p99))
@@ -214,10 +216,15 @@ mod tests {
         // 15 minutes of 10 s intervals.
         assert_eq!(counts.trend.len(), 90);
         let samples = figures(&history, MetricKind::Samples, since, now);
-        let Some(WindowData::Samples { values, every }) = samples.window else {
+        let Some(WindowData::Samples {
+            values,
+            every,
+            span,
+        }) = samples.window
+        else {
             panic!("latency is samples")
         };
-        assert_eq!((values.len(), every), (100, INTERVAL));
+        assert_eq!((values.len(), every, span), (100, INTERVAL, INTERVAL));
         assert!(
             figures(&[], MetricKind::Counts, since, now)
                 .window

@@ -92,6 +92,16 @@ pub enum MetricsError {
     },
     #[error("{backend}: not ready: {reason}")]
     NotReady { backend: String, reason: String },
+    /// An answer that is not Prometheus' JSON (a proxy's HTML page, a truncated body).
+    #[error("{backend}: {status}: unparseable answer: {reason} (body: {body})")]
+    Unparseable {
+        backend: String,
+        status: u16,
+        reason: String,
+        /// The body's first line, cut short.
+        body: String,
+    },
+    /// The answer's body could not be read to its end.
     #[error("{backend}: unexpected response: {reason}")]
     Decode { backend: String, reason: String },
     /// The client could not be built from the configuration.

@@ -154,6 +154,8 @@ pub fn rank(rollout: &Rollout, verdict: Option<&Outcome>) -> (Urgency, u8) {
     let worry = match verdict {
         Some(Outcome::Fail) => 0,
         Some(Outcome::Marginal) => 1,
+        // The metrics cannot be read: a person should look, before PASS.
+        Some(Outcome::NoData) => 2,
         Some(Outcome::InsufficientData { .. }) => 3,
         None => 4,
         Some(Outcome::Pass) => 5,

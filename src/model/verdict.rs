@@ -23,12 +23,23 @@ pub enum Direction {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Classification {
     Pass,
-    /// The canary is significantly higher than the baseline, beyond the tolerance.
+    /// The canary is higher than the baseline by more than the allowed change.
     High,
-    /// The canary is significantly lower than the baseline, beyond the tolerance.
+    /// The canary is lower than the baseline by more than the allowed change.
     Low,
-    /// The canary or the baseline has no data for this metric.
+    /// Not judged: the metric could not be read, or has too little data yet.
     NoData,
+}
+
+impl Classification {
+    /// High or Low, which the judge leaves only for a move the wrong way.
+    pub fn is_failure(self) -> bool {
+        matches!(self, Self::High | Self::Low)
+    }
+
+    pub fn is_pass(self) -> bool {
+        self == Self::Pass
+    }
 }
 
 impl fmt::Display for Classification {
@@ -60,12 +71,32 @@ pub enum Effect {
     },
 }
 
+/// What a metric's data is counted in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum DataUnit {
+    /// Requests served (count metrics).
+    Requests,
+    /// Independent points of a series (continuous metrics).
+    Points,
+}
+
+impl fmt::Display for DataUnit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Requests => "requests",
+            Self::Points => "points",
+        })
+    }
+}
+
 /// How much data a metric has against how much the judge needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct DataAmount {
-    /// Requests (count metrics) or samples (continuous metrics) on the thinner side.
+    /// Requests (count metrics) or independent points (continuous metrics) on the
+    /// thinner side.
     pub have: u64,
     pub needed: u64,
+    pub unit: DataUnit,
 }
 
 impl DataAmount {
@@ -85,7 +116,8 @@ pub struct MetricResult {
     pub effect: Option<Effect>,
     /// Two-sided p-value of the test; None when no test ran.
     pub p_value: Option<f64>,
-    pub data: DataAmount,
+    /// None when the metric could not be read.
+    pub data: Option<DataAmount>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -97,15 +129,20 @@ pub enum Outcome {
     InsufficientData {
         have: u64,
         needed: u64,
+        unit: DataUnit,
         /// When the thinnest metric should have enough, at its current rate.
         eta: Option<Duration>,
     },
+    /// Some metric could not be read (its queries failed): the backend's trouble, which
+    /// neither passes nor fails the canary.
+    NoData,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Verdict {
     pub outcome: Outcome,
-    /// Kayenta's 0-100 score; None while data is insufficient.
+    /// Kayenta's 0-100 score; None while a metric is not judged, unless the others
+    /// already fail the canary (then the score it would have if the rest passed).
     pub score: Option<f64>,
     pub metrics: Vec<MetricResult>,
     /// The metric(s) that decided the outcome (failing ones, or the ones short of data).
@@ -120,30 +157,39 @@ impl Verdict {
     }
 }
 
-/// One line for the fleet row and the rollout pane, e.g.
-/// `FAIL 33/100: error rate High, latency High` or `INSUFFICIENT DATA 120/250, ETA 2m`.
+/// One line for the fleet row and the rollout pane, saying what each number is:
+/// `FAIL score 33/100: error rate High, latency High`,
+/// `INSUFFICIENT DATA 120/250 requests, ETA 2m: error rate`,
+/// `NO DATA: queries failed for error rate, latency p99`.
 impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names = self.deciding.join(", ");
         match &self.outcome {
-            Outcome::InsufficientData { have, needed, eta } => {
-                write!(f, "INSUFFICIENT DATA {have}/{needed}")?;
+            Outcome::InsufficientData {
+                have,
+                needed,
+                unit,
+                eta,
+            } => {
+                write!(f, "INSUFFICIENT DATA {have}/{needed} {unit}")?;
                 match eta {
                     Some(eta) => write!(f, ", ETA {}", short_duration(*eta))?,
                     None => f.write_str(", ETA unknown")?,
                 }
-                let names: Vec<&str> = self.deciding.iter().map(String::as_str).collect();
                 if !names.is_empty() {
-                    write!(f, ": {}", names.join(", "))?;
+                    write!(f, ": {names}")?;
                 }
                 Ok(())
             }
+            Outcome::NoData if names.is_empty() => f.write_str("NO DATA: no metrics to judge"),
+            Outcome::NoData => write!(f, "NO DATA: queries failed for {names}"),
             outcome => {
                 let word = match outcome {
                     Outcome::Pass => "PASS",
                     Outcome::Marginal => "MARGINAL",
                     _ => "FAIL",
                 };
-                write!(f, "{word} {:.0}/100", self.score.unwrap_or(0.0))?;
+                write!(f, "{word} score {:.0}/100", self.score.unwrap_or(0.0))?;
                 let mut sep = ": ";
                 for m in self.deciding_results() {
                     write!(f, "{sep}{} {}", m.name, m.classification)?;

@@ -33,9 +33,10 @@ use tokio::task::JoinHandle;
 pub use access::RecordedRequest;
 pub use api_error::ApiError;
 pub use kubeconfig::SimContext;
+pub use scenarios::{DemoCanary, demo_canaries, demo_incidents};
 pub use traffic::{
-    Behaviour, CodeTraffic, INTERVAL_SECONDS, TrafficHandle, TrafficInterval, TrafficSnapshot,
-    VersionKey, VersionTraffic,
+    BUCKETS, Behaviour, CodeTraffic, INTERVAL_SECONDS, TrafficHandle, TrafficInterval,
+    TrafficModel, TrafficSnapshot, VersionKey, VersionTraffic, histogram_quantile,
 };
 
 use crate::cli::DemoArgs;

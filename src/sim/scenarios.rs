@@ -577,6 +577,56 @@ pub fn behaviour(namespace: &str, rollout: &str, image: &str) -> Behaviour {
     }
 }
 
+/// A demo service that rolls out as a canary, with how its versions behave.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DemoCanary {
+    pub namespace: &'static str,
+    pub name: &'static str,
+    /// Its stable version's behaviour.
+    pub healthy: Behaviour,
+    /// The update in the demo's story, when it is one of its incidents.
+    pub incident: Option<Behaviour>,
+}
+
+fn demo_canary(s: &Service) -> DemoCanary {
+    let version = |tag: &str| behaviour(s.namespace, s.name, &image(s.namespace, s.name, tag));
+    let healthy = version(s.history[s.history.len() - 1]);
+    let incident = s
+        .update
+        .map(|(tag, _)| version(tag))
+        .filter(|b| *b != healthy);
+    DemoCanary {
+        namespace: s.namespace,
+        name: s.name,
+        healthy,
+        incident,
+    }
+}
+
+/// The demo's canary services (one of each name), with their traffic: what the judge
+/// meets in the demo.
+pub fn demo_canaries() -> Vec<DemoCanary> {
+    let mut seen = Vec::new();
+    DEMO.iter()
+        .filter(|s| !matches!(s.strategy, Strategy::BlueGreenManual))
+        .filter(|s| {
+            let new = !seen.contains(&(s.namespace, s.name));
+            seen.push((s.namespace, s.name));
+            new
+        })
+        .map(demo_canary)
+        .collect()
+}
+
+/// The demo's incidents: the checkout canary that times out and the search canary with an
+/// N+1 query, each with its stable version's behaviour and the incident's.
+pub fn demo_incidents() -> Vec<DemoCanary> {
+    DEMO.iter()
+        .map(demo_canary)
+        .filter(|c| c.incident.is_some())
+        .collect()
+}
+
 /// Now and then, a new revision of a Healthy, idle demo service starts on its own.
 pub struct Liveliness {
     rng: fastrand::Rng,
@@ -666,5 +716,17 @@ mod tests {
             .error_rate,
             0.001
         );
+        let incidents: Vec<(&str, f64, f64)> = demo_incidents()
+            .iter()
+            .map(|c| (c.name, c.healthy.p99, c.incident.unwrap().error_rate))
+            .collect();
+        assert_eq!(
+            incidents,
+            [("checkout", 0.31, 0.4), ("search-api", 0.18, 0.0005)]
+        );
+        let canaries = demo_canaries();
+        assert!(canaries.iter().all(|c| c.healthy.error_rate < 0.01));
+        assert!(!canaries.iter().any(|c| c.name == "ledger"), "blue-green");
+        assert_eq!(canaries.iter().filter(|c| c.name == "checkout").count(), 1);
     }
 }

@@ -2,6 +2,9 @@
 //! rollout's requests, set by the weights the controller writes, with that version's error
 //! rate and latency. It advances one simulated second at a time; the noise comes from the
 //! seed, the version and the second, so a seed and a simulated time give the same counts.
+//! Each request fails, and falls in a latency bucket, at random with the version's
+//! probabilities, as real requests do: a judge measured on this traffic meets the
+//! sampling noise of real counts and histograms.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -115,6 +118,9 @@ struct IntervalStart {
 #[derive(Debug)]
 struct Series {
     behaviour: Behaviour,
+    /// The behaviour's latencies of successful and of failed requests.
+    ok_latency: Latency,
+    error_latency: Latency,
     weight: f64,
     ok: CodeCounts,
     errors: CodeCounts,
@@ -149,15 +155,73 @@ fn normal_cdf(z: f64) -> f64 {
     }
 }
 
-/// Latency is log-normal with the given median and 99th percentile.
-fn add_latencies(counts: &mut CodeCounts, n: u64, p50: f64, p99: f64) {
-    let mu = p50.ln();
-    let sigma = ((p99 / p50).ln() / 2.326_348).max(1e-6);
-    counts.requests += n;
-    for (bucket, le) in counts.buckets.iter_mut().zip(BUCKETS) {
-        *bucket += (n as f64 * normal_cdf((le.ln() - mu) / sigma)).round() as u64;
+/// A log-normal latency with a given median and 99th percentile, as the histogram sees it.
+#[derive(Debug, Clone, Copy)]
+struct Latency {
+    /// The share of requests at or below each bucket's bound.
+    cdf: [f64; BUCKETS.len()],
+    mean: f64,
+}
+
+impl Latency {
+    fn new(p50: f64, p99: f64) -> Latency {
+        let mu = p50.ln();
+        let sigma = ((p99 / p50).ln() / 2.326_348).max(1e-6);
+        Latency {
+            cdf: BUCKETS.map(|le| normal_cdf((le.ln() - mu) / sigma)),
+            mean: (mu + sigma * sigma / 2.0).exp(),
+        }
     }
-    counts.sum += n as f64 * (mu + sigma * sigma / 2.0).exp();
+
+    /// Counts `n` requests, each falling in a bucket at random (a multinomial draw, bucket
+    /// by bucket).
+    fn add(&self, counts: &mut CodeCounts, rng: &mut fastrand::Rng, n: u64) {
+        counts.requests += n;
+        counts.sum += n as f64 * self.mean;
+        let (mut below, mut cdf_below, mut left) = (0, 0.0, n);
+        for (bucket, cdf) in counts.buckets.iter_mut().zip(self.cdf) {
+            if left > 0 && cdf_below < 1.0 {
+                let within = binomial(
+                    rng,
+                    left,
+                    ((cdf - cdf_below) / (1.0 - cdf_below)).clamp(0.0, 1.0),
+                );
+                below += within;
+                left -= within;
+            }
+            cdf_below = cdf;
+            *bucket += below;
+        }
+    }
+}
+
+/// A draw from Binomial(n, p): exact by inversion while `n·p` is small (the tails that
+/// errors and p99s are made of), the normal approximation beyond.
+fn binomial(rng: &mut fastrand::Rng, n: u64, p: f64) -> u64 {
+    if p > 0.5 {
+        return n - binomial(rng, n, 1.0 - p);
+    }
+    let mean = n as f64 * p;
+    if n == 0 || p <= 0.0 {
+        return 0;
+    }
+    if mean < 30.0 {
+        let odds = p / (1.0 - p);
+        let mut pmf = (1.0 - p).powf(n as f64);
+        let mut u = rng.f64();
+        let mut k = 0;
+        while u > pmf && k < n {
+            u -= pmf;
+            pmf *= (n - k) as f64 / (k + 1) as f64 * odds;
+            k += 1;
+        }
+        return k;
+    }
+    // Box-Muller.
+    let z = (-2.0 * (1.0 - rng.f64()).ln()).sqrt() * (std::f64::consts::TAU * rng.f64()).cos();
+    (mean + z * (mean * (1.0 - p)).sqrt())
+        .round()
+        .clamp(0.0, n as f64) as u64
 }
 
 impl TrafficModel {
@@ -197,6 +261,8 @@ impl TrafficModel {
             };
             let series = self.series.entry(key).or_insert_with(|| Series {
                 behaviour: *behaviour,
+                ok_latency: Latency::new(behaviour.p50, behaviour.p99),
+                error_latency: Latency::new(behaviour.error_p50, behaviour.error_p99),
                 weight: 0.0,
                 ok: CodeCounts::default(),
                 errors: CodeCounts::default(),
@@ -205,6 +271,10 @@ impl TrafficModel {
                 history: VecDeque::new(),
             });
             series.weight = *weight;
+            if series.behaviour != *behaviour {
+                series.ok_latency = Latency::new(behaviour.p50, behaviour.p99);
+                series.error_latency = Latency::new(behaviour.error_p50, behaviour.error_p99);
+            }
             series.behaviour = *behaviour;
         }
     }
@@ -225,13 +295,11 @@ impl TrafficModel {
             let b = series.behaviour;
             let expected = b.rps * series.weight / 100.0;
             let n = (expected * (0.9 + 0.2 * rng.f64())).round() as u64;
-            let error_expected = n as f64 * b.error_rate;
-            let errors = ((error_expected + (rng.f64() - 0.5) * error_expected.sqrt() * 2.0)
-                .round()
-                .max(0.0) as u64)
-                .min(n);
-            add_latencies(&mut series.ok, n - errors, b.p50, b.p99);
-            add_latencies(&mut series.errors, errors, b.error_p50, b.error_p99);
+            let errors = binomial(&mut rng, n, b.error_rate);
+            series.ok_latency.add(&mut series.ok, &mut rng, n - errors);
+            series
+                .error_latency
+                .add(&mut series.errors, &mut rng, errors);
             series.recent.push_back((n as u32, errors as u32));
             if series.recent.len() > RECENT {
                 series.recent.pop_front();
@@ -349,7 +417,7 @@ impl Series {
 /// The `q` quantile of a histogram with cumulative counts per bucket of [`BUCKETS`] and
 /// `count` in all, as Prometheus' `histogram_quantile`: linear within the bucket holding
 /// the rank, the highest finite bound when the rank falls beyond it, NaN when empty.
-fn histogram_quantile(q: f64, cumulative: &[u64; BUCKETS.len()], count: u64) -> f64 {
+pub fn histogram_quantile(q: f64, cumulative: &[u64; BUCKETS.len()], count: u64) -> f64 {
     if count == 0 {
         return f64::NAN;
     }
@@ -529,6 +597,28 @@ mod tests {
         assert!(histogram_quantile(0.99, &[0; BUCKETS.len()], 0).is_nan());
         // Beyond the last finite bound: that bound.
         assert_eq!(histogram_quantile(0.99, &[0; BUCKETS.len()], 5), 10.0);
+    }
+
+    #[test]
+    fn binomial_draws_have_the_binomial_mean_and_spread() {
+        let mut rng = fastrand::Rng::with_seed(3);
+        for (n, p) in [(120, 0.001), (600, 0.04), (2400, 0.4), (500, 0.97)] {
+            let draws: Vec<f64> = (0..4000).map(|_| binomial(&mut rng, n, p) as f64).collect();
+            let mean = draws.iter().sum::<f64>() / draws.len() as f64;
+            let var = draws.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / draws.len() as f64;
+            let (expected, expected_var) = (n as f64 * p, n as f64 * p * (1.0 - p));
+            assert!(
+                (mean - expected).abs() < 4.0 * (expected_var / 4000.0).sqrt() + 1e-9,
+                "n {n} p {p}: mean {mean}"
+            );
+            assert!(
+                (var / expected_var - 1.0).abs() < 0.15,
+                "n {n} p {p}: variance {var} vs {expected_var}"
+            );
+        }
+        assert_eq!(binomial(&mut rng, 0, 0.5), 0);
+        assert_eq!(binomial(&mut rng, 10, 0.0), 0);
+        assert_eq!(binomial(&mut rng, 10, 1.0), 10);
     }
 
     #[test]

@@ -363,7 +363,7 @@ fn action_mark(
 }
 
 /// The canary verdict in a word: PASS, MARG, FAIL, or WAIT while data is
-/// short; `?` when the metrics backend is down.
+/// short; `?` when the metrics backend is down or its queries fail.
 fn verdict_cell(rollout: &Rollout, state: &State, theme: &Theme) -> Option<(&'static str, Style)> {
     Some(match state.metrics.get(&rollout.key)? {
         Err(_) => ("?", Style::new().fg(theme.warning)),
@@ -375,6 +375,7 @@ fn verdict_cell(rollout: &Rollout, state: &State, theme: &Theme) -> Option<(&'st
                 Style::new().fg(theme.error).add_modifier(Modifier::BOLD),
             ),
             Outcome::InsufficientData { .. } => ("WAIT", theme.muted()),
+            Outcome::NoData => ("?", Style::new().fg(theme.warning)),
         },
     })
 }

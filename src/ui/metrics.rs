@@ -122,13 +122,14 @@ fn metric_line(metric: &MetricView, theme: &Theme, spark_width: usize) -> Line<'
     ])
 }
 
-/// "verdict FAIL 0/100: error rate High", coloured by outcome.
+/// "verdict FAIL score 0/100: error rate High", coloured by outcome.
 pub fn verdict_line(verdict: &Verdict, theme: &Theme) -> Line<'static> {
     let color = match verdict.outcome {
         Outcome::Pass => theme.healthy,
         Outcome::Marginal => theme.warning,
         Outcome::Fail => theme.error,
         Outcome::InsufficientData { .. } => theme.muted,
+        Outcome::NoData => theme.warning,
     };
     Line::from(vec![
         Span::styled("verdict  ", theme.muted()),

@@ -108,6 +108,7 @@ fn fleet_state(width: u16, height: u16) -> State {
             &mut state,
             Event::Cluster(ClusterEvent::ReplicaSet(Change::Relisted {
                 context: ctx.into(),
+                namespace: None,
                 items,
             })),
         );
@@ -236,6 +237,7 @@ fn listed_live(state: &mut State, context: &str, items: Vec<Rollout>) {
         state,
         Event::Cluster(ClusterEvent::Rollout(Change::Relisted {
             context: context.into(),
+            namespace: None,
             items,
         })),
     );

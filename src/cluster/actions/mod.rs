@@ -14,7 +14,9 @@ mod undo;
 use std::future::Future;
 
 use jiff::Timestamp;
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams};
+use kube::api::{
+    Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams,
+};
 use serde_json::Value;
 
 pub use errors::ActionError;
@@ -147,7 +149,9 @@ impl RolloutApi for KubeRollout {
             Call::Spec(body) | Call::Status(body) => {
                 let patch = Patch::Merge(body);
                 if status {
-                    self.rollouts.patch_status(&self.name, &params, &patch).await?
+                    self.rollouts
+                        .patch_status(&self.name, &params, &patch)
+                        .await?
                 } else {
                     self.rollouts.patch(&self.name, &params, &patch).await?
                 }

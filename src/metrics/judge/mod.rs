@@ -2,23 +2,32 @@
 //! the same window, then Kayenta's score. Pure: numbers in, `Verdict` out.
 //!
 //! Per metric, after the test (see [`binomial`] for counts and
-//! [`mann_whitney`] for continuous values), the classification follows
-//! Kayenta's `MannWhitneyClassifier`: with the effect's estimate `e` and its
-//! interval `[lo, hi]` (at `confidence`, 0.98 by default), the tolerance band
-//! is `±tolerance·|e|`, i.e. ±25% *of the estimate itself*. The canary is
-//! High when `lo > tolerance·|e|` and Low when `hi < −tolerance·|e|`: the
-//! whole interval must clear zero by a quarter of the estimated move, so a
-//! difference that is barely significant, or estimated imprecisely, passes.
-//! For counts the effect is the rate ratio's excess over 1 (`ρ − 1`), which
-//! is the rate difference in units of the baseline rate. The metric's
-//! direction decides which of High and Low fail it.
+//! [`mann_whitney`] for continuous values), the metric is High when the
+//! whole confidence interval of its change (at `confidence`, 0.99 by
+//! default) lies above the allowed change, Low when it lies wholly below
+//! minus it, and Pass otherwise. The allowed change is `tolerance` (0.25)
+//! of the baseline's own level: for counts, of the baseline's error rate
+//! (the rate ratio's interval must clear `1 ± tolerance`); for continuous
+//! values, of the baseline's median, and never less than the metric's
+//! `min_shift`. Kayenta's own band, ±25% *of the estimate*, shrinks with the
+//! estimate, so a tiny shift measured precisely fails; a band tied to the
+//! baseline's level is a practical-significance floor (Kayenta's
+//! `allowedIncrease` is the same idea as a ratio: `1 + tolerance`). The
+//! metric's direction decides which of High and Low fail it.
 //!
-//! Overall, in this order: a critical metric that is not Pass (Kayenta counts
-//! no data as not Pass) fails the canary with score 0; a metric short of its
-//! minimum data makes the verdict `InsufficientData`, never a pass; half or
-//! more of the metrics without data force the score to 0; otherwise the
-//! weighted group score (see [`score`]) against the pass and marginal
-//! thresholds.
+//! Overall, in this order, so that only a metric's own data can fail a
+//! canary and a backend in trouble never does:
+//! 1. a critical metric that is High or Low (the wrong way) fails it, score 0;
+//! 2. a score below `marginal` even if every metric not yet judged passed
+//!    fails it: nothing left to read could save it;
+//! 3. a metric that could not be read (its query failed) gives `NoData`;
+//! 4. a metric short of its minimum data gives `InsufficientData`;
+//! 5. otherwise the weighted group score (see [`score`]) against the pass
+//!    and marginal thresholds.
+//!
+//! Kayenta also fails a critical metric without data, and scores 0 when
+//! half the metrics have none; here missing data blocks a pass (3 and 4)
+//! and never fails.
 
 mod binomial;
 mod mann_whitney;
@@ -29,8 +38,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::model::verdict::DataAmount;
-use crate::model::verdict::{Effect, Outcome};
+use crate::metrics::config::checked;
+use crate::model::verdict::{DataAmount, DataUnit, Effect, Outcome};
 use crate::model::{Classification, Direction, MetricResult, Verdict};
 
 pub use binomial::{RateTest, clopper_pearson, rate_test, two_sided_p};
@@ -45,13 +54,19 @@ pub struct Thresholds {
     pub pass: f64,
     /// Minimum score for MARGINAL; below it is FAIL.
     pub marginal: f64,
-    /// Confidence level of the intervals.
+    /// Confidence level of the intervals, between 0 and 1. Kayenta's 0.98 is for one look
+    /// at the end of an interval; the cockpit judges a canary again every few seconds, and
+    /// 0.99 keeps the chance that a healthy canary ever shows FAIL as low as one look's.
+    #[serde(deserialize_with = "checked::probability")]
     pub confidence: f64,
-    /// Tolerance band as a fraction of the estimate, unless a metric overrides it.
+    /// The change a metric may make before it can fail, as a fraction of the baseline's
+    /// level (its error rate, or its median), unless the metric overrides it.
+    #[serde(deserialize_with = "checked::non_negative")]
     pub tolerance: f64,
     /// Requests each side must have served before a count metric is judged.
     pub min_requests: u64,
-    /// Samples each side must have before a continuous metric is judged.
+    /// Independent points (one rate window apart) each side must have before a continuous
+    /// metric is judged: 5 is the fewest for which a 99% rank interval exists.
     pub min_samples: u64,
 }
 
@@ -60,12 +75,22 @@ impl Default for Thresholds {
         Self {
             pass: 95.0,
             marginal: 75.0,
-            confidence: 0.98,
+            confidence: 0.99,
             tolerance: 0.25,
             min_requests: 250,
-            min_samples: 10,
+            min_samples: 5,
         }
     }
+}
+
+/// A metric's own allowed change, overriding [`Thresholds::tolerance`].
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Tolerance {
+    /// Fraction of the baseline's level; the thresholds' when None.
+    pub fraction: Option<f64>,
+    /// Continuous metrics: the smallest shift, in the metric's unit, that can fail the
+    /// metric however low the baseline's level (e.g. 0.005 s for latency).
+    pub min_shift: f64,
 }
 
 /// What the judge needs to know about a metric besides its numbers.
@@ -77,8 +102,8 @@ pub struct MetricSpec {
     pub critical: bool,
     /// Scoring group (Kayenta's); metrics of one group count equally.
     pub group: String,
-    /// Overrides `Thresholds::tolerance` for this metric.
-    pub tolerance: Option<f64>,
+    /// Overrides the thresholds' allowed change for this metric.
+    pub tolerance: Option<Tolerance>,
 }
 
 /// A metric's numbers for both sides over the same window. The kind of
@@ -93,13 +118,14 @@ pub enum MetricData {
         baseline_errors: f64,
         baseline_requests: f64,
     },
-    /// Samples of a continuous value (latency, orders per minute), e.g. the
-    /// points of a `query_range` series. Non-finite values are dropped.
+    /// Independent samples of a continuous value (latency, orders per minute), e.g. the
+    /// points of a `query_range` series one rate window apart. Non-finite values are
+    /// dropped; no values is "no traffic yet".
     Samples {
         canary: Vec<f64>,
         baseline: Vec<f64>,
     },
-    /// The backend has nothing for this metric (no series, or the query failed).
+    /// The metric could not be read: its query failed, or the backend's answer made no sense.
     Missing,
 }
 
@@ -108,7 +134,7 @@ pub struct MetricInput {
     pub spec: MetricSpec,
     pub data: MetricData,
     /// How fast the canary's side gains data, per second (requests/s for
-    /// counts, samples/s for series); gives the ETA of insufficient data.
+    /// counts, independent points/s for series); gives the ETA of insufficient data.
     pub data_rate: Option<f64>,
 }
 
@@ -119,93 +145,86 @@ pub fn judge(
     thresholds: &Thresholds,
 ) -> Verdict {
     let results: Vec<MetricResult> = metrics.iter().map(|m| classify(m, thresholds)).collect();
-
-    let failed_critical: Vec<String> = results
-        .iter()
-        .filter(|r| r.critical && r.classification != Classification::Pass && r.data.is_enough())
-        .map(|r| r.name.clone())
-        .collect();
-    if !failed_critical.is_empty() {
-        return Verdict {
-            outcome: Outcome::Fail,
-            score: Some(0.0),
-            metrics: results,
-            deciding: failed_critical,
-        };
-    }
-
-    if let Some(outcome) = insufficient(metrics, &results) {
-        let deciding = results
+    let names = |keep: &dyn Fn(&MetricResult) -> bool| -> Vec<String> {
+        results
             .iter()
-            .filter(|r| !r.data.is_enough())
+            .filter(|r| keep(r))
             .map(|r| r.name.clone())
-            .collect();
-        return Verdict {
-            outcome,
-            score: None,
-            metrics: results,
-            deciding,
-        };
-    }
-
-    let no_data: Vec<String> = results
-        .iter()
-        .filter(|r| r.classification == Classification::NoData)
-        .map(|r| r.name.clone())
-        .collect();
-    let (score, deciding) = if !results.is_empty() && 2 * no_data.len() >= results.len() {
-        (0.0, no_data)
-    } else {
-        let score = weighted_group_score(
-            results.iter().map(|r| (r.group.as_str(), r.classification)),
-            group_weights,
-        );
-        let failing = results
-            .iter()
-            .filter(|r| r.classification != Classification::Pass)
-            .map(|r| r.name.clone())
-            .collect();
-        (score, failing)
+            .collect()
     };
-    let outcome = if results.is_empty() {
-        Outcome::Fail
-    } else if score >= thresholds.pass {
+    let verdict = |outcome, score, deciding| Verdict {
+        outcome,
+        score,
+        metrics: results.clone(),
+        deciding,
+    };
+    let failing = |r: &MetricResult| r.classification.is_failure();
+
+    let failed_critical = names(&|r| r.critical && failing(r));
+    if !failed_critical.is_empty() {
+        return verdict(Outcome::Fail, Some(0.0), failed_critical);
+    }
+    // What the score would be if every metric not judged yet passed.
+    let best_case = weighted_group_score(
+        results.iter().map(|r| match r.classification {
+            Classification::NoData => (r.group.as_str(), Classification::Pass),
+            class => (r.group.as_str(), class),
+        }),
+        group_weights,
+    );
+    let failed = names(&failing);
+    if !failed.is_empty() && best_case < thresholds.marginal {
+        return verdict(Outcome::Fail, Some(best_case), failed);
+    }
+    let unreadable = names(&|r| r.data.is_none());
+    if results.is_empty() || !unreadable.is_empty() {
+        return verdict(Outcome::NoData, None, unreadable);
+    }
+    if let Some(outcome) = insufficient(metrics, &results) {
+        let short = names(&|r| r.data.is_some_and(|d| !d.is_enough()));
+        return verdict(outcome, None, short);
+    }
+    // Every metric is judged: the best case is the score. Groups weighed 0 can bring it
+    // low without a metric failing; that is no failure.
+    let outcome = if failed.is_empty() || best_case >= thresholds.pass {
         Outcome::Pass
-    } else if score >= thresholds.marginal {
+    } else if best_case >= thresholds.marginal {
         Outcome::Marginal
     } else {
         Outcome::Fail
     };
-    Verdict {
-        outcome,
-        score: Some(score),
-        metrics: results,
-        deciding,
-    }
+    verdict(outcome, Some(best_case), failed)
 }
 
 /// The thinnest metric's data (lowest share of its need) and its ETA, if any metric is short.
 fn insufficient(inputs: &[MetricInput], results: &[MetricResult]) -> Option<Outcome> {
-    let (input, result) = inputs
+    let (input, data) = inputs
         .iter()
         .zip(results)
-        .filter(|(_, r)| !r.data.is_enough())
-        .min_by(|(_, a), (_, b)| share(a.data).total_cmp(&share(b.data)))?;
-    let DataAmount { have, needed } = result.data;
+        .filter_map(|(i, r)| Some((i, r.data?)))
+        .filter(|(_, d)| !d.is_enough())
+        .min_by(|(_, a), (_, b)| share(a).total_cmp(&share(b)))?;
+    let DataAmount { have, needed, unit } = data;
     let eta = input
         .data_rate
         .filter(|rate| *rate > 0.0 && rate.is_finite())
         .map(|rate| Duration::from_secs_f64((needed - have) as f64 / rate));
-    Some(Outcome::InsufficientData { have, needed, eta })
+    Some(Outcome::InsufficientData {
+        have,
+        needed,
+        unit,
+        eta,
+    })
 }
 
-fn share(d: DataAmount) -> f64 {
+fn share(d: &DataAmount) -> f64 {
     d.have as f64 / d.needed as f64
 }
 
 fn classify(input: &MetricInput, thresholds: &Thresholds) -> MetricResult {
     let spec = &input.spec;
-    let tolerance = spec.tolerance.unwrap_or(thresholds.tolerance);
+    let own = spec.tolerance.unwrap_or_default();
+    let tolerance = own.fraction.unwrap_or(thresholds.tolerance);
     let (data, test) = match &input.data {
         MetricData::Missing => (None, None),
         MetricData::Counts {
@@ -218,6 +237,7 @@ fn classify(input: &MetricInput, thresholds: &Thresholds) -> MetricResult {
             let amount = DataAmount {
                 have,
                 needed: thresholds.min_requests.max(1),
+                unit: DataUnit::Requests,
             };
             let test = amount.is_enough().then(|| {
                 let t = rate_test(
@@ -243,24 +263,18 @@ fn classify(input: &MetricInput, thresholds: &Thresholds) -> MetricResult {
         MetricData::Samples { canary, baseline } => {
             let canary: Vec<f64> = canary.iter().copied().filter(|v| v.is_finite()).collect();
             let baseline: Vec<f64> = baseline.iter().copied().filter(|v| v.is_finite()).collect();
-            if canary.is_empty() || baseline.is_empty() {
-                (None, None)
-            } else {
-                let have = canary.len().min(baseline.len()) as u64;
-                let amount = DataAmount {
-                    have,
-                    needed: thresholds.min_samples.max(1),
-                };
-                let test = amount
-                    .is_enough()
-                    .then(|| shift_class(&canary, &baseline, thresholds.confidence, tolerance));
-                (Some(amount), test)
-            }
+            let amount = DataAmount {
+                have: canary.len().min(baseline.len()) as u64,
+                needed: thresholds.min_samples.max(1),
+                unit: DataUnit::Points,
+            };
+            let test = amount.is_enough().then(|| {
+                let allowed = (tolerance * median(&baseline).abs()).max(own.min_shift);
+                shift_class(&canary, &baseline, thresholds.confidence, allowed)
+            });
+            (Some(amount), test)
         }
     };
-    // Missing data counts as enough: there is nothing to wait for, and the
-    // no-data rules decide.
-    let data = data.unwrap_or(DataAmount { have: 0, needed: 0 });
     let (classification, effect, p_value) = match test {
         Some((class, effect, p)) => (apply_direction(class, spec.direction), effect, p),
         None => (Classification::NoData, None, None),
@@ -277,11 +291,22 @@ fn classify(input: &MetricInput, thresholds: &Thresholds) -> MetricResult {
     }
 }
 
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mid = sorted.len() / 2;
+    if sorted.len() % 2 == 1 {
+        sorted[mid]
+    } else {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
+    }
+}
+
 fn shift_class(
     canary: &[f64],
     baseline: &[f64],
     confidence: f64,
-    tolerance: f64,
+    allowed: f64,
 ) -> (Classification, Option<Effect>, Option<f64>) {
     // Kayenta: identical samples, or one value throughout, pass untested.
     let mut c = canary.to_vec();
@@ -293,7 +318,7 @@ fn shift_class(
     }
     match shift_test(canary, baseline, confidence) {
         Ok(t) => (
-            excess_class(t.estimate, t.lower, t.upper, tolerance),
+            beyond(t.lower, t.upper, allowed),
             Some(Effect::Shift {
                 estimate: t.estimate,
                 lower: t.lower,
@@ -307,12 +332,12 @@ fn shift_class(
     }
 }
 
-/// Kayenta's rule: the interval must clear the tolerance band `±tolerance·|estimate|`.
-fn excess_class(estimate: f64, lower: f64, upper: f64, tolerance: f64) -> Classification {
-    let band = tolerance * estimate.abs();
-    if lower > band {
+/// High when the whole interval of the shift lies above `allowed`, Low when wholly below
+/// `−allowed`: a shift that is significant but small enough to live with passes.
+fn beyond(lower: f64, upper: f64, allowed: f64) -> Classification {
+    if lower > allowed {
         Classification::High
-    } else if upper < -band {
+    } else if upper < -allowed {
         Classification::Low
     } else {
         Classification::Pass
@@ -321,18 +346,9 @@ fn excess_class(estimate: f64, lower: f64, upper: f64, tolerance: f64) -> Classi
 
 /// Counts: the canary's error rate differs when the whole confidence
 /// interval of the rate ratio lies outside 1 ± tolerance, i.e. the rates
-/// differ by more than the tolerance *of the baseline's rate*. (Kayenta's
-/// band, a fraction of the estimate, suits shifts whose intervals are near
-/// symmetric; a ratio's interval is skewed, and at a 190x error rate its
-/// lower end can sit below a quarter of the estimate, which would pass.)
+/// differ by more than the tolerance *of the baseline's rate*.
 fn ratio_class(lower: f64, upper: f64, tolerance: f64) -> Classification {
-    if lower > 1.0 + tolerance {
-        Classification::High
-    } else if upper < 1.0 - tolerance {
-        Classification::Low
-    } else {
-        Classification::Pass
-    }
+    beyond(lower - 1.0, upper - 1.0, tolerance)
 }
 
 /// A move in the allowed direction is a pass.
