@@ -174,6 +174,7 @@ impl Scope {
             all_contexts: self.all_contexts,
             namespace: self.namespace.clone(),
             namespaces,
+            watch_timeout: None,
         }
     }
 }

@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 use kube::runtime::events::{Recorder, Reporter};
@@ -30,7 +31,15 @@ pub struct Scope {
     /// Per context, the namespaces to watch one by one when the user may
     /// not list across all of them (`[contexts.X] namespaces` in config).
     pub namespaces: BTreeMap<String, Vec<String>>,
+    /// How long a watch may stay quiet before it is made again (the API
+    /// server ends it then); a link that goes silent is found within half
+    /// as long again. `None`: [`WATCH_TIMEOUT`].
+    pub watch_timeout: Option<Duration>,
 }
+
+/// Watches are made again this often: a proxy or NAT that silently drops a
+/// long-lived connection costs at most this (and a half) of staleness.
+pub const WATCH_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A kubeconfig and the contexts chosen from it, with a client per context.
 #[derive(Clone)]
@@ -43,6 +52,7 @@ struct Inner {
     known: Vec<String>,
     selected: Vec<String>,
     namespaces: BTreeMap<String, Vec<String>>,
+    watch_timeout: Duration,
     clients: Mutex<HashMap<String, Arc<ClientCell>>>,
 }
 
@@ -81,6 +91,7 @@ pub async fn connect(scope: &Scope) -> Result<Connection, ConnectError> {
             kubeconfig,
             selected,
             namespaces: scope.namespaces.clone(),
+            watch_timeout: scope.watch_timeout.unwrap_or(WATCH_TIMEOUT),
             clients: Mutex::default(),
         }),
     })
@@ -118,13 +129,19 @@ impl Connection {
             .map_or(&[], Vec::as_slice)
     }
 
+    /// How long a watch may stay quiet before it is made again.
+    pub(super) fn watch_timeout(&self) -> Duration {
+        self.inner.watch_timeout
+    }
+
     /// The client of `context`, made the first time it is asked for.
     pub(super) async fn client(&self, context: &str) -> Result<Arc<ContextClient>, String> {
         let cell = {
             let mut clients = self.inner.clients.lock().unwrap_or_else(|p| p.into_inner());
             clients.entry(context.to_string()).or_default().clone()
         };
-        cell.get_or_init(|| client_for(self.inner.kubeconfig.clone(), context))
+        let read_timeout = self.inner.watch_timeout * 3 / 2;
+        cell.get_or_init(|| client_for(self.inner.kubeconfig.clone(), context, read_timeout))
             .await
             .clone()
     }
@@ -149,7 +166,13 @@ impl Connection {
 }
 
 /// Builds the client of one context.
-async fn client_for(kubeconfig: Kubeconfig, context: &str) -> Result<Arc<ContextClient>, String> {
+/// `read_timeout`: how long any answer may stay silent (kube sets none, so
+/// a stalled link would hang a watch for ever).
+async fn client_for(
+    kubeconfig: Kubeconfig,
+    context: &str,
+    read_timeout: Duration,
+) -> Result<Arc<ContextClient>, String> {
     let user = kubeconfig
         .contexts
         .iter()
@@ -160,9 +183,14 @@ async fn client_for(kubeconfig: Kubeconfig, context: &str) -> Result<Arc<Context
         context: Some(context.to_string()),
         ..KubeConfigOptions::default()
     };
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
         .map_err(|e| format!("bad kubeconfig entry for {context}: {e}"))?;
+    config.read_timeout = Some(read_timeout);
+    // kube retries 429/503/504 up to 15 times over minutes before a request
+    // fails: a cluster in trouble would look fine for that long. The
+    // watches retry with their own backoff and say what is wrong at once.
+    config.default_retry = false;
     let server = config.cluster_url.to_string();
     let insecure = config.accept_invalid_certs;
     if insecure {

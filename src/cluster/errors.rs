@@ -64,10 +64,30 @@ pub fn watch_error_words(error: &watcher::Error, kind: Kind, site: &WatchSite<'_
 fn client_error_words(error: &kube::Error, kind: Kind, site: &WatchSite<'_>) -> String {
     match error {
         kube::Error::Api(status) => status_words(status, kind, site),
+        _ if root_cause(error).contains("timed out") => format!(
+            "no answer from {} in time: the link is stalled or has gone silent",
+            site.server
+        ),
+        _ if ["end of file", "unexpected EOF"]
+            .iter()
+            .any(|cut| root_cause(error).contains(cut)) =>
+        {
+            format!(
+                "the answer from {} was cut short (a proxy or the link closed it): {}",
+                site.server,
+                root_cause(error)
+            )
+        }
         kube::Error::HyperError(_) | kube::Error::Service(_) => {
             format!("unreachable: {}: {}", site.server, root_cause(error))
         }
         kube::Error::Auth(_) => format!("cannot log in to {}: {}", site.context, root_cause(error)),
+        // What came back is not the API server's JSON: a proxy's error
+        // page, a cut-off answer.
+        kube::Error::SerdeError(e) => format!(
+            "{} answered something that is not a Kubernetes object (a proxy's page, or cut short): {e}",
+            site.server
+        ),
         other => format!("{}: {}", site.context, root_cause(other)),
     }
 }
@@ -91,6 +111,14 @@ fn status_words(status: &kube::core::Status, kind: Kind, site: &WatchSite<'_>) -
         401 => format!(
             "{} did not accept the credentials of {}: {}",
             site.context, site.user, status.message
+        ),
+        429 => format!(
+            "{} is throttling requests (429 Too Many Requests): {}; retrying with backoff",
+            site.context, status.message
+        ),
+        code @ 500..=599 => format!(
+            "{} answered {code}: {} (the API server, or a proxy in front of it, is in trouble)",
+            site.context, status.message
         ),
         code => format!("{}: {} ({code})", site.context, status.message),
     }
@@ -169,7 +197,7 @@ mod tests {
         let error = api(500, "etcdserver: request timed out");
         assert_eq!(
             watch_error_words(&error, Kind::Rollout, &site(None)),
-            "prod-eu: etcdserver: request timed out (500)"
+            "prod-eu answered 500: etcdserver: request timed out (the API server, or a proxy in front of it, is in trouble)"
         );
     }
 

@@ -108,10 +108,12 @@ async fn watch_context(target: Target, events: mpsc::Sender<ClusterEvent>) {
             return;
         }
     }
+    let watch_timeout = target.connection.watch_timeout();
     let scope = Scope {
         client: client.clone(),
         context: &context,
         namespace: target.namespace.as_deref(),
+        watch_timeout,
     };
     let End::Forbidden(refused) = watch_scope(&scope, &events, target.namespace.is_none()).await
     else {
@@ -147,6 +149,7 @@ async fn watch_context(target: Target, events: mpsc::Sender<ClusterEvent>) {
             client: client.clone(),
             context: &context,
             namespace: Some(namespace),
+            watch_timeout,
         })
         .collect();
     futures::future::join_all(
@@ -162,6 +165,7 @@ struct Scope<'a> {
     client: Arc<ContextClient>,
     context: &'a str,
     namespace: Option<&'a str>,
+    watch_timeout: std::time::Duration,
 }
 
 impl Scope<'_> {
@@ -215,7 +219,12 @@ async fn watch_kind<T: Watched>(
         Some(ns) => Api::namespaced_with(client, ns, &resource),
         None => Api::all_with(client, &resource),
     };
-    let mut config = watcher::Config::default().page_size(LIST_PAGE);
+    let timeout = u32::try_from(scope.watch_timeout.as_secs())
+        .unwrap_or(u32::MAX)
+        .max(1);
+    let mut config = watcher::Config::default()
+        .page_size(LIST_PAGE)
+        .timeout(timeout);
     if kind == Kind::ReplicaSet {
         // Only Argo's ReplicaSets, not every Deployment's.
         config = config.labels(HASH_LABEL);
@@ -238,6 +247,12 @@ async fn watch_kind<T: Watched>(
                     out.insert(0, relay.live());
                 }
                 out
+            }
+            // The history the watch resumed from is gone (etcd compacted
+            // it): the watcher lists again, which is no failure to report.
+            Err(watcher::Error::WatchError(status)) if status.code == 410 => {
+                tracing::debug!(context = scope.context, ?kind, "410 Gone: listing again");
+                continue;
             }
             Err(error) => {
                 let words = watch_error_words(&error, kind, &site);
