@@ -177,14 +177,25 @@ fn fit_columns(fit: Fit) -> Vec<(Column, u16, u16)> {
         .collect()
 }
 
-/// Contexts that have never listed and are down: why, in a line each.
-fn never_connected(state: &State) -> Vec<String> {
-    state
+/// What the fleet cannot show, a line each: contexts that never listed
+/// and why (`true`: an error), and contexts watched only in some
+/// namespaces and why.
+fn never_connected(state: &State) -> Vec<(String, bool)> {
+    let in_scope = |c: &String| state.context_scope.as_ref().is_none_or(|s| s == c);
+    let mut lines: Vec<(String, bool)> = state
         .contexts
         .iter()
-        .filter(|(c, h)| h.listed.is_empty() && state.context_scope.as_ref().is_none_or(|s| s == c))
-        .filter_map(|(c, h)| Some(format!("✖ {c}: {}", h.error()?)))
-        .collect()
+        .filter(|(c, h)| h.listed.is_empty() && in_scope(c))
+        .filter_map(|(c, h)| Some((format!("✖ {c}: {}", h.error()?), true)))
+        .collect();
+    lines.extend(
+        state
+            .contexts
+            .iter()
+            .filter(|(c, _)| in_scope(c))
+            .filter_map(|(c, h)| Some((format!("⚠ {c}: {}", h.scoped.as_ref()?), false))),
+    );
+    lines
 }
 
 /// Draws the pane; returns how many rollout rows fit in it.
@@ -198,13 +209,15 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) -> usiz
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let buf = frame.buffer_mut();
-    for (y, line) in (inner.y + inner.height.saturating_sub(down.len() as u16)..).zip(&down) {
+    let first = inner.y + inner.height.saturating_sub(down.len() as u16);
+    for (y, (line, error)) in (first..).zip(&down) {
+        let color = if *error { theme.error } else { theme.warning };
         cells::put(
             buf,
             (inner.x, y),
             &fit(line, usize::from(inner.width)),
             usize::from(inner.width),
-            Style::new().fg(theme.error),
+            Style::new().fg(color),
         );
     }
     if state.view.is_empty() {

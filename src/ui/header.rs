@@ -131,12 +131,19 @@ fn context_spans(
     detail: Detail,
 ) -> Vec<Span<'static>> {
     if let Some(error) = health.error() {
-        let stale = age_at(state.now, health.stale_since);
         let style = Style::new().fg(theme.error);
-        let why = if detail >= Detail::ErrorsCut {
-            format!(" stale {stale}")
+        // Data shown as last seen is stale; a context never listed has none.
+        let stale = if health.listed.is_empty() {
+            String::new()
         } else {
-            format!(" stale {stale}: {error}")
+            format!(" stale {}", age_at(state.now, health.stale_since))
+        };
+        let why = if detail >= Detail::ErrorsCut {
+            stale
+        } else if stale.is_empty() {
+            format!(": {error}")
+        } else {
+            format!("{stale}: {error}")
         };
         return vec![
             Span::styled(format!("✖ {context}"), style.add_modifier(Modifier::BOLD)),
@@ -148,10 +155,17 @@ fn context_spans(
     } else {
         ("◌", theme.warning)
     };
-    vec![
+    let mut spans = vec![
         Span::styled(format!("{icon} "), Style::new().fg(color)),
         Span::raw(context.to_string()),
-    ]
+    ];
+    if health.insecure {
+        spans.push(Span::styled(
+            " ⚠ TLS not verified",
+            Style::new().fg(theme.warning),
+        ));
+    }
+    spans
 }
 
 /// When the next text of this line that moves with the clock (how long a

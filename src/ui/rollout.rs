@@ -12,6 +12,7 @@ use super::cells;
 use super::format::{age_at, fit, fit_left, short_hash};
 use super::{Theme, phase_icon};
 use crate::app::{Focus, State};
+use crate::cluster::Kind;
 use crate::metrics::RolloutMetricsReport;
 use crate::model::{AnalysisPhase, ReplicaSet, Role, Rollout, Strategy, age_changes_at};
 
@@ -114,13 +115,29 @@ fn lines(rollout: &Rollout, state: &State, theme: &Theme, width: usize) -> Vec<L
     }
     out.push(Line::raw(""));
     let sets = shown_replica_sets(rollout, state);
-    versions(&mut out, rollout, &sets, theme, width);
+    let health = state.health(&rollout.key.context);
+    let problem = |kind| health.and_then(|h| h.problem(kind));
+    versions(
+        &mut out,
+        rollout,
+        &sets,
+        problem(Kind::ReplicaSet),
+        theme,
+        width,
+    );
     out.extend(at_stake(rollout, state, theme));
     if !rollout.steps.is_empty() {
         out.push(steps(rollout, state, theme));
     }
     out.push(Line::raw(""));
     replicas(&mut out, rollout, &sets, state, theme);
+    if let Some(problem) = problem(Kind::AnalysisRun) {
+        out.push(Line::raw(""));
+        out.push(Line::styled(
+            format!("AnalysisRuns: {problem}"),
+            Style::new().fg(theme.warning),
+        ));
+    }
     analysis(&mut out, rollout, state, theme, width);
     conditions(&mut out, rollout, theme);
     out
@@ -164,15 +181,23 @@ fn role_style(role: Role, theme: &Theme) -> Style {
 }
 
 /// A line per version: role, hash, revision, image and its share of traffic.
+/// `problem`: why the ReplicaSets cannot be read, if they cannot.
 fn versions(
     out: &mut Vec<Line<'static>>,
     rollout: &Rollout,
     sets: &[(&ReplicaSet, Role)],
+    problem: Option<&str>,
     theme: &Theme,
     width: usize,
 ) {
     if sets.is_empty() {
-        out.push(Line::styled("no ReplicaSets seen yet", theme.muted()));
+        out.push(match problem {
+            Some(problem) => Line::styled(
+                format!("ReplicaSets: {problem}"),
+                Style::new().fg(theme.warning),
+            ),
+            None => Line::styled("no ReplicaSets seen yet", theme.muted()),
+        });
         return;
     }
     let bar_width = (width / 4).clamp(10, 30);

@@ -601,3 +601,36 @@ fn the_fleet_says_why_a_context_never_connected_and_which_rows_show() {
     assert!(footer.ends_with("… (:messages)"), "{footer}");
     assert!(!screen.contains("Connecting"), "{screen}");
 }
+
+/// A user who may list rollouts but not ReplicaSets: the rollouts show,
+/// the context is live (not stale), and the pane says what is missing
+/// where the versions would be.
+#[test]
+fn replica_sets_the_user_may_not_read_are_said_where_they_would_be() {
+    let contexts = ["sim-prod-eu"];
+    let mut state = state_of(&contexts, &contexts, 120, 40);
+    listed_live(
+        &mut state,
+        "sim-prod-eu",
+        vec![canary("sim-prod-eu", "shop", "checkout", Phase::Paused, 1)],
+    );
+    update(
+        &mut state,
+        Event::Cluster(ClusterEvent::Down {
+            context: "sim-prod-eu".into(),
+            kind: Kind::ReplicaSet,
+            error: "RBAC: viewer cannot list replicasets.apps in all namespaces".into(),
+        }),
+    );
+    settle(&mut state);
+    let screen = screen(&state);
+    assert!(
+        screen.contains("ReplicaSets: RBAC: viewer cannot list replicasets.apps in"),
+        "{screen}"
+    );
+    let header = screen.lines().next().unwrap();
+    assert!(
+        header.contains("● sim-prod-eu") && !header.contains("stale"),
+        "{header}"
+    );
+}
