@@ -96,10 +96,24 @@ pub fn load_from(
     profile: TermProfile,
 ) -> Result<Config, ConfigError> {
     let file: ConfigFile = match config_file.map(|p| (p, read(p))) {
-        Some((path, Ok(Some(text)))) => toml::from_str(&text).map_err(|e| ConfigError {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?,
+        Some((path, Ok(Some(text)))) => {
+            let file: ConfigFile = toml::from_str(&text).map_err(|e| ConfigError {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+            if let Some(metrics) = &file.metrics
+                && let Err(problem) = metrics.check()
+            {
+                return Err(ConfigError {
+                    path: path.to_path_buf(),
+                    message: match line_naming(&text, &problem) {
+                        Some(line) => format!("line {line}: {problem}"),
+                        None => problem,
+                    },
+                });
+            }
+            file
+        }
         Some((_, Err(e))) => return Err(e),
         _ => ConfigFile::default(),
     };
@@ -144,6 +158,25 @@ pub fn load_from(
     })
 }
 
+/// The line of `text` that a check's `problem` is about: the one with the
+/// threshold it names, or with the metric's name (`metrics.metric `X``).
+fn line_naming(text: &str, problem: &str) -> Option<usize> {
+    let needle = if let Some(rest) = problem.strip_prefix("[metrics.thresholds] ") {
+        let key = rest.split(' ').next()?;
+        let table = text.find("[metrics.thresholds]")?;
+        let at = text[table..].find(&format!("{key} ="))? + table;
+        return Some(text[..at].matches('\n').count() + 1);
+    } else {
+        let name = problem
+            .strip_prefix("metrics.metric `")?
+            .split('`')
+            .next()?;
+        format!("\"{name}\"")
+    };
+    let at = text.find(&needle)?;
+    Some(text[..at].matches('\n').count() + 1)
+}
+
 fn load_theme(name: &str, config_dir: Option<&Path>) -> Result<Theme, ConfigError> {
     if let Some(path) = config_dir.map(|d| d.join("themes").join(format!("{name}.toml")))
         && let Some(text) = read(&path)?
@@ -174,6 +207,50 @@ mod tests {
             load_from(None, None, TermProfile::NoColor).unwrap().theme,
             Theme::builtin("mono").unwrap()
         );
+    }
+
+    /// Settings that cannot be right are said with their line before
+    /// flightdeck starts, not found when the first canary is judged.
+    #[test]
+    fn thresholds_and_queries_that_cannot_be_right_name_their_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        let load = |text: &str| {
+            std::fs::write(&file, text).unwrap();
+            load_from(Some(&file), None, TermProfile::Ansi256).map(|_| ())
+        };
+        let metrics = "[metrics]\nurl = \"http://p:9090\"\n";
+        let err = load(&format!(
+            "{metrics}[metrics.thresholds]\npass = 70\nmarginal = 80\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("line 5: [metrics.thresholds] marginal = 80 is above pass = 70"),
+            "{err}"
+        );
+        let err = load(&format!("{metrics}[metrics.thresholds]\npass = 120\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 4: [metrics.thresholds] pass = 120: a score threshold is 0 to 100"),
+            "{err}"
+        );
+        let err = load(&format!(
+            "{metrics}\n[[metrics.metric]]\nname = \"orders\"\nquery = 'sum(rate(orders{{namespace=\"{{{{nmspace}}}}\"}}[1m]))'\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with(&file.display().to_string()), "{err}");
+        assert!(
+            err.contains("line 5: metrics.metric `orders`: unknown variable {{nmspace}}"),
+            "{err}"
+        );
+        assert!(err.contains("known: cluster, context, hash"), "{err}");
+        load(&format!(
+            "{metrics}[metrics.thresholds]\npass = 90\nmarginal = 60\n"
+        ))
+        .unwrap();
     }
 
     #[test]

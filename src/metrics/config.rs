@@ -38,7 +38,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::metrics::judge::{MetricSpec, Thresholds, Tolerance};
-use crate::metrics::templates::{MetricDefinition, MetricQueries, Preset};
+use crate::metrics::templates::{self, MetricDefinition, MetricQueries, Preset};
 use crate::model::Direction;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -154,7 +154,7 @@ pub struct CustomMetric {
 #[error("metrics.metric `{metric}`: {problem}")]
 pub struct MetricConfigError {
     pub metric: String,
-    pub problem: &'static str,
+    pub problem: String,
 }
 
 impl CustomMetric {
@@ -177,6 +177,15 @@ impl CustomMetric {
             }
             (None, _, _) => return Err(self.problem("`errors` and `requests` go together")),
         };
+        for template in [&self.query, &self.errors, &self.requests]
+            .into_iter()
+            .flatten()
+        {
+            templates::check(template).map_err(|e| MetricConfigError {
+                metric: self.name.clone(),
+                problem: e.to_string(),
+            })?;
+        }
         Ok(MetricDefinition {
             spec: MetricSpec {
                 name: self.name.clone(),
@@ -195,10 +204,10 @@ impl CustomMetric {
         })
     }
 
-    fn problem(&self, problem: &'static str) -> MetricConfigError {
+    fn problem(&self, problem: &str) -> MetricConfigError {
         MetricConfigError {
             metric: self.name.clone(),
-            problem,
+            problem: problem.to_string(),
         }
     }
 }
@@ -222,6 +231,26 @@ impl MetricsConfig {
             cluster_label: None,
             clusters: BTreeMap::new(),
         }
+    }
+
+    /// What cannot be right whatever the data: thresholds outside 0–100, a
+    /// marginal one above the pass one, a query with an unknown variable.
+    pub fn check(&self) -> Result<(), String> {
+        let t = &self.thresholds;
+        for (name, value) in [("pass", t.pass), ("marginal", t.marginal)] {
+            if !(0.0..=100.0).contains(&value) {
+                return Err(format!(
+                    "[metrics.thresholds] {name} = {value}: a score threshold is 0 to 100"
+                ));
+            }
+        }
+        if t.marginal > t.pass {
+            return Err(format!(
+                "[metrics.thresholds] marginal = {} is above pass = {}: MARGINAL is between them",
+                t.marginal, t.pass
+            ));
+        }
+        self.definitions().map(|_| ()).map_err(|e| e.to_string())
     }
 
     /// The preset's metrics followed by the user's; a user metric named like

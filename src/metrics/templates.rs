@@ -31,6 +31,29 @@ pub enum TemplateError {
     Unclosed { template: String },
 }
 
+/// Every variable a query may use.
+pub const VARIABLES: [&str; 9] = [
+    "namespace",
+    "rollout",
+    "hash",
+    "version",
+    "service",
+    "interval",
+    "rate_interval",
+    "context",
+    "cluster",
+];
+
+/// Whether `template` uses only known variables and closes its braces, as
+/// checked when the config is read (not when the first canary is queried).
+pub fn check(template: &str) -> Result<(), TemplateError> {
+    let vars: BTreeMap<String, String> = VARIABLES
+        .iter()
+        .map(|v| (v.to_string(), String::new()))
+        .collect();
+    render(template, &vars).map(|_| ())
+}
+
 /// Replaces each `{{name}}` (spaces inside the braces allowed, as in Flagger's templates).
 pub fn render(template: &str, vars: &BTreeMap<String, String>) -> Result<String, TemplateError> {
     let mut out = String::with_capacity(template.len());
