@@ -1,5 +1,4 @@
-//! Where each pane goes for a terminal size. Pure, so `app` can ask how
-//! many fleet rows fit when it scrolls.
+//! Where each pane goes for a terminal size. Pure.
 
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 
@@ -11,6 +10,8 @@ const SIDE_BY_SIDE: u16 = 120;
 /// From this height the metrics pane has a place of its own.
 const METRICS_FROM: u16 = 32;
 const METRICS_HEIGHT: u16 = 7;
+const METRICS_TALL_FROM: u16 = 50;
+const METRICS_TALL: u16 = 12;
 
 pub struct Areas {
     pub header: Rect,
@@ -22,15 +23,19 @@ pub struct Areas {
     pub footer: Rect,
 }
 
-/// `None` when the terminal is below the minimum size.
-pub fn areas(area: Rect) -> Option<Areas> {
+/// `None` when the terminal is below the minimum size. `metrics_lines`:
+/// the lines the metrics pane would show, which a tall terminal gives it.
+pub fn areas(area: Rect, metrics_lines: usize) -> Option<Areas> {
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         return None;
     }
-    let metrics_height = if area.height >= METRICS_FROM {
-        METRICS_HEIGHT
-    } else {
-        0
+    // The metrics pane from 32 rows; from 50, as tall as its lines need
+    // (up to a verdict, eight metrics and the traffic line).
+    let wanted = u16::try_from(metrics_lines.saturating_add(2)).unwrap_or(u16::MAX);
+    let metrics_height = match area.height {
+        h if h >= METRICS_TALL_FROM => wanted.clamp(METRICS_HEIGHT, METRICS_TALL),
+        h if h >= METRICS_FROM => METRICS_HEIGHT,
+        _ => 0,
     };
     let [header, body, metrics, footer] = Layout::vertical([
         Constraint::Length(1),
@@ -67,27 +72,21 @@ pub fn modal(area: Rect, width: u16, lines: usize) -> Rect {
     popup
 }
 
-/// How many rollouts the fleet pane shows at once (its borders and column
-/// header take three lines).
-pub fn fleet_rows((width, height): (u16, u16)) -> usize {
-    areas(Rect::new(0, 0, width, height)).map_or(0, |a| a.fleet.height.saturating_sub(3) as usize)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn panes_stack_when_narrow_and_stand_side_by_side_when_wide() {
-        let narrow = areas(Rect::new(0, 0, 80, 24)).unwrap();
+        let narrow = areas(Rect::new(0, 0, 80, 24), 3).unwrap();
         assert_eq!(narrow.fleet.width, 80);
         assert!(narrow.rollout.y > narrow.fleet.y);
-        let wide = areas(Rect::new(0, 0, 200, 60)).unwrap();
+        let wide = areas(Rect::new(0, 0, 200, 60), 3).unwrap();
         assert!(wide.rollout.x > wide.fleet.x);
         assert_eq!(wide.fleet.height, 51);
         assert!(wide.metrics.is_some() && narrow.metrics.is_none());
-        assert!(areas(Rect::new(0, 0, 79, 24)).is_none());
-        assert_eq!(fleet_rows((79, 30)), 0);
-        assert_eq!(fleet_rows((80, 24)), 7);
+        assert!(areas(Rect::new(0, 0, 79, 24), 3).is_none());
+        let tall = areas(Rect::new(0, 0, 200, 60), 9).unwrap();
+        assert_eq!(tall.metrics.unwrap().height, 11);
     }
 }

@@ -8,11 +8,21 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::Theme;
-use super::format::fit;
+use super::format::{fit, thousands};
 use crate::app::State;
 use crate::metrics::{MetricState, MetricView, RolloutMetricsReport};
+use crate::model::verdict::Effect;
 use crate::model::verdict::Outcome;
-use crate::model::{Direction, Verdict};
+use crate::model::{Direction, MetricResult, Verdict};
+
+/// How many lines the pane would show for the selected rollout: a tall
+/// terminal gives it that much room.
+pub fn lines_wanted(state: &State) -> usize {
+    match state.selected.as_ref().and_then(|k| state.report(k)) {
+        Some(report) => 1 + report.metrics.len() + usize::from(report.rps.is_some()),
+        None => 1,
+    }
+}
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let source = state
@@ -41,11 +51,28 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
+/// From this width, each metric's line also says what the judge found:
+/// the estimated change with its interval, and how much data it had.
+const WHY_FROM: usize = 150;
+
 fn report_lines(report: &RolloutMetricsReport, theme: &Theme, width: usize) -> Vec<Line<'static>> {
     let mut lines = vec![verdict_line(&report.verdict, theme)];
     let spark_width = width.saturating_sub(56).clamp(8, 40) / 2;
     for metric in &report.metrics {
-        lines.push(metric_line(metric, theme, spark_width));
+        let mut line = metric_line(metric, theme, spark_width);
+        if width >= WHY_FROM
+            && let Some(result) = report
+                .verdict
+                .metrics
+                .iter()
+                .find(|r| r.name == metric.name)
+        {
+            line.spans.push(Span::styled(
+                format!("  {}", judged(result, &metric.unit)),
+                theme.muted(),
+            ));
+        }
+        lines.push(line);
     }
     if let Some((stable, canary)) = report.rps {
         lines.push(Line::styled(
@@ -154,6 +181,66 @@ pub fn figure(value: f64, unit: &str) -> String {
         "" => format!("{value:.3}"),
         unit => format!("{value:.2} {unit}"),
     }
+}
+
+/// What the judge found of one metric: "+212ms [+180ms, +240ms] p<0.001 ·
+/// 30/5 points", "errors ×38.2 [×31.0, ×47.1] · 9,920/250 requests".
+fn judged(result: &MetricResult, unit: &str) -> String {
+    let signed = |v: f64| {
+        let text = figure(v.abs(), unit);
+        if v < 0.0 {
+            format!("-{text}")
+        } else {
+            format!("+{text}")
+        }
+    };
+    let ratio = |v: f64| {
+        if v.is_finite() {
+            format!("×{v:.1}")
+        } else {
+            "×∞".to_string()
+        }
+    };
+    let mut parts = Vec::new();
+    match result.effect {
+        Some(Effect::Shift {
+            estimate,
+            lower,
+            upper,
+        }) => parts.push(format!(
+            "{} [{}, {}]",
+            signed(estimate),
+            signed(lower),
+            signed(upper)
+        )),
+        Some(Effect::RateRatio {
+            estimate,
+            lower,
+            upper,
+        }) => parts.push(format!(
+            "rate {} [{}, {}]",
+            ratio(estimate),
+            ratio(lower),
+            ratio(upper)
+        )),
+        None => {}
+    }
+    if let Some(p) = result.p_value {
+        parts.push(if p < 0.001 {
+            "p<0.001".to_string()
+        } else {
+            format!("p={p:.3}")
+        });
+    }
+    if let Some(data) = result.data {
+        parts.push(format!(
+            "{}/{} {}",
+            thousands(data.have as f64),
+            thousands(data.needed as f64),
+            data.unit
+        ));
+    }
+    parts.join(" · ")
 }
 
 fn rate(value: f64) -> String {

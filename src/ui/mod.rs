@@ -30,7 +30,7 @@ use crate::model::Phase;
 /// Draws the whole screen from `state`, and says what it showed.
 pub fn draw(frame: &mut Frame, state: &State, theme: &Theme) -> Viewport {
     let area = frame.area();
-    let Some(areas) = layout::areas(area) else {
+    let Some(areas) = layout::areas(area, metrics::lines_wanted(state)) else {
         let text = format!(
             "terminal too small: {}x{}, flightdeck needs {}x{}",
             area.width,
