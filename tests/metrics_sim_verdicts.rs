@@ -82,3 +82,63 @@ async fn a_canary_just_begun_has_insufficient_data() {
     assert!(have < needed);
     assert_eq!(report.verdict.score, None);
 }
+
+/// The case that cried wolf: `checkout` undone to revision 2 (the healthy
+/// version its stable runs too), then watched for 20 simulated minutes as
+/// the cockpit would, a look every 20 simulated seconds: the verdict never
+/// says FAIL, and ends PASS. (The old judge gave `FAIL 50/100: latency p99
+/// High` with both sides at 430 ms.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkout_undone_to_a_healthy_revision_never_fails_in_twenty_minutes() {
+    use flightdeck::cluster::{self, Scope};
+    use flightdeck::model::{ObjectKey, RolloutAction};
+
+    const SPEED: f64 = 100.0;
+    let fleet = Fleet::start(FleetOptions {
+        speed: SPEED,
+        ..FleetOptions::default()
+    })
+    .await
+    .unwrap();
+    let source = SimMetrics::new(&fleet);
+    let before = target(&fleet, "sim-prod-eu", "shop", "checkout").await;
+    let connection = cluster::connect(&Scope {
+        kubeconfig: Some(fleet.kubeconfig_path().to_path_buf()),
+        all_contexts: true,
+        ..Scope::default()
+    })
+    .await
+    .unwrap();
+    let key = ObjectKey::new("sim-prod-eu", "shop", "checkout");
+    connection
+        .act(&key, RolloutAction::Undo { revision: Some(2) })
+        .await
+        .unwrap();
+    // The controller makes the revision 2 template the new canary.
+    let undone = loop {
+        let now = target(&fleet, "sim-prod-eu", "shop", "checkout").await;
+        if now.canary_hash != before.canary_hash {
+            break now;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let start = fleet.now();
+    let mut looks = 0;
+    let mut last = None;
+    while (fleet.now().as_second() - start.as_second()) < 20 * 60 {
+        tokio::time::sleep(Duration::from_secs_f64(20.0 / SPEED)).await;
+        let report = report(&source, &undone).await;
+        assert_ne!(
+            report.verdict.outcome,
+            Outcome::Fail,
+            "after {}s: {}",
+            (fleet.now().as_second() - start.as_second()),
+            report.verdict
+        );
+        looks += 1;
+        last = Some(report.verdict);
+    }
+    assert!(looks >= 50, "{looks} looks");
+    let last = last.unwrap();
+    assert_eq!(last.outcome, Outcome::Pass, "{last}");
+}
