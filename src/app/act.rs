@@ -1,10 +1,11 @@
 //! Acting on a rollout: from the key, through the confirm dialog with the
 //! blast radius, to the effect the watch shows (or the failure).
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 
+use super::keymap::KeyMode;
 use super::state::{AccessState, ActionState, Confirm, RevisionChoice, UndoPicker};
-use super::update::Outcome;
+use super::update::{Outcome, typed_char};
 use super::{Action, Effect, Flash, Mode, State};
 use crate::cluster::Access;
 use crate::model::verdict::Outcome as VerdictOutcome;
@@ -224,25 +225,33 @@ fn send(
 }
 
 pub(super) fn on_confirm_key(state: &mut State, key: KeyEvent, mut confirm: Confirm) -> Outcome {
-    match (key.code, confirm.typed.as_mut()) {
-        (KeyCode::Esc, _) | (KeyCode::Char('n'), None) => {
+    let mut action = state.keymap.action(KeyMode::Confirm, &key);
+    // Typing the name, characters are the name: `y` and `n` too.
+    if confirm.typed.is_some() && typed_char(&key).is_some() {
+        action = None;
+    }
+    match (action, confirm.typed.as_mut()) {
+        (Some(Action::No), _) => {
             state.mode = Mode::Normal;
             return flash(state, Flash::Info(format!("{}: cancelled", confirm.action)));
         }
-        (KeyCode::Enter, Some(typed)) if *typed != confirm.key.name => {
+        (Some(Action::Yes), Some(typed)) if *typed != confirm.key.name => {
             return flash(
                 state,
                 Flash::Error(format!("type {:?} to confirm", confirm.key.name)),
             );
         }
-        (KeyCode::Enter, _) | (KeyCode::Char('y'), None) => {
+        (Some(Action::Yes), _) => {
             state.mode = Mode::Normal;
             return send(state, confirm.key, confirm.action, confirm.typed);
         }
-        (KeyCode::Backspace, Some(typed)) => {
+        (Some(Action::DeleteChar), Some(typed)) => {
             typed.pop();
         }
-        (KeyCode::Char(c), Some(typed)) => typed.push(c),
+        (None, Some(typed)) => match typed_char(&key) {
+            Some(c) => typed.push(c),
+            None => return Outcome::default(),
+        },
         _ => return Outcome::default(),
     }
     state.mode = Mode::Confirm(confirm);
@@ -250,16 +259,16 @@ pub(super) fn on_confirm_key(state: &mut State, key: KeyEvent, mut confirm: Conf
 }
 
 pub(super) fn on_undo_key(state: &mut State, key: KeyEvent, mut picker: UndoPicker) -> Outcome {
-    match key.code {
-        KeyCode::Esc | KeyCode::Char('q') => {
+    match state.keymap.action(KeyMode::Undo, &key) {
+        Some(Action::Cancel) => {
             state.mode = Mode::Normal;
             return Outcome::redraw();
         }
-        KeyCode::Down | KeyCode::Char('j') => {
+        Some(Action::Down) => {
             picker.cursor = (picker.cursor + 1).min(picker.choices.len().saturating_sub(1));
         }
-        KeyCode::Up | KeyCode::Char('k') => picker.cursor = picker.cursor.saturating_sub(1),
-        KeyCode::Enter => {
+        Some(Action::Up) => picker.cursor = picker.cursor.saturating_sub(1),
+        Some(Action::Choose) => {
             state.mode = Mode::Normal;
             let Some(choice) = picker.choices.get(picker.cursor) else {
                 return Outcome::redraw();

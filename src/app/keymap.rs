@@ -1,12 +1,12 @@
-//! Keys to actions: the active keymap, parsed from `keymaps/*.toml`.
+//! Keys to actions: the active keymap, parsed from `keymaps/*.toml`, with a
+//! section per mode (normal, filter, command, confirm, undo, help).
 
 use std::collections::HashMap;
 use std::fmt;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use serde::Deserialize;
 
-/// What a person can ask for with one key in the normal mode.
+/// What a person can ask for with one key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Action {
     Down,
@@ -28,10 +28,105 @@ pub enum Action {
     Retry,
     Undo,
     Restart,
+    /// Filter: keep what is typed and go back to the fleet.
+    Keep,
+    /// Filter: clear it; command, confirm, undo: go back without doing anything.
+    Cancel,
+    /// Take back the last character typed.
+    DeleteChar,
+    /// Command: run what is typed.
+    Run,
+    /// Confirm: send the action (where typing the name is not asked for).
+    Yes,
+    /// Confirm: do not.
+    No,
+    /// Undo: go back to the revision under the cursor.
+    Choose,
+    /// Help and messages: close them (any key that is not a scroll does).
+    Close,
+}
+
+/// The modes with keys of their own, and the keymap section of each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyMode {
+    Normal,
+    Filter,
+    Command,
+    Confirm,
+    Undo,
+    /// The help and messages overlays.
+    Help,
+}
+
+impl KeyMode {
+    pub const ALL: [KeyMode; 6] = [
+        KeyMode::Normal,
+        KeyMode::Filter,
+        KeyMode::Command,
+        KeyMode::Confirm,
+        KeyMode::Undo,
+        KeyMode::Help,
+    ];
+
+    pub fn section(self) -> &'static str {
+        match self {
+            KeyMode::Normal => "normal",
+            KeyMode::Filter => "filter",
+            KeyMode::Command => "command",
+            KeyMode::Confirm => "confirm",
+            KeyMode::Undo => "undo",
+            KeyMode::Help => "help",
+        }
+    }
+
+    /// What the help overlay calls the keys of this mode.
+    pub fn title(self) -> &'static str {
+        match self {
+            KeyMode::Normal => "keys",
+            KeyMode::Filter => "while filtering (/)",
+            KeyMode::Command => "while typing a command (:)",
+            KeyMode::Confirm => "in a confirm dialog",
+            KeyMode::Undo => "choosing a revision to undo to",
+            KeyMode::Help => "in help and :messages",
+        }
+    }
+
+    /// The actions a key may stand for in this mode.
+    fn actions(self) -> &'static [Action] {
+        use Action::*;
+        match self {
+            KeyMode::Normal => &[
+                Down,
+                Up,
+                Top,
+                Bottom,
+                PageDown,
+                PageUp,
+                Filter,
+                Command,
+                Focus,
+                Help,
+                Quit,
+                Suspend,
+                Promote,
+                PromoteFull,
+                PauseResume,
+                Abort,
+                Retry,
+                Undo,
+                Restart,
+            ],
+            KeyMode::Filter => &[Keep, Cancel, DeleteChar, Down, Up],
+            KeyMode::Command => &[Run, Cancel, DeleteChar],
+            KeyMode::Confirm => &[Yes, No, DeleteChar],
+            KeyMode::Undo => &[Down, Up, Choose, Cancel],
+            KeyMode::Help => &[Down, Up, PageDown, PageUp, Top, Bottom, Close],
+        }
+    }
 }
 
 impl Action {
-    const ALL: [(Action, &'static str, &'static str); 19] = [
+    const ALL: [(Action, &'static str, &'static str); 27] = [
         (Action::Down, "down", "next rollout"),
         (Action::Up, "up", "previous rollout"),
         (Action::Top, "top", "first rollout"),
@@ -46,7 +141,7 @@ impl Action {
         (
             Action::Command,
             "command",
-            "command (:ctx NAME, :ns NAME, :q)",
+            "command (:ctx NAME, :ns NAME, :messages, :q)",
         ),
         (Action::Focus, "focus", "switch pane"),
         (Action::Help, "help", "this help"),
@@ -63,6 +158,14 @@ impl Action {
         (Action::Retry, "retry", "retry an aborted rollout"),
         (Action::Undo, "undo", "undo: roll back to a revision"),
         (Action::Restart, "restart", "restart the pods"),
+        (Action::Keep, "keep", "keep the filter"),
+        (Action::Cancel, "cancel", "cancel (clear the filter)"),
+        (Action::DeleteChar, "delete-char", "take back a character"),
+        (Action::Run, "run", "run the command"),
+        (Action::Yes, "yes", "confirm: send the action"),
+        (Action::No, "no", "do not send it"),
+        (Action::Choose, "choose", "undo to this revision"),
+        (Action::Close, "close", "close (any other key too)"),
     ];
 
     fn from_name(name: &str) -> Option<Action> {
@@ -79,11 +182,23 @@ impl Action {
             .map_or("", |(_, n, _)| n)
     }
 
-    pub fn description(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(a, ..)| *a == self)
-            .map_or("", |(.., d)| d)
+    /// What it does, in the words of the mode it is pressed in.
+    pub fn description(self, mode: KeyMode) -> &'static str {
+        match (mode, self) {
+            (KeyMode::Help, Action::Down) => "scroll down",
+            (KeyMode::Help, Action::Up) => "scroll up",
+            (KeyMode::Help, Action::Top) => "to the top",
+            (KeyMode::Help, Action::Bottom) => "to the end",
+            (KeyMode::Undo, Action::Down) => "next revision",
+            (KeyMode::Undo, Action::Up) => "previous revision",
+            (KeyMode::Filter, Action::Down) => "next matching rollout",
+            (KeyMode::Filter, Action::Up) => "previous matching rollout",
+            (KeyMode::Command | KeyMode::Undo, Action::Cancel) => "cancel",
+            _ => Self::ALL
+                .iter()
+                .find(|(a, ..)| *a == self)
+                .map_or("", |(.., d)| d),
+        }
     }
 }
 
@@ -168,18 +283,17 @@ impl fmt::Display for Key {
     }
 }
 
-/// The keymap of the normal mode: action → keys, in the file's order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Keymap {
+/// The keys of one mode: action → keys, in the file's order.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct ModeKeys {
     bindings: Vec<(Action, Vec<Key>)>,
     by_key: HashMap<Key, Action>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KeymapFile {
-    #[serde(default)]
-    normal: toml::Table,
+/// The keymap: a section per mode.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Keymap {
+    modes: HashMap<KeyMode, ModeKeys>,
 }
 
 impl Keymap {
@@ -189,64 +303,99 @@ impl Keymap {
             .expect("the embedded keymaps/default.toml is valid")
     }
 
-    /// Parse a keymap file; actions it names replace those of `base`.
-    /// Errors name the line and the entry at fault.
+    /// Parse a keymap file; the actions it names replace those of `base`,
+    /// mode by mode. Errors name the line and the entry at fault.
     pub fn parse(text: &str, base: Option<&Keymap>) -> Result<Keymap, String> {
-        let file: KeymapFile = toml::from_str(text).map_err(|e| e.to_string())?;
-        let mut bindings: Vec<(Action, Vec<Key>)> =
-            base.map(|b| b.bindings.clone()).unwrap_or_default();
-        for (name, keys) in &file.normal {
-            let action = Action::from_name(name).ok_or_else(|| {
-                format!(
-                    "[normal] {name}: unknown action; known: {}",
-                    Action::ALL.map(|(_, n, _)| n).join(", ")
-                )
-            })?;
-            let keys = keys
-                .as_array()
-                .ok_or_else(|| format!("[normal] {name}: expected a list of keys"))?
-                .iter()
-                .map(|k| {
-                    k.as_str()
-                        .ok_or_else(|| format!("[normal] {name}: keys are strings"))
-                        .and_then(|k| Key::parse(k).map_err(|e| format!("[normal] {name}: {e}")))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            match bindings.iter_mut().find(|(a, _)| *a == action) {
-                Some(slot) => slot.1 = keys,
-                None => bindings.push((action, keys)),
-            }
+        let file: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
+        let sections: Vec<&str> = KeyMode::ALL.iter().map(|m| m.section()).collect();
+        if let Some(unknown) = file.keys().find(|k| !sections.contains(&k.as_str())) {
+            return Err(format!(
+                "[{unknown}]: unknown section; known: {}",
+                sections.join(", ")
+            ));
         }
-        let mut by_key = HashMap::new();
-        for (action, keys) in &bindings {
-            for key in keys {
-                if let Some(other) = by_key.insert(*key, *action)
-                    && other != *action
-                {
-                    return Err(format!(
-                        "key {key} is bound to both {} and {}",
-                        other.name(),
-                        action.name()
-                    ));
+        let mut modes = HashMap::new();
+        for mode in KeyMode::ALL {
+            let section = mode.section();
+            let mut bindings: Vec<(Action, Vec<Key>)> = base
+                .and_then(|b| b.modes.get(&mode))
+                .map(|m| m.bindings.clone())
+                .unwrap_or_default();
+            let entries = match file.get(section) {
+                None => toml::Table::new(),
+                Some(toml::Value::Table(table)) => table.clone(),
+                Some(_) => return Err(format!("[{section}]: expected a table of action = [keys]")),
+            };
+            for (name, keys) in &entries {
+                let action = Action::from_name(name)
+                    .filter(|a| mode.actions().contains(a))
+                    .ok_or_else(|| {
+                        let known: Vec<&str> = mode.actions().iter().map(|a| a.name()).collect();
+                        format!(
+                            "[{section}] {name}: unknown action; known: {}",
+                            known.join(", ")
+                        )
+                    })?;
+                let keys = keys
+                    .as_array()
+                    .ok_or_else(|| format!("[{section}] {name}: expected a list of keys"))?
+                    .iter()
+                    .map(|k| {
+                        k.as_str()
+                            .ok_or_else(|| format!("[{section}] {name}: keys are strings"))
+                            .and_then(|k| {
+                                Key::parse(k).map_err(|e| format!("[{section}] {name}: {e}"))
+                            })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                match bindings.iter_mut().find(|(a, _)| *a == action) {
+                    Some(slot) => slot.1 = keys,
+                    None => bindings.push((action, keys)),
                 }
             }
+            let mut by_key = HashMap::new();
+            for (action, keys) in &bindings {
+                for key in keys {
+                    if let Some(other) = by_key.insert(*key, *action)
+                        && other != *action
+                    {
+                        return Err(format!(
+                            "[{section}] key {key} is bound to both {} and {}",
+                            other.name(),
+                            action.name()
+                        ));
+                    }
+                }
+            }
+            modes.insert(mode, ModeKeys { bindings, by_key });
         }
-        Ok(Keymap { bindings, by_key })
+        Ok(Keymap { modes })
     }
 
-    pub fn action(&self, key: &KeyEvent) -> Option<Action> {
-        self.by_key.get(&Key::from_event(key)).copied()
+    /// The action `key` stands for in `mode`, if any.
+    pub fn action(&self, mode: KeyMode, key: &KeyEvent) -> Option<Action> {
+        self.modes
+            .get(&mode)?
+            .by_key
+            .get(&Key::from_event(key))
+            .copied()
     }
 
-    pub fn keys(&self, action: Action) -> &[Key] {
-        self.bindings
+    pub fn keys(&self, mode: KeyMode, action: Action) -> &[Key] {
+        self.bindings(mode)
             .iter()
             .find(|(a, _)| *a == action)
             .map_or(&[], |(_, k)| k.as_slice())
     }
 
-    pub fn bindings(&self) -> &[(Action, Vec<Key>)] {
-        &self.bindings
+    /// The keys of `action` in `mode` as a hint shows them: `enter/y`.
+    pub fn hint(&self, mode: KeyMode, action: Action) -> String {
+        let keys: Vec<String> = self.keys(mode, action).iter().map(Key::to_string).collect();
+        keys.join("/")
+    }
+
+    pub fn bindings(&self, mode: KeyMode) -> &[(Action, Vec<Key>)] {
+        self.modes.get(&mode).map_or(&[], |m| m.bindings.as_slice())
     }
 }
 
@@ -262,23 +411,35 @@ mod tests {
     fn default_keys_resolve() {
         let map = Keymap::default_keys();
         assert_eq!(
-            map.action(&press(KeyCode::Char('j'), KeyModifiers::NONE)),
+            map.action(
+                KeyMode::Normal,
+                &press(KeyCode::Char('j'), KeyModifiers::NONE)
+            ),
             Some(Action::Down)
         );
         assert_eq!(
-            map.action(&press(KeyCode::Down, KeyModifiers::NONE)),
+            map.action(KeyMode::Normal, &press(KeyCode::Down, KeyModifiers::NONE)),
             Some(Action::Down)
         );
         assert_eq!(
-            map.action(&press(KeyCode::Char('G'), KeyModifiers::SHIFT)),
+            map.action(
+                KeyMode::Normal,
+                &press(KeyCode::Char('G'), KeyModifiers::SHIFT)
+            ),
             Some(Action::Bottom)
         );
         assert_eq!(
-            map.action(&press(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            map.action(
+                KeyMode::Normal,
+                &press(KeyCode::Char('c'), KeyModifiers::CONTROL)
+            ),
             Some(Action::Quit)
         );
         assert_eq!(
-            map.action(&press(KeyCode::Char('x'), KeyModifiers::NONE)),
+            map.action(
+                KeyMode::Normal,
+                &press(KeyCode::Char('x'), KeyModifiers::NONE)
+            ),
             None
         );
     }
@@ -288,21 +449,68 @@ mod tests {
         let map =
             Keymap::parse("[normal]\ndown = [\"n\"]\n", Some(&Keymap::default_keys())).unwrap();
         assert_eq!(
-            map.action(&press(KeyCode::Char('n'), KeyModifiers::NONE)),
+            map.action(
+                KeyMode::Normal,
+                &press(KeyCode::Char('n'), KeyModifiers::NONE)
+            ),
             Some(Action::Down)
         );
         assert_eq!(
-            map.action(&press(KeyCode::Char('j'), KeyModifiers::NONE)),
+            map.action(
+                KeyMode::Normal,
+                &press(KeyCode::Char('j'), KeyModifiers::NONE)
+            ),
             None
         );
         assert_eq!(
-            map.action(&press(KeyCode::Char('k'), KeyModifiers::NONE)),
+            map.action(
+                KeyMode::Normal,
+                &press(KeyCode::Char('k'), KeyModifiers::NONE)
+            ),
             Some(Action::Up)
         );
     }
 
     #[test]
+    fn each_mode_has_its_own_keys_and_a_file_changes_them_mode_by_mode() {
+        let default = Keymap::default_keys();
+        let key = |c| press(KeyCode::Char(c), KeyModifiers::NONE);
+        // `j` moves in the fleet and the undo picker; in a filter it is text.
+        assert_eq!(
+            default.action(KeyMode::Normal, &key('j')),
+            Some(Action::Down)
+        );
+        assert_eq!(default.action(KeyMode::Undo, &key('j')), Some(Action::Down));
+        assert_eq!(default.action(KeyMode::Filter, &key('j')), None);
+        assert_eq!(
+            default.action(KeyMode::Confirm, &key('y')),
+            Some(Action::Yes)
+        );
+        let mine = Keymap::parse(
+            "[confirm]\nyes = [\"enter\", \"o\"]\n[help]\nclose = [\"x\"]\n",
+            Some(&default),
+        )
+        .unwrap();
+        assert_eq!(mine.action(KeyMode::Confirm, &key('o')), Some(Action::Yes));
+        assert_eq!(mine.action(KeyMode::Confirm, &key('y')), None);
+        assert_eq!(mine.action(KeyMode::Confirm, &key('n')), Some(Action::No));
+        assert_eq!(mine.action(KeyMode::Help, &key('x')), Some(Action::Close));
+        assert_eq!(mine.action(KeyMode::Normal, &key('j')), Some(Action::Down));
+        assert_eq!(mine.hint(KeyMode::Confirm, Action::Yes), "enter/o");
+    }
+
+    #[test]
     fn bad_files_name_what_is_wrong() {
+        let err = Keymap::parse("[confirm]\npromote = [\"p\"]\n", None).unwrap_err();
+        assert!(
+            err.contains("[confirm] promote: unknown action; known: yes, no, delete-char"),
+            "{err}"
+        );
+        let err = Keymap::parse("[picker]\ndown = [\"j\"]\n", None).unwrap_err();
+        assert!(
+            err.contains("[picker]: unknown section; known: normal, filter"),
+            "{err}"
+        );
         let err = Keymap::parse("[normal]\njump = [\"x\"]\n", None).unwrap_err();
         assert!(err.contains("jump: unknown action"), "{err}");
         let err = Keymap::parse("[normal]\ndown = [\"ctrl-\"]\n", None).unwrap_err();

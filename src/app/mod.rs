@@ -15,7 +15,7 @@ mod view;
 
 pub use act::{check, rollout_action};
 pub use event::{Effect, Event};
-pub use keymap::{Action, Key, Keymap};
+pub use keymap::{Action, Key, KeyMode, Keymap};
 pub use state::{
     AccessState, ActionState, Confirm, ContextHealth, Flash, Focus, Mode, Policy, RevisionChoice,
     State, UndoPicker, Viewport,

@@ -880,3 +880,42 @@ fn messages_leave_the_footer_and_stay_in_messages() {
     press(&mut s, KeyCode::Char('x'));
     assert_eq!(s.mode, Mode::Normal);
 }
+
+/// The confirm dialog's keys come from `[confirm]`: a remapped yes sends,
+/// and where the name must be typed, `y` and `n` are letters of it.
+#[test]
+fn confirm_keys_follow_the_keymap_and_a_typed_name_takes_every_letter() {
+    let (mut s, _) = acting_state();
+    s.keymap = Keymap::parse(
+        "[confirm]\nyes = [\"enter\", \"o\"]\n",
+        Some(&Keymap::default_keys()),
+    )
+    .unwrap();
+    press(&mut s, KeyCode::Char('a'));
+    assert!(matches!(s.mode, Mode::Confirm(_)));
+    assert!(press(&mut s, KeyCode::Char('y')).effects.is_empty());
+    assert!(
+        matches!(s.mode, Mode::Confirm(_)),
+        "y is not bound any more"
+    );
+    let out = press(&mut s, KeyCode::Char('o'));
+    assert!(matches!(out.effects.as_slice(), [Effect::Act { .. }]));
+
+    let (mut s, target) = acting_state();
+    s.policy.production_contexts = vec![target.context.clone()];
+    press(&mut s, KeyCode::Char('a'));
+    typed(&mut s, "checkout");
+    let Mode::Confirm(confirm) = &s.mode else {
+        panic!("{:?}", s.mode)
+    };
+    assert_eq!(confirm.typed.as_deref(), Some("checkout"));
+    typed(&mut s, "yn");
+    press(&mut s, KeyCode::Backspace);
+    press(&mut s, KeyCode::Backspace);
+    let out = press(&mut s, KeyCode::Enter);
+    assert!(
+        matches!(out.effects.as_slice(), [Effect::Act { typed_name: Some(n), .. }] if n == "checkout"),
+        "{:?}",
+        out.effects
+    );
+}

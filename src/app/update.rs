@@ -4,6 +4,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::act;
 use super::command::{self, Command};
+use super::keymap::KeyMode;
 use super::view::{self, rebuild, select};
 use super::{Action, Effect, Event, Flash, Focus, Mode, State};
 use crate::cluster::{self, Change, ClusterEvent, Kind};
@@ -180,9 +181,12 @@ fn on_key(state: &mut State, key: KeyEvent) -> Outcome {
         Mode::Confirm(confirm) => act::on_confirm_key(state, key, confirm),
         Mode::Undo(picker) => act::on_undo_key(state, key, picker),
         Mode::Command(line) => on_command_key(state, key, line),
-        Mode::Normal => match state.keymap.action(&key) {
+        Mode::Normal => match state.keymap.action(KeyMode::Normal, &key) {
             Some(action) => on_action(state, action),
-            None if key.code == KeyCode::Esc && !state.filter.is_empty() => {
+            // A kept filter: the filter's own cancel key clears it.
+            None if state.keymap.action(KeyMode::Filter, &key) == Some(Action::Cancel)
+                && !state.filter.is_empty() =>
+            {
                 set_filter(state, String::new());
                 Outcome::redraw()
             }
@@ -235,22 +239,31 @@ fn on_action(state: &mut State, action: Action) -> Outcome {
         | Action::Retry
         | Action::Undo
         | Action::Restart => return act::on_action_key(state, action),
+        // The other modes' actions: the normal keymap binds none of them.
+        Action::Keep
+        | Action::Cancel
+        | Action::DeleteChar
+        | Action::Run
+        | Action::Yes
+        | Action::No
+        | Action::Choose
+        | Action::Close => return Outcome::default(),
     }
     Outcome::redraw()
 }
 
-/// Help and messages: the arrows and pages scroll (within what the frame
+/// Help and messages: the keys of `[help]` scroll (within what the frame
 /// showed), any other key closes.
 fn on_overlay_key(state: &mut State, key: KeyEvent, scroll: u16, mode: fn(u16) -> Mode) -> Outcome {
     let max = state.viewport.overlay_scroll_max();
     let page = u16::try_from(state.viewport.overlay_rows.max(1)).unwrap_or(u16::MAX);
-    let scroll = match key.code {
-        KeyCode::Down | KeyCode::Char('j') => scroll.saturating_add(1),
-        KeyCode::Up | KeyCode::Char('k') => scroll.saturating_sub(1),
-        KeyCode::PageDown | KeyCode::Char(' ') => scroll.saturating_add(page),
-        KeyCode::PageUp => scroll.saturating_sub(page),
-        KeyCode::Home | KeyCode::Char('g') => 0,
-        KeyCode::End | KeyCode::Char('G') => max,
+    let scroll = match state.keymap.action(KeyMode::Help, &key) {
+        Some(Action::Down) => scroll.saturating_add(1),
+        Some(Action::Up) => scroll.saturating_sub(1),
+        Some(Action::PageDown) => scroll.saturating_add(page),
+        Some(Action::PageUp) => scroll.saturating_sub(page),
+        Some(Action::Top) => 0,
+        Some(Action::Bottom) => max,
         _ => {
             state.mode = Mode::Normal;
             return Outcome::redraw();
@@ -260,46 +273,64 @@ fn on_overlay_key(state: &mut State, key: KeyEvent, scroll: u16, mode: fn(u16) -
     Outcome::redraw()
 }
 
-fn on_filter_key(state: &mut State, key: KeyEvent) -> Outcome {
+/// A character typed as text (a filter, a command, a name), not a key.
+pub(super) fn typed_char(key: &KeyEvent) -> Option<char> {
     match key.code {
-        KeyCode::Enter => state.mode = Mode::Normal,
-        KeyCode::Esc => {
+        KeyCode::Char(c)
+            if !key
+                .modifiers
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+        {
+            Some(c)
+        }
+        _ => None,
+    }
+}
+
+fn on_filter_key(state: &mut State, key: KeyEvent) -> Outcome {
+    match state.keymap.action(KeyMode::Filter, &key) {
+        Some(Action::Keep) => state.mode = Mode::Normal,
+        Some(Action::Cancel) => {
             state.mode = Mode::Normal;
             set_filter(state, String::new());
         }
-        KeyCode::Backspace => {
+        Some(Action::DeleteChar) => {
             let mut filter = state.filter.clone();
             filter.pop();
             set_filter(state, filter);
         }
-        KeyCode::Down => move_cursor(state, state.cursor.saturating_add(1)),
-        KeyCode::Up => move_cursor(state, state.cursor.saturating_sub(1)),
-        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-            let filter = format!("{}{c}", state.filter);
-            set_filter(state, filter);
-        }
-        _ => return Outcome::default(),
+        Some(Action::Down) => move_cursor(state, state.cursor.saturating_add(1)),
+        Some(Action::Up) => move_cursor(state, state.cursor.saturating_sub(1)),
+        _ => match typed_char(&key) {
+            Some(c) => {
+                let filter = format!("{}{c}", state.filter);
+                set_filter(state, filter);
+            }
+            None => return Outcome::default(),
+        },
     }
     Outcome::redraw()
 }
 
 fn on_command_key(state: &mut State, key: KeyEvent, mut line: String) -> Outcome {
-    match key.code {
-        KeyCode::Esc => state.mode = Mode::Normal,
-        KeyCode::Backspace if line.is_empty() => state.mode = Mode::Normal,
-        KeyCode::Backspace => {
+    match state.keymap.action(KeyMode::Command, &key) {
+        Some(Action::Cancel) => state.mode = Mode::Normal,
+        Some(Action::DeleteChar) if line.is_empty() => state.mode = Mode::Normal,
+        Some(Action::DeleteChar) => {
             line.pop();
             state.mode = Mode::Command(line);
         }
-        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-            line.push(c);
-            state.mode = Mode::Command(line);
-        }
-        KeyCode::Enter => {
+        Some(Action::Run) => {
             state.mode = Mode::Normal;
             return run_command(state, &line);
         }
-        _ => return Outcome::default(),
+        _ => match typed_char(&key) {
+            Some(c) => {
+                line.push(c);
+                state.mode = Mode::Command(line);
+            }
+            None => return Outcome::default(),
+        },
     }
     Outcome::redraw()
 }

@@ -10,7 +10,9 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use super::Theme;
 use super::format::{fit_left, thousands};
-use crate::app::{Confirm, State};
+use crossterm::event::KeyCode;
+
+use crate::app::{Action, Confirm, KeyMode, State};
 use crate::model::{BlastRadius, Role, RolloutAction, TrafficBasis, VersionChange};
 
 /// The dialog's width, borders included: it fits an 80-column terminal.
@@ -82,16 +84,36 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, confirm: &Confirm, the
                 Span::styled(format!("> {typed}"), bold),
                 Span::styled("▏", Style::new().fg(theme.accent)),
             ]));
-            lines.push(Line::styled("enter confirm · esc cancel", theme.muted()));
+            // Characters are the name: only the keys that are not act.
+            let named = |action| {
+                let keys: Vec<String> = state
+                    .keymap
+                    .keys(KeyMode::Confirm, action)
+                    .iter()
+                    .filter(|k| !matches!(k.code, KeyCode::Char(_)))
+                    .map(ToString::to_string)
+                    .collect();
+                keys.join("/")
+            };
+            lines.push(Line::styled(
+                format!(
+                    "{} confirm · {} cancel",
+                    named(Action::Yes),
+                    named(Action::No)
+                ),
+                theme.muted(),
+            ));
         }
         None => lines.push(Line::from(vec![
-            Span::styled("enter", bold.fg(theme.accent)),
-            Span::styled("/", theme.muted()),
-            Span::styled("y", bold.fg(theme.accent)),
+            Span::styled(
+                state.keymap.hint(KeyMode::Confirm, Action::Yes),
+                bold.fg(theme.accent),
+            ),
             Span::styled(" confirm · ", theme.muted()),
-            Span::styled("esc", bold.fg(theme.accent)),
-            Span::styled("/", theme.muted()),
-            Span::styled("n", bold.fg(theme.accent)),
+            Span::styled(
+                state.keymap.hint(KeyMode::Confirm, Action::No),
+                bold.fg(theme.accent),
+            ),
             Span::styled(" cancel", theme.muted()),
         ])),
     }

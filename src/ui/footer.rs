@@ -7,7 +7,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use super::Theme;
-use crate::app::{self, Action, Flash, Focus, Mode, State};
+use crate::app::{self, Action, Flash, Focus, KeyMode, Mode, State};
 use crate::model::RolloutAction;
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
@@ -16,14 +16,26 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             Span::styled("/", Style::new().fg(theme.accent)),
             Span::raw(state.filter.clone()),
             Span::styled("▏", Style::new().fg(theme.accent)),
-            Span::styled("   enter keep · esc clear · ↑↓ move", theme.muted()),
+            Span::styled(
+                format!(
+                    "   {} keep · {} clear · {}{} move",
+                    state.keymap.hint(KeyMode::Filter, Action::Keep),
+                    state.keymap.hint(KeyMode::Filter, Action::Cancel),
+                    state.keymap.hint(KeyMode::Filter, Action::Up),
+                    state.keymap.hint(KeyMode::Filter, Action::Down),
+                ),
+                theme.muted(),
+            ),
         ]),
         Mode::Command(line) => Line::from(vec![
             Span::styled(":", Style::new().fg(theme.accent)),
             Span::raw(line.clone()),
             Span::styled("▏", Style::new().fg(theme.accent)),
             Span::styled(
-                "   ctx NAME · ns NAME · messages · q · esc cancel",
+                format!(
+                    "   ctx NAME · ns NAME · messages · q · {} cancel",
+                    state.keymap.hint(KeyMode::Command, Action::Cancel)
+                ),
                 theme.muted(),
             ),
         ]),
@@ -106,7 +118,7 @@ fn actions(state: &State) -> Vec<Entry> {
         Action::Restart,
     ] {
         let (Some(key), Some(rollout_action)) = (
-            state.keymap.keys(action).first(),
+            state.keymap.keys(KeyMode::Normal, action).first(),
             app::rollout_action(action, rollout),
         ) else {
             continue;
@@ -150,7 +162,8 @@ fn hints(state: &State, with_actions: bool) -> Vec<Entry> {
         ]
     };
     if !state.filter.is_empty() {
-        hints.insert(1, ("esc".into(), "clear filter"));
+        let clear = state.keymap.hint(KeyMode::Filter, Action::Cancel);
+        hints.insert(1, (clear, "clear filter"));
     }
     hints
         .into_iter()
@@ -205,7 +218,7 @@ fn keys(state: &State, theme: &Theme, width: usize) -> Line<'static> {
 fn first(state: &State, action: Action) -> String {
     state
         .keymap
-        .keys(action)
+        .keys(KeyMode::Normal, action)
         .first()
         .map(|k| k.to_string())
         .unwrap_or_default()

@@ -7,7 +7,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use super::{Theme, overlay, phase_icon};
-use crate::app::State;
+use crate::app::{KeyMode, State};
 use crate::model::Phase;
 
 /// Draws the overlay scrolled `scroll` lines; returns its lines and how
@@ -27,20 +27,19 @@ pub fn draw(
             Span::raw(what),
         ])
     };
-    let mut lines = vec![heading("keys")];
-    for (action, keys) in state.keymap.bindings() {
-        let keys: Vec<String> = keys.iter().map(ToString::to_string).collect();
-        lines.push(entry(keys.join(" "), action.description().to_string()));
+    let mut lines = Vec::new();
+    for mode in KeyMode::ALL {
+        if !lines.is_empty() {
+            lines.push(Line::raw(""));
+        }
+        lines.push(heading(mode.title()));
+        for (action, keys) in state.keymap.bindings(mode) {
+            let keys: Vec<String> = keys.iter().map(ToString::to_string).collect();
+            lines.push(entry(keys.join(" "), action.description(mode).to_string()));
+        }
     }
     lines.push(Line::raw(""));
-    lines.push(heading("while filtering or typing a command"));
-    for (key, what) in [
-        ("enter", "keep the filter / run the command"),
-        ("esc", "clear / cancel"),
-        ("ctrl-c", "quit, always"),
-    ] {
-        lines.push(entry(key.into(), what.into()));
-    }
+    lines.push(entry("ctrl-c".into(), "quit, always".into()));
     lines.push(Line::raw(""));
     lines.push(heading("commands"));
     for (command, what) in [
@@ -73,5 +72,5 @@ pub fn draw(
     ] {
         lines.push(entry(word.into(), what.into()));
     }
-    overlay::draw(frame, area, " help ", lines, scroll, theme)
+    overlay::draw(frame, area, " help ", lines, scroll, &state.keymap, theme)
 }

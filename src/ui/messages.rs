@@ -45,7 +45,15 @@ pub fn draw(
             theme.muted(),
         ));
     }
-    overlay::draw(frame, area, " messages ", lines, scroll, theme)
+    overlay::draw(
+        frame,
+        area,
+        " messages ",
+        lines,
+        scroll,
+        &state.keymap,
+        theme,
+    )
 }
 
 /// `text` in lines of at most `width` characters, broken at spaces where

@@ -7,6 +7,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Clear, Paragraph};
 
 use super::Theme;
+use crate::app::{Action, KeyMode, Keymap};
 
 /// The overlay's width, borders included: it fits an 80-column terminal.
 const WIDTH: u16 = 72;
@@ -19,6 +20,7 @@ pub fn draw(
     title: &str,
     lines: Vec<Line<'static>>,
     scroll: u16,
+    keymap: &Keymap,
     theme: &Theme,
 ) -> (usize, usize) {
     let total = lines.len();
@@ -28,10 +30,15 @@ pub fn draw(
     let scroll = usize::from(scroll).min(total.saturating_sub(rows));
     let mut shown: Vec<Line> = lines.into_iter().skip(scroll).take(rows).collect();
     let hint = if total > rows {
+        let keys = |action| keymap.hint(KeyMode::Help, action);
         format!(
-            "lines {}–{} of {total} · j/k ↑↓ pgup/pgdn scroll · any other key closes",
+            "lines {}–{} of {total} · {} {} {} {} scroll · any other key closes",
             scroll + 1,
-            (scroll + rows).min(total)
+            (scroll + rows).min(total),
+            keys(Action::Down),
+            keys(Action::Up),
+            keys(Action::PageDown),
+            keys(Action::PageUp),
         )
     } else {
         "any key closes".to_string()

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 
 use super::Theme;
 use super::format::{age_at, fit_left};
-use crate::app::{State, UndoPicker};
+use crate::app::{Action, KeyMode, State, UndoPicker};
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, picker: &UndoPicker, theme: &Theme) {
     let width = 70.min(area.width);
@@ -48,8 +48,15 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, picker: &UndoPicker, t
             line
         });
     }
+    let hint = |action| state.keymap.hint(KeyMode::Undo, action);
     lines.push(Line::styled(
-        "↑↓ choose · enter continue · esc cancel",
+        format!(
+            "{}{} choose · {} continue · {} cancel",
+            hint(Action::Up),
+            hint(Action::Down),
+            hint(Action::Choose),
+            hint(Action::Cancel)
+        ),
         theme.muted(),
     ));
     let popup = super::layout::modal(area, width, lines.len());
