@@ -598,3 +598,76 @@ async fn kubectl_gets_watches_and_patches() {
         ]
     );
 }
+
+#[tokio::test]
+async fn compaction_ends_open_watches_with_410_and_clients_must_list_again() {
+    let fleet = start(Scenario::Empty, false).await;
+    fleet
+        .load("sim-prod-eu", rollout("shop", "checkout", "checkout"))
+        .unwrap();
+    let client = client(&fleet, "sim-prod-eu").await;
+    let api = rollouts_api(&client, Some("shop")).await;
+    let list_rv = api
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap();
+    let mut open = api
+        .watch(&WatchParams::default().timeout(30), &list_rv)
+        .await
+        .unwrap()
+        .boxed();
+    let mut relisting = watcher(api.clone(), watcher::Config::default()).boxed();
+    loop {
+        if let watcher::Event::InitDone = relisting.try_next().await.unwrap().unwrap() {
+            break;
+        }
+    }
+    api.patch(
+        "checkout",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"paused": true}})),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        open.try_next().await.unwrap(),
+        Some(WatchEvent::Modified(_))
+    ));
+
+    fleet.compact("sim-prod-eu").unwrap();
+    match open.try_next().await.unwrap() {
+        Some(WatchEvent::Error(e)) => {
+            assert_eq!((e.code, e.reason.as_str()), (410, "Expired"));
+            assert!(
+                e.message.starts_with("too old resource version"),
+                "{}",
+                e.message
+            );
+        }
+        other => panic!("expected a 410 ERROR event, got {other:?}"),
+    }
+    assert!(open.try_next().await.unwrap().is_none(), "the watch ends");
+
+    // A watch from before the compaction is refused the same way.
+    let mut stale = api
+        .watch(&WatchParams::default().timeout(5), &list_rv)
+        .await
+        .unwrap()
+        .boxed();
+    assert!(matches!(stale.try_next().await.unwrap(), Some(WatchEvent::Error(e)) if e.code == 410));
+
+    // kube-rs's watcher passes the 410 on and lists again.
+    let mut saw_gone = false;
+    loop {
+        match relisting.next().await.unwrap() {
+            Ok(watcher::Event::Init) => break,
+            Ok(watcher::Event::Apply(_) | watcher::Event::Delete(_)) => continue,
+            Err(watcher::Error::WatchError(status)) if status.code == 410 => saw_gone = true,
+            other => panic!("expected a new list, got {other:?}"),
+        }
+    }
+    assert!(saw_gone);
+}

@@ -323,6 +323,17 @@ impl Fleet {
             .map(|_| ())
     }
 
+    /// Compact a context's cluster as etcd compaction does: every open watch of the cluster
+    /// gets an `ERROR` event with a `410 Gone` Status and ends, and watches (or paged lists)
+    /// from a resourceVersion before now get `410 Gone`, so clients must list again.
+    pub fn compact(&self, context: &str) -> Result<(), ApiError> {
+        let (_, cluster) = self.context(context).ok_or_else(|| {
+            ApiError::bad_request(format!("no simulated context named {context:?}"))
+        })?;
+        cluster.store.compact();
+        Ok(())
+    }
+
     /// Stop the servers and controllers and remove the kubeconfig the fleet wrote.
     pub fn shutdown(self) {}
 }

@@ -434,16 +434,25 @@ impl Call<'_> {
     fn list(&self) -> Result<Response<Body>, ApiError> {
         let r = &RESOURCES[self.target.resource];
         let (labels, fields) = self.selectors()?;
-        let (first_revision, start_after) =
-            match self.query.get("continue").filter(|c| !c.is_empty()) {
-                Some(token) => {
-                    let (revision, key) = parse_continue(token).ok_or_else(|| {
-                        ApiError::bad_request(format!("continue key is not valid: {token:?}"))
-                    })?;
-                    (Some(revision), Some(key))
+        let (first_revision, start_after) = match self
+            .query
+            .get("continue")
+            .filter(|c| !c.is_empty())
+        {
+            Some(token) => {
+                let (revision, key) = parse_continue(token).ok_or_else(|| {
+                    ApiError::bad_request(format!("continue key is not valid: {token:?}"))
+                })?;
+                if self.state.store.expired(revision).is_some() {
+                    // Simplified: the API server also offers a token to go on inconsistently.
+                    return Err(ApiError::expired(
+                        "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+                    ));
                 }
-                None => (None, None),
-            };
+                (Some(revision), Some(key))
+            }
+            None => (None, None),
+        };
         let limit = self.query.number("limit")?.unwrap_or(0) as usize;
         let page = self.state.store.list(
             self.target.resource,
