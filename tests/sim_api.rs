@@ -599,6 +599,332 @@ async fn kubectl_gets_watches_and_patches() {
     );
 }
 
+/// Send a request straight to a context's listener (no kubeconfig credentials) and read
+/// the answer's status and JSON body.
+async fn raw(
+    fleet: &flightdeck::sim::Fleet,
+    context: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+    bearer: Option<&str>,
+) -> (u16, Value) {
+    let server = &fleet
+        .contexts()
+        .iter()
+        .find(|c| c.name == context)
+        .unwrap_or_else(|| panic!("no context {context}"))
+        .server;
+    let mut request = reqwest::Client::new().request(method, format!("{server}{path}"));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    if let Some(token) = bearer {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+fn forbidden(message: &str, group: Option<&str>, kind: &str, name: Option<&str>) -> Value {
+    let mut details = json!({});
+    if let Some(name) = name {
+        details["name"] = json!(name);
+    }
+    if let Some(group) = group {
+        details["group"] = json!(group);
+    }
+    details["kind"] = json!(kind);
+    json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+           "message": message, "reason": "Forbidden", "details": details, "code": 403})
+}
+
+async fn restricted_fleet() -> flightdeck::sim::Fleet {
+    let fleet = flightdeck::sim::Fleet::start(flightdeck::sim::FleetOptions {
+        scenario: Scenario::Empty,
+        extra_users: vec![
+            &flightdeck::sim::VIEWER,
+            &flightdeck::sim::ROLLOUTS_ONLY,
+            &flightdeck::sim::SHOP_ONLY,
+        ],
+        ..flightdeck::sim::FleetOptions::default()
+    })
+    .await
+    .expect("the fleet starts");
+    for ns in ["shop", "payments"] {
+        fleet.load("sim-prod-eu", namespace(ns)).unwrap();
+        fleet
+            .load("sim-prod-eu", rollout(ns, &format!("{ns}-api"), "api"))
+            .unwrap();
+    }
+    fleet
+}
+
+#[tokio::test]
+async fn restricted_users_are_refused_as_the_api_server_refuses_them() {
+    use reqwest::Method;
+    let fleet = restricted_fleet().await;
+    let names: Vec<&str> = fleet.contexts().iter().map(|c| c.name.as_str()).collect();
+    for expected in [
+        "sim-prod-eu",
+        "sim-prod-eu-readonly",
+        "sim-prod-eu-rollouts-only",
+        "sim-prod-eu-shop-only",
+        "sim-prod-us-shop-only",
+    ] {
+        assert!(names.contains(&expected), "{names:?}");
+    }
+    let get = |context: &'static str, path: &'static str| {
+        let fleet = &fleet;
+        async move { raw(fleet, context, Method::GET, path, None, None).await }
+    };
+
+    // Rollouts only: every namespace's rollouts, nothing else.
+    let ro = "sim-prod-eu-rollouts-only";
+    let (code, list) = get(ro, "/apis/argoproj.io/v1alpha1/rollouts").await;
+    assert_eq!(
+        (code, list["items"].as_array().map(Vec::len)),
+        (200, Some(2))
+    );
+    assert_eq!(
+        get(ro, "/apis/apps/v1/namespaces/shop/replicasets").await,
+        (
+            403,
+            forbidden(
+                "replicasets.apps is forbidden: User \"rollouts-viewer@flightdeck.sim\" cannot list resource \"replicasets\" in API group \"apps\" in the namespace \"shop\"",
+                Some("apps"),
+                "replicasets",
+                None
+            )
+        )
+    );
+    assert_eq!(
+        get(ro, "/apis/argoproj.io/v1alpha1/analysisruns").await,
+        (
+            403,
+            forbidden(
+                "analysisruns.argoproj.io is forbidden: User \"rollouts-viewer@flightdeck.sim\" cannot list resource \"analysisruns\" in API group \"argoproj.io\" at the cluster scope",
+                Some("argoproj.io"),
+                "analysisruns",
+                None
+            )
+        )
+    );
+    let (code, watch) = get(
+        ro,
+        "/apis/argoproj.io/v1alpha1/namespaces/payments/experiments?watch=1",
+    )
+    .await;
+    assert_eq!(code, 403);
+    assert_eq!(
+        watch["message"],
+        json!(
+            "experiments.argoproj.io is forbidden: User \"rollouts-viewer@flightdeck.sim\" cannot watch resource \"experiments\" in API group \"argoproj.io\" in the namespace \"payments\""
+        )
+    );
+    let (code, status) = get(
+        ro,
+        "/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts/shop-api/status",
+    )
+    .await;
+    assert_eq!(
+        (code, status["details"]["name"].clone()),
+        (403, json!("shop-api"))
+    );
+    let (code, _) = raw(
+        &fleet,
+        ro,
+        Method::PATCH,
+        "/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts/shop-api",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(code, 403);
+
+    // Shop only: what is in shop, nothing cluster-wide, nothing elsewhere.
+    let shop = "sim-prod-eu-shop-only";
+    let (code, list) = get(shop, "/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts").await;
+    assert_eq!(
+        (code, list["items"][0]["metadata"]["name"].clone()),
+        (200, json!("shop-api"))
+    );
+    assert_eq!(
+        get(shop, "/apis/argoproj.io/v1alpha1/rollouts?watch=1").await,
+        (
+            403,
+            forbidden(
+                "rollouts.argoproj.io is forbidden: User \"shop-viewer@flightdeck.sim\" cannot watch resource \"rollouts\" in API group \"argoproj.io\" at the cluster scope",
+                Some("argoproj.io"),
+                "rollouts",
+                None
+            )
+        )
+    );
+    assert_eq!(
+        get(shop, "/api/v1/namespaces").await,
+        (
+            403,
+            forbidden(
+                "namespaces is forbidden: User \"shop-viewer@flightdeck.sim\" cannot list resource \"namespaces\" in API group \"\" at the cluster scope",
+                None,
+                "namespaces",
+                None
+            )
+        )
+    );
+    assert_eq!(get(shop, "/api/v1/namespaces/shop").await.0, 200);
+    assert_eq!(
+        get(shop, "/api/v1/namespaces/payments").await,
+        (
+            403,
+            forbidden(
+                "namespaces \"payments\" is forbidden: User \"shop-viewer@flightdeck.sim\" cannot get resource \"namespaces\" in API group \"\" in the namespace \"payments\"",
+                None,
+                "namespaces",
+                Some("payments")
+            )
+        )
+    );
+    assert_eq!(
+        get(shop, "/apis/apps/v1/namespaces/payments/replicasets")
+            .await
+            .1["message"],
+        json!(
+            "replicasets.apps is forbidden: User \"shop-viewer@flightdeck.sim\" cannot list resource \"replicasets\" in API group \"apps\" in the namespace \"payments\""
+        )
+    );
+    // Discovery is open to every user.
+    assert_eq!(get(shop, "/apis/argoproj.io/v1alpha1").await.0, 200);
+
+    // kube-rs reads the same refusal.
+    let client = client(&fleet, shop).await;
+    let everywhere = rollouts_api(&client, None).await;
+    let refused = api_error(everywhere.list(&ListParams::default()).await);
+    assert_eq!((refused.code, refused.reason.as_str()), (403, "Forbidden"));
+    assert!(
+        rollouts_api(&client, Some("shop"))
+            .await
+            .list(&ListParams::default())
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn access_and_rules_reviews_follow_each_users_rules() {
+    use reqwest::Method;
+    let fleet = restricted_fleet().await;
+    let review = |context: &'static str, attributes: Value| {
+        let fleet = &fleet;
+        async move {
+            let body = json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                              "spec": {"resourceAttributes": attributes}});
+            let (code, answer) = raw(
+                fleet,
+                context,
+                Method::POST,
+                "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+                Some(body),
+                None,
+            )
+            .await;
+            assert_eq!(code, 201, "{answer}");
+            answer["status"].clone()
+        }
+    };
+    let list_rs = |ns: &str| json!({"verb": "list", "group": "apps", "resource": "replicasets", "namespace": ns});
+    assert_eq!(
+        review("sim-prod-eu-rollouts-only", list_rs("shop")).await,
+        json!({"allowed": false})
+    );
+    assert_eq!(
+        review("sim-prod-eu-shop-only", list_rs("shop")).await,
+        json!({"allowed": true, "reason": "RBAC: allowed by RoleBinding \"view/shop\" of ClusterRole \"view\" to User \"shop-viewer@flightdeck.sim\""})
+    );
+    assert_eq!(
+        review("sim-prod-eu-shop-only", list_rs("payments")).await["allowed"],
+        json!(false)
+    );
+    assert_eq!(
+        review(
+            "sim-prod-eu-shop-only",
+            json!({"verb": "list", "group": "argoproj.io", "resource": "rollouts"})
+        )
+        .await["allowed"],
+        json!(false),
+        "no namespace: the cluster scope"
+    );
+    assert_eq!(
+        review(
+            "sim-prod-eu-rollouts-only",
+            json!({"verb": "watch", "group": "argoproj.io", "resource": "rollouts"})
+        )
+        .await,
+        json!({"allowed": true, "reason": "RBAC: allowed by ClusterRoleBinding \"rollouts-viewer\" of ClusterRole \"rollouts-viewer\" to User \"rollouts-viewer@flightdeck.sim\""})
+    );
+    let patch_status = json!({"verb": "patch", "group": "argoproj.io", "resource": "rollouts", "subresource": "status", "namespace": "shop"});
+    assert_eq!(
+        review("sim-prod-eu-readonly", patch_status.clone()).await["allowed"],
+        json!(false)
+    );
+    assert_eq!(
+        review("sim-prod-eu", patch_status).await["allowed"],
+        json!(true)
+    );
+
+    let rules = |context: &'static str, spec: Value| {
+        let fleet = &fleet;
+        async move {
+            let body = json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectRulesReview", "spec": spec});
+            raw(
+                fleet,
+                context,
+                Method::POST,
+                "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
+                Some(body),
+                None,
+            )
+            .await
+        }
+    };
+    let basic = [
+        json!({"verbs": ["create"], "apiGroups": ["authorization.k8s.io"], "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]}),
+        json!({"verbs": ["create"], "apiGroups": ["authentication.k8s.io"], "resources": ["selfsubjectreviews"]}),
+    ];
+    let (code, in_shop) = rules("sim-prod-eu-shop-only", json!({"namespace": "shop"})).await;
+    assert_eq!(code, 201);
+    assert_eq!(in_shop["kind"], json!("SelfSubjectRulesReview"));
+    let mut expected =
+        vec![json!({"verbs": ["get", "list", "watch"], "apiGroups": ["*"], "resources": ["*"]})];
+    expected.extend(basic.clone());
+    assert_eq!(in_shop["status"]["resourceRules"], json!(expected));
+    assert_eq!(in_shop["status"]["incomplete"], json!(false));
+    assert!(
+        in_shop["status"]["nonResourceRules"][0]["nonResourceURLs"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("/apis/*"))
+    );
+    let (_, in_payments) = rules("sim-prod-eu-shop-only", json!({"namespace": "payments"})).await;
+    assert_eq!(in_payments["status"]["resourceRules"], json!(basic));
+    let (_, rollouts_only) = rules(
+        "sim-prod-eu-rollouts-only",
+        json!({"namespace": "payments"}),
+    )
+    .await;
+    assert_eq!(
+        rollouts_only["status"]["resourceRules"][0],
+        json!({"verbs": ["get", "list", "watch"], "apiGroups": ["argoproj.io"], "resources": ["rollouts"]})
+    );
+    let (code, no_namespace) = rules("sim-prod-eu-shop-only", json!({})).await;
+    assert_eq!(
+        (code, no_namespace["message"].clone()),
+        (400, json!("no namespace on request"))
+    );
+}
+
 #[tokio::test]
 async fn compaction_ends_open_watches_with_410_and_clients_must_list_again() {
     let fleet = start(Scenario::Empty, false).await;

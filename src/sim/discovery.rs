@@ -211,9 +211,11 @@ pub static RESOURCES: &[Resource] = &[
     ),
 ];
 
-/// The one kind served outside the store: `POST` only, answered from the caller's permissions.
+/// The kinds served outside the store: `POST` only, answered from the caller's permissions.
 pub const SELF_SUBJECT_ACCESS_REVIEW: (&str, &str, &str) =
     ("authorization.k8s.io", "v1", "selfsubjectaccessreviews");
+pub const SELF_SUBJECT_RULES_REVIEW: (&str, &str, &str) =
+    ("authorization.k8s.io", "v1", "selfsubjectrulesreviews");
 
 pub fn find(group: &str, version: &str, plural: &str) -> Option<ResourceId> {
     RESOURCES
@@ -299,13 +301,18 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
         }
     }
     if (group, version) == (SELF_SUBJECT_ACCESS_REVIEW.0, SELF_SUBJECT_ACCESS_REVIEW.1) {
-        resources.push(json!({
-            "name": SELF_SUBJECT_ACCESS_REVIEW.2,
-            "singularName": "selfsubjectaccessreview",
-            "namespaced": false,
-            "kind": "SelfSubjectAccessReview",
-            "verbs": ["create"],
-        }));
+        for (plural, kind) in [
+            (SELF_SUBJECT_ACCESS_REVIEW.2, "SelfSubjectAccessReview"),
+            (SELF_SUBJECT_RULES_REVIEW.2, "SelfSubjectRulesReview"),
+        ] {
+            resources.push(json!({
+                "name": plural,
+                "singularName": kind.to_lowercase(),
+                "namespaced": false,
+                "kind": kind,
+                "verbs": ["create"],
+            }));
+        }
     }
     if resources.is_empty() {
         return None;

@@ -30,7 +30,7 @@ use serde_json::Value;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-pub use access::RecordedRequest;
+pub use access::{ROLLOUTS_ONLY, RecordedRequest, Rule, SHOP_ONLY, User, VIEWER};
 pub use api_error::ApiError;
 pub use kubeconfig::SimContext;
 pub use traffic::{
@@ -63,8 +63,12 @@ pub struct FleetOptions {
     /// One simulated cluster (and kubeconfig context) per name.
     pub clusters: Vec<String>,
     pub scenario: Scenario,
-    /// Also write, per cluster, a context `<cluster>-readonly` whose user may not write.
+    /// Also write, per cluster, a context `<cluster>-readonly` whose user ([`VIEWER`]) may
+    /// not write.
     pub deny_patch_context: bool,
+    /// Also write, per cluster and user, a context `<cluster>-<user.context_suffix>` acting
+    /// as that user ([`VIEWER`], [`ROLLOUTS_ONLY`], [`SHOP_ONLY`] or a test's own).
+    pub extra_users: Vec<&'static User>,
     /// Where to write the kubeconfig (default: a new directory under the system temp dir,
     /// removed when the fleet stops).
     pub kubeconfig_dir: Option<PathBuf>,
@@ -93,8 +97,23 @@ impl FleetOptions {
                 None => Scenario::Demo,
             },
             deny_patch_context: args.deny_patch_context,
+            extra_users: Vec::new(),
             kubeconfig_dir: None,
         }
+    }
+
+    /// The users with a context of their own on every cluster, the admin first.
+    fn users(&self) -> Vec<&'static User> {
+        let mut users = vec![&access::ADMIN];
+        if self.deny_patch_context {
+            users.push(&VIEWER);
+        }
+        for user in &self.extra_users {
+            if !users.contains(user) {
+                users.push(user);
+            }
+        }
+        users
     }
 }
 
@@ -106,6 +125,7 @@ impl Default for FleetOptions {
             clusters: vec!["sim-prod-eu".into(), "sim-prod-us".into()],
             scenario: Scenario::Demo,
             deny_patch_context: false,
+            extra_users: Vec::new(),
             kubeconfig_dir: None,
         }
     }
@@ -214,12 +234,12 @@ impl Fleet {
                 clock,
                 metrics: Box::new(move || metrics_text::render(&metrics_source.snapshot())),
             });
-            let mut users = vec![(name.clone(), &access::ADMIN)];
-            if options.deny_patch_context {
-                users.push((format!("{name}-readonly"), &access::VIEWER));
-            }
-            for (context, user) in users {
+            for user in options.users() {
                 let (address, task) = server::start(state.clone(), user).await?;
+                let context = match user.context_suffix {
+                    "" => name.clone(),
+                    suffix => format!("{name}-{suffix}"),
+                };
                 contexts.push(SimContext::new(
                     context,
                     name,

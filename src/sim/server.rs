@@ -17,10 +17,12 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use super::access::{self, RecordedRequest, RequestLog, User};
+use super::access::{self, Attributes, RecordedRequest, RequestLog, User};
 use super::api_error::ApiError;
 use super::clock::SimClock;
-use super::discovery::{self, NAMESPACES, RESOURCES, ResourceId, SELF_SUBJECT_ACCESS_REVIEW};
+use super::discovery::{
+    self, NAMESPACES, RESOURCES, ResourceId, SELF_SUBJECT_ACCESS_REVIEW, SELF_SUBJECT_RULES_REVIEW,
+};
 use super::patch::{self, PatchType, Target};
 use super::selector::{FieldSelector, LabelSelector};
 use super::store::{ObjectKey, Store};
@@ -179,6 +181,7 @@ enum Route {
     Group(String),
     ResourceList(String, String),
     AccessReview,
+    RulesReview,
     Resource(ResourcePath),
 }
 
@@ -198,6 +201,9 @@ fn route(path: &str) -> Option<Route> {
         }
         ["apis", g, v, plural] if (*g, *v, *plural) == SELF_SUBJECT_ACCESS_REVIEW => {
             Some(Route::AccessReview)
+        }
+        ["apis", g, v, plural] if (*g, *v, *plural) == SELF_SUBJECT_RULES_REVIEW => {
+            Some(Route::RulesReview)
         }
         ["apis", group, version, rest @ ..] => resource_route(group, version, rest),
         _ => None,
@@ -296,7 +302,12 @@ async fn handle(
         Route::AccessReview if method == Method::POST => parse_json(&body)
             .and_then(|review| access::review(user, review))
             .map(|answer| json_response(StatusCode::CREATED, &answer)),
-        Route::AccessReview => Err(ApiError::method_not_allowed(method.as_str(), &path)),
+        Route::RulesReview if method == Method::POST => parse_json(&body)
+            .and_then(|review| access::rules_review(user, &review))
+            .map(|answer| json_response(StatusCode::CREATED, &answer)),
+        Route::AccessReview | Route::RulesReview => {
+            Err(ApiError::method_not_allowed(method.as_str(), &path))
+        }
         Route::Resource(target) => {
             let call = Call {
                 state,
@@ -379,12 +390,24 @@ impl Call<'_> {
                 ));
             }
         };
-        if !access::allows(self.user, verb) {
+        // A Namespace's own name is the namespace of requests for it, as the API server has it.
+        let namespace = match (&self.target.namespace, &self.target.name) {
+            (None, Some(name)) if self.target.resource == NAMESPACES => Some(name.as_str()),
+            (namespace, _) => namespace.as_deref(),
+        };
+        let attributes = Attributes {
+            verb,
+            group: r.group,
+            resource: r.plural,
+            subresource: self.target.subresource.as_deref(),
+            namespace,
+        };
+        if !access::authorize(self.user, &attributes) {
             return Err(ApiError::forbidden(
                 r,
                 self.target.subresource.as_deref(),
                 self.target.name.as_deref().unwrap_or(""),
-                self.target.namespace.as_deref(),
+                namespace,
                 self.user.name,
                 verb,
             ));
