@@ -926,6 +926,111 @@ async fn access_and_rules_reviews_follow_each_users_rules() {
 }
 
 #[tokio::test]
+async fn the_token_context_accepts_fresh_tokens_only() {
+    use reqwest::Method;
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = dir.path().join("fd-token");
+    std::fs::write(
+        &plugin,
+        "#!/bin/sh\nnow=$(date +%s)\nexp=$(date -u -d @$((now + 7)) +%Y-%m-%dT%H:%M:%SZ)\nprintf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"fd-%s\",\"expirationTimestamp\":\"%s\"}}' \"$now\" \"$exp\"\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let fleet = flightdeck::sim::Fleet::start(flightdeck::sim::FleetOptions {
+        scenario: Scenario::Empty,
+        token_context: Some(plugin.clone()),
+        ..flightdeck::sim::FleetOptions::default()
+    })
+    .await
+    .expect("the fleet starts");
+    fleet.load("sim-prod-eu", namespace("shop")).unwrap();
+    let kubeconfig = std::fs::read_to_string(fleet.kubeconfig_path()).unwrap();
+    assert!(
+        kubeconfig.contains("apiVersion: client.authentication.k8s.io/v1"),
+        "{kubeconfig}"
+    );
+    assert!(
+        kubeconfig.contains("interactiveMode: Never"),
+        "{kubeconfig}"
+    );
+    assert!(
+        kubeconfig.contains(&plugin.display().to_string()),
+        "{kubeconfig}"
+    );
+
+    let context = "sim-prod-eu-token";
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let unauthorized = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                              "message": "Unauthorized", "reason": "Unauthorized", "code": 401});
+    for token in [
+        None,
+        Some(format!("fd-{}", now - 8)),
+        Some("not-ours".to_string()),
+    ] {
+        assert_eq!(
+            raw(
+                &fleet,
+                context,
+                Method::GET,
+                "/api/v1/namespaces",
+                None,
+                token.as_deref()
+            )
+            .await,
+            (401, unauthorized.clone()),
+            "{token:?}"
+        );
+    }
+    let fresh = format!("fd-{now}");
+    let (code, _) = raw(
+        &fleet,
+        context,
+        Method::GET,
+        "/api/v1/namespaces",
+        None,
+        Some(&fresh),
+    )
+    .await;
+    assert_eq!(code, 200);
+
+    // kube-rs runs the plugin and sends its tokens; every request is recorded with its token.
+    fleet.clear_requests(context);
+    let client = client(&fleet, context).await;
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client);
+    assert_eq!(
+        namespaces
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    let tokens: Vec<Option<String>> = fleet
+        .requests(context)
+        .into_iter()
+        .map(|r| r.bearer_token)
+        .collect();
+    assert!(!tokens.is_empty());
+    assert!(
+        tokens
+            .iter()
+            .all(|t| t.as_deref().is_some_and(|t| t.starts_with("fd-"))),
+        "{tokens:?}"
+    );
+    assert!(
+        fleet
+            .requests("sim-prod-eu")
+            .iter()
+            .all(|r| r.bearer_token.is_none())
+    );
+}
+
+#[tokio::test]
 async fn compaction_ends_open_watches_with_410_and_clients_must_list_again() {
     let fleet = start(Scenario::Empty, false).await;
     fleet

@@ -3,7 +3,8 @@
 //! received so tests can compare exact calls.
 //!
 //! Each kubeconfig context has its own listener and the listener decides the user:
-//! kubectl sends no credentials over plain http, so a token could not tell users apart.
+//! kubectl sends no credentials over plain http, so a token could not tell users apart
+//! (the `-token` contexts check a bearer token, but still act as one user).
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -93,6 +94,13 @@ pub static SHOP_ONLY: User = User {
         resources: EVERYTHING,
         namespaces: Some(&["shop"]),
     }],
+};
+
+/// The user behind the `<cluster>-token` contexts, whose listener checks bearer tokens.
+pub static TOKEN_HOLDER: User = User {
+    name: "token-holder@flightdeck.sim",
+    context_suffix: "token",
+    rules: ADMIN.rules,
 };
 
 /// What a request asks to do, as the API server's authorizer sees it.
@@ -256,6 +264,8 @@ pub struct RecordedRequest {
     pub path: String,
     pub content_type: Option<String>,
     pub body: String,
+    /// The token of an `Authorization: Bearer` header, if the request carried one.
+    pub bearer_token: Option<String>,
 }
 
 /// The most recent requests a simulated cluster received (older ones are dropped).

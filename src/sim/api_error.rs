@@ -120,6 +120,16 @@ impl ApiError {
         }
     }
 
+    /// 401, as the API server answers a request whose credentials it does not accept.
+    pub fn unauthorized() -> Self {
+        ApiError {
+            code: 401,
+            reason: "Unauthorized",
+            message: "Unauthorized".into(),
+            details: None,
+        }
+    }
+
     /// 410 for a watch or list that asks for history the server no longer keeps.
     pub fn expired(message: impl Into<String>) -> Self {
         ApiError {

@@ -8,6 +8,7 @@
 mod access;
 mod analysis;
 mod api_error;
+mod bearer;
 mod clock;
 mod controller;
 mod discovery;
@@ -32,6 +33,7 @@ use tokio::task::JoinHandle;
 
 pub use access::{ROLLOUTS_ONLY, RecordedRequest, Rule, SHOP_ONLY, User, VIEWER};
 pub use api_error::ApiError;
+pub use bearer::TOKEN_LIFETIME;
 pub use kubeconfig::SimContext;
 pub use traffic::{
     Behaviour, CodeTraffic, INTERVAL_SECONDS, TrafficHandle, TrafficInterval, TrafficSnapshot,
@@ -69,6 +71,10 @@ pub struct FleetOptions {
     /// Also write, per cluster and user, a context `<cluster>-<user.context_suffix>` acting
     /// as that user ([`VIEWER`], [`ROLLOUTS_ONLY`], [`SHOP_ONLY`] or a test's own).
     pub extra_users: Vec<&'static User>,
+    /// Also write, per cluster, a context `<cluster>-token` whose kubeconfig user runs this
+    /// exec credential plugin and whose listener accepts only `Bearer fd-<issued unix
+    /// seconds>` tokens, for [`TOKEN_LIFETIME`] after they were issued.
+    pub token_context: Option<PathBuf>,
     /// Where to write the kubeconfig (default: a new directory under the system temp dir,
     /// removed when the fleet stops).
     pub kubeconfig_dir: Option<PathBuf>,
@@ -98,6 +104,7 @@ impl FleetOptions {
             },
             deny_patch_context: args.deny_patch_context,
             extra_users: Vec::new(),
+            token_context: None,
             kubeconfig_dir: None,
         }
     }
@@ -126,6 +133,7 @@ impl Default for FleetOptions {
             scenario: Scenario::Demo,
             deny_patch_context: false,
             extra_users: Vec::new(),
+            token_context: None,
             kubeconfig_dir: None,
         }
     }
@@ -234,9 +242,27 @@ impl Fleet {
                 clock,
                 metrics: Box::new(move || metrics_text::render(&metrics_source.snapshot())),
             });
-            for user in options.users() {
-                let (address, task) = server::start(state.clone(), user).await?;
-                let context = match user.context_suffix {
+            let mut listeners: Vec<(server::Listener, Option<PathBuf>)> = options
+                .users()
+                .into_iter()
+                .map(|user| {
+                    let listener = server::Listener {
+                        user,
+                        checks_tokens: false,
+                    };
+                    (listener, None)
+                })
+                .collect();
+            if let Some(plugin) = &options.token_context {
+                let listener = server::Listener {
+                    user: &access::TOKEN_HOLDER,
+                    checks_tokens: true,
+                };
+                listeners.push((listener, Some(plugin.clone())));
+            }
+            for (listener, plugin) in listeners {
+                let (address, task) = server::start(state.clone(), listener).await?;
+                let context = match listener.user.context_suffix {
                     "" => name.clone(),
                     suffix => format!("{name}-{suffix}"),
                 };
@@ -244,7 +270,8 @@ impl Fleet {
                     context,
                     name,
                     &format!("http://{address}"),
-                    user,
+                    listener.user,
+                    plugin,
                 ));
                 tasks.push(task);
             }

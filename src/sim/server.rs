@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 
 use super::access::{self, Attributes, RecordedRequest, RequestLog, User};
 use super::api_error::ApiError;
+use super::bearer;
 use super::clock::SimClock;
 use super::discovery::{
     self, NAMESPACES, RESOURCES, ResourceId, SELF_SUBJECT_ACCESS_REVIEW, SELF_SUBJECT_RULES_REVIEW,
@@ -46,11 +47,20 @@ pub struct ApiState {
     pub metrics: Box<dyn Fn() -> String + Send + Sync>,
 }
 
-/// Listen on 127.0.0.1 (port chosen by the OS) and serve `user`'s requests until the
+/// Who a listener serves.
+#[derive(Debug, Clone, Copy)]
+pub struct Listener {
+    pub user: &'static User,
+    /// Only requests with a bearer token that [`bearer::accepts`] are served; the others
+    /// get `401 Unauthorized`.
+    pub checks_tokens: bool,
+}
+
+/// Listen on 127.0.0.1 (port chosen by the OS) and serve the listener's user until the
 /// returned task is aborted.
 pub async fn start(
     state: Arc<ApiState>,
-    user: &'static User,
+    listener_of: Listener,
 ) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let address = listener.local_addr()?;
@@ -64,7 +74,9 @@ pub async fn start(
             connections.spawn(async move {
                 let service = hyper::service::service_fn(move |req| {
                     let state = state.clone();
-                    async move { Ok::<_, Infallible>(handle(&state, user, address, req).await) }
+                    async move {
+                        Ok::<_, Infallible>(handle(&state, listener_of, address, req).await)
+                    }
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
@@ -236,10 +248,11 @@ fn resource_route(group: &str, version: &str, rest: &[&str]) -> Option<Route> {
 
 async fn handle(
     state: &ApiState,
-    user: &'static User,
+    listener: Listener,
     address: SocketAddr,
     request: Request<Incoming>,
 ) -> Response<Body> {
+    let user = listener.user;
     let method = request.method().clone();
     let path_and_query = request
         .uri()
@@ -256,6 +269,8 @@ async fn handle(
             .map(str::to_string)
     };
     let content_type = header("content-type");
+    let authorization = header("authorization");
+    let bearer_token = bearer::bearer_token(authorization.as_deref()).map(str::to_string);
     let body = match http_body_util::Limited::new(request.into_body(), MAX_BODY)
         .collect()
         .await
@@ -267,16 +282,27 @@ async fn handle(
             )));
         }
     };
-    let Some(route) = route(&path) else {
-        return error_response(&ApiError::no_route(&path));
-    };
-    state.requests.record(RecordedRequest {
+    let recorded = RecordedRequest {
         user: user.name.to_string(),
         method: method.to_string(),
         path: path_and_query,
         content_type: content_type.clone(),
         body: String::from_utf8_lossy(&body).into_owned(),
-    });
+        bearer_token: bearer_token.clone(),
+    };
+    // Authentication comes before everything, discovery and unknown paths included.
+    if listener.checks_tokens
+        && !bearer_token
+            .as_deref()
+            .is_some_and(|t| bearer::accepts(t, std::time::SystemTime::now()))
+    {
+        state.requests.record(recorded);
+        return error_response(&ApiError::unauthorized());
+    }
+    let Some(route) = route(&path) else {
+        return error_response(&ApiError::no_route(&path));
+    };
+    state.requests.record(recorded);
     let result = match route {
         Route::Version => Ok(json_response(
             StatusCode::OK,
