@@ -1102,3 +1102,33 @@ async fn compaction_ends_open_watches_with_410_and_clients_must_list_again() {
     }
     assert!(saw_gone);
 }
+
+#[tokio::test]
+async fn latency_delays_every_answer() {
+    let latency = std::time::Duration::from_millis(300);
+    let fleet = flightdeck::sim::Fleet::start(flightdeck::sim::FleetOptions {
+        scenario: Scenario::Empty,
+        latency: Some(latency),
+        ..flightdeck::sim::FleetOptions::default()
+    })
+    .await
+    .expect("the fleet starts");
+    for path in ["/version", "/apis/argoproj.io/v1alpha1/rollouts"] {
+        let started = std::time::Instant::now();
+        let (code, _) = raw(
+            &fleet,
+            "sim-prod-eu",
+            reqwest::Method::GET,
+            path,
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(code, 200);
+        assert!(
+            started.elapsed() >= latency,
+            "{path} answered in {:?}",
+            started.elapsed()
+        );
+    }
+}

@@ -25,6 +25,7 @@ mod watch;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use jiff::Timestamp;
 use serde_json::Value;
@@ -75,6 +76,8 @@ pub struct FleetOptions {
     /// exec credential plugin and whose listener accepts only `Bearer fd-<issued unix
     /// seconds>` tokens, for [`TOKEN_LIFETIME`] after they were issued.
     pub token_context: Option<PathBuf>,
+    /// Every request waits this long before it is answered (a slow link).
+    pub latency: Option<Duration>,
     /// Where to write the kubeconfig (default: a new directory under the system temp dir,
     /// removed when the fleet stops).
     pub kubeconfig_dir: Option<PathBuf>,
@@ -105,6 +108,7 @@ impl FleetOptions {
             deny_patch_context: args.deny_patch_context,
             extra_users: Vec::new(),
             token_context: None,
+            latency: args.latency,
             kubeconfig_dir: None,
         }
     }
@@ -134,6 +138,7 @@ impl Default for FleetOptions {
             deny_patch_context: false,
             extra_users: Vec::new(),
             token_context: None,
+            latency: None,
             kubeconfig_dir: None,
         }
     }
@@ -241,6 +246,7 @@ impl Fleet {
                 client_wrote,
                 clock,
                 metrics: Box::new(move || metrics_text::render(&metrics_source.snapshot())),
+                latency: options.latency,
             });
             let mut listeners: Vec<(server::Listener, Option<PathBuf>)> = options
                 .users()
@@ -394,6 +400,14 @@ impl Drop for Fleet {
             let _ = std::fs::remove_dir_all(dir);
         }
     }
+}
+
+/// `--latency 100ms`: a duration as Argo and Go write them (`250ms`, `1s`, `1m30s`).
+pub fn parse_latency(text: &str) -> Result<Duration, String> {
+    objects::duration_seconds(&Value::from(text))
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| format!("{text:?} is not a duration such as 100ms or 1s"))
 }
 
 /// `flightdeck demo --serve`: run the simulated fleet until interrupted.

@@ -45,6 +45,8 @@ pub struct ApiState {
     pub clock: SimClock,
     /// Renders `/metrics` in Prometheus text format.
     pub metrics: Box<dyn Fn() -> String + Send + Sync>,
+    /// How long every request waits before it is answered (a slow link).
+    pub latency: Option<Duration>,
 }
 
 /// Who a listener serves.
@@ -252,6 +254,9 @@ async fn handle(
     address: SocketAddr,
     request: Request<Incoming>,
 ) -> Response<Body> {
+    if let Some(latency) = state.latency {
+        tokio::time::sleep(latency).await;
+    }
     let user = listener.user;
     let method = request.method().clone();
     let path_and_query = request
