@@ -1031,6 +1031,97 @@ async fn the_token_context_accepts_fresh_tokens_only() {
 }
 
 #[tokio::test]
+async fn events_k8s_io_events_are_created_then_patched_by_kube_runtime_recorder() {
+    use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+    let fleet = start(Scenario::Empty, false).await;
+    fleet.load("sim-prod-eu", namespace("shop")).unwrap();
+    fleet
+        .load("sim-prod-eu", rollout("shop", "checkout", "checkout"))
+        .unwrap();
+    let client = client(&fleet, "sim-prod-eu").await;
+    let (resource, _) = discovery::pinned_kind(
+        &client,
+        &kube::api::GroupVersionKind::gvk("events.k8s.io", "v1", "Event"),
+    )
+    .await
+    .expect("discovery finds events.k8s.io Events");
+    let events: Api<DynamicObject> = Api::namespaced_with(client.clone(), "shop", &resource);
+    let mut watch = events
+        .watch(&WatchParams::default().timeout(10), "0")
+        .await
+        .unwrap()
+        .boxed();
+
+    let checkout = rollouts_api(&client, Some("shop"))
+        .await
+        .get("checkout")
+        .await
+        .unwrap();
+    let reference = k8s_openapi::api::core::v1::ObjectReference {
+        api_version: Some("argoproj.io/v1alpha1".into()),
+        kind: Some("Rollout".into()),
+        name: checkout.metadata.name.clone(),
+        namespace: checkout.metadata.namespace.clone(),
+        uid: checkout.metadata.uid.clone(),
+        ..Default::default()
+    };
+    let recorder = Recorder::new(client.clone(), Reporter::from("flightdeck"));
+    let event = Event {
+        type_: EventType::Warning,
+        reason: "Aborted".into(),
+        note: Some("aborted by flightdeck".into()),
+        action: "Abort".into(),
+        secondary: None,
+    };
+    recorder.publish(&event, &reference).await.unwrap();
+    recorder.publish(&event, &reference).await.unwrap();
+
+    let listed = events.list(&ListParams::default()).await.unwrap();
+    assert_eq!(listed.items.len(), 1);
+    let stored = &listed.items[0];
+    assert_eq!(stored.data["series"]["count"], json!(2));
+    assert_eq!(stored.data["regarding"]["name"], json!("checkout"));
+    assert_eq!(stored.data["reportingController"], json!("flightdeck"));
+    let name = stored.metadata.name.clone().unwrap();
+    assert_eq!(
+        events.get(&name).await.unwrap().data["note"],
+        json!("aborted by flightdeck")
+    );
+    let kinds: Vec<&str> = [
+        watch.try_next().await.unwrap(),
+        watch.try_next().await.unwrap(),
+    ]
+    .iter()
+    .map(|e| match e {
+        Some(WatchEvent::Added(_)) => "ADDED",
+        Some(WatchEvent::Modified(_)) => "MODIFIED",
+        other => panic!("unexpected {other:?}"),
+    })
+    .collect();
+    assert_eq!(kinds, ["ADDED", "MODIFIED"]);
+    let writes: Vec<(String, Option<String>)> = fleet
+        .requests("sim-prod-eu")
+        .into_iter()
+        .filter(|r| {
+            r.path
+                .starts_with("/apis/events.k8s.io/v1/namespaces/shop/events")
+                && r.method != "GET"
+        })
+        .map(|r| (r.method, r.content_type))
+        .collect();
+    assert_eq!(
+        writes,
+        [
+            ("POST".to_string(), Some("application/json".to_string())),
+            (
+                "PATCH".to_string(),
+                Some("application/merge-patch+json".to_string())
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
 async fn compaction_ends_open_watches_with_410_and_clients_must_list_again() {
     let fleet = start(Scenario::Empty, false).await;
     fleet

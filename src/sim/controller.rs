@@ -17,18 +17,16 @@ use serde_json::{Map, Value, json};
 use super::analysis;
 use super::api_error::ApiError;
 use super::clock::rfc3339;
-use super::discovery::{
-    ANALYSIS_RUNS, ANALYSIS_TEMPLATES, CLUSTER_ANALYSIS_TEMPLATES, EVENTS, REPLICASETS, ROLLOUTS,
-};
-use super::objects::{self, HASH_LABEL, REVISION_ANNOTATION, int_at, str_at};
+use super::discovery::{ANALYSIS_RUNS, REPLICASETS, ROLLOUTS};
+use super::events::{self, Recorder};
+use super::objects::{self, REVISION_ANNOTATION, int_at, remove, set_condition, str_at, truthy};
+use super::phase;
+use super::replica_sets::Set;
 use super::store::{ChangeKind, ObjectKey, Store};
 use super::traffic::{Behaviour, TrafficModel, VersionKey};
 
 /// Decides how a version behaves from its namespace, rollout and container image.
 pub type BehaviourOf = fn(&str, &str, &str) -> Behaviour;
-
-/// Events older than this are removed, as the API server's event TTL does.
-const EVENT_TTL_SECONDS: i64 = 3600;
 
 pub struct Controller {
     store: Arc<Store>,
@@ -42,7 +40,7 @@ pub struct Controller {
     sleeping: BTreeSet<(Timestamp, ObjectKey)>,
     /// Rollouts whose restart has taken a pod down and waits for it to come back.
     restarting: HashSet<ObjectKey>,
-    event_sequence: u64,
+    events: Recorder,
     ticks: u64,
 }
 
@@ -60,59 +58,6 @@ fn ends(started: Timestamp, seconds: f64) -> Timestamp {
         .unwrap_or(started)
 }
 
-/// A ReplicaSet being reconciled, with the object as read so that only changes are written.
-struct Set {
-    key: ObjectKey,
-    read: Value,
-    value: Value,
-    created: bool,
-}
-
-impl Set {
-    fn hash(&self) -> &str {
-        str_at(&self.value["metadata"]["labels"], HASH_LABEL)
-    }
-    fn count(&self, field: &str) -> i64 {
-        int_at(&self.value["status"], field).unwrap_or(0)
-    }
-    fn desired(&self) -> i64 {
-        int_at(&self.value, "spec.replicas").unwrap_or(0)
-    }
-    fn converged(&self) -> bool {
-        let d = self.desired();
-        self.count("replicas") == d
-            && self.count("readyReplicas") == d
-            && self.count("availableReplicas") == d
-    }
-    /// Pods started last tick become ready; new pods are created.
-    fn advance_pods(&mut self) {
-        let desired = self.desired();
-        let status = &mut self.value["status"];
-        if int_at(status, "replicas").unwrap_or(0) != desired {
-            status["replicas"] = json!(desired);
-            status["fullyLabeledReplicas"] = json!(desired);
-        } else {
-            status["readyReplicas"] = json!(desired);
-            status["availableReplicas"] = json!(desired);
-        }
-    }
-    /// Scale to `desired`; pods going away go at once.
-    fn scale(&mut self, desired: i64) {
-        self.value["spec"]["replicas"] = json!(desired);
-        let status = &mut self.value["status"];
-        for field in [
-            "replicas",
-            "fullyLabeledReplicas",
-            "readyReplicas",
-            "availableReplicas",
-        ] {
-            if int_at(status, field).unwrap_or(0) > desired {
-                status[field] = json!(desired);
-            }
-        }
-    }
-}
-
 /// Status fields that ask something of one revision's rollout (pause,
 /// abort, promote): a new revision, or a promotion to stable, clears them.
 const ROLLOUT_REQUESTS: [&str; 5] = [
@@ -122,106 +67,6 @@ const ROLLOUT_REQUESTS: [&str; 5] = [
     "abortedAt",
     "promoteFull",
 ];
-
-fn set_condition(
-    conditions: &mut Vec<Value>,
-    kind: &str,
-    status: &str,
-    reason: &str,
-    message: &str,
-    now: Timestamp,
-) {
-    let now = rfc3339(now);
-    match conditions.iter_mut().find(|c| c["type"] == kind) {
-        Some(c) => {
-            if c["status"] != status {
-                c["lastTransitionTime"] = json!(now);
-            }
-            if c["status"] != status || c["reason"] != reason || c["message"] != message {
-                c["lastUpdateTime"] = json!(now);
-            }
-            c["status"] = json!(status);
-            c["reason"] = json!(reason);
-            c["message"] = json!(message);
-        }
-        None => conditions.push(json!({
-            "type": kind, "status": status, "reason": reason, "message": message,
-            "lastTransitionTime": now, "lastUpdateTime": now,
-        })),
-    }
-}
-
-fn remove(map: &mut Value, field: &str) {
-    if let Some(m) = map.as_object_mut() {
-        m.shift_remove(field);
-    }
-}
-
-fn truthy(v: &Value) -> bool {
-    v.as_bool().unwrap_or(false)
-}
-
-/// Argo's `CalculateRolloutPhase`, from utils/rollout/rolloututil.go.
-fn rollout_phase(spec: &Value, status: &Value) -> (&'static str, String) {
-    for c in status["conditions"].as_array().into_iter().flatten() {
-        if c["type"] == "InvalidSpec" {
-            return ("Degraded", format!("InvalidSpec: {}", str_at(c, "message")));
-        }
-        if matches!(
-            str_at(c, "reason"),
-            "RolloutAborted" | "ProgressDeadlineExceeded"
-        ) {
-            return (
-                "Degraded",
-                format!("{}: {}", str_at(c, "reason"), str_at(c, "message")),
-            );
-        }
-    }
-    if truthy(&spec["paused"]) {
-        return ("Paused", "manually paused".into());
-    }
-    if let Some(first) = status["pauseConditions"].as_array().and_then(|p| p.first()) {
-        return ("Paused", str_at(first, "reason").to_string());
-    }
-    if !spec["restartAt"].is_null() && spec["restartAt"] != status["restartedAt"] {
-        return ("Progressing", "rollout is restarting".into());
-    }
-    let replicas = int_at(spec, "replicas").unwrap_or(1);
-    let updated = int_at(status, "updatedReplicas").unwrap_or(0);
-    if updated < replicas {
-        return ("Progressing", "more replicas need to be updated".into());
-    }
-    if int_at(status, "availableReplicas").unwrap_or(0) < updated {
-        return (
-            "Progressing",
-            "updated replicas are still becoming available".into(),
-        );
-    }
-    let current = str_at(status, "currentPodHash");
-    let stable = str_at(status, "stableRS");
-    if spec["strategy"]["blueGreen"].is_object() {
-        let active = str_at(status, "blueGreen.activeSelector");
-        if active.is_empty() || active != current {
-            return ("Progressing", "active service cutover pending".into());
-        }
-        if stable.is_empty() || stable != current {
-            return (
-                "Progressing",
-                "waiting for post-promotion verification to complete".into(),
-            );
-        }
-    } else if spec["strategy"]["canary"].is_object() {
-        if spec["strategy"]["canary"]["trafficRouting"].is_null()
-            && int_at(status, "replicas").unwrap_or(0) > updated
-        {
-            return ("Progressing", "old replicas are pending termination".into());
-        }
-        if stable.is_empty() || stable != current {
-            return ("Progressing", "waiting for all steps to complete".into());
-        }
-    }
-    ("Healthy", String::new())
-}
 
 /// `setWeight` in force at step `index` (Argo's `GetCurrentSetWeight`).
 fn set_weight(steps: &[Value], index: usize) -> i64 {
@@ -267,6 +112,7 @@ impl Controller {
             .map(|s| s.key.clone())
             .collect();
         Controller {
+            events: Recorder::new(store.clone()),
             store,
             traffic,
             behaviour,
@@ -274,7 +120,6 @@ impl Controller {
             active,
             sleeping: BTreeSet::new(),
             restarting: HashSet::new(),
-            event_sequence: 0,
             ticks: 0,
         }
     }
@@ -288,7 +133,7 @@ impl Controller {
             .unwrap_or_else(|p| p.into_inner())
             .step(now);
         if self.ticks.is_multiple_of(60) {
-            self.expire_events(now);
+            events::expire(&self.store, now);
         }
     }
 
@@ -369,58 +214,13 @@ impl Controller {
         self.store
             .with_name_prefix(REPLICASETS, &key.namespace, &format!("{}-", key.name))
             .into_iter()
-            .filter_map(|s| {
-                let value = s.value();
-                (value["metadata"]["ownerReferences"][0]["uid"] == uid).then(|| Set {
-                    key: s.key.clone(),
-                    read: value.clone(),
-                    value,
-                    created: false,
-                })
-            })
+            .map(|s| Set::read(&s))
+            .filter(|set| set.value["metadata"]["ownerReferences"][0]["uid"] == uid)
             .collect()
     }
 
     fn record(&mut self, rollout: &Value, kind: &str, reason: &str, message: &str, now: Timestamp) {
-        self.event_sequence += 1;
-        let event = objects::event(rollout, self.event_sequence, kind, reason, message, now);
-        if let Err(e) = self.store.create(EVENTS, event, now) {
-            tracing::warn!("simulated controller: recording event {reason}: {e}");
-        }
-    }
-
-    fn expire_events(&self, now: Timestamp) {
-        let old = self.store.list(EVENTS, None, None, 0, &|_| true).items;
-        for event in old {
-            let value = event.value();
-            let at = str_at(&value, "lastTimestamp")
-                .parse::<Timestamp>()
-                .unwrap_or(now);
-            if now.as_second() - at.as_second() > EVENT_TTL_SECONDS {
-                let _ = self.store.delete(EVENTS, &event.key);
-            }
-        }
-    }
-
-    fn analysis_templates(&self, namespace: &str, step: &Value) -> Vec<Result<Value, String>> {
-        step["analysis"]["templates"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|t| {
-                let name = str_at(t, "templateName");
-                let found = if truthy(&t["clusterScope"]) {
-                    self.store
-                        .get(CLUSTER_ANALYSIS_TEMPLATES, &ObjectKey::new("", name))
-                } else {
-                    self.store
-                        .get(ANALYSIS_TEMPLATES, &ObjectKey::new(namespace, name))
-                };
-                found
-                    .map(|s| s.value()["spec"].clone())
-                    .ok_or_else(|| name.to_string())
-            })
-            .collect()
+        self.events.record(rollout, kind, reason, message, now);
     }
 
     /// Reconcile one rollout; says when it needs looking at again.
@@ -473,12 +273,7 @@ impl Controller {
             }
             None => {
                 let value = objects::replica_set(&rollout, &hash, max_revision + 1, now);
-                sets.push(Set {
-                    key: ObjectKey::of(&value),
-                    read: Value::Null,
-                    value,
-                    created: true,
-                });
+                sets.push(Set::new(value));
                 self.record(
                     &rollout,
                     "Normal",
@@ -859,21 +654,8 @@ impl Controller {
                         rollout: name.to_string(),
                         pod_template_hash: set.hash().to_string(),
                     });
-            } else if set.created {
-                self.store.create(REPLICASETS, set.value.clone(), now)?;
-            } else if set.value != set.read {
-                let expected = set.read["metadata"]["resourceVersion"].clone();
-                let value = set.value.clone();
-                self.store.update(REPLICASETS, &set.key, |current| {
-                    if current["metadata"]["resourceVersion"] != expected {
-                        return Err(ApiError::conflict(
-                            &super::discovery::RESOURCES[REPLICASETS],
-                            &set.key.name,
-                        ));
-                    }
-                    *current = value;
-                    Ok(())
-                })?;
+            } else {
+                set.write(&self.store, now)?;
             }
         }
         let revision_text = revision.to_string();
@@ -922,7 +704,8 @@ impl Controller {
         let name = str_at(rollout, "metadata.name");
         let key = ObjectKey::new(namespace, &analysis::run_name(name, hash, revision, index));
         let Some(stored) = self.store.get(ANALYSIS_RUNS, &key) else {
-            let templates = self.analysis_templates(namespace, step);
+            let templates =
+                analysis::template_specs(&self.store, namespace, &step["analysis"]["templates"]);
             let run = analysis::new_run(rollout, hash, revision, index, &templates, now);
             let phase = str_at(&run, "status.phase").to_string();
             let message = str_at(&run, "status.message").to_string();
@@ -1129,7 +912,7 @@ impl Controller {
             );
         }
         st["conditions"] = json!(conditions);
-        let (phase, message) = rollout_phase(&rollout["spec"], st);
+        let (phase, message) = phase::rollout_phase(&rollout["spec"], st);
         if phase == "Healthy" {
             set_condition(
                 &mut conditions,
@@ -1159,13 +942,7 @@ impl Controller {
         let image_of = |h: &str| {
             sets.iter()
                 .find(|s| s.hash() == h)
-                .map(|s| {
-                    str_at(
-                        &s.value["spec"]["template"]["spec"]["containers"][0],
-                        "image",
-                    )
-                    .to_string()
-                })
+                .map(|s| s.image().to_string())
                 .unwrap_or_default()
         };
         let mut split: Vec<(String, f64)> = Vec::new();

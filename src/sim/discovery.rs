@@ -94,6 +94,7 @@ const fn custom(
 
 pub const NAMESPACES: ResourceId = 0;
 pub const EVENTS: ResourceId = 1;
+pub const EVENTS_K8S_IO: ResourceId = 3;
 pub const REPLICASETS: ResourceId = 4;
 pub const ROLLOUTS: ResourceId = 7;
 pub const ANALYSIS_RUNS: ResourceId = 8;
@@ -334,6 +335,7 @@ mod tests {
         let named = [
             (NAMESPACES, "Namespace"),
             (EVENTS, "Event"),
+            (EVENTS_K8S_IO, "Event"),
             (REPLICASETS, "ReplicaSet"),
             (ROLLOUTS, "Rollout"),
             (ANALYSIS_RUNS, "AnalysisRun"),
@@ -344,5 +346,6 @@ mod tests {
             assert_eq!(RESOURCES[id].kind, kind);
         }
         assert_eq!(RESOURCES[EVENTS].group, "");
+        assert_eq!(RESOURCES[EVENTS_K8S_IO].group, "events.k8s.io");
     }
 }

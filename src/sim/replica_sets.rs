@@ -1,0 +1,130 @@
+//! ReplicaSets as the simulated controller reconciles them: read once, changed in memory
+//! and written back only when changed, and their pods, which start and become ready over
+//! the following ticks.
+
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use super::api_error::ApiError;
+use super::discovery::{REPLICASETS, RESOURCES};
+use super::objects::{HASH_LABEL, int_at, str_at};
+use super::store::{ObjectKey, Store, Stored};
+
+/// A ReplicaSet being reconciled, with the object as read so that only changes are written.
+pub struct Set {
+    pub key: ObjectKey,
+    read: Value,
+    pub value: Value,
+    pub created: bool,
+}
+
+impl Set {
+    /// A ReplicaSet to be created.
+    pub fn new(value: Value) -> Self {
+        Set {
+            key: ObjectKey::of(&value),
+            read: Value::Null,
+            value,
+            created: true,
+        }
+    }
+
+    pub fn read(stored: &Stored) -> Self {
+        let value = stored.value();
+        Set {
+            key: stored.key.clone(),
+            read: value.clone(),
+            value,
+            created: false,
+        }
+    }
+
+    pub fn hash(&self) -> &str {
+        str_at(&self.value["metadata"]["labels"], HASH_LABEL)
+    }
+    pub fn count(&self, field: &str) -> i64 {
+        int_at(&self.value["status"], field).unwrap_or(0)
+    }
+    pub fn desired(&self) -> i64 {
+        int_at(&self.value, "spec.replicas").unwrap_or(0)
+    }
+    pub fn image(&self) -> &str {
+        str_at(
+            &self.value["spec"]["template"]["spec"]["containers"][0],
+            "image",
+        )
+    }
+    pub fn converged(&self) -> bool {
+        let d = self.desired();
+        self.count("replicas") == d
+            && self.count("readyReplicas") == d
+            && self.count("availableReplicas") == d
+    }
+
+    /// Pods started last tick become ready; new pods are created.
+    pub fn advance_pods(&mut self) {
+        let desired = self.desired();
+        let status = &mut self.value["status"];
+        if int_at(status, "replicas").unwrap_or(0) != desired {
+            status["replicas"] = json!(desired);
+            status["fullyLabeledReplicas"] = json!(desired);
+        } else {
+            status["readyReplicas"] = json!(desired);
+            status["availableReplicas"] = json!(desired);
+        }
+    }
+
+    /// Scale to `desired`; pods going away go at once.
+    pub fn scale(&mut self, desired: i64) {
+        self.value["spec"]["replicas"] = json!(desired);
+        let status = &mut self.value["status"];
+        for field in [
+            "replicas",
+            "fullyLabeledReplicas",
+            "readyReplicas",
+            "availableReplicas",
+        ] {
+            if int_at(status, field).unwrap_or(0) > desired {
+                status[field] = json!(desired);
+            }
+        }
+    }
+
+    /// Create it, or write what changed unless someone else wrote it since it was read.
+    pub fn write(&self, store: &Store, now: Timestamp) -> Result<(), ApiError> {
+        if self.created {
+            store.create(REPLICASETS, self.value.clone(), now)?;
+        } else if self.value != self.read {
+            let expected = self.read["metadata"]["resourceVersion"].clone();
+            store.update(REPLICASETS, &self.key, |current| {
+                if current["metadata"]["resourceVersion"] != expected {
+                    return Err(ApiError::conflict(&RESOURCES[REPLICASETS], &self.key.name));
+                }
+                *current = self.value.clone();
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(replicas: i64) -> Set {
+        Set::new(
+            json!({"metadata": {"name": "r-abc", "namespace": "shop", "labels": {HASH_LABEL: "abc"}},
+                        "spec": {"replicas": replicas}, "status": {"replicas": 0}}),
+        )
+    }
+
+    #[test]
+    fn pods_start_then_become_ready() {
+        let mut set = set(2);
+        set.advance_pods();
+        assert_eq!((set.count("replicas"), set.count("readyReplicas")), (2, 0));
+        set.advance_pods();
+        assert!(set.converged());
+    }
+}
