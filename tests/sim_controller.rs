@@ -436,3 +436,130 @@ async fn a_timed_pause_ends_on_its_own() {
     .await;
     assert!(resumed["status"]["pauseConditions"].is_null());
 }
+
+async fn json_of(api: &Api<DynamicObject>, name: &str) -> Value {
+    serde_json::to_value(api.get(name).await.unwrap()).unwrap()
+}
+
+fn progressing(rollout: &Value) -> Value {
+    rollout["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Progressing")
+        .cloned()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn issue_11_a_canary_whose_pods_never_start_times_out_and_aborts_back_to_stable() {
+    let fleet = demo(1.0).await;
+    let client = client(&fleet, EU).await;
+    let api = rollouts(&client, "payments");
+    let stuck = json_of(&api, "fraud-check").await;
+    let status = &stuck["status"];
+    let canary_rs = format!("fraud-check-{}", status["currentPodHash"].as_str().unwrap());
+    let condition = progressing(&stuck);
+    assert_eq!(
+        (&condition["status"], &condition["reason"]),
+        (&json!("False"), &json!("ProgressDeadlineExceeded"))
+    );
+    let timed_out = format!("ReplicaSet \"{canary_rs}\" has timed out progressing.");
+    assert_eq!(condition["message"], json!(timed_out));
+    assert_eq!(status["phase"], json!("Degraded"));
+    assert_eq!(
+        status["message"],
+        json!(format!("ProgressDeadlineExceeded: {timed_out}"))
+    );
+    assert!(
+        status["abort"].is_null(),
+        "no progressDeadlineAbort: it waits for a person"
+    );
+    // The pods exist but never become ready, so the canary gets no traffic.
+    let sets = replica_sets(&client, "payments");
+    let canary = json_of(&sets, &canary_rs).await;
+    assert_eq!(canary["status"]["replicas"], json!(1));
+    assert_eq!(
+        canary["status"]["availableReplicas"].as_i64().unwrap_or(0),
+        0
+    );
+    assert_eq!(status["canary"]["weights"]["canary"]["weight"], json!(0));
+    assert_eq!(status["currentStepIndex"], json!(0));
+
+    api.patch_status(
+        "fraud-check",
+        &PatchParams::default(),
+        &merge(json!({"status": {"abort": true}})),
+    )
+    .await
+    .unwrap();
+    let aborted = wait_for(&api, "fraud-check", "aborted", |o| {
+        o["status"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("RolloutAborted: Rollout aborted update to revision"))
+    })
+    .await;
+    assert_eq!(aborted["status"]["phase"], json!("Degraded"));
+    assert_eq!(
+        aborted["status"]["canary"]["weights"]["stable"]["weight"],
+        json!(100)
+    );
+    let canary = wait_for(&sets, &canary_rs, "scaled down", |rs| {
+        rs["spec"]["replicas"] == json!(0)
+    })
+    .await;
+    assert_eq!(canary["status"]["replicas"].as_i64().unwrap_or(0), 0);
+}
+
+#[tokio::test]
+async fn progress_deadline_abort_aborts_an_update_that_stops_progressing() {
+    let fleet = demo(5.0).await;
+    let client = client(&fleet, EU).await;
+    let api = rollouts(&client, "shop");
+    // Give catalog issue #11's image, which cannot be pulled, and a 10 s deadline.
+    api.patch(
+        "catalog",
+        &PatchParams::default(),
+        &merge(json!({"spec": {
+            "progressDeadlineSeconds": 10,
+            "progressDeadlineAbort": true,
+            "template": {"spec": {"containers": [{"name": "catalog", "image": "registry.example.com/payments/fraud-check:v3.2.0"}]}},
+        }})),
+    )
+    .await
+    .unwrap();
+    let aborted = wait_for(&api, "catalog", "aborted by its deadline", |o| {
+        o["status"]["abort"] == json!(true)
+            && o["status"]["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("RolloutAborted"))
+    })
+    .await;
+    assert_eq!(aborted["status"]["phase"], json!("Degraded"));
+    assert_eq!(aborted["status"]["currentStepIndex"], json!(0));
+    let canary_rs = format!(
+        "catalog-{}",
+        aborted["status"]["currentPodHash"].as_str().unwrap()
+    );
+    let events: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(client.clone(), "shop");
+    let listed = events.list(&ListParams::default()).await.unwrap();
+    assert!(
+        listed
+            .items
+            .iter()
+            .any(|e| e.reason.as_deref() == Some("RolloutAborted")
+                && e.type_.as_deref() == Some("Warning")
+                && e.message.as_deref()
+                    == Some(&format!(
+                        "ReplicaSet \"{canary_rs}\" has timed out progressing."
+                    ))),
+        "no timed-out abort event"
+    );
+    wait_for(
+        &replica_sets(&client, "shop"),
+        &canary_rs,
+        "scaled down",
+        |rs| rs["spec"]["replicas"] == json!(0),
+    )
+    .await;
+}

@@ -21,6 +21,7 @@ use super::discovery::{ANALYSIS_RUNS, REPLICASETS, ROLLOUTS};
 use super::events::{self, Recorder};
 use super::objects::{self, REVISION_ANNOTATION, int_at, remove, set_condition, str_at, truthy};
 use super::phase;
+use super::progress::{self, Assessment};
 use super::replica_sets::Set;
 use super::store::{ChangeKind, ObjectKey, Store};
 use super::traffic::{Behaviour, TrafficModel, VersionKey};
@@ -28,10 +29,18 @@ use super::traffic::{Behaviour, TrafficModel, VersionKey};
 /// Decides how a version behaves from its namespace, rollout and container image.
 pub type BehaviourOf = fn(&str, &str, &str) -> Behaviour;
 
+/// What the scenario says about the versions it runs.
+#[derive(Clone, Copy)]
+pub struct Versions {
+    pub behaviour: BehaviourOf,
+    /// Whether a container image can be pulled: pods of one that cannot never become ready.
+    pub image_exists: fn(&str) -> bool,
+}
+
 pub struct Controller {
     store: Arc<Store>,
     traffic: Arc<Mutex<TrafficModel>>,
-    behaviour: BehaviourOf,
+    versions: Versions,
     /// The store revision up to which changes have been looked at.
     cursor: u64,
     /// Rollouts to reconcile in the next round.
@@ -99,11 +108,7 @@ fn step_name(step: &Value) -> String {
 }
 
 impl Controller {
-    pub fn new(
-        store: Arc<Store>,
-        traffic: Arc<Mutex<TrafficModel>>,
-        behaviour: BehaviourOf,
-    ) -> Self {
+    pub fn new(store: Arc<Store>, traffic: Arc<Mutex<TrafficModel>>, versions: Versions) -> Self {
         let cursor = store.revision();
         let active = store
             .list(ROLLOUTS, None, None, 0, &|_| true)
@@ -115,7 +120,7 @@ impl Controller {
             events: Recorder::new(store.clone()),
             store,
             traffic,
-            behaviour,
+            versions,
             cursor,
             active,
             sleeping: BTreeSet::new(),
@@ -251,7 +256,10 @@ impl Controller {
         };
         let mut sets = self.replica_sets(key, str_at(&rollout, "metadata.uid"));
         if tick {
-            sets.iter_mut().for_each(Set::advance_pods);
+            for set in &mut sets {
+                let image_pulls = (self.versions.image_exists)(set.image());
+                set.advance_pods(image_pulls);
+            }
         }
 
         // The ReplicaSet for the current template, and its revision.
@@ -475,11 +483,16 @@ impl Controller {
             };
             if traffic_routed {
                 let canary_spec = &spec["strategy"]["canary"];
-                let (canary_hash, canary_weight) = if stable == hash || promote_reason.is_some() {
-                    (hash.as_str(), 0)
+                // Argo sends a canary no traffic until one of its pods is available.
+                let canary_weight = if stable == hash
+                    || promote_reason.is_some()
+                    || available_of(&sets, &hash) == 0
+                {
+                    0
                 } else {
-                    (hash.as_str(), weight)
+                    weight
                 };
+                let canary_hash = hash.as_str();
                 let stable_hash = if promote_reason.is_some() {
                     hash.as_str()
                 } else {
@@ -797,7 +810,7 @@ impl Controller {
     }
 
     fn conditions(
-        &self,
+        &mut self,
         rollout: &Value,
         st: &mut Value,
         hash: &str,
@@ -871,14 +884,51 @@ impl Controller {
                 now,
             );
         } else {
-            set_condition(
-                &mut conditions,
-                "Progressing",
-                "True",
-                "ReplicaSetUpdated",
-                &format!("ReplicaSet \"{name}-{hash}\" is progressing."),
+            let replica_set = format!("{name}-{hash}");
+            let current = conditions.iter().find(|c| c["type"] == "Progressing");
+            match progress::assess(
+                &rollout["spec"],
+                &rollout["status"],
+                st,
+                current,
+                &replica_set,
                 now,
-            );
+            ) {
+                Assessment::Progressing => {
+                    set_condition(
+                        &mut conditions,
+                        "Progressing",
+                        "True",
+                        progress::UPDATED_REASON,
+                        &format!("ReplicaSet \"{replica_set}\" is progressing."),
+                        now,
+                    );
+                    // Progress starts the deadline over, even when the words stay the same.
+                    if let Some(c) = conditions.iter_mut().find(|c| c["type"] == "Progressing") {
+                        c["lastUpdateTime"] = json!(rfc3339(now));
+                    }
+                }
+                Assessment::TimedOut(message) => {
+                    set_condition(
+                        &mut conditions,
+                        "Progressing",
+                        "False",
+                        progress::TIMED_OUT_REASON,
+                        &message,
+                        now,
+                    );
+                    // `progressDeadlineAbort`: Argo aborts the update it gave up on; the
+                    // next reconcile scales it down.
+                    if truthy(&rollout["spec"]["progressDeadlineAbort"]) {
+                        st["abort"] = json!(true);
+                        st["abortedAt"] = json!(rfc3339(now));
+                        st["duration"]["finishedAt"] = json!(rfc3339(now));
+                        st["duration"]["completionStatus"] = json!("Aborted");
+                        self.record(rollout, "Warning", "RolloutAborted", &message, now);
+                    }
+                }
+                Assessment::Waiting => {}
+            }
         }
         if paused {
             set_condition(
@@ -970,7 +1020,7 @@ impl Controller {
             .into_iter()
             .filter(|(h, _)| !h.is_empty())
             .map(|(h, w)| {
-                let behaviour = (self.behaviour)(&key.namespace, &key.name, &image_of(&h));
+                let behaviour = (self.versions.behaviour)(&key.namespace, &key.name, &image_of(&h));
                 (h, w, behaviour)
             })
             .collect();

@@ -18,6 +18,7 @@ mod metrics_text;
 mod objects;
 mod patch;
 mod phase;
+mod progress;
 mod replica_sets;
 mod scenarios;
 mod selector;
@@ -220,8 +221,12 @@ impl Fleet {
             let mut tasks = Vec::new();
             if options.scenario != Scenario::Empty {
                 // Play the scenario's history through the controller, then let it run live.
+                let versions = controller::Versions {
+                    behaviour: scenarios::behaviour,
+                    image_exists: scenarios::image_exists,
+                };
                 let mut controller =
-                    controller::Controller::new(store.clone(), model.clone(), scenarios::behaviour);
+                    controller::Controller::new(store.clone(), model.clone(), versions);
                 let mut mine = std::mem::take(&mut per_cluster[index])
                     .into_iter()
                     .peekable();

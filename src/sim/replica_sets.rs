@@ -1,6 +1,6 @@
 //! ReplicaSets as the simulated controller reconciles them: read once, changed in memory
 //! and written back only when changed, and their pods, which start and become ready over
-//! the following ticks.
+//! the following ticks unless their image cannot be pulled.
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -61,14 +61,15 @@ impl Set {
             && self.count("availableReplicas") == d
     }
 
-    /// Pods started last tick become ready; new pods are created.
-    pub fn advance_pods(&mut self) {
+    /// Pods started last tick become ready; new pods are created. Pods whose image cannot
+    /// be pulled are created and never become ready (`ImagePullBackOff`).
+    pub fn advance_pods(&mut self, image_pulls: bool) {
         let desired = self.desired();
         let status = &mut self.value["status"];
         if int_at(status, "replicas").unwrap_or(0) != desired {
             status["replicas"] = json!(desired);
             status["fullyLabeledReplicas"] = json!(desired);
-        } else {
+        } else if image_pulls {
             status["readyReplicas"] = json!(desired);
             status["availableReplicas"] = json!(desired);
         }
@@ -120,11 +121,23 @@ mod tests {
     }
 
     #[test]
-    fn pods_start_then_become_ready() {
-        let mut set = set(2);
-        set.advance_pods();
-        assert_eq!((set.count("replicas"), set.count("readyReplicas")), (2, 0));
-        set.advance_pods();
-        assert!(set.converged());
+    fn pods_start_then_become_ready_unless_their_image_cannot_be_pulled() {
+        let mut good = set(2);
+        good.advance_pods(true);
+        assert_eq!(
+            (good.count("replicas"), good.count("readyReplicas")),
+            (2, 0)
+        );
+        good.advance_pods(true);
+        assert!(good.converged());
+        let mut bad = set(2);
+        for _ in 0..5 {
+            bad.advance_pods(false);
+        }
+        assert_eq!(
+            (bad.count("replicas"), bad.count("availableReplicas")),
+            (2, 0)
+        );
+        assert!(!bad.converged());
     }
 }

@@ -67,6 +67,8 @@ struct Service {
     traffic: (f64, f64, f64, f64),
     /// Whether new revisions start on it on their own.
     lively: bool,
+    /// Its `progressDeadlineSeconds`, when not Argo's default (600).
+    progress_deadline_seconds: Option<i64>,
 }
 
 const LONG_CANARY: &[Step] = &[
@@ -123,6 +125,7 @@ const DEMO: &[Service] = &[
         update: Some(("v2.5.0", 240)),
         traffic: (620.0, 0.12, 0.31, 0.001),
         lively: false,
+        progress_deadline_seconds: None,
     },
     Service {
         cluster: 0,
@@ -134,6 +137,7 @@ const DEMO: &[Service] = &[
         update: Some(("v1.12.1", 40)),
         traffic: (240.0, 0.03, 0.09, 0.0005),
         lively: true,
+        progress_deadline_seconds: None,
     },
     Service {
         cluster: 0,
@@ -145,6 +149,7 @@ const DEMO: &[Service] = &[
         update: Some(("v5.4.0", 120)),
         traffic: (900.0, 0.08, 0.25, 0.0008),
         lively: false,
+        progress_deadline_seconds: None,
     },
     Service {
         cluster: 0,
@@ -156,6 +161,7 @@ const DEMO: &[Service] = &[
         update: None,
         traffic: (410.0, 0.02, 0.07, 0.0003),
         lively: true,
+        progress_deadline_seconds: None,
     },
     Service {
         cluster: 0,
@@ -167,6 +173,7 @@ const DEMO: &[Service] = &[
         update: Some(("v7.2.0", 120)),
         traffic: (85.0, 0.04, 0.11, 0.0002),
         lively: false,
+        progress_deadline_seconds: None,
     },
     Service {
         cluster: 0,
@@ -178,6 +185,7 @@ const DEMO: &[Service] = &[
         update: None,
         traffic: (180.0, 0.09, 0.28, 0.0004),
         lively: true,
+        progress_deadline_seconds: None,
     },
     Service {
         cluster: 0,
@@ -189,6 +197,7 @@ const DEMO: &[Service] = &[
         update: None,
         traffic: (2400.0, 0.004, 0.02, 0.0001),
         lively: true,
+        progress_deadline_seconds: None,
     },
     // prod-us
     Service {
@@ -201,6 +210,7 @@ const DEMO: &[Service] = &[
         update: Some(("v3.8.0", 300)),
         traffic: (350.0, 0.045, 0.18, 0.0005),
         lively: false,
+        progress_deadline_seconds: None,
     },
     Service {
         cluster: 1,
@@ -212,6 +222,7 @@ const DEMO: &[Service] = &[
         update: None,
         traffic: (520.0, 0.01, 0.04, 0.0002),
         lively: true,
+        progress_deadline_seconds: None,
     },
     Service {
         cluster: 1,
@@ -223,6 +234,7 @@ const DEMO: &[Service] = &[
         update: None,
         traffic: (40.0, 0.2, 0.6, 0.001),
         lively: true,
+        progress_deadline_seconds: None,
     },
     Service {
         cluster: 1,
@@ -234,6 +246,7 @@ const DEMO: &[Service] = &[
         update: Some(("v1.6.0", 40)),
         traffic: (300.0, 0.06, 0.2, 0.0006),
         lively: true,
+        progress_deadline_seconds: None,
     },
     Service {
         cluster: 1,
@@ -245,6 +258,7 @@ const DEMO: &[Service] = &[
         update: None,
         traffic: (540.0, 0.12, 0.31, 0.001),
         lively: false,
+        progress_deadline_seconds: None,
     },
     Service {
         cluster: 1,
@@ -256,6 +270,7 @@ const DEMO: &[Service] = &[
         update: None,
         traffic: (70.0, 0.04, 0.11, 0.0002),
         lively: false,
+        progress_deadline_seconds: None,
     },
     Service {
         cluster: 1,
@@ -267,6 +282,7 @@ const DEMO: &[Service] = &[
         update: None,
         traffic: (1300.0, 0.006, 0.03, 0.0002),
         lively: true,
+        progress_deadline_seconds: None,
     },
     Service {
         cluster: 1,
@@ -278,6 +294,21 @@ const DEMO: &[Service] = &[
         update: None,
         traffic: (60.0, 0.03, 0.15, 0.001),
         lively: true,
+        progress_deadline_seconds: None,
+    },
+    // Issue #11: the new image cannot be pulled, its pods never become ready, and after
+    // a minute without progress the canary is Degraded (ProgressDeadlineExceeded).
+    Service {
+        cluster: 0,
+        namespace: "payments",
+        name: "fraud-check",
+        replicas: 4,
+        strategy: Strategy::IstioCanary(QUICK_CANARY),
+        history: &["v3.0.0", "v3.1.0"],
+        update: Some(("v3.2.0", 300)),
+        traffic: (150.0, 0.05, 0.14, 0.0005),
+        lively: false,
+        progress_deadline_seconds: Some(60),
     },
 ];
 
@@ -401,17 +432,14 @@ pub fn demo(clusters: usize, origin: Timestamp) -> Vec<Action> {
             let key = ObjectKey::new(s.namespace, s.name);
             let created = origin - jiff::SignedDuration::from_hours(24 * (30 + 11 * i as i64 % 90));
             let first = image(s.namespace, s.name, s.history[0]);
+            let mut object = rollout(s.namespace, s.name, s.replicas, s.strategy, &first, created);
+            if let Some(seconds) = s.progress_deadline_seconds {
+                object["spec"]["progressDeadlineSeconds"] = json!(seconds);
+            }
             actions.push(Action {
                 at: start,
                 cluster,
-                change: Change::Create(rollout(
-                    s.namespace,
-                    s.name,
-                    s.replicas,
-                    s.strategy,
-                    &first,
-                    created,
-                )),
+                change: Change::Create(object),
             });
             for (n, tag) in s.history.iter().enumerate().skip(1) {
                 let at = start + 60 * n as i64;
@@ -536,6 +564,11 @@ pub fn apply(store: &Store, change: Change, now: Timestamp) {
     if let Err(e) = result {
         tracing::warn!("simulated scenario: {e}");
     }
+}
+
+/// Whether the registry has an image: issue #11's canary image was never pushed.
+pub fn image_exists(image: &str) -> bool {
+    !image.ends_with("/payments/fraud-check:v3.2.0")
 }
 
 /// How a version behaves: the service's healthy figures, or an incident's.
