@@ -215,7 +215,8 @@ async fn promote_and_manual_pause_move_a_canary_as_argo_does() {
 
 #[tokio::test]
 async fn blue_green_waits_for_promotion_then_switches_the_active_selector() {
-    let fleet = demo(1.0).await;
+    // Fast enough that the 30 s scale-down delay passes in 3 s.
+    let fleet = demo(10.0).await;
     let client = client(&fleet, EU).await;
     let api = rollouts(&client, "payments");
     let ledger = api.get("ledger").await.unwrap();
@@ -247,11 +248,21 @@ async fn blue_green_waits_for_promotion_then_switches_the_active_selector() {
         promoted["status"]["blueGreen"]["activeSelector"],
         promoted["status"]["currentPodHash"]
     );
-    let old_rs = replica_sets(&client, "payments")
-        .get(&format!("ledger-{old}"))
-        .await
-        .unwrap();
-    assert_eq!(old_rs.data["spec"]["replicas"], json!(0));
+    // The old active ReplicaSet keeps its pods until its scale-down deadline, then goes.
+    let sets = replica_sets(&client, "payments");
+    let old_name = format!("ledger-{old}");
+    let kept = serde_json::to_value(sets.get(&old_name).await.unwrap()).unwrap();
+    assert_eq!(kept["spec"]["replicas"], json!(4));
+    assert!(
+        kept["metadata"]["annotations"]["scale-down-deadline"].is_string(),
+        "{}",
+        kept["metadata"]
+    );
+    let scaled = wait_for(&sets, &old_name, "scaled down", |rs| {
+        rs["spec"]["replicas"] == json!(0)
+    })
+    .await;
+    assert!(scaled["metadata"]["annotations"]["scale-down-deadline"].is_null());
 }
 
 #[tokio::test]
@@ -558,6 +569,106 @@ async fn progress_deadline_abort_aborts_an_update_that_stops_progressing() {
     wait_for(
         &replica_sets(&client, "shop"),
         &canary_rs,
+        "scaled down",
+        |rs| rs["spec"]["replicas"] == json!(0),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn old_revisions_are_kept_scaled_down_up_to_the_history_limit() {
+    let fleet = demo(1.0).await;
+    let client = client(&fleet, US).await;
+    let identity = json_of(&rollouts(&client, "platform"), "identity").await;
+    assert_eq!(identity["spec"]["revisionHistoryLimit"], json!(5));
+    let stable = identity["status"]["stableRS"].as_str().unwrap().to_string();
+    let listed = replica_sets(&client, "platform")
+        .list(&ListParams::default().labels("app.kubernetes.io/name=identity"))
+        .await
+        .unwrap();
+    let mut revisions: Vec<(u64, i64, bool)> = listed
+        .items
+        .iter()
+        .map(|rs| {
+            let annotations = rs.metadata.annotations.clone().unwrap_or_default();
+            (
+                annotations["rollout.argoproj.io/revision"].parse().unwrap(),
+                rs.data["spec"]["replicas"].as_i64().unwrap(),
+                rs.metadata.name.as_deref() == Some(&format!("identity-{stable}")),
+            )
+        })
+        .collect();
+    revisions.sort();
+    // Eight releases: the stable one and the five before it; the two oldest are gone.
+    assert_eq!(
+        revisions,
+        [
+            (3, 0, false),
+            (4, 0, false),
+            (5, 0, false),
+            (6, 0, false),
+            (7, 0, false),
+            (8, 4, true)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_ping_pong_canary_swaps_its_services_at_each_promotion() {
+    let fleet = demo(10.0).await;
+    let client = client(&fleet, US).await;
+    let api = rollouts(&client, "platform");
+    // Deployed as ping, then seven promotions.
+    let before = json_of(&api, "identity").await;
+    assert_eq!(before["status"]["canary"]["stablePingPong"], json!("pong"));
+    assert_eq!(
+        before["status"]["canary"]["weights"]["stable"]["serviceName"],
+        json!("identity-pong")
+    );
+    let old_stable = before["status"]["stableRS"].as_str().unwrap().to_string();
+
+    api.patch(
+        "identity",
+        &PatchParams::default(),
+        &merge(json!({"spec": {"template": {"spec": {"containers": [{"name": "identity", "image": "registry.example.com/platform/identity:v5.6.0"}]}}}})),
+    )
+    .await
+    .unwrap();
+    let canary = wait_for(&api, "identity", "at its first step", |o| {
+        o["status"]["canary"]["weights"]["canary"]["weight"] == json!(20)
+    })
+    .await;
+    let weights = &canary["status"]["canary"]["weights"];
+    assert_eq!(weights["canary"]["serviceName"], json!("identity-ping"));
+    assert_eq!(weights["stable"]["serviceName"], json!("identity-pong"));
+
+    api.patch_status(
+        "identity",
+        &PatchParams::default(),
+        &merge(json!({"status": {"promoteFull": true}})),
+    )
+    .await
+    .unwrap();
+    let promoted = wait_for(&api, "identity", "promoted", |o| {
+        o["status"]["phase"] == json!("Healthy")
+            && o["status"]["canary"]["weights"]["stable"]["serviceName"] == json!("identity-ping")
+    })
+    .await;
+    assert_eq!(
+        promoted["status"]["canary"]["stablePingPong"],
+        json!("ping")
+    );
+    // The old stable ReplicaSet keeps its pods for the scale-down delay, then goes to 0.
+    let sets = replica_sets(&client, "platform");
+    let old = json_of(&sets, &format!("identity-{old_stable}")).await;
+    assert!(
+        old["metadata"]["annotations"]["scale-down-deadline"].is_string(),
+        "{}",
+        old["metadata"]
+    );
+    wait_for(
+        &sets,
+        &format!("identity-{old_stable}"),
         "scaled down",
         |rs| rs["spec"]["replicas"] == json!(0),
     )

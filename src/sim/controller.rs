@@ -25,6 +25,7 @@ use super::progress::{self, Assessment};
 use super::replica_sets::Set;
 use super::store::{ChangeKind, ObjectKey, Store};
 use super::traffic::{Behaviour, TrafficModel, VersionKey};
+use super::traffic_routing;
 
 /// Decides how a version behaves from its namespace, rollout and container image.
 pub type BehaviourOf = fn(&str, &str, &str) -> Behaviour;
@@ -321,6 +322,9 @@ impl Controller {
             if canary && n > 0 {
                 st["currentStepIndex"] = json!(n);
             }
+            if traffic_routing::ping_pong(spec) {
+                st["canary"]["stablePingPong"] = json!(traffic_routing::PING);
+            }
         }
         if !truthy(&st["abort"]) {
             // Retry: `abort: false` is written as no abort at all, as Argo omits it.
@@ -482,7 +486,6 @@ impl Controller {
                 ]
             };
             if traffic_routed {
-                let canary_spec = &spec["strategy"]["canary"];
                 // Argo sends a canary no traffic until one of its pods is available.
                 let canary_weight = if stable == hash
                     || promote_reason.is_some()
@@ -492,16 +495,20 @@ impl Controller {
                 } else {
                     weight
                 };
-                let canary_hash = hash.as_str();
                 let stable_hash = if promote_reason.is_some() {
                     hash.as_str()
                 } else {
                     stable.as_str()
                 };
-                st["canary"]["weights"] = json!({
-                    "canary": {"podTemplateHash": canary_hash, "serviceName": canary_spec["canaryService"], "weight": canary_weight},
-                    "stable": {"podTemplateHash": stable_hash, "serviceName": canary_spec["stableService"], "weight": 100 - canary_weight},
-                });
+                st["canary"]["weights"] = traffic_routing::weights(
+                    spec,
+                    &st,
+                    traffic_routing::Destination {
+                        hash: &hash,
+                        weight: canary_weight,
+                    },
+                    stable_hash,
+                );
             }
         } else {
             // Blue-green: the new ReplicaSet comes up beside the active one as the preview.
@@ -566,6 +573,10 @@ impl Controller {
 
         if let Some(reason) = &promote_reason {
             st["stableRS"] = json!(hash);
+            if traffic_routing::ping_pong(spec) {
+                let stable_service = str_at(&st, "canary.stablePingPong").to_string();
+                st["canary"]["stablePingPong"] = json!(traffic_routing::swapped(&stable_service));
+            }
             for field in ROLLOUT_REQUESTS {
                 remove(&mut st, field);
             }
@@ -589,20 +600,35 @@ impl Controller {
             );
         }
 
-        // Scale the ReplicaSets; old ones beyond the history limit go.
+        // Scale the ReplicaSets. A blue-green's or traffic-routed canary's old ReplicaSet
+        // (neither the update nor stable) keeps its pods until its scale-down deadline.
+        // Simplified: Argo also delays scaling down an aborted update's pods.
+        let current_stable = str_at(&st, "stableRS").to_string();
+        let scale_down_delay = traffic_routing::scale_down_delay_seconds(spec);
+        let mut scale_down_at: Option<Timestamp> = None;
         for set in &mut sets {
             let want = desired
                 .iter()
                 .find(|(h, _)| h == set.hash())
                 .map(|(_, c)| (*c).max(0))
                 .unwrap_or(0);
-            if set.desired() != want {
-                set.scale(want);
+            let old = set.hash() != hash && set.hash() != current_stable;
+            match scale_down_delay {
+                Some(delay) if want == 0 && old => {
+                    if let Some(at) = set.scale_down_after(delay, now) {
+                        scale_down_at = Some(scale_down_at.map_or(at, |earliest| earliest.min(at)));
+                    }
+                }
+                _ => {
+                    set.drop_scale_down_deadline();
+                    if set.desired() != want {
+                        set.scale(want);
+                    }
+                }
             }
         }
         self.restart(key, &rollout, &mut st, &mut sets, tick, now);
         let history_limit = int_at(spec, "revisionHistoryLimit").unwrap_or(10).max(0) as usize;
-        let current_stable = str_at(&st, "stableRS").to_string();
         let mut old: Vec<usize> = (0..sets.len())
             .filter(|&i| {
                 sets[i].hash() != hash
@@ -693,7 +719,11 @@ impl Controller {
             && !analysing
             && !self.restarting.contains(key)
             && matches!(phase, "Healthy" | "Degraded" | "Paused");
-        Ok(match pause_ends {
+        let wake = match (pause_ends, scale_down_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Ok(match wake {
             _ if !settled => NextLook::EveryTick,
             Some(at) => NextLook::At(at),
             None => NextLook::OnChange,

@@ -25,6 +25,7 @@ mod selector;
 mod server;
 mod store;
 mod traffic;
+mod traffic_routing;
 mod watch;
 
 use std::path::{Path, PathBuf};

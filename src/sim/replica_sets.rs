@@ -1,14 +1,22 @@
 //! ReplicaSets as the simulated controller reconciles them: read once, changed in memory
-//! and written back only when changed, and their pods, which start and become ready over
-//! the following ticks unless their image cannot be pulled.
+//! and written back only when changed; their pods, which start and become ready over the following ticks unless their
+//! image cannot be pulled; and Argo's `scale-down-deadline`, which keeps a ReplicaSet that
+//! is no longer wanted scaled up for a while.
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
 use super::api_error::ApiError;
+use super::clock::rfc3339;
 use super::discovery::{REPLICASETS, RESOURCES};
 use super::objects::{HASH_LABEL, int_at, str_at};
 use super::store::{ObjectKey, Store, Stored};
+
+/// Argo's annotation: when a ReplicaSet kept up after it stopped being wanted scales down.
+pub const SCALE_DOWN_DEADLINE: &str = "scale-down-deadline";
+
+/// Argo's default `scaleDownDelaySeconds` (blue-green, traffic-routed canaries).
+pub const DEFAULT_SCALE_DOWN_DELAY_SECONDS: i64 = 30;
 
 /// A ReplicaSet being reconciled, with the object as read so that only changes are written.
 pub struct Set {
@@ -91,6 +99,40 @@ impl Set {
         }
     }
 
+    /// A ReplicaSet no longer wanted scales to 0 `delay_seconds` after it was first found
+    /// so: until then it keeps its pods and carries the deadline (Argo's
+    /// `scaleDownDelaySeconds`), which is removed when it scales down. Returns the
+    /// deadline while it waits.
+    pub fn scale_down_after(&mut self, delay_seconds: i64, now: Timestamp) -> Option<Timestamp> {
+        if self.desired() == 0 {
+            self.drop_scale_down_deadline();
+            return None;
+        }
+        let deadline = str_at(&self.value["metadata"]["annotations"], SCALE_DOWN_DEADLINE)
+            .parse::<Timestamp>()
+            .ok();
+        match deadline {
+            Some(at) if at <= now => {
+                self.scale(0);
+                self.drop_scale_down_deadline();
+                None
+            }
+            Some(at) => Some(at),
+            None => {
+                let at = now + SignedDuration::from_secs(delay_seconds);
+                self.value["metadata"]["annotations"][SCALE_DOWN_DEADLINE] = json!(rfc3339(at));
+                Some(at)
+            }
+        }
+    }
+
+    /// A ReplicaSet wanted again (an undo within the delay) loses its deadline.
+    pub fn drop_scale_down_deadline(&mut self) {
+        if let Some(annotations) = self.value["metadata"]["annotations"].as_object_mut() {
+            annotations.shift_remove(SCALE_DOWN_DEADLINE);
+        }
+    }
+
     /// Create it, or write what changed unless someone else wrote it since it was read.
     pub fn write(&self, store: &Store, now: Timestamp) -> Result<(), ApiError> {
         if self.created {
@@ -139,5 +181,21 @@ mod tests {
             (2, 0)
         );
         assert!(!bad.converged());
+    }
+
+    #[test]
+    fn a_set_no_longer_wanted_waits_for_its_deadline_then_scales_down() {
+        let at = |s: i64| Timestamp::from_second(s).unwrap();
+        let mut old = set(3);
+        assert_eq!(old.scale_down_after(30, at(100)), Some(at(130)));
+        assert_eq!(
+            old.value["metadata"]["annotations"][SCALE_DOWN_DEADLINE],
+            json!("1970-01-01T00:02:10Z")
+        );
+        assert_eq!(old.scale_down_after(30, at(129)), Some(at(130)));
+        assert_eq!(old.desired(), 3);
+        assert_eq!(old.scale_down_after(30, at(130)), None);
+        assert_eq!(old.desired(), 0);
+        assert!(old.value["metadata"]["annotations"][SCALE_DOWN_DEADLINE].is_null());
     }
 }

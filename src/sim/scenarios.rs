@@ -41,6 +41,8 @@ enum Strategy {
     Canary(&'static [Step]),
     /// Canary with Istio traffic routing: weights in `status.canary.weights`.
     IstioCanary(&'static [Step]),
+    /// Canary behind an ALB with a ping-pong pair of services that swap at each promotion.
+    PingPongCanary(&'static [Step]),
     BlueGreenManual,
 }
 
@@ -310,6 +312,21 @@ const DEMO: &[Service] = &[
         lively: false,
         progress_deadline_seconds: Some(60),
     },
+    // A ping-pong canary with a long history: eight revisions, five old ones kept.
+    Service {
+        cluster: 1,
+        namespace: "platform",
+        name: "identity",
+        replicas: 4,
+        strategy: Strategy::PingPongCanary(QUICK_CANARY),
+        history: &[
+            "v5.0.0", "v5.1.0", "v5.1.1", "v5.2.0", "v5.3.0", "v5.3.1", "v5.4.0", "v5.5.0",
+        ],
+        update: None,
+        traffic: (700.0, 0.008, 0.04, 0.0002),
+        lively: false,
+        progress_deadline_seconds: None,
+    },
 ];
 
 /// Seconds of history played before the live start.
@@ -352,6 +369,10 @@ fn rollout(
         Strategy::IstioCanary(steps) => json!({"canary": {
             "canaryService": format!("{name}-canary"), "stableService": format!("{name}-stable"),
             "trafficRouting": {"istio": {"virtualService": {"name": name, "routes": ["primary"]}}},
+            "steps": steps_json(steps)}}),
+        Strategy::PingPongCanary(steps) => json!({"canary": {
+            "pingPong": {"pingService": format!("{name}-ping"), "pongService": format!("{name}-pong")},
+            "trafficRouting": {"alb": {"ingress": name, "rootService": name, "servicePort": 443}},
             "steps": steps_json(steps)}}),
         Strategy::BlueGreenManual => json!({"blueGreen": {
             "activeService": format!("{name}-active"), "previewService": format!("{name}-preview"),
