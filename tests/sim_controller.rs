@@ -448,6 +448,22 @@ async fn a_timed_pause_ends_on_its_own() {
     assert!(resumed["status"]["pauseConditions"].is_null());
 }
 
+fn experiments(client: &kube::Client, namespace: &str) -> Api<DynamicObject> {
+    let resource = ApiResource::from_gvk_with_plural(
+        &kube::api::GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Experiment"),
+        "experiments",
+    );
+    Api::namespaced_with(client.clone(), namespace, &resource)
+}
+
+fn analysis_runs(client: &kube::Client, namespace: &str) -> Api<DynamicObject> {
+    let resource = ApiResource::from_gvk_with_plural(
+        &kube::api::GroupVersionKind::gvk("argoproj.io", "v1alpha1", "AnalysisRun"),
+        "analysisruns",
+    );
+    Api::namespaced_with(client.clone(), namespace, &resource)
+}
+
 async fn json_of(api: &Api<DynamicObject>, name: &str) -> Value {
     serde_json::to_value(api.get(name).await.unwrap()).unwrap()
 }
@@ -573,6 +589,171 @@ async fn progress_deadline_abort_aborts_an_update_that_stops_progressing() {
         |rs| rs["spec"]["replicas"] == json!(0),
     )
     .await;
+}
+
+#[tokio::test]
+async fn an_experiment_step_runs_baseline_and_canary_side_by_side_then_the_canary_moves_on() {
+    let fleet = demo(10.0).await;
+    let client = client(&fleet, US).await;
+    let api = rollouts(&client, "search");
+    let ranking = wait_for(&api, "ranking", "at its experiment", |o| {
+        !o["status"]["canary"]["currentExperiment"].is_null()
+            && o["status"]["canary"]["weights"]["additional"].is_array()
+    })
+    .await;
+    let status = &ranking["status"];
+    assert_eq!(status["currentStepIndex"], json!(1));
+    let hash = status["currentPodHash"].as_str().unwrap();
+    let revision = ranking["metadata"]["annotations"]["rollout.argoproj.io/revision"]
+        .as_str()
+        .unwrap();
+    let name = format!("ranking-{hash}-{revision}-1");
+    assert_eq!(status["canary"]["currentExperiment"], json!(name));
+    // Each template takes 5% of the traffic from stable while the experiment runs.
+    let weights = &status["canary"]["weights"];
+    assert_eq!(weights["canary"]["weight"], json!(20));
+    assert_eq!(weights["stable"]["weight"], json!(70));
+    let additional = weights["additional"].as_array().unwrap();
+    assert_eq!(additional.len(), 2);
+    assert_eq!(
+        additional[0]["serviceName"],
+        json!(format!("{name}-baseline"))
+    );
+
+    let experiments = experiments(&client, "search");
+    let experiment = json_of(&experiments, &name).await;
+    assert_eq!(
+        experiment["metadata"]["labels"]["rollouts-pod-template-hash"],
+        json!(hash)
+    );
+    assert_eq!(
+        experiment["metadata"]["ownerReferences"][0]["kind"],
+        json!("Rollout")
+    );
+    assert_eq!(
+        experiment["metadata"]["ownerReferences"][0]["name"],
+        json!("ranking")
+    );
+    assert_eq!(experiment["spec"]["duration"], json!("2m"));
+    assert_eq!(
+        experiment["spec"]["analyses"][0]["templateName"],
+        json!("success-rate")
+    );
+    let templates: Vec<&Value> = experiment["spec"]["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .collect();
+    assert_eq!(
+        templates
+            .iter()
+            .map(|t| t["name"].clone())
+            .collect::<Vec<_>>(),
+        [json!("baseline"), json!("canary")]
+    );
+    let image = |t: &Value| t["template"]["spec"]["containers"][0]["image"].clone();
+    assert_eq!(
+        image(templates[0]),
+        json!("registry.example.com/search/ranking:v2.7.1")
+    );
+    assert_eq!(
+        image(templates[1]),
+        json!("registry.example.com/search/ranking:v2.8.0")
+    );
+    assert_eq!(experiment["status"]["phase"], json!("Running"));
+    assert!(experiment["status"]["availableAt"].is_string());
+    let sets = replica_sets(&client, "search");
+    for template in ["baseline", "canary"] {
+        let rs = json_of(&sets, &format!("{name}-{template}")).await;
+        assert_eq!(
+            rs["metadata"]["ownerReferences"][0]["kind"],
+            json!("Experiment")
+        );
+        assert_eq!(
+            rs["metadata"]["annotations"]["experiment.argoproj.io/template-name"],
+            json!(template)
+        );
+        assert_eq!(
+            rs["spec"]["template"]["metadata"]["labels"]["role"],
+            json!(template)
+        );
+    }
+    let run = wait_for(
+        &analysis_runs(&client, "search"),
+        &format!("{name}-success-rate"),
+        "created",
+        |_| true,
+    )
+    .await;
+    assert_eq!(
+        run["metadata"]["ownerReferences"][0]["kind"],
+        json!("Experiment")
+    );
+
+    // Two minutes later the experiment has succeeded and the rollout is past the step.
+    let moved = wait_for(&api, "ranking", "past the experiment", |o| {
+        o["status"]["currentStepIndex"].as_i64() >= Some(2)
+    })
+    .await;
+    assert!(moved["status"]["canary"]["currentExperiment"].is_null());
+    assert!(moved["status"]["canary"]["weights"]["additional"].is_null());
+    let done = json_of(&experiments, &name).await;
+    assert_eq!(done["status"]["phase"], json!("Successful"));
+    assert_eq!(
+        done["status"]["analysisRuns"][0]["phase"],
+        json!("Successful")
+    );
+    let condition = &done["status"]["conditions"][0];
+    assert_eq!(
+        (&condition["type"], &condition["reason"]),
+        (&json!("Progressing"), &json!("ExperimentCompleted"))
+    );
+    // Its ReplicaSets scale down once their delay has passed.
+    wait_for(&sets, &format!("{name}-canary"), "scaled down", |rs| {
+        rs["spec"]["replicas"] == json!(0)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_failing_experiment_aborts_the_rollout() {
+    let fleet = demo(20.0).await;
+    let client = client(&fleet, US).await;
+    let api = rollouts(&client, "search");
+    wait_for(&api, "ranking", "done with its update", |o| {
+        o["status"]["phase"] == json!("Healthy")
+    })
+    .await;
+    // The checkout incident's image: four in ten requests fail.
+    let bad = json!([{"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": "registry.example.com/shop/checkout:v2.5.0"}]);
+    api.patch(
+        "ranking",
+        &PatchParams::default(),
+        &Patch::<Value>::Json(serde_json::from_value(bad).unwrap()),
+    )
+    .await
+    .unwrap();
+    let aborted = wait_for(&api, "ranking", "aborted by its experiment", |o| {
+        o["status"]["abort"] == json!(true)
+    })
+    .await;
+    let message = aborted["status"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(
+            "Metric \"success-rate\" assessed Failed due to failed (2) > failureLimit (1)"
+        ),
+        "{message}"
+    );
+    let listed = experiments(&client, "search")
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    assert!(
+        listed
+            .items
+            .iter()
+            .any(|e| e.data["status"]["phase"] == json!("Failed"))
+    );
 }
 
 #[tokio::test]

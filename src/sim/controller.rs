@@ -1,7 +1,8 @@
 //! One simulated cluster's rollouts controller: moves Rollouts through their canary steps
 //! or blue-green promotion with Argo Rollouts' semantics, creates and scales their
-//! ReplicaSets (whose pods become ready over the following ticks), runs analysis steps,
-//! records Events, and hands the resulting traffic split to the traffic model.
+//! ReplicaSets (whose pods become ready over the following ticks), runs analysis and
+//! experiment steps, watches the progress deadline, records Events, and hands the
+//! resulting traffic split to the traffic model.
 //!
 //! It reconciles on every tick (one simulated second) and at once when a client writes.
 //! Only rollouts with something to do are reconciled: the ones that changed since the last
@@ -17,8 +18,9 @@ use serde_json::{Map, Value, json};
 use super::analysis;
 use super::api_error::ApiError;
 use super::clock::rfc3339;
-use super::discovery::{ANALYSIS_RUNS, REPLICASETS, ROLLOUTS};
+use super::discovery::{ANALYSIS_RUNS, EXPERIMENTS, REPLICASETS, ROLLOUTS};
 use super::events::{self, Recorder};
+use super::experiments::{self, ExperimentController};
 use super::objects::{self, REVISION_ANNOTATION, int_at, remove, set_condition, str_at, truthy};
 use super::phase;
 use super::progress::{self, Assessment};
@@ -51,6 +53,7 @@ pub struct Controller {
     /// Rollouts whose restart has taken a pod down and waits for it to come back.
     restarting: HashSet<ObjectKey>,
     events: Recorder,
+    experiments: ExperimentController,
     ticks: u64,
 }
 
@@ -103,6 +106,8 @@ fn step_name(step: &Value) -> String {
         }
     } else if step["analysis"].is_object() {
         "analysis".into()
+    } else if step["experiment"].is_object() {
+        "experiment".into()
     } else {
         "unsupported step".into()
     }
@@ -119,6 +124,7 @@ impl Controller {
             .collect();
         Controller {
             events: Recorder::new(store.clone()),
+            experiments: ExperimentController::new(store.clone(), traffic.clone(), versions),
             store,
             traffic,
             versions,
@@ -134,6 +140,7 @@ impl Controller {
     pub fn tick(&mut self, now: Timestamp) {
         self.ticks += 1;
         self.reconcile_active(now, true);
+        self.experiments.reconcile(now, true);
         self.traffic
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -146,6 +153,7 @@ impl Controller {
     /// React to what clients wrote, without letting time pass.
     pub fn react(&mut self, now: Timestamp) {
         self.reconcile_active(now, false);
+        self.experiments.reconcile(now, false);
     }
 
     fn reconcile_active(&mut self, now: Timestamp, tick: bool) {
@@ -189,7 +197,9 @@ impl Controller {
                         ROLLOUTS => {
                             self.active.insert(change.object.key.clone());
                         }
-                        REPLICASETS | ANALYSIS_RUNS if change.kind != ChangeKind::Deleted => {
+                        REPLICASETS | ANALYSIS_RUNS | EXPERIMENTS
+                            if change.kind != ChangeKind::Deleted =>
+                        {
                             let object = change.object.value();
                             if let Some(owner) =
                                 object["metadata"]["ownerReferences"][0]["name"].as_str()
@@ -303,6 +313,7 @@ impl Controller {
                 remove(&mut st, field);
             }
             remove(&mut st["canary"], "currentStepAnalysisRunStatus");
+            remove(&mut st["canary"], "currentExperiment");
             st["currentPodHash"] = json!(hash);
             if canary && n > 0 {
                 let back_to_stable = str_at(&st, "stableRS") == hash;
@@ -344,6 +355,8 @@ impl Controller {
         // A timed pause wants a look when it ends; an analysis, every tick.
         let mut pause_ends = None;
         let mut analysing = false;
+        // A running experiment step's templates: their share of traffic and their images.
+        let mut experiment = None;
 
         let stable = str_at(&st, "stableRS").to_string();
         let available_of = |sets: &[Set], h: &str| {
@@ -438,11 +451,30 @@ impl Controller {
                             false
                         }
                     }
+                } else if step["experiment"].is_object() {
+                    analysing = true;
+                    let current = self.run_experiment_step(
+                        &rollout, &sets, &stable, &hash, revision, index, now,
+                    )?;
+                    match current.phase.as_str() {
+                        "Successful" => true,
+                        "Failed" | "Error" => {
+                            st["abort"] = json!(true);
+                            abort_detail = Some(current.message.clone());
+                            false
+                        }
+                        _ => {
+                            st["canary"]["currentExperiment"] = json!(current.name);
+                            experiment = Some(current);
+                            false
+                        }
+                    }
                 } else {
                     true
                 };
                 if completed {
                     index += 1;
+                    remove(&mut st["canary"], "currentExperiment");
                     pause_conditions.retain(|c| c["reason"] != "CanaryPauseStep");
                     remove(&mut st, "controllerPause");
                     remove(&mut st["canary"], "currentStepAnalysisRunStatus");
@@ -460,8 +492,16 @@ impl Controller {
                 for field in ["pauseConditions", "controllerPause"] {
                     remove(&mut st, field);
                 }
+                remove(&mut st["canary"], "currentExperiment");
                 index = if stable == hash { n } else { 0 };
             }
+            // Experiments of other steps, revisions, or of an aborted or fully promoted
+            // update are terminated, as Argo cancels them.
+            experiments::cancel_others(
+                &self.store,
+                &rollout,
+                experiment.as_ref().map(|e| e.name.as_str()),
+            )?;
             if n > 0 {
                 st["currentStepIndex"] = json!(index);
             }
@@ -500,6 +540,10 @@ impl Controller {
                 } else {
                     stable.as_str()
                 };
+                let additional = experiment
+                    .as_ref()
+                    .map(|e| e.weights.as_slice())
+                    .unwrap_or(&[]);
                 st["canary"]["weights"] = traffic_routing::weights(
                     spec,
                     &st,
@@ -508,6 +552,7 @@ impl Controller {
                         weight: canary_weight,
                     },
                     stable_hash,
+                    additional,
                 );
             }
         } else {
@@ -711,7 +756,8 @@ impl Controller {
             Ok(())
         })?;
         let rollout_changed = written.revision != stored.revision;
-        self.share_traffic(key, &rollout, &st, &sets);
+        let experiment_images = experiment.map(|e| e.images).unwrap_or_default();
+        self.share_traffic(key, &rollout, &st, &sets, &experiment_images);
 
         let phase = str_at(&st, "phase");
         let settled = !rollout_changed
@@ -778,6 +824,35 @@ impl Controller {
             str_at(&run, "status.phase").to_string(),
             str_at(&run, "status.message").to_string(),
         ))
+    }
+
+    /// The step's Experiment, created on first sight from the stable and canary ReplicaSets
+    /// (the stable one exists: a rollout without one deploys at once, steps skipped).
+    #[allow(clippy::too_many_arguments)]
+    fn run_experiment_step(
+        &mut self,
+        rollout: &Value,
+        sets: &[Set],
+        stable: &str,
+        hash: &str,
+        revision: u64,
+        index: usize,
+        now: Timestamp,
+    ) -> Result<experiments::Current, ApiError> {
+        let of = |h: &str| sets.iter().find(|s| s.hash() == h).map(|s| &s.value);
+        let (Some(stable_rs), Some(new_rs)) = (of(stable), of(hash)) else {
+            return Err(ApiError::internal(
+                "the experiment step has no stable or canary ReplicaSet",
+            ));
+        };
+        let step = experiments::Step {
+            rollout,
+            stable_rs,
+            new_rs,
+            revision,
+            index,
+        };
+        experiments::step(&self.store, &mut self.events, step, now)
     }
 
     /// `spec.restartAt`: one pod of the stable ReplicaSet restarts, then `status.restartedAt`.
@@ -1018,20 +1093,38 @@ impl Controller {
     }
 
     /// Tell the traffic model how this rollout's requests split across its versions.
-    fn share_traffic(&self, key: &ObjectKey, rollout: &Value, st: &Value, sets: &[Set]) {
+    /// `experiment_images`: (pod-template hash, image) of a running experiment's templates.
+    fn share_traffic(
+        &self,
+        key: &ObjectKey,
+        rollout: &Value,
+        st: &Value,
+        sets: &[Set],
+        experiment_images: &[(String, String)],
+    ) {
         let image_of = |h: &str| {
             sets.iter()
                 .find(|s| s.hash() == h)
                 .map(|s| s.image().to_string())
+                .or_else(|| {
+                    experiment_images
+                        .iter()
+                        .find(|(x, _)| x == h)
+                        .map(|(_, image)| image.clone())
+                })
                 .unwrap_or_default()
         };
         let mut split: Vec<(String, f64)> = Vec::new();
         if rollout["spec"]["strategy"]["blueGreen"].is_object() {
             split.push((str_at(st, "blueGreen.activeSelector").to_string(), 100.0));
         } else if let Some(weights) = st["canary"]["weights"].as_object() {
-            for role in ["stable", "canary"] {
-                let h = str_at(&weights[role], "podTemplateHash").to_string();
-                let w = weights[role]["weight"].as_f64().unwrap_or(0.0);
+            let additional = weights.get("additional").and_then(Value::as_array);
+            let destinations = [&weights["stable"], &weights["canary"]]
+                .into_iter()
+                .chain(additional.into_iter().flatten());
+            for destination in destinations {
+                let h = str_at(destination, "podTemplateHash").to_string();
+                let w = destination["weight"].as_f64().unwrap_or(0.0);
                 match split.iter_mut().find(|(x, _)| *x == h) {
                     Some(entry) => entry.1 += w,
                     None => split.push((h, w)),

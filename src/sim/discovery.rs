@@ -96,6 +96,7 @@ pub const NAMESPACES: ResourceId = 0;
 pub const EVENTS: ResourceId = 1;
 pub const EVENTS_K8S_IO: ResourceId = 3;
 pub const REPLICASETS: ResourceId = 4;
+pub const EXPERIMENTS: ResourceId = 6;
 pub const ROLLOUTS: ResourceId = 7;
 pub const ANALYSIS_RUNS: ResourceId = 8;
 pub const ANALYSIS_TEMPLATES: ResourceId = 9;
@@ -337,6 +338,7 @@ mod tests {
             (EVENTS, "Event"),
             (EVENTS_K8S_IO, "Event"),
             (REPLICASETS, "ReplicaSet"),
+            (EXPERIMENTS, "Experiment"),
             (ROLLOUTS, "Rollout"),
             (ANALYSIS_RUNS, "AnalysisRun"),
             (ANALYSIS_TEMPLATES, "AnalysisTemplate"),

@@ -13,6 +13,7 @@ mod clock;
 mod controller;
 mod discovery;
 mod events;
+mod experiments;
 mod kubeconfig;
 mod metrics_text;
 mod objects;

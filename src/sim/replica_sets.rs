@@ -1,5 +1,6 @@
-//! ReplicaSets as the simulated controller reconciles them: read once, changed in memory
-//! and written back only when changed; their pods, which start and become ready over the following ticks unless their
+//! ReplicaSets as the simulated controllers reconcile them (a Rollout's revisions, an
+//! Experiment's templates): read once, changed in memory and written back only when
+//! changed; their pods, which start and become ready over the following ticks unless their
 //! image cannot be pulled; and Argo's `scale-down-deadline`, which keeps a ReplicaSet that
 //! is no longer wanted scaled up for a while.
 
@@ -15,7 +16,7 @@ use super::store::{ObjectKey, Store, Stored};
 /// Argo's annotation: when a ReplicaSet kept up after it stopped being wanted scales down.
 pub const SCALE_DOWN_DEADLINE: &str = "scale-down-deadline";
 
-/// Argo's default `scaleDownDelaySeconds` (blue-green, traffic-routed canaries).
+/// Argo's default `scaleDownDelaySeconds` (blue-green, traffic-routed canaries, experiments).
 pub const DEFAULT_SCALE_DOWN_DELAY_SECONDS: i64 = 30;
 
 /// A ReplicaSet being reconciled, with the object as read so that only changes are written.

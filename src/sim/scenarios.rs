@@ -52,6 +52,9 @@ enum Step {
     Pause,
     PauseFor(&'static str),
     Analysis,
+    /// A two-minute experiment: a baseline (stable) and a canary template, 5% of the
+    /// traffic each, and the success-rate analysis.
+    Experiment,
 }
 
 /// One demo service: where it runs, its image history, and the update (if any) in flight.
@@ -106,6 +109,14 @@ const GATED_CANARY: &[Step] = &[
     Step::PauseFor("1m"),
     Step::Weight(75),
     Step::PauseFor("1m"),
+];
+const EXPERIMENT_CANARY: &[Step] = &[
+    Step::Weight(20),
+    Step::Experiment,
+    Step::Weight(50),
+    Step::PauseFor("30s"),
+    Step::Weight(80),
+    Step::PauseFor("30s"),
 ];
 const ANALYSED_CANARY: &[Step] = &[
     Step::Weight(20),
@@ -312,6 +323,19 @@ const DEMO: &[Service] = &[
         lively: false,
         progress_deadline_seconds: Some(60),
     },
+    // A canary that runs an experiment (baseline and canary side by side) at its second step.
+    Service {
+        cluster: 1,
+        namespace: "search",
+        name: "ranking",
+        replicas: 4,
+        strategy: Strategy::IstioCanary(EXPERIMENT_CANARY),
+        history: &["v2.6.0", "v2.7.1"],
+        update: Some(("v2.8.0", 60)),
+        traffic: (280.0, 0.03, 0.11, 0.0004),
+        lively: false,
+        progress_deadline_seconds: None,
+    },
     // A ping-pong canary with a long history: eight revisions, five old ones kept.
     Service {
         cluster: 1,
@@ -348,6 +372,14 @@ fn steps_json(steps: &[Step]) -> Value {
                 Step::PauseFor(d) => json!({"pause": {"duration": d}}),
                 Step::Analysis => json!({"analysis": {"templates": [{"templateName": "success-rate"}],
                                                       "args": [{"name": "service", "value": "from-rollout"}]}}),
+                Step::Experiment => json!({"experiment": {
+                    "duration": "2m",
+                    "templates": [
+                        {"name": "baseline", "specRef": "stable", "weight": 5, "metadata": {"labels": {"role": "baseline"}}},
+                        {"name": "canary", "specRef": "canary", "weight": 5, "metadata": {"labels": {"role": "canary"}}},
+                    ],
+                    "analyses": [{"name": "success-rate", "templateName": "success-rate"}],
+                }}),
             })
             .collect::<Vec<_>>()
     )

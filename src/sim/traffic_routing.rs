@@ -1,5 +1,6 @@
 //! What Argo's traffic routing reconciler writes and decides for a canary: the
-//! `status.canary.weights` (services, pod-template hashes, weights), the ping-pong pair of services that
+//! `status.canary.weights` (services, pod-template hashes, weights, the templates of a
+//! running experiment as `additional` destinations), the ping-pong pair of services that
 //! swap roles at each promotion (`canary.pingPong`), and how long an old ReplicaSet stays
 //! up after it stops taking traffic (`scaleDownDelaySeconds`).
 
@@ -42,13 +43,25 @@ fn services<'a>(spec: &'a Value, status: &Value) -> (&'a Value, &'a Value) {
     }
 }
 
-/// `status.canary.weights`: the canary's share, and the rest to stable.
-pub fn weights(spec: &Value, status: &Value, canary: Destination, stable_hash: &str) -> Value {
+/// `status.canary.weights`: the canary's share, the additional destinations' (an
+/// experiment's templates), and the rest to stable.
+pub fn weights(
+    spec: &Value,
+    status: &Value,
+    canary: Destination,
+    stable_hash: &str,
+    additional: &[Value],
+) -> Value {
     let (stable_service, canary_service) = services(spec, status);
-    json!({
+    let others: i64 = additional.iter().filter_map(|d| d["weight"].as_i64()).sum();
+    let mut weights = json!({
         "canary": {"podTemplateHash": canary.hash, "serviceName": canary_service, "weight": canary.weight},
-        "stable": {"podTemplateHash": stable_hash, "serviceName": stable_service, "weight": 100 - canary.weight},
-    })
+        "stable": {"podTemplateHash": stable_hash, "serviceName": stable_service, "weight": 100 - canary.weight - others},
+    });
+    if !additional.is_empty() {
+        weights["additional"] = json!(additional);
+    }
+    weights
 }
 
 /// How long an old ReplicaSet keeps its pods after it stops being wanted: blue-greens and
@@ -85,6 +98,7 @@ mod tests {
             &json!({"canary": {"stablePingPong": "ping"}}),
             canary(),
             "old",
+            &[],
         );
         assert_eq!(ping["stable"]["serviceName"], json!("web-ping"));
         assert_eq!(ping["canary"]["serviceName"], json!("web-pong"));
@@ -94,9 +108,18 @@ mod tests {
             &json!({"canary": {"stablePingPong": swapped("ping")}}),
             canary(),
             "old",
+            &[],
         );
         assert_eq!(pong["stable"]["serviceName"], json!("web-pong"));
         assert_eq!(swapped("pong"), "ping");
+        let with_experiment = weights(
+            &spec,
+            &json!({}),
+            canary(),
+            "old",
+            &[json!({"serviceName": "e-canary", "podTemplateHash": "c", "weight": 5})],
+        );
+        assert_eq!(with_experiment["stable"]["weight"], json!(75));
         assert_eq!(scale_down_delay_seconds(&spec), Some(30));
         assert_eq!(
             scale_down_delay_seconds(&json!({"strategy": {"canary": {}}})),
