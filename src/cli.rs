@@ -217,6 +217,9 @@ pub struct DemoArgs {
     /// clusters' /metrics) instead of from the simulator's traffic model.
     #[arg(long, value_name = "URL")]
     pub prometheus: Option<reqwest::Url>,
+    /// Make every request to the simulated clusters wait this long (100ms, 1s): a slow link.
+    #[arg(long, value_name = "DURATION", value_parser = crate::sim::parse_latency)]
+    pub latency: Option<std::time::Duration>,
 }
 
 #[cfg(test)]
@@ -242,5 +245,15 @@ mod tests {
             Some("http://127.0.0.1:9090/")
         );
         assert!(Cli::try_parse_from(["flightdeck", "demo", "--prometheus", "not a url"]).is_err());
+    }
+
+    #[test]
+    fn demo_takes_a_latency() {
+        let cli = Cli::try_parse_from(["flightdeck", "demo", "--latency", "100ms"]).unwrap();
+        let Some(Command::Demo(args)) = cli.command else {
+            panic!("the demo command")
+        };
+        assert_eq!(args.latency, Some(std::time::Duration::from_millis(100)));
+        assert!(Cli::try_parse_from(["flightdeck", "demo", "--latency", "slow"]).is_err());
     }
 }

@@ -598,3 +598,628 @@ async fn kubectl_gets_watches_and_patches() {
         ]
     );
 }
+
+/// Send a request straight to a context's listener (no kubeconfig credentials) and read
+/// the answer's status and JSON body.
+async fn raw(
+    fleet: &flightdeck::sim::Fleet,
+    context: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+    bearer: Option<&str>,
+) -> (u16, Value) {
+    let server = &fleet
+        .contexts()
+        .iter()
+        .find(|c| c.name == context)
+        .unwrap_or_else(|| panic!("no context {context}"))
+        .server;
+    let mut request = reqwest::Client::new().request(method, format!("{server}{path}"));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    if let Some(token) = bearer {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+fn forbidden(message: &str, group: Option<&str>, kind: &str, name: Option<&str>) -> Value {
+    let mut details = json!({});
+    if let Some(name) = name {
+        details["name"] = json!(name);
+    }
+    if let Some(group) = group {
+        details["group"] = json!(group);
+    }
+    details["kind"] = json!(kind);
+    json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+           "message": message, "reason": "Forbidden", "details": details, "code": 403})
+}
+
+async fn restricted_fleet() -> flightdeck::sim::Fleet {
+    let fleet = flightdeck::sim::Fleet::start(flightdeck::sim::FleetOptions {
+        scenario: Scenario::Empty,
+        extra_users: vec![
+            &flightdeck::sim::VIEWER,
+            &flightdeck::sim::ROLLOUTS_ONLY,
+            &flightdeck::sim::SHOP_ONLY,
+        ],
+        ..flightdeck::sim::FleetOptions::default()
+    })
+    .await
+    .expect("the fleet starts");
+    for ns in ["shop", "payments"] {
+        fleet.load("sim-prod-eu", namespace(ns)).unwrap();
+        fleet
+            .load("sim-prod-eu", rollout(ns, &format!("{ns}-api"), "api"))
+            .unwrap();
+    }
+    fleet
+}
+
+#[tokio::test]
+async fn restricted_users_are_refused_as_the_api_server_refuses_them() {
+    use reqwest::Method;
+    let fleet = restricted_fleet().await;
+    let names: Vec<&str> = fleet.contexts().iter().map(|c| c.name.as_str()).collect();
+    for expected in [
+        "sim-prod-eu",
+        "sim-prod-eu-readonly",
+        "sim-prod-eu-rollouts-only",
+        "sim-prod-eu-shop-only",
+        "sim-prod-us-shop-only",
+    ] {
+        assert!(names.contains(&expected), "{names:?}");
+    }
+    let get = |context: &'static str, path: &'static str| {
+        let fleet = &fleet;
+        async move { raw(fleet, context, Method::GET, path, None, None).await }
+    };
+
+    // Rollouts only: every namespace's rollouts, nothing else.
+    let ro = "sim-prod-eu-rollouts-only";
+    let (code, list) = get(ro, "/apis/argoproj.io/v1alpha1/rollouts").await;
+    assert_eq!(
+        (code, list["items"].as_array().map(Vec::len)),
+        (200, Some(2))
+    );
+    assert_eq!(
+        get(ro, "/apis/apps/v1/namespaces/shop/replicasets").await,
+        (
+            403,
+            forbidden(
+                "replicasets.apps is forbidden: User \"rollouts-viewer@flightdeck.sim\" cannot list resource \"replicasets\" in API group \"apps\" in the namespace \"shop\"",
+                Some("apps"),
+                "replicasets",
+                None
+            )
+        )
+    );
+    assert_eq!(
+        get(ro, "/apis/argoproj.io/v1alpha1/analysisruns").await,
+        (
+            403,
+            forbidden(
+                "analysisruns.argoproj.io is forbidden: User \"rollouts-viewer@flightdeck.sim\" cannot list resource \"analysisruns\" in API group \"argoproj.io\" at the cluster scope",
+                Some("argoproj.io"),
+                "analysisruns",
+                None
+            )
+        )
+    );
+    let (code, watch) = get(
+        ro,
+        "/apis/argoproj.io/v1alpha1/namespaces/payments/experiments?watch=1",
+    )
+    .await;
+    assert_eq!(code, 403);
+    assert_eq!(
+        watch["message"],
+        json!(
+            "experiments.argoproj.io is forbidden: User \"rollouts-viewer@flightdeck.sim\" cannot watch resource \"experiments\" in API group \"argoproj.io\" in the namespace \"payments\""
+        )
+    );
+    let (code, status) = get(
+        ro,
+        "/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts/shop-api/status",
+    )
+    .await;
+    assert_eq!(
+        (code, status["details"]["name"].clone()),
+        (403, json!("shop-api"))
+    );
+    let (code, _) = raw(
+        &fleet,
+        ro,
+        Method::PATCH,
+        "/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts/shop-api",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(code, 403);
+
+    // Shop only: what is in shop, nothing cluster-wide, nothing elsewhere.
+    let shop = "sim-prod-eu-shop-only";
+    let (code, list) = get(shop, "/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts").await;
+    assert_eq!(
+        (code, list["items"][0]["metadata"]["name"].clone()),
+        (200, json!("shop-api"))
+    );
+    assert_eq!(
+        get(shop, "/apis/argoproj.io/v1alpha1/rollouts?watch=1").await,
+        (
+            403,
+            forbidden(
+                "rollouts.argoproj.io is forbidden: User \"shop-viewer@flightdeck.sim\" cannot watch resource \"rollouts\" in API group \"argoproj.io\" at the cluster scope",
+                Some("argoproj.io"),
+                "rollouts",
+                None
+            )
+        )
+    );
+    assert_eq!(
+        get(shop, "/api/v1/namespaces").await,
+        (
+            403,
+            forbidden(
+                "namespaces is forbidden: User \"shop-viewer@flightdeck.sim\" cannot list resource \"namespaces\" in API group \"\" at the cluster scope",
+                None,
+                "namespaces",
+                None
+            )
+        )
+    );
+    assert_eq!(get(shop, "/api/v1/namespaces/shop").await.0, 200);
+    assert_eq!(
+        get(shop, "/api/v1/namespaces/payments").await,
+        (
+            403,
+            forbidden(
+                "namespaces \"payments\" is forbidden: User \"shop-viewer@flightdeck.sim\" cannot get resource \"namespaces\" in API group \"\" in the namespace \"payments\"",
+                None,
+                "namespaces",
+                Some("payments")
+            )
+        )
+    );
+    assert_eq!(
+        get(shop, "/apis/apps/v1/namespaces/payments/replicasets")
+            .await
+            .1["message"],
+        json!(
+            "replicasets.apps is forbidden: User \"shop-viewer@flightdeck.sim\" cannot list resource \"replicasets\" in API group \"apps\" in the namespace \"payments\""
+        )
+    );
+    // Discovery is open to every user.
+    assert_eq!(get(shop, "/apis/argoproj.io/v1alpha1").await.0, 200);
+
+    // kube-rs reads the same refusal.
+    let client = client(&fleet, shop).await;
+    let everywhere = rollouts_api(&client, None).await;
+    let refused = api_error(everywhere.list(&ListParams::default()).await);
+    assert_eq!((refused.code, refused.reason.as_str()), (403, "Forbidden"));
+    assert!(
+        rollouts_api(&client, Some("shop"))
+            .await
+            .list(&ListParams::default())
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn access_and_rules_reviews_follow_each_users_rules() {
+    use reqwest::Method;
+    let fleet = restricted_fleet().await;
+    let review = |context: &'static str, attributes: Value| {
+        let fleet = &fleet;
+        async move {
+            let body = json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                              "spec": {"resourceAttributes": attributes}});
+            let (code, answer) = raw(
+                fleet,
+                context,
+                Method::POST,
+                "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+                Some(body),
+                None,
+            )
+            .await;
+            assert_eq!(code, 201, "{answer}");
+            answer["status"].clone()
+        }
+    };
+    let list_rs = |ns: &str| json!({"verb": "list", "group": "apps", "resource": "replicasets", "namespace": ns});
+    assert_eq!(
+        review("sim-prod-eu-rollouts-only", list_rs("shop")).await,
+        json!({"allowed": false})
+    );
+    assert_eq!(
+        review("sim-prod-eu-shop-only", list_rs("shop")).await,
+        json!({"allowed": true, "reason": "RBAC: allowed by RoleBinding \"view/shop\" of ClusterRole \"view\" to User \"shop-viewer@flightdeck.sim\""})
+    );
+    assert_eq!(
+        review("sim-prod-eu-shop-only", list_rs("payments")).await["allowed"],
+        json!(false)
+    );
+    assert_eq!(
+        review(
+            "sim-prod-eu-shop-only",
+            json!({"verb": "list", "group": "argoproj.io", "resource": "rollouts"})
+        )
+        .await["allowed"],
+        json!(false),
+        "no namespace: the cluster scope"
+    );
+    assert_eq!(
+        review(
+            "sim-prod-eu-rollouts-only",
+            json!({"verb": "watch", "group": "argoproj.io", "resource": "rollouts"})
+        )
+        .await,
+        json!({"allowed": true, "reason": "RBAC: allowed by ClusterRoleBinding \"rollouts-viewer\" of ClusterRole \"rollouts-viewer\" to User \"rollouts-viewer@flightdeck.sim\""})
+    );
+    let patch_status = json!({"verb": "patch", "group": "argoproj.io", "resource": "rollouts", "subresource": "status", "namespace": "shop"});
+    assert_eq!(
+        review("sim-prod-eu-readonly", patch_status.clone()).await["allowed"],
+        json!(false)
+    );
+    assert_eq!(
+        review("sim-prod-eu", patch_status).await["allowed"],
+        json!(true)
+    );
+
+    let rules = |context: &'static str, spec: Value| {
+        let fleet = &fleet;
+        async move {
+            let body = json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectRulesReview", "spec": spec});
+            raw(
+                fleet,
+                context,
+                Method::POST,
+                "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
+                Some(body),
+                None,
+            )
+            .await
+        }
+    };
+    let basic = [
+        json!({"verbs": ["create"], "apiGroups": ["authorization.k8s.io"], "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]}),
+        json!({"verbs": ["create"], "apiGroups": ["authentication.k8s.io"], "resources": ["selfsubjectreviews"]}),
+    ];
+    let (code, in_shop) = rules("sim-prod-eu-shop-only", json!({"namespace": "shop"})).await;
+    assert_eq!(code, 201);
+    assert_eq!(in_shop["kind"], json!("SelfSubjectRulesReview"));
+    let mut expected =
+        vec![json!({"verbs": ["get", "list", "watch"], "apiGroups": ["*"], "resources": ["*"]})];
+    expected.extend(basic.clone());
+    assert_eq!(in_shop["status"]["resourceRules"], json!(expected));
+    assert_eq!(in_shop["status"]["incomplete"], json!(false));
+    assert!(
+        in_shop["status"]["nonResourceRules"][0]["nonResourceURLs"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("/apis/*"))
+    );
+    let (_, in_payments) = rules("sim-prod-eu-shop-only", json!({"namespace": "payments"})).await;
+    assert_eq!(in_payments["status"]["resourceRules"], json!(basic));
+    let (_, rollouts_only) = rules(
+        "sim-prod-eu-rollouts-only",
+        json!({"namespace": "payments"}),
+    )
+    .await;
+    assert_eq!(
+        rollouts_only["status"]["resourceRules"][0],
+        json!({"verbs": ["get", "list", "watch"], "apiGroups": ["argoproj.io"], "resources": ["rollouts"]})
+    );
+    let (code, no_namespace) = rules("sim-prod-eu-shop-only", json!({})).await;
+    assert_eq!(
+        (code, no_namespace["message"].clone()),
+        (400, json!("no namespace on request"))
+    );
+}
+
+#[tokio::test]
+async fn the_token_context_accepts_fresh_tokens_only() {
+    use reqwest::Method;
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = dir.path().join("fd-token");
+    std::fs::write(
+        &plugin,
+        "#!/bin/sh\nnow=$(date +%s)\nexp=$(date -u -d @$((now + 7)) +%Y-%m-%dT%H:%M:%SZ)\nprintf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"fd-%s\",\"expirationTimestamp\":\"%s\"}}' \"$now\" \"$exp\"\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let fleet = flightdeck::sim::Fleet::start(flightdeck::sim::FleetOptions {
+        scenario: Scenario::Empty,
+        token_context: Some(plugin.clone()),
+        ..flightdeck::sim::FleetOptions::default()
+    })
+    .await
+    .expect("the fleet starts");
+    fleet.load("sim-prod-eu", namespace("shop")).unwrap();
+    let kubeconfig = std::fs::read_to_string(fleet.kubeconfig_path()).unwrap();
+    assert!(
+        kubeconfig.contains("apiVersion: client.authentication.k8s.io/v1"),
+        "{kubeconfig}"
+    );
+    assert!(
+        kubeconfig.contains("interactiveMode: Never"),
+        "{kubeconfig}"
+    );
+    assert!(
+        kubeconfig.contains(&plugin.display().to_string()),
+        "{kubeconfig}"
+    );
+
+    let context = "sim-prod-eu-token";
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let unauthorized = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                              "message": "Unauthorized", "reason": "Unauthorized", "code": 401});
+    for token in [
+        None,
+        Some(format!("fd-{}", now - 8)),
+        Some("not-ours".to_string()),
+    ] {
+        assert_eq!(
+            raw(
+                &fleet,
+                context,
+                Method::GET,
+                "/api/v1/namespaces",
+                None,
+                token.as_deref()
+            )
+            .await,
+            (401, unauthorized.clone()),
+            "{token:?}"
+        );
+    }
+    let fresh = format!("fd-{now}");
+    let (code, _) = raw(
+        &fleet,
+        context,
+        Method::GET,
+        "/api/v1/namespaces",
+        None,
+        Some(&fresh),
+    )
+    .await;
+    assert_eq!(code, 200);
+
+    // kube-rs runs the plugin and sends its tokens; every request is recorded with its token.
+    fleet.clear_requests(context);
+    let client = client(&fleet, context).await;
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client);
+    assert_eq!(
+        namespaces
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    let tokens: Vec<Option<String>> = fleet
+        .requests(context)
+        .into_iter()
+        .map(|r| r.bearer_token)
+        .collect();
+    assert!(!tokens.is_empty());
+    assert!(
+        tokens
+            .iter()
+            .all(|t| t.as_deref().is_some_and(|t| t.starts_with("fd-"))),
+        "{tokens:?}"
+    );
+    assert!(
+        fleet
+            .requests("sim-prod-eu")
+            .iter()
+            .all(|r| r.bearer_token.is_none())
+    );
+}
+
+#[tokio::test]
+async fn events_k8s_io_events_are_created_then_patched_by_kube_runtime_recorder() {
+    use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+    let fleet = start(Scenario::Empty, false).await;
+    fleet.load("sim-prod-eu", namespace("shop")).unwrap();
+    fleet
+        .load("sim-prod-eu", rollout("shop", "checkout", "checkout"))
+        .unwrap();
+    let client = client(&fleet, "sim-prod-eu").await;
+    let (resource, _) = discovery::pinned_kind(
+        &client,
+        &kube::api::GroupVersionKind::gvk("events.k8s.io", "v1", "Event"),
+    )
+    .await
+    .expect("discovery finds events.k8s.io Events");
+    let events: Api<DynamicObject> = Api::namespaced_with(client.clone(), "shop", &resource);
+    let mut watch = events
+        .watch(&WatchParams::default().timeout(10), "0")
+        .await
+        .unwrap()
+        .boxed();
+
+    let checkout = rollouts_api(&client, Some("shop"))
+        .await
+        .get("checkout")
+        .await
+        .unwrap();
+    let reference = k8s_openapi::api::core::v1::ObjectReference {
+        api_version: Some("argoproj.io/v1alpha1".into()),
+        kind: Some("Rollout".into()),
+        name: checkout.metadata.name.clone(),
+        namespace: checkout.metadata.namespace.clone(),
+        uid: checkout.metadata.uid.clone(),
+        ..Default::default()
+    };
+    let recorder = Recorder::new(client.clone(), Reporter::from("flightdeck"));
+    let event = Event {
+        type_: EventType::Warning,
+        reason: "Aborted".into(),
+        note: Some("aborted by flightdeck".into()),
+        action: "Abort".into(),
+        secondary: None,
+    };
+    recorder.publish(&event, &reference).await.unwrap();
+    recorder.publish(&event, &reference).await.unwrap();
+
+    let listed = events.list(&ListParams::default()).await.unwrap();
+    assert_eq!(listed.items.len(), 1);
+    let stored = &listed.items[0];
+    assert_eq!(stored.data["series"]["count"], json!(2));
+    assert_eq!(stored.data["regarding"]["name"], json!("checkout"));
+    assert_eq!(stored.data["reportingController"], json!("flightdeck"));
+    let name = stored.metadata.name.clone().unwrap();
+    assert_eq!(
+        events.get(&name).await.unwrap().data["note"],
+        json!("aborted by flightdeck")
+    );
+    let kinds: Vec<&str> = [
+        watch.try_next().await.unwrap(),
+        watch.try_next().await.unwrap(),
+    ]
+    .iter()
+    .map(|e| match e {
+        Some(WatchEvent::Added(_)) => "ADDED",
+        Some(WatchEvent::Modified(_)) => "MODIFIED",
+        other => panic!("unexpected {other:?}"),
+    })
+    .collect();
+    assert_eq!(kinds, ["ADDED", "MODIFIED"]);
+    let writes: Vec<(String, Option<String>)> = fleet
+        .requests("sim-prod-eu")
+        .into_iter()
+        .filter(|r| {
+            r.path
+                .starts_with("/apis/events.k8s.io/v1/namespaces/shop/events")
+                && r.method != "GET"
+        })
+        .map(|r| (r.method, r.content_type))
+        .collect();
+    assert_eq!(
+        writes,
+        [
+            ("POST".to_string(), Some("application/json".to_string())),
+            (
+                "PATCH".to_string(),
+                Some("application/merge-patch+json".to_string())
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn compaction_ends_open_watches_with_410_and_clients_must_list_again() {
+    let fleet = start(Scenario::Empty, false).await;
+    fleet
+        .load("sim-prod-eu", rollout("shop", "checkout", "checkout"))
+        .unwrap();
+    let client = client(&fleet, "sim-prod-eu").await;
+    let api = rollouts_api(&client, Some("shop")).await;
+    let list_rv = api
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap();
+    let mut open = api
+        .watch(&WatchParams::default().timeout(30), &list_rv)
+        .await
+        .unwrap()
+        .boxed();
+    let mut relisting = watcher(api.clone(), watcher::Config::default()).boxed();
+    loop {
+        if let watcher::Event::InitDone = relisting.try_next().await.unwrap().unwrap() {
+            break;
+        }
+    }
+    api.patch(
+        "checkout",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"paused": true}})),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        open.try_next().await.unwrap(),
+        Some(WatchEvent::Modified(_))
+    ));
+
+    fleet.compact("sim-prod-eu").unwrap();
+    match open.try_next().await.unwrap() {
+        Some(WatchEvent::Error(e)) => {
+            assert_eq!((e.code, e.reason.as_str()), (410, "Expired"));
+            assert!(
+                e.message.starts_with("too old resource version"),
+                "{}",
+                e.message
+            );
+        }
+        other => panic!("expected a 410 ERROR event, got {other:?}"),
+    }
+    assert!(open.try_next().await.unwrap().is_none(), "the watch ends");
+
+    // A watch from before the compaction is refused the same way.
+    let mut stale = api
+        .watch(&WatchParams::default().timeout(5), &list_rv)
+        .await
+        .unwrap()
+        .boxed();
+    assert!(matches!(stale.try_next().await.unwrap(), Some(WatchEvent::Error(e)) if e.code == 410));
+
+    // kube-rs's watcher passes the 410 on and lists again.
+    let mut saw_gone = false;
+    loop {
+        match relisting.next().await.unwrap() {
+            Ok(watcher::Event::Init) => break,
+            Ok(watcher::Event::Apply(_) | watcher::Event::Delete(_)) => continue,
+            Err(watcher::Error::WatchError(status)) if status.code == 410 => saw_gone = true,
+            other => panic!("expected a new list, got {other:?}"),
+        }
+    }
+    assert!(saw_gone);
+}
+
+#[tokio::test]
+async fn latency_delays_every_answer() {
+    let latency = std::time::Duration::from_millis(300);
+    let fleet = flightdeck::sim::Fleet::start(flightdeck::sim::FleetOptions {
+        scenario: Scenario::Empty,
+        latency: Some(latency),
+        ..flightdeck::sim::FleetOptions::default()
+    })
+    .await
+    .expect("the fleet starts");
+    for path in ["/version", "/apis/argoproj.io/v1alpha1/rollouts"] {
+        let started = std::time::Instant::now();
+        let (code, _) = raw(
+            &fleet,
+            "sim-prod-eu",
+            reqwest::Method::GET,
+            path,
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(code, 200);
+        assert!(
+            started.elapsed() >= latency,
+            "{path} answered in {:?}",
+            started.elapsed()
+        );
+    }
+}

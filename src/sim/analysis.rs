@@ -9,15 +9,37 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::clock::rfc3339;
+use super::discovery::{ANALYSIS_TEMPLATES, CLUSTER_ANALYSIS_TEMPLATES};
 use super::objects::{
-    HASH_LABEL, REVISION_ANNOTATION, duration_seconds, int_at, owner_reference, str_at,
+    HASH_LABEL, REVISION_ANNOTATION, duration_seconds, int_at, owner_reference, str_at, truthy,
 };
+use super::store::{ObjectKey, Store};
 
 /// Measurements kept per metric, as Argo's default retention.
 const KEEP_MEASUREMENTS: usize = 10;
 
 pub fn run_name(rollout: &str, hash: &str, revision: u64, step: usize) -> String {
     format!("{rollout}-{hash}-{revision}-{step}")
+}
+
+/// The specs of the AnalysisTemplates that `refs` (`[{templateName, clusterScope}]`) name,
+/// or the names of those that do not exist.
+pub fn template_specs(store: &Store, namespace: &str, refs: &Value) -> Vec<Result<Value, String>> {
+    refs.as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            let name = str_at(t, "templateName");
+            let found = if truthy(&t["clusterScope"]) {
+                store.get(CLUSTER_ANALYSIS_TEMPLATES, &ObjectKey::new("", name))
+            } else {
+                store.get(ANALYSIS_TEMPLATES, &ObjectKey::new(namespace, name))
+            };
+            found
+                .map(|s| s.value()["spec"].clone())
+                .ok_or_else(|| name.to_string())
+        })
+        .collect()
 }
 
 /// A new AnalysisRun for step `step` of the rollout's revision. `templates` are the
@@ -31,6 +53,21 @@ pub fn new_run(
     now: Timestamp,
 ) -> Value {
     let name = str_at(rollout, "metadata.name");
+    let labels = json!({HASH_LABEL: hash, "rollout-type": "Step", "step-index": step.to_string()});
+    let annotations = json!({REVISION_ANNOTATION: revision.to_string()});
+    let name = run_name(name, hash, revision, step);
+    new_owned_run(rollout, &name, labels, annotations, templates, now)
+}
+
+/// A new AnalysisRun named `name`, owned by `owner` (a Rollout or an Experiment).
+pub fn new_owned_run(
+    owner: &Value,
+    name: &str,
+    labels: Value,
+    annotations: Value,
+    templates: &[Result<Value, String>],
+    now: Timestamp,
+) -> Value {
     let mut metrics = Vec::new();
     let mut missing = Vec::new();
     for template in templates {
@@ -43,11 +80,11 @@ pub fn new_run(
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "AnalysisRun",
         "metadata": {
-            "name": run_name(name, hash, revision, step),
-            "namespace": rollout["metadata"]["namespace"],
-            "labels": {HASH_LABEL: hash, "rollout-type": "Step", "step-index": step.to_string()},
-            "annotations": {REVISION_ANNOTATION: revision.to_string()},
-            "ownerReferences": [owner_reference(rollout)],
+            "name": name,
+            "namespace": owner["metadata"]["namespace"],
+            "labels": labels,
+            "annotations": annotations,
+            "ownerReferences": [owner_reference(owner)],
         },
         "spec": {"metrics": metrics},
         "status": {"phase": "Pending", "startedAt": rfc3339(now)},
@@ -64,6 +101,18 @@ pub fn new_run(
 
 pub fn is_finished(phase: &str) -> bool {
     matches!(phase, "Successful" | "Failed" | "Error" | "Inconclusive")
+}
+
+/// `spec.terminate`: the run stops where it is, and Argo counts a terminated run as
+/// Successful.
+pub fn terminate(run: &mut Value, now: Timestamp) {
+    if is_finished(str_at(run, "status.phase")) {
+        return;
+    }
+    run["spec"]["terminate"] = json!(true);
+    run["status"]["phase"] = json!("Successful");
+    run["status"]["message"] = json!("Run Terminated");
+    run["status"]["completedAt"] = json!(rfc3339(now));
 }
 
 /// `result[0] >= 0.95`, `result < 0.9 && len(result) > 0`: what the simulator can evaluate.

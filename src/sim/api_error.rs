@@ -13,8 +13,17 @@ pub struct ApiError {
     pub details: Option<Value>,
 }
 
+/// `StatusDetails` as the API server serializes them: empty name and group left out.
 fn details(resource: &Resource, name: &str) -> Value {
-    json!({"name": name, "group": resource.group, "kind": resource.plural})
+    let mut details = json!({});
+    if !name.is_empty() {
+        details["name"] = json!(name);
+    }
+    if !resource.group.is_empty() {
+        details["group"] = json!(resource.group);
+    }
+    details["kind"] = json!(resource.plural);
+    details
 }
 
 impl ApiError {
@@ -108,6 +117,16 @@ impl ApiError {
                 resource.qualified_plural()
             ),
             details: Some(details(resource, name)),
+        }
+    }
+
+    /// 401, as the API server answers a request whose credentials it does not accept.
+    pub fn unauthorized() -> Self {
+        ApiError {
+            code: 401,
+            reason: "Unauthorized",
+            message: "Unauthorized".into(),
+            details: None,
         }
     }
 

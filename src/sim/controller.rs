@@ -1,7 +1,8 @@
 //! One simulated cluster's rollouts controller: moves Rollouts through their canary steps
 //! or blue-green promotion with Argo Rollouts' semantics, creates and scales their
-//! ReplicaSets (whose pods become ready over the following ticks), runs analysis steps,
-//! records Events, and hands the resulting traffic split to the traffic model.
+//! ReplicaSets (whose pods become ready over the following ticks), runs analysis and
+//! experiment steps, watches the progress deadline, records Events, and hands the
+//! resulting traffic split to the traffic model.
 //!
 //! It reconciles on every tick (one simulated second) and at once when a client writes.
 //! Only rollouts with something to do are reconciled: the ones that changed since the last
@@ -17,23 +18,32 @@ use serde_json::{Map, Value, json};
 use super::analysis;
 use super::api_error::ApiError;
 use super::clock::rfc3339;
-use super::discovery::{
-    ANALYSIS_RUNS, ANALYSIS_TEMPLATES, CLUSTER_ANALYSIS_TEMPLATES, EVENTS, REPLICASETS, ROLLOUTS,
-};
-use super::objects::{self, HASH_LABEL, REVISION_ANNOTATION, int_at, str_at};
+use super::discovery::{ANALYSIS_RUNS, EXPERIMENTS, REPLICASETS, ROLLOUTS};
+use super::events::{self, Recorder};
+use super::experiments::{self, ExperimentController};
+use super::objects::{self, REVISION_ANNOTATION, int_at, remove, set_condition, str_at, truthy};
+use super::phase;
+use super::progress::{self, Assessment};
+use super::replica_sets::Set;
 use super::store::{ChangeKind, ObjectKey, Store};
 use super::traffic::{Behaviour, TrafficModel, VersionKey};
+use super::traffic_routing;
 
 /// Decides how a version behaves from its namespace, rollout and container image.
 pub type BehaviourOf = fn(&str, &str, &str) -> Behaviour;
 
-/// Events older than this are removed, as the API server's event TTL does.
-const EVENT_TTL_SECONDS: i64 = 3600;
+/// What the scenario says about the versions it runs.
+#[derive(Clone, Copy)]
+pub struct Versions {
+    pub behaviour: BehaviourOf,
+    /// Whether a container image can be pulled: pods of one that cannot never become ready.
+    pub image_exists: fn(&str) -> bool,
+}
 
 pub struct Controller {
     store: Arc<Store>,
     traffic: Arc<Mutex<TrafficModel>>,
-    behaviour: BehaviourOf,
+    versions: Versions,
     /// The store revision up to which changes have been looked at.
     cursor: u64,
     /// Rollouts to reconcile in the next round.
@@ -42,7 +52,8 @@ pub struct Controller {
     sleeping: BTreeSet<(Timestamp, ObjectKey)>,
     /// Rollouts whose restart has taken a pod down and waits for it to come back.
     restarting: HashSet<ObjectKey>,
-    event_sequence: u64,
+    events: Recorder,
+    experiments: ExperimentController,
     ticks: u64,
 }
 
@@ -60,59 +71,6 @@ fn ends(started: Timestamp, seconds: f64) -> Timestamp {
         .unwrap_or(started)
 }
 
-/// A ReplicaSet being reconciled, with the object as read so that only changes are written.
-struct Set {
-    key: ObjectKey,
-    read: Value,
-    value: Value,
-    created: bool,
-}
-
-impl Set {
-    fn hash(&self) -> &str {
-        str_at(&self.value["metadata"]["labels"], HASH_LABEL)
-    }
-    fn count(&self, field: &str) -> i64 {
-        int_at(&self.value["status"], field).unwrap_or(0)
-    }
-    fn desired(&self) -> i64 {
-        int_at(&self.value, "spec.replicas").unwrap_or(0)
-    }
-    fn converged(&self) -> bool {
-        let d = self.desired();
-        self.count("replicas") == d
-            && self.count("readyReplicas") == d
-            && self.count("availableReplicas") == d
-    }
-    /// Pods started last tick become ready; new pods are created.
-    fn advance_pods(&mut self) {
-        let desired = self.desired();
-        let status = &mut self.value["status"];
-        if int_at(status, "replicas").unwrap_or(0) != desired {
-            status["replicas"] = json!(desired);
-            status["fullyLabeledReplicas"] = json!(desired);
-        } else {
-            status["readyReplicas"] = json!(desired);
-            status["availableReplicas"] = json!(desired);
-        }
-    }
-    /// Scale to `desired`; pods going away go at once.
-    fn scale(&mut self, desired: i64) {
-        self.value["spec"]["replicas"] = json!(desired);
-        let status = &mut self.value["status"];
-        for field in [
-            "replicas",
-            "fullyLabeledReplicas",
-            "readyReplicas",
-            "availableReplicas",
-        ] {
-            if int_at(status, field).unwrap_or(0) > desired {
-                status[field] = json!(desired);
-            }
-        }
-    }
-}
-
 /// Status fields that ask something of one revision's rollout (pause,
 /// abort, promote): a new revision, or a promotion to stable, clears them.
 const ROLLOUT_REQUESTS: [&str; 5] = [
@@ -122,106 +80,6 @@ const ROLLOUT_REQUESTS: [&str; 5] = [
     "abortedAt",
     "promoteFull",
 ];
-
-fn set_condition(
-    conditions: &mut Vec<Value>,
-    kind: &str,
-    status: &str,
-    reason: &str,
-    message: &str,
-    now: Timestamp,
-) {
-    let now = rfc3339(now);
-    match conditions.iter_mut().find(|c| c["type"] == kind) {
-        Some(c) => {
-            if c["status"] != status {
-                c["lastTransitionTime"] = json!(now);
-            }
-            if c["status"] != status || c["reason"] != reason || c["message"] != message {
-                c["lastUpdateTime"] = json!(now);
-            }
-            c["status"] = json!(status);
-            c["reason"] = json!(reason);
-            c["message"] = json!(message);
-        }
-        None => conditions.push(json!({
-            "type": kind, "status": status, "reason": reason, "message": message,
-            "lastTransitionTime": now, "lastUpdateTime": now,
-        })),
-    }
-}
-
-fn remove(map: &mut Value, field: &str) {
-    if let Some(m) = map.as_object_mut() {
-        m.shift_remove(field);
-    }
-}
-
-fn truthy(v: &Value) -> bool {
-    v.as_bool().unwrap_or(false)
-}
-
-/// Argo's `CalculateRolloutPhase`, from utils/rollout/rolloututil.go.
-fn rollout_phase(spec: &Value, status: &Value) -> (&'static str, String) {
-    for c in status["conditions"].as_array().into_iter().flatten() {
-        if c["type"] == "InvalidSpec" {
-            return ("Degraded", format!("InvalidSpec: {}", str_at(c, "message")));
-        }
-        if matches!(
-            str_at(c, "reason"),
-            "RolloutAborted" | "ProgressDeadlineExceeded"
-        ) {
-            return (
-                "Degraded",
-                format!("{}: {}", str_at(c, "reason"), str_at(c, "message")),
-            );
-        }
-    }
-    if truthy(&spec["paused"]) {
-        return ("Paused", "manually paused".into());
-    }
-    if let Some(first) = status["pauseConditions"].as_array().and_then(|p| p.first()) {
-        return ("Paused", str_at(first, "reason").to_string());
-    }
-    if !spec["restartAt"].is_null() && spec["restartAt"] != status["restartedAt"] {
-        return ("Progressing", "rollout is restarting".into());
-    }
-    let replicas = int_at(spec, "replicas").unwrap_or(1);
-    let updated = int_at(status, "updatedReplicas").unwrap_or(0);
-    if updated < replicas {
-        return ("Progressing", "more replicas need to be updated".into());
-    }
-    if int_at(status, "availableReplicas").unwrap_or(0) < updated {
-        return (
-            "Progressing",
-            "updated replicas are still becoming available".into(),
-        );
-    }
-    let current = str_at(status, "currentPodHash");
-    let stable = str_at(status, "stableRS");
-    if spec["strategy"]["blueGreen"].is_object() {
-        let active = str_at(status, "blueGreen.activeSelector");
-        if active.is_empty() || active != current {
-            return ("Progressing", "active service cutover pending".into());
-        }
-        if stable.is_empty() || stable != current {
-            return (
-                "Progressing",
-                "waiting for post-promotion verification to complete".into(),
-            );
-        }
-    } else if spec["strategy"]["canary"].is_object() {
-        if spec["strategy"]["canary"]["trafficRouting"].is_null()
-            && int_at(status, "replicas").unwrap_or(0) > updated
-        {
-            return ("Progressing", "old replicas are pending termination".into());
-        }
-        if stable.is_empty() || stable != current {
-            return ("Progressing", "waiting for all steps to complete".into());
-        }
-    }
-    ("Healthy", String::new())
-}
 
 /// `setWeight` in force at step `index` (Argo's `GetCurrentSetWeight`).
 fn set_weight(steps: &[Value], index: usize) -> i64 {
@@ -248,17 +106,15 @@ fn step_name(step: &Value) -> String {
         }
     } else if step["analysis"].is_object() {
         "analysis".into()
+    } else if step["experiment"].is_object() {
+        "experiment".into()
     } else {
         "unsupported step".into()
     }
 }
 
 impl Controller {
-    pub fn new(
-        store: Arc<Store>,
-        traffic: Arc<Mutex<TrafficModel>>,
-        behaviour: BehaviourOf,
-    ) -> Self {
+    pub fn new(store: Arc<Store>, traffic: Arc<Mutex<TrafficModel>>, versions: Versions) -> Self {
         let cursor = store.revision();
         let active = store
             .list(ROLLOUTS, None, None, 0, &|_| true)
@@ -267,14 +123,15 @@ impl Controller {
             .map(|s| s.key.clone())
             .collect();
         Controller {
+            events: Recorder::new(store.clone()),
+            experiments: ExperimentController::new(store.clone(), traffic.clone(), versions),
             store,
             traffic,
-            behaviour,
+            versions,
             cursor,
             active,
             sleeping: BTreeSet::new(),
             restarting: HashSet::new(),
-            event_sequence: 0,
             ticks: 0,
         }
     }
@@ -283,18 +140,20 @@ impl Controller {
     pub fn tick(&mut self, now: Timestamp) {
         self.ticks += 1;
         self.reconcile_active(now, true);
+        self.experiments.reconcile(now, true);
         self.traffic
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .step(now);
         if self.ticks.is_multiple_of(60) {
-            self.expire_events(now);
+            events::expire(&self.store, now);
         }
     }
 
     /// React to what clients wrote, without letting time pass.
     pub fn react(&mut self, now: Timestamp) {
         self.reconcile_active(now, false);
+        self.experiments.reconcile(now, false);
     }
 
     fn reconcile_active(&mut self, now: Timestamp, tick: bool) {
@@ -338,7 +197,9 @@ impl Controller {
                         ROLLOUTS => {
                             self.active.insert(change.object.key.clone());
                         }
-                        REPLICASETS | ANALYSIS_RUNS if change.kind != ChangeKind::Deleted => {
+                        REPLICASETS | ANALYSIS_RUNS | EXPERIMENTS
+                            if change.kind != ChangeKind::Deleted =>
+                        {
                             let object = change.object.value();
                             if let Some(owner) =
                                 object["metadata"]["ownerReferences"][0]["name"].as_str()
@@ -369,58 +230,13 @@ impl Controller {
         self.store
             .with_name_prefix(REPLICASETS, &key.namespace, &format!("{}-", key.name))
             .into_iter()
-            .filter_map(|s| {
-                let value = s.value();
-                (value["metadata"]["ownerReferences"][0]["uid"] == uid).then(|| Set {
-                    key: s.key.clone(),
-                    read: value.clone(),
-                    value,
-                    created: false,
-                })
-            })
+            .map(|s| Set::read(&s))
+            .filter(|set| set.value["metadata"]["ownerReferences"][0]["uid"] == uid)
             .collect()
     }
 
     fn record(&mut self, rollout: &Value, kind: &str, reason: &str, message: &str, now: Timestamp) {
-        self.event_sequence += 1;
-        let event = objects::event(rollout, self.event_sequence, kind, reason, message, now);
-        if let Err(e) = self.store.create(EVENTS, event, now) {
-            tracing::warn!("simulated controller: recording event {reason}: {e}");
-        }
-    }
-
-    fn expire_events(&self, now: Timestamp) {
-        let old = self.store.list(EVENTS, None, None, 0, &|_| true).items;
-        for event in old {
-            let value = event.value();
-            let at = str_at(&value, "lastTimestamp")
-                .parse::<Timestamp>()
-                .unwrap_or(now);
-            if now.as_second() - at.as_second() > EVENT_TTL_SECONDS {
-                let _ = self.store.delete(EVENTS, &event.key);
-            }
-        }
-    }
-
-    fn analysis_templates(&self, namespace: &str, step: &Value) -> Vec<Result<Value, String>> {
-        step["analysis"]["templates"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|t| {
-                let name = str_at(t, "templateName");
-                let found = if truthy(&t["clusterScope"]) {
-                    self.store
-                        .get(CLUSTER_ANALYSIS_TEMPLATES, &ObjectKey::new("", name))
-                } else {
-                    self.store
-                        .get(ANALYSIS_TEMPLATES, &ObjectKey::new(namespace, name))
-                };
-                found
-                    .map(|s| s.value()["spec"].clone())
-                    .ok_or_else(|| name.to_string())
-            })
-            .collect()
+        self.events.record(rollout, kind, reason, message, now);
     }
 
     /// Reconcile one rollout; says when it needs looking at again.
@@ -451,7 +267,10 @@ impl Controller {
         };
         let mut sets = self.replica_sets(key, str_at(&rollout, "metadata.uid"));
         if tick {
-            sets.iter_mut().for_each(Set::advance_pods);
+            for set in &mut sets {
+                let image_pulls = (self.versions.image_exists)(set.image());
+                set.advance_pods(image_pulls);
+            }
         }
 
         // The ReplicaSet for the current template, and its revision.
@@ -473,12 +292,7 @@ impl Controller {
             }
             None => {
                 let value = objects::replica_set(&rollout, &hash, max_revision + 1, now);
-                sets.push(Set {
-                    key: ObjectKey::of(&value),
-                    read: Value::Null,
-                    value,
-                    created: true,
-                });
+                sets.push(Set::new(value));
                 self.record(
                     &rollout,
                     "Normal",
@@ -499,6 +313,7 @@ impl Controller {
                 remove(&mut st, field);
             }
             remove(&mut st["canary"], "currentStepAnalysisRunStatus");
+            remove(&mut st["canary"], "currentExperiment");
             st["currentPodHash"] = json!(hash);
             if canary && n > 0 {
                 let back_to_stable = str_at(&st, "stableRS") == hash;
@@ -517,6 +332,9 @@ impl Controller {
             st["stableRS"] = json!(hash);
             if canary && n > 0 {
                 st["currentStepIndex"] = json!(n);
+            }
+            if traffic_routing::ping_pong(spec) {
+                st["canary"]["stablePingPong"] = json!(traffic_routing::PING);
             }
         }
         if !truthy(&st["abort"]) {
@@ -537,6 +355,8 @@ impl Controller {
         // A timed pause wants a look when it ends; an analysis, every tick.
         let mut pause_ends = None;
         let mut analysing = false;
+        // A running experiment step's templates: their share of traffic and their images.
+        let mut experiment = None;
 
         let stable = str_at(&st, "stableRS").to_string();
         let available_of = |sets: &[Set], h: &str| {
@@ -631,11 +451,30 @@ impl Controller {
                             false
                         }
                     }
+                } else if step["experiment"].is_object() {
+                    analysing = true;
+                    let current = self.run_experiment_step(
+                        &rollout, &sets, &stable, &hash, revision, index, now,
+                    )?;
+                    match current.phase.as_str() {
+                        "Successful" => true,
+                        "Failed" | "Error" => {
+                            st["abort"] = json!(true);
+                            abort_detail = Some(current.message.clone());
+                            false
+                        }
+                        _ => {
+                            st["canary"]["currentExperiment"] = json!(current.name);
+                            experiment = Some(current);
+                            false
+                        }
+                    }
                 } else {
                     true
                 };
                 if completed {
                     index += 1;
+                    remove(&mut st["canary"], "currentExperiment");
                     pause_conditions.retain(|c| c["reason"] != "CanaryPauseStep");
                     remove(&mut st, "controllerPause");
                     remove(&mut st["canary"], "currentStepAnalysisRunStatus");
@@ -653,8 +492,16 @@ impl Controller {
                 for field in ["pauseConditions", "controllerPause"] {
                     remove(&mut st, field);
                 }
+                remove(&mut st["canary"], "currentExperiment");
                 index = if stable == hash { n } else { 0 };
             }
+            // Experiments of other steps, revisions, or of an aborted or fully promoted
+            // update are terminated, as Argo cancels them.
+            experiments::cancel_others(
+                &self.store,
+                &rollout,
+                experiment.as_ref().map(|e| e.name.as_str()),
+            )?;
             if n > 0 {
                 st["currentStepIndex"] = json!(index);
             }
@@ -679,21 +526,34 @@ impl Controller {
                 ]
             };
             if traffic_routed {
-                let canary_spec = &spec["strategy"]["canary"];
-                let (canary_hash, canary_weight) = if stable == hash || promote_reason.is_some() {
-                    (hash.as_str(), 0)
+                // Argo sends a canary no traffic until one of its pods is available.
+                let canary_weight = if stable == hash
+                    || promote_reason.is_some()
+                    || available_of(&sets, &hash) == 0
+                {
+                    0
                 } else {
-                    (hash.as_str(), weight)
+                    weight
                 };
                 let stable_hash = if promote_reason.is_some() {
                     hash.as_str()
                 } else {
                     stable.as_str()
                 };
-                st["canary"]["weights"] = json!({
-                    "canary": {"podTemplateHash": canary_hash, "serviceName": canary_spec["canaryService"], "weight": canary_weight},
-                    "stable": {"podTemplateHash": stable_hash, "serviceName": canary_spec["stableService"], "weight": 100 - canary_weight},
-                });
+                let additional = experiment
+                    .as_ref()
+                    .map(|e| e.weights.as_slice())
+                    .unwrap_or(&[]);
+                st["canary"]["weights"] = traffic_routing::weights(
+                    spec,
+                    &st,
+                    traffic_routing::Destination {
+                        hash: &hash,
+                        weight: canary_weight,
+                    },
+                    stable_hash,
+                    additional,
+                );
             }
         } else {
             // Blue-green: the new ReplicaSet comes up beside the active one as the preview.
@@ -758,6 +618,10 @@ impl Controller {
 
         if let Some(reason) = &promote_reason {
             st["stableRS"] = json!(hash);
+            if traffic_routing::ping_pong(spec) {
+                let stable_service = str_at(&st, "canary.stablePingPong").to_string();
+                st["canary"]["stablePingPong"] = json!(traffic_routing::swapped(&stable_service));
+            }
             for field in ROLLOUT_REQUESTS {
                 remove(&mut st, field);
             }
@@ -781,20 +645,35 @@ impl Controller {
             );
         }
 
-        // Scale the ReplicaSets; old ones beyond the history limit go.
+        // Scale the ReplicaSets. A blue-green's or traffic-routed canary's old ReplicaSet
+        // (neither the update nor stable) keeps its pods until its scale-down deadline.
+        // Simplified: Argo also delays scaling down an aborted update's pods.
+        let current_stable = str_at(&st, "stableRS").to_string();
+        let scale_down_delay = traffic_routing::scale_down_delay_seconds(spec);
+        let mut scale_down_at: Option<Timestamp> = None;
         for set in &mut sets {
             let want = desired
                 .iter()
                 .find(|(h, _)| h == set.hash())
                 .map(|(_, c)| (*c).max(0))
                 .unwrap_or(0);
-            if set.desired() != want {
-                set.scale(want);
+            let old = set.hash() != hash && set.hash() != current_stable;
+            match scale_down_delay {
+                Some(delay) if want == 0 && old => {
+                    if let Some(at) = set.scale_down_after(delay, now) {
+                        scale_down_at = Some(scale_down_at.map_or(at, |earliest| earliest.min(at)));
+                    }
+                }
+                _ => {
+                    set.drop_scale_down_deadline();
+                    if set.desired() != want {
+                        set.scale(want);
+                    }
+                }
             }
         }
         self.restart(key, &rollout, &mut st, &mut sets, tick, now);
         let history_limit = int_at(spec, "revisionHistoryLimit").unwrap_or(10).max(0) as usize;
-        let current_stable = str_at(&st, "stableRS").to_string();
         let mut old: Vec<usize> = (0..sets.len())
             .filter(|&i| {
                 sets[i].hash() != hash
@@ -859,21 +738,8 @@ impl Controller {
                         rollout: name.to_string(),
                         pod_template_hash: set.hash().to_string(),
                     });
-            } else if set.created {
-                self.store.create(REPLICASETS, set.value.clone(), now)?;
-            } else if set.value != set.read {
-                let expected = set.read["metadata"]["resourceVersion"].clone();
-                let value = set.value.clone();
-                self.store.update(REPLICASETS, &set.key, |current| {
-                    if current["metadata"]["resourceVersion"] != expected {
-                        return Err(ApiError::conflict(
-                            &super::discovery::RESOURCES[REPLICASETS],
-                            &set.key.name,
-                        ));
-                    }
-                    *current = value;
-                    Ok(())
-                })?;
+            } else {
+                set.write(&self.store, now)?;
             }
         }
         let revision_text = revision.to_string();
@@ -890,7 +756,8 @@ impl Controller {
             Ok(())
         })?;
         let rollout_changed = written.revision != stored.revision;
-        self.share_traffic(key, &rollout, &st, &sets);
+        let experiment_images = experiment.map(|e| e.images).unwrap_or_default();
+        self.share_traffic(key, &rollout, &st, &sets, &experiment_images);
 
         let phase = str_at(&st, "phase");
         let settled = !rollout_changed
@@ -898,7 +765,11 @@ impl Controller {
             && !analysing
             && !self.restarting.contains(key)
             && matches!(phase, "Healthy" | "Degraded" | "Paused");
-        Ok(match pause_ends {
+        let wake = match (pause_ends, scale_down_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Ok(match wake {
             _ if !settled => NextLook::EveryTick,
             Some(at) => NextLook::At(at),
             None => NextLook::OnChange,
@@ -922,7 +793,8 @@ impl Controller {
         let name = str_at(rollout, "metadata.name");
         let key = ObjectKey::new(namespace, &analysis::run_name(name, hash, revision, index));
         let Some(stored) = self.store.get(ANALYSIS_RUNS, &key) else {
-            let templates = self.analysis_templates(namespace, step);
+            let templates =
+                analysis::template_specs(&self.store, namespace, &step["analysis"]["templates"]);
             let run = analysis::new_run(rollout, hash, revision, index, &templates, now);
             let phase = str_at(&run, "status.phase").to_string();
             let message = str_at(&run, "status.message").to_string();
@@ -952,6 +824,35 @@ impl Controller {
             str_at(&run, "status.phase").to_string(),
             str_at(&run, "status.message").to_string(),
         ))
+    }
+
+    /// The step's Experiment, created on first sight from the stable and canary ReplicaSets
+    /// (the stable one exists: a rollout without one deploys at once, steps skipped).
+    #[allow(clippy::too_many_arguments)]
+    fn run_experiment_step(
+        &mut self,
+        rollout: &Value,
+        sets: &[Set],
+        stable: &str,
+        hash: &str,
+        revision: u64,
+        index: usize,
+        now: Timestamp,
+    ) -> Result<experiments::Current, ApiError> {
+        let of = |h: &str| sets.iter().find(|s| s.hash() == h).map(|s| &s.value);
+        let (Some(stable_rs), Some(new_rs)) = (of(stable), of(hash)) else {
+            return Err(ApiError::internal(
+                "the experiment step has no stable or canary ReplicaSet",
+            ));
+        };
+        let step = experiments::Step {
+            rollout,
+            stable_rs,
+            new_rs,
+            revision,
+            index,
+        };
+        experiments::step(&self.store, &mut self.events, step, now)
     }
 
     /// `spec.restartAt`: one pod of the stable ReplicaSet restarts, then `status.restartedAt`.
@@ -1014,7 +915,7 @@ impl Controller {
     }
 
     fn conditions(
-        &self,
+        &mut self,
         rollout: &Value,
         st: &mut Value,
         hash: &str,
@@ -1088,14 +989,51 @@ impl Controller {
                 now,
             );
         } else {
-            set_condition(
-                &mut conditions,
-                "Progressing",
-                "True",
-                "ReplicaSetUpdated",
-                &format!("ReplicaSet \"{name}-{hash}\" is progressing."),
+            let replica_set = format!("{name}-{hash}");
+            let current = conditions.iter().find(|c| c["type"] == "Progressing");
+            match progress::assess(
+                &rollout["spec"],
+                &rollout["status"],
+                st,
+                current,
+                &replica_set,
                 now,
-            );
+            ) {
+                Assessment::Progressing => {
+                    set_condition(
+                        &mut conditions,
+                        "Progressing",
+                        "True",
+                        progress::UPDATED_REASON,
+                        &format!("ReplicaSet \"{replica_set}\" is progressing."),
+                        now,
+                    );
+                    // Progress starts the deadline over, even when the words stay the same.
+                    if let Some(c) = conditions.iter_mut().find(|c| c["type"] == "Progressing") {
+                        c["lastUpdateTime"] = json!(rfc3339(now));
+                    }
+                }
+                Assessment::TimedOut(message) => {
+                    set_condition(
+                        &mut conditions,
+                        "Progressing",
+                        "False",
+                        progress::TIMED_OUT_REASON,
+                        &message,
+                        now,
+                    );
+                    // `progressDeadlineAbort`: Argo aborts the update it gave up on; the
+                    // next reconcile scales it down.
+                    if truthy(&rollout["spec"]["progressDeadlineAbort"]) {
+                        st["abort"] = json!(true);
+                        st["abortedAt"] = json!(rfc3339(now));
+                        st["duration"]["finishedAt"] = json!(rfc3339(now));
+                        st["duration"]["completionStatus"] = json!("Aborted");
+                        self.record(rollout, "Warning", "RolloutAborted", &message, now);
+                    }
+                }
+                Assessment::Waiting => {}
+            }
         }
         if paused {
             set_condition(
@@ -1129,7 +1067,7 @@ impl Controller {
             );
         }
         st["conditions"] = json!(conditions);
-        let (phase, message) = rollout_phase(&rollout["spec"], st);
+        let (phase, message) = phase::rollout_phase(&rollout["spec"], st);
         if phase == "Healthy" {
             set_condition(
                 &mut conditions,
@@ -1155,16 +1093,24 @@ impl Controller {
     }
 
     /// Tell the traffic model how this rollout's requests split across its versions.
-    fn share_traffic(&self, key: &ObjectKey, rollout: &Value, st: &Value, sets: &[Set]) {
+    /// `experiment_images`: (pod-template hash, image) of a running experiment's templates.
+    fn share_traffic(
+        &self,
+        key: &ObjectKey,
+        rollout: &Value,
+        st: &Value,
+        sets: &[Set],
+        experiment_images: &[(String, String)],
+    ) {
         let image_of = |h: &str| {
             sets.iter()
                 .find(|s| s.hash() == h)
-                .map(|s| {
-                    str_at(
-                        &s.value["spec"]["template"]["spec"]["containers"][0],
-                        "image",
-                    )
-                    .to_string()
+                .map(|s| s.image().to_string())
+                .or_else(|| {
+                    experiment_images
+                        .iter()
+                        .find(|(x, _)| x == h)
+                        .map(|(_, image)| image.clone())
                 })
                 .unwrap_or_default()
         };
@@ -1172,9 +1118,13 @@ impl Controller {
         if rollout["spec"]["strategy"]["blueGreen"].is_object() {
             split.push((str_at(st, "blueGreen.activeSelector").to_string(), 100.0));
         } else if let Some(weights) = st["canary"]["weights"].as_object() {
-            for role in ["stable", "canary"] {
-                let h = str_at(&weights[role], "podTemplateHash").to_string();
-                let w = weights[role]["weight"].as_f64().unwrap_or(0.0);
+            let additional = weights.get("additional").and_then(Value::as_array);
+            let destinations = [&weights["stable"], &weights["canary"]]
+                .into_iter()
+                .chain(additional.into_iter().flatten());
+            for destination in destinations {
+                let h = str_at(destination, "podTemplateHash").to_string();
+                let w = destination["weight"].as_f64().unwrap_or(0.0);
                 match split.iter_mut().find(|(x, _)| *x == h) {
                     Some(entry) => entry.1 += w,
                     None => split.push((h, w)),
@@ -1193,7 +1143,7 @@ impl Controller {
             .into_iter()
             .filter(|(h, _)| !h.is_empty())
             .map(|(h, w)| {
-                let behaviour = (self.behaviour)(&key.namespace, &key.name, &image_of(&h));
+                let behaviour = (self.versions.behaviour)(&key.namespace, &key.name, &image_of(&h));
                 (h, w, behaviour)
             })
             .collect();

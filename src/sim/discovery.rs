@@ -94,7 +94,9 @@ const fn custom(
 
 pub const NAMESPACES: ResourceId = 0;
 pub const EVENTS: ResourceId = 1;
+pub const EVENTS_K8S_IO: ResourceId = 3;
 pub const REPLICASETS: ResourceId = 4;
+pub const EXPERIMENTS: ResourceId = 6;
 pub const ROLLOUTS: ResourceId = 7;
 pub const ANALYSIS_RUNS: ResourceId = 8;
 pub const ANALYSIS_TEMPLATES: ResourceId = 9;
@@ -211,9 +213,11 @@ pub static RESOURCES: &[Resource] = &[
     ),
 ];
 
-/// The one kind served outside the store: `POST` only, answered from the caller's permissions.
+/// The kinds served outside the store: `POST` only, answered from the caller's permissions.
 pub const SELF_SUBJECT_ACCESS_REVIEW: (&str, &str, &str) =
     ("authorization.k8s.io", "v1", "selfsubjectaccessreviews");
+pub const SELF_SUBJECT_RULES_REVIEW: (&str, &str, &str) =
+    ("authorization.k8s.io", "v1", "selfsubjectrulesreviews");
 
 pub fn find(group: &str, version: &str, plural: &str) -> Option<ResourceId> {
     RESOURCES
@@ -299,13 +303,18 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
         }
     }
     if (group, version) == (SELF_SUBJECT_ACCESS_REVIEW.0, SELF_SUBJECT_ACCESS_REVIEW.1) {
-        resources.push(json!({
-            "name": SELF_SUBJECT_ACCESS_REVIEW.2,
-            "singularName": "selfsubjectaccessreview",
-            "namespaced": false,
-            "kind": "SelfSubjectAccessReview",
-            "verbs": ["create"],
-        }));
+        for (plural, kind) in [
+            (SELF_SUBJECT_ACCESS_REVIEW.2, "SelfSubjectAccessReview"),
+            (SELF_SUBJECT_RULES_REVIEW.2, "SelfSubjectRulesReview"),
+        ] {
+            resources.push(json!({
+                "name": plural,
+                "singularName": kind.to_lowercase(),
+                "namespaced": false,
+                "kind": kind,
+                "verbs": ["create"],
+            }));
+        }
     }
     if resources.is_empty() {
         return None;
@@ -327,7 +336,9 @@ mod tests {
         let named = [
             (NAMESPACES, "Namespace"),
             (EVENTS, "Event"),
+            (EVENTS_K8S_IO, "Event"),
             (REPLICASETS, "ReplicaSet"),
+            (EXPERIMENTS, "Experiment"),
             (ROLLOUTS, "Rollout"),
             (ANALYSIS_RUNS, "AnalysisRun"),
             (ANALYSIS_TEMPLATES, "AnalysisTemplate"),
@@ -337,5 +348,6 @@ mod tests {
             assert_eq!(RESOURCES[id].kind, kind);
         }
         assert_eq!(RESOURCES[EVENTS].group, "");
+        assert_eq!(RESOURCES[EVENTS_K8S_IO].group, "events.k8s.io");
     }
 }

@@ -16,17 +16,32 @@ pub struct SimContext {
     pub server: String,
     /// The user the context acts as.
     pub user: String,
+    /// The exec credential plugin the context's kubeconfig user runs for a token
+    /// (`<cluster>-token` contexts); other contexts send no credentials.
+    pub credential_plugin: Option<PathBuf>,
 }
 
 impl SimContext {
-    pub(super) fn new(name: String, cluster: &str, server: &str, user: &'static User) -> Self {
+    pub(super) fn new(
+        name: String,
+        cluster: &str,
+        server: &str,
+        user: &'static User,
+        credential_plugin: Option<PathBuf>,
+    ) -> Self {
         SimContext {
             name,
             cluster: cluster.to_string(),
             server: server.to_string(),
             user: user.name.to_string(),
+            credential_plugin,
         }
     }
+}
+
+/// A YAML double-quoted scalar.
+fn quoted(text: &str) -> String {
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 /// YAML: names and addresses are plain words, quoted anyway so no value is misread.
@@ -41,7 +56,14 @@ pub fn render(contexts: &[SimContext]) -> String {
             c.name, c.server
         ));
         if !users.contains(&format!("\"{}\"", c.user)) {
-            users.push_str(&format!("- name: \"{}\"\n  user: {{}}\n", c.user));
+            match &c.credential_plugin {
+                Some(command) => users.push_str(&format!(
+                    "- name: \"{}\"\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      interactiveMode: Never\n",
+                    c.user,
+                    quoted(&command.to_string_lossy())
+                )),
+                None => users.push_str(&format!("- name: \"{}\"\n  user: {{}}\n", c.user)),
+            }
         }
         context_entries.push_str(&format!(
             "- name: \"{}\"\n  context:\n    cluster: \"{}\"\n    user: \"{}\"\n",

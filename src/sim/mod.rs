@@ -8,30 +8,39 @@
 mod access;
 mod analysis;
 mod api_error;
+mod bearer;
 mod clock;
 mod controller;
 mod discovery;
+mod events;
+mod experiments;
 mod kubeconfig;
 mod metrics_text;
 mod objects;
 mod patch;
+mod phase;
+mod progress;
+mod replica_sets;
 mod scenarios;
 mod selector;
 mod server;
 mod store;
 mod traffic;
+mod traffic_routing;
 mod watch;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use jiff::Timestamp;
 use serde_json::Value;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-pub use access::RecordedRequest;
+pub use access::{ROLLOUTS_ONLY, RecordedRequest, Rule, SHOP_ONLY, User, VIEWER};
 pub use api_error::ApiError;
+pub use bearer::TOKEN_LIFETIME;
 pub use kubeconfig::SimContext;
 pub use scenarios::{DemoCanary, demo_canaries, demo_incidents};
 pub use traffic::{
@@ -64,8 +73,18 @@ pub struct FleetOptions {
     /// One simulated cluster (and kubeconfig context) per name.
     pub clusters: Vec<String>,
     pub scenario: Scenario,
-    /// Also write, per cluster, a context `<cluster>-readonly` whose user may not write.
+    /// Also write, per cluster, a context `<cluster>-readonly` whose user ([`VIEWER`]) may
+    /// not write.
     pub deny_patch_context: bool,
+    /// Also write, per cluster and user, a context `<cluster>-<user.context_suffix>` acting
+    /// as that user ([`VIEWER`], [`ROLLOUTS_ONLY`], [`SHOP_ONLY`] or a test's own).
+    pub extra_users: Vec<&'static User>,
+    /// Also write, per cluster, a context `<cluster>-token` whose kubeconfig user runs this
+    /// exec credential plugin and whose listener accepts only `Bearer fd-<issued unix
+    /// seconds>` tokens, for [`TOKEN_LIFETIME`] after they were issued.
+    pub token_context: Option<PathBuf>,
+    /// Every request waits this long before it is answered (a slow link).
+    pub latency: Option<Duration>,
     /// Where to write the kubeconfig (default: a new directory under the system temp dir,
     /// removed when the fleet stops).
     pub kubeconfig_dir: Option<PathBuf>,
@@ -94,8 +113,25 @@ impl FleetOptions {
                 None => Scenario::Demo,
             },
             deny_patch_context: args.deny_patch_context,
+            extra_users: Vec::new(),
+            token_context: None,
+            latency: args.latency,
             kubeconfig_dir: None,
         }
+    }
+
+    /// The users with a context of their own on every cluster, the admin first.
+    fn users(&self) -> Vec<&'static User> {
+        let mut users = vec![&access::ADMIN];
+        if self.deny_patch_context {
+            users.push(&VIEWER);
+        }
+        for user in &self.extra_users {
+            if !users.contains(user) {
+                users.push(user);
+            }
+        }
+        users
     }
 }
 
@@ -107,6 +143,9 @@ impl Default for FleetOptions {
             clusters: vec!["sim-prod-eu".into(), "sim-prod-us".into()],
             scenario: Scenario::Demo,
             deny_patch_context: false,
+            extra_users: Vec::new(),
+            token_context: None,
+            latency: None,
             kubeconfig_dir: None,
         }
     }
@@ -185,8 +224,12 @@ impl Fleet {
             let mut tasks = Vec::new();
             if options.scenario != Scenario::Empty {
                 // Play the scenario's history through the controller, then let it run live.
+                let versions = controller::Versions {
+                    behaviour: scenarios::behaviour,
+                    image_exists: scenarios::image_exists,
+                };
                 let mut controller =
-                    controller::Controller::new(store.clone(), model.clone(), scenarios::behaviour);
+                    controller::Controller::new(store.clone(), model.clone(), versions);
                 let mut mine = std::mem::take(&mut per_cluster[index])
                     .into_iter()
                     .peekable();
@@ -214,18 +257,38 @@ impl Fleet {
                 client_wrote,
                 clock,
                 metrics: Box::new(move || metrics_text::render(&metrics_source.snapshot())),
+                latency: options.latency,
             });
-            let mut users = vec![(name.clone(), &access::ADMIN)];
-            if options.deny_patch_context {
-                users.push((format!("{name}-readonly"), &access::VIEWER));
+            let mut listeners: Vec<(server::Listener, Option<PathBuf>)> = options
+                .users()
+                .into_iter()
+                .map(|user| {
+                    let listener = server::Listener {
+                        user,
+                        checks_tokens: false,
+                    };
+                    (listener, None)
+                })
+                .collect();
+            if let Some(plugin) = &options.token_context {
+                let listener = server::Listener {
+                    user: &access::TOKEN_HOLDER,
+                    checks_tokens: true,
+                };
+                listeners.push((listener, Some(plugin.clone())));
             }
-            for (context, user) in users {
-                let (address, task) = server::start(state.clone(), user).await?;
+            for (listener, plugin) in listeners {
+                let (address, task) = server::start(state.clone(), listener).await?;
+                let context = match listener.user.context_suffix {
+                    "" => name.clone(),
+                    suffix => format!("{name}-{suffix}"),
+                };
                 contexts.push(SimContext::new(
                     context,
                     name,
                     &format!("http://{address}"),
-                    user,
+                    listener.user,
+                    plugin,
                 ));
                 tasks.push(task);
             }
@@ -324,6 +387,17 @@ impl Fleet {
             .map(|_| ())
     }
 
+    /// Compact a context's cluster as etcd compaction does: every open watch of the cluster
+    /// gets an `ERROR` event with a `410 Gone` Status and ends, and watches (or paged lists)
+    /// from a resourceVersion before now get `410 Gone`, so clients must list again.
+    pub fn compact(&self, context: &str) -> Result<(), ApiError> {
+        let (_, cluster) = self.context(context).ok_or_else(|| {
+            ApiError::bad_request(format!("no simulated context named {context:?}"))
+        })?;
+        cluster.store.compact();
+        Ok(())
+    }
+
     /// Stop the servers and controllers and remove the kubeconfig the fleet wrote.
     pub fn shutdown(self) {}
 }
@@ -337,6 +411,14 @@ impl Drop for Fleet {
             let _ = std::fs::remove_dir_all(dir);
         }
     }
+}
+
+/// `--latency 100ms`: a duration as Argo and Go write them (`250ms`, `1s`, `1m30s`).
+pub fn parse_latency(text: &str) -> Result<Duration, String> {
+    objects::duration_seconds(&Value::from(text))
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| format!("{text:?} is not a duration such as 100ms or 1s"))
 }
 
 /// `flightdeck demo --serve`: run the simulated fleet until interrupted.

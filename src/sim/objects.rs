@@ -89,12 +89,13 @@ pub fn revision_of(object: &Value) -> u64 {
         .unwrap_or(0)
 }
 
-pub fn owner_reference(rollout: &Value) -> Value {
+/// The controller reference to an Argo object (a Rollout, an Experiment) its children carry.
+pub fn owner_reference(owner: &Value) -> Value {
     json!({
         "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Rollout",
-        "name": rollout["metadata"]["name"],
-        "uid": rollout["metadata"]["uid"],
+        "kind": owner["kind"],
+        "name": owner["metadata"]["name"],
+        "uid": owner["metadata"]["uid"],
         "controller": true,
         "blockOwnerDeletion": true,
     })
@@ -126,23 +127,24 @@ pub fn replica_set(rollout: &Value, hash: &str, revision: u64, now: Timestamp) -
     })
 }
 
-/// A `v1` Event about a Rollout, worded as the rollouts controller words its events.
+/// A `v1` Event about an Argo object (a Rollout, an Experiment), worded as the rollouts
+/// controller words its events.
 pub fn event(
-    rollout: &Value,
+    object: &Value,
     sequence: u64,
     kind: &str,
     reason: &str,
     message: &str,
     now: Timestamp,
 ) -> Value {
-    let name = str_at(rollout, "metadata.name");
+    let name = str_at(object, "metadata.name");
     json!({
         "apiVersion": "v1",
         "kind": "Event",
-        "metadata": {"name": format!("{name}.{sequence:016x}"), "namespace": rollout["metadata"]["namespace"]},
+        "metadata": {"name": format!("{name}.{sequence:016x}"), "namespace": object["metadata"]["namespace"]},
         "involvedObject": {
-            "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": name,
-            "namespace": rollout["metadata"]["namespace"], "uid": rollout["metadata"]["uid"],
+            "apiVersion": "argoproj.io/v1alpha1", "kind": object["kind"], "name": name,
+            "namespace": object["metadata"]["namespace"], "uid": object["metadata"]["uid"],
         },
         "reason": reason,
         "message": message,
@@ -153,6 +155,47 @@ pub fn event(
         "lastTimestamp": rfc3339(now),
         "count": 1,
     })
+}
+
+/// Set a condition of type `kind` as Argo's `SetRolloutCondition` does: the transition
+/// time moves when the status does, the update time when anything does.
+pub fn set_condition(
+    conditions: &mut Vec<Value>,
+    kind: &str,
+    status: &str,
+    reason: &str,
+    message: &str,
+    now: Timestamp,
+) {
+    let now = rfc3339(now);
+    match conditions.iter_mut().find(|c| c["type"] == kind) {
+        Some(c) => {
+            if c["status"] != status {
+                c["lastTransitionTime"] = json!(now);
+            }
+            if c["status"] != status || c["reason"] != reason || c["message"] != message {
+                c["lastUpdateTime"] = json!(now);
+            }
+            c["status"] = json!(status);
+            c["reason"] = json!(reason);
+            c["message"] = json!(message);
+        }
+        None => conditions.push(json!({
+            "type": kind, "status": status, "reason": reason, "message": message,
+            "lastTransitionTime": now, "lastUpdateTime": now,
+        })),
+    }
+}
+
+/// Remove a field of an object, if it is one.
+pub fn remove(map: &mut Value, field: &str) {
+    if let Some(m) = map.as_object_mut() {
+        m.shift_remove(field);
+    }
+}
+
+pub fn truthy(v: &Value) -> bool {
+    v.as_bool().unwrap_or(false)
 }
 
 /// Argo's step and pause durations: `30s`, `5m`, `1h`, `1m30s`, or plain seconds.

@@ -41,6 +41,8 @@ enum Strategy {
     Canary(&'static [Step]),
     /// Canary with Istio traffic routing: weights in `status.canary.weights`.
     IstioCanary(&'static [Step]),
+    /// Canary behind an ALB with a ping-pong pair of services that swap at each promotion.
+    PingPongCanary(&'static [Step]),
     BlueGreenManual,
 }
 
@@ -50,6 +52,9 @@ enum Step {
     Pause,
     PauseFor(&'static str),
     Analysis,
+    /// A two-minute experiment: a baseline (stable) and a canary template, 5% of the
+    /// traffic each, and the success-rate analysis.
+    Experiment,
 }
 
 /// One demo service: where it runs, its image history, and the update (if any) in flight.
@@ -67,6 +72,8 @@ struct Service {
     traffic: (f64, f64, f64, f64),
     /// Whether new revisions start on it on their own.
     lively: bool,
+    /// Its `progressDeadlineSeconds`, when not Argo's default (600).
+    progress_deadline_seconds: Option<i64>,
 }
 
 const LONG_CANARY: &[Step] = &[
@@ -103,6 +110,14 @@ const GATED_CANARY: &[Step] = &[
     Step::Weight(75),
     Step::PauseFor("1m"),
 ];
+const EXPERIMENT_CANARY: &[Step] = &[
+    Step::Weight(20),
+    Step::Experiment,
+    Step::Weight(50),
+    Step::PauseFor("30s"),
+    Step::Weight(80),
+    Step::PauseFor("30s"),
+];
 const ANALYSED_CANARY: &[Step] = &[
     Step::Weight(20),
     Step::PauseFor("30s"),
@@ -123,6 +138,7 @@ const DEMO: &[Service] = &[
         update: Some(("v2.5.0", 240)),
         traffic: (620.0, 0.12, 0.31, 0.001),
         lively: false,
+        progress_deadline_seconds: None,
     },
     Service {
         cluster: 0,
@@ -134,6 +150,7 @@ const DEMO: &[Service] = &[
         update: Some(("v1.12.1", 40)),
         traffic: (240.0, 0.03, 0.09, 0.0005),
         lively: true,
+        progress_deadline_seconds: None,
     },
     Service {
         cluster: 0,
@@ -145,6 +162,7 @@ const DEMO: &[Service] = &[
         update: Some(("v5.4.0", 120)),
         traffic: (900.0, 0.08, 0.25, 0.0008),
         lively: false,
+        progress_deadline_seconds: None,
     },
     Service {
         cluster: 0,
@@ -156,6 +174,7 @@ const DEMO: &[Service] = &[
         update: None,
         traffic: (410.0, 0.02, 0.07, 0.0003),
         lively: true,
+        progress_deadline_seconds: None,
     },
     Service {
         cluster: 0,
@@ -167,6 +186,7 @@ const DEMO: &[Service] = &[
         update: Some(("v7.2.0", 120)),
         traffic: (85.0, 0.04, 0.11, 0.0002),
         lively: false,
+        progress_deadline_seconds: None,
     },
     Service {
         cluster: 0,
@@ -178,6 +198,7 @@ const DEMO: &[Service] = &[
         update: None,
         traffic: (180.0, 0.09, 0.28, 0.0004),
         lively: true,
+        progress_deadline_seconds: None,
     },
     Service {
         cluster: 0,
@@ -189,6 +210,7 @@ const DEMO: &[Service] = &[
         update: None,
         traffic: (2400.0, 0.004, 0.02, 0.0001),
         lively: true,
+        progress_deadline_seconds: None,
     },
     // prod-us
     Service {
@@ -201,6 +223,7 @@ const DEMO: &[Service] = &[
         update: Some(("v3.8.0", 300)),
         traffic: (350.0, 0.045, 0.18, 0.0005),
         lively: false,
+        progress_deadline_seconds: None,
     },
     Service {
         cluster: 1,
@@ -212,6 +235,7 @@ const DEMO: &[Service] = &[
         update: None,
         traffic: (520.0, 0.01, 0.04, 0.0002),
         lively: true,
+        progress_deadline_seconds: None,
     },
     Service {
         cluster: 1,
@@ -223,6 +247,7 @@ const DEMO: &[Service] = &[
         update: None,
         traffic: (40.0, 0.2, 0.6, 0.001),
         lively: true,
+        progress_deadline_seconds: None,
     },
     Service {
         cluster: 1,
@@ -234,6 +259,7 @@ const DEMO: &[Service] = &[
         update: Some(("v1.6.0", 40)),
         traffic: (300.0, 0.06, 0.2, 0.0006),
         lively: true,
+        progress_deadline_seconds: None,
     },
     Service {
         cluster: 1,
@@ -245,6 +271,7 @@ const DEMO: &[Service] = &[
         update: None,
         traffic: (540.0, 0.12, 0.31, 0.001),
         lively: false,
+        progress_deadline_seconds: None,
     },
     Service {
         cluster: 1,
@@ -256,6 +283,7 @@ const DEMO: &[Service] = &[
         update: None,
         traffic: (70.0, 0.04, 0.11, 0.0002),
         lively: false,
+        progress_deadline_seconds: None,
     },
     Service {
         cluster: 1,
@@ -267,6 +295,7 @@ const DEMO: &[Service] = &[
         update: None,
         traffic: (1300.0, 0.006, 0.03, 0.0002),
         lively: true,
+        progress_deadline_seconds: None,
     },
     Service {
         cluster: 1,
@@ -278,6 +307,49 @@ const DEMO: &[Service] = &[
         update: None,
         traffic: (60.0, 0.03, 0.15, 0.001),
         lively: true,
+        progress_deadline_seconds: None,
+    },
+    // Issue #11: the new image cannot be pulled, its pods never become ready, and after
+    // a minute without progress the canary is Degraded (ProgressDeadlineExceeded).
+    Service {
+        cluster: 0,
+        namespace: "payments",
+        name: "fraud-check",
+        replicas: 4,
+        strategy: Strategy::IstioCanary(QUICK_CANARY),
+        history: &["v3.0.0", "v3.1.0"],
+        update: Some(("v3.2.0", 300)),
+        traffic: (150.0, 0.05, 0.14, 0.0005),
+        lively: false,
+        progress_deadline_seconds: Some(60),
+    },
+    // A canary that runs an experiment (baseline and canary side by side) at its second step.
+    Service {
+        cluster: 1,
+        namespace: "search",
+        name: "ranking",
+        replicas: 4,
+        strategy: Strategy::IstioCanary(EXPERIMENT_CANARY),
+        history: &["v2.6.0", "v2.7.1"],
+        update: Some(("v2.8.0", 60)),
+        traffic: (280.0, 0.03, 0.11, 0.0004),
+        lively: false,
+        progress_deadline_seconds: None,
+    },
+    // A ping-pong canary with a long history: eight revisions, five old ones kept.
+    Service {
+        cluster: 1,
+        namespace: "platform",
+        name: "identity",
+        replicas: 4,
+        strategy: Strategy::PingPongCanary(QUICK_CANARY),
+        history: &[
+            "v5.0.0", "v5.1.0", "v5.1.1", "v5.2.0", "v5.3.0", "v5.3.1", "v5.4.0", "v5.5.0",
+        ],
+        update: None,
+        traffic: (700.0, 0.008, 0.04, 0.0002),
+        lively: false,
+        progress_deadline_seconds: None,
     },
 ];
 
@@ -300,6 +372,14 @@ fn steps_json(steps: &[Step]) -> Value {
                 Step::PauseFor(d) => json!({"pause": {"duration": d}}),
                 Step::Analysis => json!({"analysis": {"templates": [{"templateName": "success-rate"}],
                                                       "args": [{"name": "service", "value": "from-rollout"}]}}),
+                Step::Experiment => json!({"experiment": {
+                    "duration": "2m",
+                    "templates": [
+                        {"name": "baseline", "specRef": "stable", "weight": 5, "metadata": {"labels": {"role": "baseline"}}},
+                        {"name": "canary", "specRef": "canary", "weight": 5, "metadata": {"labels": {"role": "canary"}}},
+                    ],
+                    "analyses": [{"name": "success-rate", "templateName": "success-rate"}],
+                }}),
             })
             .collect::<Vec<_>>()
     )
@@ -321,6 +401,10 @@ fn rollout(
         Strategy::IstioCanary(steps) => json!({"canary": {
             "canaryService": format!("{name}-canary"), "stableService": format!("{name}-stable"),
             "trafficRouting": {"istio": {"virtualService": {"name": name, "routes": ["primary"]}}},
+            "steps": steps_json(steps)}}),
+        Strategy::PingPongCanary(steps) => json!({"canary": {
+            "pingPong": {"pingService": format!("{name}-ping"), "pongService": format!("{name}-pong")},
+            "trafficRouting": {"alb": {"ingress": name, "rootService": name, "servicePort": 443}},
             "steps": steps_json(steps)}}),
         Strategy::BlueGreenManual => json!({"blueGreen": {
             "activeService": format!("{name}-active"), "previewService": format!("{name}-preview"),
@@ -401,17 +485,14 @@ pub fn demo(clusters: usize, origin: Timestamp) -> Vec<Action> {
             let key = ObjectKey::new(s.namespace, s.name);
             let created = origin - jiff::SignedDuration::from_hours(24 * (30 + 11 * i as i64 % 90));
             let first = image(s.namespace, s.name, s.history[0]);
+            let mut object = rollout(s.namespace, s.name, s.replicas, s.strategy, &first, created);
+            if let Some(seconds) = s.progress_deadline_seconds {
+                object["spec"]["progressDeadlineSeconds"] = json!(seconds);
+            }
             actions.push(Action {
                 at: start,
                 cluster,
-                change: Change::Create(rollout(
-                    s.namespace,
-                    s.name,
-                    s.replicas,
-                    s.strategy,
-                    &first,
-                    created,
-                )),
+                change: Change::Create(object),
             });
             for (n, tag) in s.history.iter().enumerate().skip(1) {
                 let at = start + 60 * n as i64;
@@ -536,6 +617,11 @@ pub fn apply(store: &Store, change: Change, now: Timestamp) {
     if let Err(e) = result {
         tracing::warn!("simulated scenario: {e}");
     }
+}
+
+/// Whether the registry has an image: issue #11's canary image was never pushed.
+pub fn image_exists(image: &str) -> bool {
+    !image.ends_with("/payments/fraud-check:v3.2.0")
 }
 
 /// How a version behaves: the service's healthy figures, or an incident's.

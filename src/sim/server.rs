@@ -17,10 +17,13 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use super::access::{self, RecordedRequest, RequestLog, User};
+use super::access::{self, Attributes, RecordedRequest, RequestLog, User};
 use super::api_error::ApiError;
+use super::bearer;
 use super::clock::SimClock;
-use super::discovery::{self, NAMESPACES, RESOURCES, ResourceId, SELF_SUBJECT_ACCESS_REVIEW};
+use super::discovery::{
+    self, NAMESPACES, RESOURCES, ResourceId, SELF_SUBJECT_ACCESS_REVIEW, SELF_SUBJECT_RULES_REVIEW,
+};
 use super::patch::{self, PatchType, Target};
 use super::selector::{FieldSelector, LabelSelector};
 use super::store::{ObjectKey, Store};
@@ -42,13 +45,24 @@ pub struct ApiState {
     pub clock: SimClock,
     /// Renders `/metrics` in Prometheus text format.
     pub metrics: Box<dyn Fn() -> String + Send + Sync>,
+    /// How long every request waits before it is answered (a slow link).
+    pub latency: Option<Duration>,
 }
 
-/// Listen on 127.0.0.1 (port chosen by the OS) and serve `user`'s requests until the
+/// Who a listener serves.
+#[derive(Debug, Clone, Copy)]
+pub struct Listener {
+    pub user: &'static User,
+    /// Only requests with a bearer token that [`bearer::accepts`] are served; the others
+    /// get `401 Unauthorized`.
+    pub checks_tokens: bool,
+}
+
+/// Listen on 127.0.0.1 (port chosen by the OS) and serve the listener's user until the
 /// returned task is aborted.
 pub async fn start(
     state: Arc<ApiState>,
-    user: &'static User,
+    listener_of: Listener,
 ) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let address = listener.local_addr()?;
@@ -62,7 +76,9 @@ pub async fn start(
             connections.spawn(async move {
                 let service = hyper::service::service_fn(move |req| {
                     let state = state.clone();
-                    async move { Ok::<_, Infallible>(handle(&state, user, address, req).await) }
+                    async move {
+                        Ok::<_, Infallible>(handle(&state, listener_of, address, req).await)
+                    }
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
@@ -179,6 +195,7 @@ enum Route {
     Group(String),
     ResourceList(String, String),
     AccessReview,
+    RulesReview,
     Resource(ResourcePath),
 }
 
@@ -198,6 +215,9 @@ fn route(path: &str) -> Option<Route> {
         }
         ["apis", g, v, plural] if (*g, *v, *plural) == SELF_SUBJECT_ACCESS_REVIEW => {
             Some(Route::AccessReview)
+        }
+        ["apis", g, v, plural] if (*g, *v, *plural) == SELF_SUBJECT_RULES_REVIEW => {
+            Some(Route::RulesReview)
         }
         ["apis", group, version, rest @ ..] => resource_route(group, version, rest),
         _ => None,
@@ -230,10 +250,14 @@ fn resource_route(group: &str, version: &str, rest: &[&str]) -> Option<Route> {
 
 async fn handle(
     state: &ApiState,
-    user: &'static User,
+    listener: Listener,
     address: SocketAddr,
     request: Request<Incoming>,
 ) -> Response<Body> {
+    if let Some(latency) = state.latency {
+        tokio::time::sleep(latency).await;
+    }
+    let user = listener.user;
     let method = request.method().clone();
     let path_and_query = request
         .uri()
@@ -250,6 +274,8 @@ async fn handle(
             .map(str::to_string)
     };
     let content_type = header("content-type");
+    let authorization = header("authorization");
+    let bearer_token = bearer::bearer_token(authorization.as_deref()).map(str::to_string);
     let body = match http_body_util::Limited::new(request.into_body(), MAX_BODY)
         .collect()
         .await
@@ -261,16 +287,27 @@ async fn handle(
             )));
         }
     };
-    let Some(route) = route(&path) else {
-        return error_response(&ApiError::no_route(&path));
-    };
-    state.requests.record(RecordedRequest {
+    let recorded = RecordedRequest {
         user: user.name.to_string(),
         method: method.to_string(),
         path: path_and_query,
         content_type: content_type.clone(),
         body: String::from_utf8_lossy(&body).into_owned(),
-    });
+        bearer_token: bearer_token.clone(),
+    };
+    // Authentication comes before everything, discovery and unknown paths included.
+    if listener.checks_tokens
+        && !bearer_token
+            .as_deref()
+            .is_some_and(|t| bearer::accepts(t, std::time::SystemTime::now()))
+    {
+        state.requests.record(recorded);
+        return error_response(&ApiError::unauthorized());
+    }
+    let Some(route) = route(&path) else {
+        return error_response(&ApiError::no_route(&path));
+    };
+    state.requests.record(recorded);
     let result = match route {
         Route::Version => Ok(json_response(
             StatusCode::OK,
@@ -296,7 +333,12 @@ async fn handle(
         Route::AccessReview if method == Method::POST => parse_json(&body)
             .and_then(|review| access::review(user, review))
             .map(|answer| json_response(StatusCode::CREATED, &answer)),
-        Route::AccessReview => Err(ApiError::method_not_allowed(method.as_str(), &path)),
+        Route::RulesReview if method == Method::POST => parse_json(&body)
+            .and_then(|review| access::rules_review(user, &review))
+            .map(|answer| json_response(StatusCode::CREATED, &answer)),
+        Route::AccessReview | Route::RulesReview => {
+            Err(ApiError::method_not_allowed(method.as_str(), &path))
+        }
         Route::Resource(target) => {
             let call = Call {
                 state,
@@ -379,12 +421,24 @@ impl Call<'_> {
                 ));
             }
         };
-        if !access::allows(self.user, verb) {
+        // A Namespace's own name is the namespace of requests for it, as the API server has it.
+        let namespace = match (&self.target.namespace, &self.target.name) {
+            (None, Some(name)) if self.target.resource == NAMESPACES => Some(name.as_str()),
+            (namespace, _) => namespace.as_deref(),
+        };
+        let attributes = Attributes {
+            verb,
+            group: r.group,
+            resource: r.plural,
+            subresource: self.target.subresource.as_deref(),
+            namespace,
+        };
+        if !access::authorize(self.user, &attributes) {
             return Err(ApiError::forbidden(
                 r,
                 self.target.subresource.as_deref(),
                 self.target.name.as_deref().unwrap_or(""),
-                self.target.namespace.as_deref(),
+                namespace,
                 self.user.name,
                 verb,
             ));
@@ -434,16 +488,25 @@ impl Call<'_> {
     fn list(&self) -> Result<Response<Body>, ApiError> {
         let r = &RESOURCES[self.target.resource];
         let (labels, fields) = self.selectors()?;
-        let (first_revision, start_after) =
-            match self.query.get("continue").filter(|c| !c.is_empty()) {
-                Some(token) => {
-                    let (revision, key) = parse_continue(token).ok_or_else(|| {
-                        ApiError::bad_request(format!("continue key is not valid: {token:?}"))
-                    })?;
-                    (Some(revision), Some(key))
+        let (first_revision, start_after) = match self
+            .query
+            .get("continue")
+            .filter(|c| !c.is_empty())
+        {
+            Some(token) => {
+                let (revision, key) = parse_continue(token).ok_or_else(|| {
+                    ApiError::bad_request(format!("continue key is not valid: {token:?}"))
+                })?;
+                if self.state.store.expired(revision).is_some() {
+                    // Simplified: the API server also offers a token to go on inconsistently.
+                    return Err(ApiError::expired(
+                        "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+                    ));
                 }
-                None => (None, None),
-            };
+                (Some(revision), Some(key))
+            }
+            None => (None, None),
+        };
         let limit = self.query.number("limit")?.unwrap_or(0) as usize;
         let page = self.state.store.list(
             self.target.resource,

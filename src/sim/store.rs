@@ -97,6 +97,8 @@ struct Inner {
     history: VecDeque<Arc<Change>>,
     /// Every change up to this revision has left the history.
     forgotten_through: u64,
+    /// How many times the history was compacted away ([`Store::compact`]).
+    compactions: u64,
     uids: fastrand::Rng,
 }
 
@@ -168,6 +170,14 @@ impl Inner {
     }
 }
 
+/// The API server's words for a resourceVersion older than its history.
+fn too_old(revision: u64, forgotten_through: u64) -> ApiError {
+    ApiError::expired(format!(
+        "too old resource version: {revision} ({})",
+        forgotten_through + 1
+    ))
+}
+
 impl Store {
     pub fn new(seed: u64) -> Self {
         Store {
@@ -176,6 +186,7 @@ impl Store {
                 tables: RESOURCES.iter().map(|_| BTreeMap::new()).collect(),
                 history: VecDeque::new(),
                 forgotten_through: 0,
+                compactions: 0,
                 uids: fastrand::Rng::with_seed(seed),
             }),
             latest: watch::channel(0).0,
@@ -364,15 +375,37 @@ impl Store {
         (page.items, page.revision)
     }
 
+    /// Forget the whole history, as an etcd compaction at the current revision does: a
+    /// watch or paged list from an older resourceVersion gets `410 Gone`, and watches open
+    /// now end with one (see [`Store::compactions`]).
+    pub fn compact(&self) {
+        let mut inner = self.lock();
+        inner.history.clear();
+        inner.forgotten_through = inner.revision;
+        inner.compactions += 1;
+        let revision = inner.revision;
+        drop(inner);
+        // Wake the watches even though nothing changed.
+        self.announce(revision);
+    }
+
+    /// How many times the history was compacted: a watch that sees this move ends.
+    pub fn compactions(&self) -> u64 {
+        self.lock().compactions
+    }
+
+    /// Whether a list or watch from `revision` reaches back further than the history.
+    pub fn expired(&self, revision: u64) -> Option<ApiError> {
+        let inner = self.lock();
+        (revision < inner.forgotten_through).then(|| too_old(revision, inner.forgotten_through))
+    }
+
     /// The changes after `revision`, oldest first, at most `max`; `410 Gone` when some of
     /// them have already left the history.
     pub fn changes_after(&self, revision: u64, max: usize) -> Result<Vec<Arc<Change>>, ApiError> {
         let inner = self.lock();
         if revision < inner.forgotten_through {
-            return Err(ApiError::expired(format!(
-                "too old resource version: {revision} ({})",
-                inner.forgotten_through + 1
-            )));
+            return Err(too_old(revision, inner.forgotten_through));
         }
         let Some(first) = inner.history.front().map(|c| c.object.revision) else {
             return Ok(Vec::new());
@@ -461,5 +494,25 @@ mod tests {
             recent.iter().map(|c| c.object.revision).collect::<Vec<_>>(),
             [latest - 2, latest - 1, latest]
         );
+    }
+
+    #[test]
+    fn compaction_forgets_the_history_up_to_now() {
+        let store = Store::new(1);
+        store
+            .create(ROLLOUTS, rollout("a", "x", "x"), Timestamp::UNIX_EPOCH)
+            .unwrap();
+        store
+            .create(ROLLOUTS, rollout("a", "y", "y"), Timestamp::UNIX_EPOCH)
+            .unwrap();
+        store.compact();
+        assert_eq!(store.compactions(), 1);
+        assert_eq!(store.changes_after(1, 10).unwrap_err().code, 410);
+        assert!(store.expired(1).is_some() && store.expired(2).is_none());
+        assert!(store.changes_after(2, 10).unwrap().is_empty());
+        store
+            .create(ROLLOUTS, rollout("a", "z", "z"), Timestamp::UNIX_EPOCH)
+            .unwrap();
+        assert_eq!(store.changes_after(2, 10).unwrap().len(), 1);
     }
 }

@@ -1,7 +1,8 @@
 //! `?watch=1`: a stream of `WatchEvent` lines read from the store's shared history with a
 //! per-watcher cursor. Resumes from a resourceVersion, sends bookmarks when asked,
 //! supports streaming lists (`sendInitialEvents`), and ends with an `ERROR` event carrying
-//! a `410 Expired` Status when the cursor falls out of the history.
+//! a `410 Expired` Status when the cursor falls out of the history or the history is
+//! compacted.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -90,6 +91,7 @@ async fn run(store: Arc<Store>, request: WatchRequest, tx: mpsc::Sender<Bytes>) 
         async move { tx.send(line).await.map_err(|_| ()) }
     };
     let mut revisions = store.subscribe();
+    let compactions = store.compactions();
     let mut cursor = match request.resource_version {
         Some(rv) if rv > 0 && !request.send_initial_events => rv,
         _ => {
@@ -107,6 +109,15 @@ async fn run(store: Arc<Store>, request: WatchRequest, tx: mpsc::Sender<Bytes>) 
         }
     };
     loop {
+        // A compaction ends every open watch: the client must list again.
+        if store.compactions() != compactions {
+            let expired = ApiError::expired(format!(
+                "too old resource version: {cursor} ({})",
+                store.revision() + 1
+            ));
+            send(error_line(&expired)).await?;
+            return Ok(());
+        }
         let changes = match store.changes_after(cursor, BATCH) {
             Ok(changes) => changes,
             Err(expired) => {
