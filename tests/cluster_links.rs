@@ -285,3 +285,285 @@ async fn a_misbehaving_link_is_said_in_plain_words_and_recovered_from() {
         table.join("\n")
     );
 }
+
+/// Watches of one context of `fleet`, as the cockpit starts them.
+async fn watching(
+    fleet: &Fleet,
+    context: &str,
+    namespaces: &[&str],
+) -> (
+    flightdeck::cluster::Watches,
+    tokio::sync::mpsc::Receiver<flightdeck::cluster::ClusterEvent>,
+) {
+    use flightdeck::cluster::{self, Scope};
+    let mut config_namespaces = std::collections::BTreeMap::new();
+    if !namespaces.is_empty() {
+        config_namespaces.insert(
+            context.to_string(),
+            namespaces.iter().map(|n| n.to_string()).collect(),
+        );
+    }
+    let connection = cluster::connect(&Scope {
+        kubeconfig: Some(fleet.kubeconfig_path().to_path_buf()),
+        contexts: vec![context.to_string()],
+        namespaces: config_namespaces,
+        ..Scope::default()
+    })
+    .await
+    .unwrap();
+    let (tx, events) = tokio::sync::mpsc::channel(4096);
+    let watches = connection.watch(connection.selected(), None, tx);
+    (watches, events)
+}
+
+/// A user who may list rollouts but not ReplicaSets or AnalysisRuns gets
+/// the rollouts, and "forbidden" for the others, in RBAC's words: the
+/// context is live, not down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_who_may_not_read_replica_sets_still_gets_the_rollouts() {
+    use flightdeck::cluster::{Change, ClusterEvent, Kind};
+    let fleet = flightdeck::sim::Fleet::start(flightdeck::sim::FleetOptions {
+        extra_users: vec![&flightdeck::sim::ROLLOUTS_ONLY],
+        ..flightdeck::sim::FleetOptions::default()
+    })
+    .await
+    .unwrap();
+    let context = "sim-prod-eu-rollouts-only";
+    let (_watches, mut events) = watching(&fleet, context, &[]).await;
+    let (mut rollouts, mut live, mut replica_sets) = (0, false, None);
+    next(&mut events, 30, |e| {
+        match e {
+            ClusterEvent::Rollout(Change::Relisted { items, .. }) => rollouts = items.len(),
+            ClusterEvent::Live {
+                kind: Kind::Rollout,
+                ..
+            } => live = true,
+            ClusterEvent::Down {
+                kind: Kind::ReplicaSet,
+                error,
+                ..
+            } => replica_sets = Some(error.clone()),
+            ClusterEvent::Down {
+                kind: Kind::Rollout,
+                error,
+                ..
+            } => {
+                panic!("the rollouts' watch went down: {error}")
+            }
+            _ => {}
+        }
+        (live && replica_sets.is_some()).then_some(())
+    })
+    .await
+    .expect("the rollouts live and the ReplicaSets refused");
+    assert!(rollouts > 5, "{rollouts} rollouts");
+    let refused = replica_sets.unwrap();
+    assert!(
+        refused.starts_with("RBAC: ") && refused.contains("replicasets.apps"),
+        "{refused}"
+    );
+}
+
+/// A user who may read one namespace only: the cluster-wide list is
+/// refused, so the context is watched in the namespaces config names, and
+/// says so; without any, it says how to name them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_of_one_namespace_is_watched_in_it() {
+    use flightdeck::cluster::{Change, ClusterEvent, Kind};
+    let fleet = flightdeck::sim::Fleet::start(flightdeck::sim::FleetOptions {
+        extra_users: vec![&flightdeck::sim::SHOP_ONLY],
+        ..flightdeck::sim::FleetOptions::default()
+    })
+    .await
+    .unwrap();
+    let context = "sim-prod-eu-shop-only";
+    let (_watches, mut events) = watching(&fleet, context, &["shop"]).await;
+    let mut note = None;
+    let listed = next(&mut events, 30, |e| match e {
+        ClusterEvent::Scoped {
+            namespaces,
+            note: said,
+            ..
+        } => {
+            assert_eq!(namespaces, &["shop".to_string()]);
+            note = Some(said.clone());
+            None
+        }
+        ClusterEvent::Rollout(Change::Relisted {
+            namespace, items, ..
+        }) => {
+            assert_eq!(namespace.as_deref(), Some("shop"));
+            Some(items.clone())
+        }
+        ClusterEvent::Down {
+            kind: Kind::Rollout,
+            error,
+            ..
+        } => panic!("down: {error}"),
+        _ => None,
+    })
+    .await
+    .expect("the rollouts of shop");
+    assert!(!listed.is_empty() && listed.iter().all(|r| r.key.namespace == "shop"));
+    let note = note.expect("the scope said before the list");
+    assert!(
+        note.contains("all namespaces") && note.contains("watching shop (config.toml)"),
+        "{note}"
+    );
+
+    let (_watches, mut events) = watching(&fleet, context, &[]).await;
+    let said = next(&mut events, 30, |e| match e {
+        ClusterEvent::Scoped {
+            namespaces, note, ..
+        } if namespaces.is_empty() => Some(note.clone()),
+        _ => None,
+    })
+    .await
+    .expect("why nothing can be watched");
+    assert!(said.contains("namespaces = [...]"), "{said}");
+}
+
+/// An exec credential plugin (as `aws eks get-token` or `kubelogin` are)
+/// that issues short-lived tokens: it runs once per token, not once per
+/// request or action, and the watches and actions go on across expiry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exec_plugin_runs_once_per_token_and_the_watches_outlive_it() {
+    use flightdeck::cluster::{self, ClusterEvent, Kind, Scope};
+    use flightdeck::model::{ObjectKey, RolloutAction};
+
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let plugin = dir.path().join("fake-get-token");
+    // The server takes a token for 7 s; the credential says it expires in
+    // 65 s, so kube (which renews a minute ahead) asks again after 5 s.
+    std::fs::write(
+        &plugin,
+        format!(
+            "#!/bin/sh\necho run >> {}\nnow=$(date +%s)\nexp=$(date -u -d @$((now + 65)) +%Y-%m-%dT%H:%M:%SZ)\n\
+             printf '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"fd-%s\",\"expirationTimestamp\":\"%s\"}}}}' \"$now\" \"$exp\"\n",
+            runs.display()
+        ),
+    )
+    .unwrap();
+    std::os::unix::fs::PermissionsExt::set_mode(
+        &mut std::fs::metadata(&plugin).unwrap().permissions(),
+        0o755,
+    );
+    std::fs::set_permissions(&plugin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let fleet = flightdeck::sim::Fleet::start(flightdeck::sim::FleetOptions {
+        token_context: Some(plugin.clone()),
+        ..flightdeck::sim::FleetOptions::default()
+    })
+    .await
+    .unwrap();
+    let context = "sim-prod-eu-token";
+    let connection = cluster::connect(&Scope {
+        kubeconfig: Some(fleet.kubeconfig_path().to_path_buf()),
+        contexts: vec![context.into()],
+        watch_timeout: Some(std::time::Duration::from_secs(2)),
+        ..Scope::default()
+    })
+    .await
+    .unwrap();
+    let (tx, mut events) = tokio::sync::mpsc::channel(4096);
+    let _watches = connection.watch(connection.selected(), None, tx);
+    next(&mut events, 30, |e| {
+        matches!(
+            e,
+            ClusterEvent::Live {
+                kind: Kind::Rollout,
+                ..
+            }
+        )
+        .then_some(())
+    })
+    .await
+    .expect("the rollouts list with the plugin's token");
+    // 16 s of actions, one a second, while the watches are made again every 2 s.
+    let key = ObjectKey::new(context, "shop", "frontend");
+    let started = std::time::Instant::now();
+    let mut actions = 0;
+    while started.elapsed() < std::time::Duration::from_secs(16) {
+        let action = if actions % 2 == 0 {
+            RolloutAction::Pause
+        } else {
+            RolloutAction::Resume
+        };
+        connection
+            .act(&key, action)
+            .await
+            .unwrap_or_else(|e| panic!("{action} after {:?}: {e}", started.elapsed()));
+        actions += 1;
+        while let Ok(event) = events.try_recv() {
+            if let ClusterEvent::Down { error, .. } = event {
+                panic!("a watch went down after {:?}: {error}", started.elapsed());
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    let runs = std::fs::read_to_string(&runs).unwrap().lines().count();
+    // A token lasts about 5 s of use: 16 s is 3 to 5 runs, not one per action.
+    assert!(actions >= 12, "{actions} actions");
+    assert!(
+        (3..=6).contains(&runs),
+        "the plugin ran {runs} times for {actions} actions"
+    );
+    let tokens: std::collections::HashSet<String> = fleet
+        .requests(context)
+        .into_iter()
+        .filter_map(|r| r.bearer_token)
+        .collect();
+    assert!(tokens.len() >= 3, "{tokens:?}");
+}
+
+/// etcd compacts the history a watch would resume from (410 Gone): the
+/// watches that meet it list again, nothing is said to be down, and what
+/// changes afterwards still arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compacted_history_is_listed_again() {
+    use flightdeck::cluster::{Change, ClusterEvent};
+    let fleet = sim_support::start(Scenario::Demo, false).await;
+    let (_watches, mut events) = watching(&fleet, EU, &[]).await;
+    let mut live = 0;
+    next(&mut events, 30, |e| {
+        live += usize::from(matches!(e, ClusterEvent::Live { .. }));
+        (live == 3).then_some(())
+    })
+    .await
+    .expect("every kind listed");
+    fleet.compact(EU).unwrap();
+    let down = |e: &ClusterEvent| {
+        if let ClusterEvent::Down { error, .. } = e {
+            panic!("said to be down: {error}")
+        }
+    };
+    next(&mut events, 30, |e| {
+        down(e);
+        let relisted = matches!(
+            e,
+            ClusterEvent::Rollout(Change::Relisted { .. })
+                | ClusterEvent::ReplicaSet(Change::Relisted { .. })
+                | ClusterEvent::AnalysisRun(Change::Relisted { .. })
+        );
+        relisted.then_some(())
+    })
+    .await
+    .expect("listed again after the compaction");
+    new_rollout(&fleet, EU, "after-compaction");
+    next(&mut events, 30, |e| {
+        down(e);
+        match e {
+            ClusterEvent::Rollout(Change::Applied(r)) if r.key.name == "after-compaction" => {
+                Some(())
+            }
+            ClusterEvent::Rollout(Change::Relisted { items, .. })
+                if items.iter().any(|r| r.key.name == "after-compaction") =>
+            {
+                Some(())
+            }
+            _ => None,
+        }
+    })
+    .await
+    .expect("a change after the compaction arrives");
+}
