@@ -79,7 +79,11 @@ pub fn blast_radius(
     // runs at full size whatever its traffic.
     let new_pods = |weight: u32| match rollout.strategy {
         Strategy::BlueGreen => desired,
-        _ => (desired * weight).div_ceil(100),
+        // In u64: a large spec.replicas times 100 overflows u32.
+        _ => {
+            let pods = (u64::from(desired) * u64::from(weight)).div_ceil(100);
+            u32::try_from(pods).unwrap_or(u32::MAX)
+        }
     };
     let (before, after) = (new_pods(new_before), new_pods(new_after));
     let (mut started, mut stopped) = (after.saturating_sub(before), before.saturating_sub(after));
@@ -126,6 +130,15 @@ mod tests {
         assert_eq!(b.moved_rps, Some(620.0));
         assert_eq!((b.pods_started, b.pods_stopped), (0, 5));
         assert_eq!(b.basis, TrafficBasis::Measured { rps: 1240.0 });
+    }
+
+    #[test]
+    fn pods_are_counted_for_any_number_of_replicas() {
+        // Found by fuzzing: 70,705,218 replicas × 100% overflowed a u32.
+        let mut r = canary("eu", "shop", "checkout", Phase::Paused, 1);
+        r.replicas.desired = 70_705_218;
+        let b = blast_radius(&r, RolloutAction::PromoteFull, false, None);
+        assert_eq!((b.pods_started, b.pods_stopped), (56_564_174, 0));
     }
 
     #[test]
