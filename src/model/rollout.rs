@@ -210,8 +210,11 @@ impl Rollout {
             .iter()
             .find(|c| c.reason == "CanaryPauseStep")?
             .since?;
+        // A pause too long for a time to hold never ends; `as i64` read
+        // u64::MAX seconds as -1, a pause that ended before it began.
+        let seconds = i64::try_from(*s).ok()?;
         started
-            .checked_add(jiff::SignedDuration::from_secs(*s as i64))
+            .checked_add(jiff::SignedDuration::from_secs(seconds))
             .ok()
     }
 
@@ -222,5 +225,23 @@ impl Rollout {
         }
         let at = self.current_step.unwrap_or(0).min(self.steps.len());
         Some(format!("{at}/{}", self.steps.len()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::testing::{at, canary};
+
+    #[test]
+    fn a_timed_pause_ends_after_it_began() {
+        let mut r = canary("eu", "shop", "checkout", Phase::Paused, 3);
+        assert_eq!(r.pause_ends_at(), Some(at(40)));
+        // Caught by the fuzz target's check: a pause of u64::MAX seconds
+        // (`duration: "18446744073709551615"`) ended a second before it began.
+        r.steps[3] = Step::Pause {
+            seconds: Some(u64::MAX),
+        };
+        assert_eq!(r.pause_ends_at(), None);
     }
 }
