@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use jiff::Timestamp;
+use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 
@@ -131,42 +132,7 @@ impl Prometheus {
             .text()
             .await
             .map_err(|e| self.transport_error(&e))?;
-        let unparseable = |reason: String| MetricsError::Unparseable {
-            backend: self.name.clone(),
-            status: status.as_u16(),
-            reason,
-            body: first_line(&body),
-        };
-        let envelope: Envelope = match serde_json::from_str(&body) {
-            Ok(envelope) => envelope,
-            Err(e) if status.is_success() => return Err(unparseable(e.to_string())),
-            Err(_) => {
-                return Err(MetricsError::Http {
-                    backend: self.name.clone(),
-                    status: status.as_u16(),
-                    body: first_line(&body),
-                });
-            }
-        };
-        match envelope {
-            Envelope {
-                status: answer,
-                data: Some(data),
-                ..
-            } if answer == "success" => data.into_result().map_err(unparseable),
-            Envelope {
-                status: answer,
-                error: None,
-                ..
-            } if answer == "success" => Err(unparseable("`success` without `data`".into())),
-            Envelope {
-                error_type, error, ..
-            } => Err(MetricsError::Query {
-                backend: self.name.clone(),
-                kind: error_type.unwrap_or_else(|| "error".into()),
-                message: error.unwrap_or_else(|| format!("HTTP {status} without a message")),
-            }),
-        }
+        decode_response(&self.name, status, &body)
     }
 
     fn transport_error(&self, e: &reqwest::Error) -> MetricsError {
@@ -246,6 +212,52 @@ impl MetricsSource for Prometheus {
                 reason: format!("HTTP {}: {}", status.as_u16(), first_line(&body)),
             })
         })
+    }
+}
+
+/// Decodes an answer of Prometheus' query API (its HTTP status and body)
+/// into a result or an error naming `backend`: the decoder the client uses,
+/// public so that it can be fuzzed and tested without a server.
+pub fn decode_response(
+    backend: &str,
+    status: StatusCode,
+    body: &str,
+) -> Result<QueryResult, MetricsError> {
+    let unparseable = |reason: String| MetricsError::Unparseable {
+        backend: backend.to_string(),
+        status: status.as_u16(),
+        reason,
+        body: first_line(body),
+    };
+    let envelope: Envelope = match serde_json::from_str(body) {
+        Ok(envelope) => envelope,
+        Err(e) if status.is_success() => return Err(unparseable(e.to_string())),
+        Err(_) => {
+            return Err(MetricsError::Http {
+                backend: backend.to_string(),
+                status: status.as_u16(),
+                body: first_line(body),
+            });
+        }
+    };
+    match envelope {
+        Envelope {
+            status: answer,
+            data: Some(data),
+            ..
+        } if answer == "success" => data.into_result().map_err(unparseable),
+        Envelope {
+            status: answer,
+            error: None,
+            ..
+        } if answer == "success" => Err(unparseable("`success` without `data`".into())),
+        Envelope {
+            error_type, error, ..
+        } => Err(MetricsError::Query {
+            backend: backend.to_string(),
+            kind: error_type.unwrap_or_else(|| "error".into()),
+            message: error.unwrap_or_else(|| format!("HTTP {status} without a message")),
+        }),
     }
 }
 

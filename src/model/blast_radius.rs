@@ -54,21 +54,17 @@ pub struct BlastRadius {
 
 impl BlastRadius {
     pub fn pods_started(&self) -> u32 {
-        self.pods_replaced
-            + self
-                .versions
-                .iter()
-                .map(|v| v.pods_after.saturating_sub(v.pods_before))
-                .sum::<u32>()
+        self.versions
+            .iter()
+            .map(|v| v.pods_after.saturating_sub(v.pods_before))
+            .fold(self.pods_replaced, u32::saturating_add)
     }
 
     pub fn pods_stopped(&self) -> u32 {
-        self.pods_replaced
-            + self
-                .versions
-                .iter()
-                .map(|v| v.pods_before.saturating_sub(v.pods_after))
-                .sum::<u32>()
+        self.versions
+            .iter()
+            .map(|v| v.pods_before.saturating_sub(v.pods_after))
+            .fold(self.pods_replaced, u32::saturating_add)
     }
 
     /// The share of the newest version (canary, preview, or the revision
@@ -87,7 +83,12 @@ impl BlastRadius {
 /// `dynamicStableScale`), else ceil(replicas × (1 − weight)).
 fn canary_pods(rollout: &Rollout, weight: u32) -> (u32, u32) {
     let n = rollout.replicas.desired;
-    let canary = (n * weight.min(100)).div_ceil(100);
+    // In u64: a large spec.replicas times 100 overflows u32 (found by fuzzing).
+    let share = |percent: u32| {
+        let pods = (u64::from(n) * u64::from(percent.min(100))).div_ceil(100);
+        u32::try_from(pods).unwrap_or(u32::MAX)
+    };
+    let canary = share(weight);
     let full_stable = matches!(
         rollout.strategy,
         Strategy::Canary {
@@ -97,7 +98,7 @@ fn canary_pods(rollout: &Rollout, weight: u32) -> (u32, u32) {
     let stable = if full_stable {
         n
     } else {
-        (n * (100 - weight.min(100))).div_ceil(100)
+        share(100 - weight.min(100))
     };
     (stable, canary)
 }
@@ -498,6 +499,17 @@ mod tests {
             (0, Some(0.0), 10, 10)
         );
         assert!(b.note.is_some());
+    }
+
+    #[test]
+    fn pods_are_counted_for_any_number_of_replicas() {
+        // Found by fuzzing: 70,705,218 replicas × 100% overflowed a u32.
+        let (mut r, sets) = search_api();
+        r.replicas.desired = 70_705_218;
+        let b = blast_radius(&r, &sets, RolloutAction::PromoteFull, None);
+        assert_eq!(b.versions[1].pods_after, 70_705_218);
+        let b = blast_radius(&r, &sets, RolloutAction::Promote, None);
+        assert_eq!(b.versions[1].pods_after, 49_493_653);
     }
 
     #[test]

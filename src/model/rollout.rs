@@ -273,8 +273,11 @@ impl Rollout {
             .iter()
             .find(|c| c.reason == "CanaryPauseStep")?
             .since?;
+        // A pause too long for a time to hold never ends; `as i64` read
+        // u64::MAX seconds as -1, a pause that ended before it began.
+        let seconds = i64::try_from(*s).ok()?;
         started
-            .checked_add(jiff::SignedDuration::from_secs(*s as i64))
+            .checked_add(jiff::SignedDuration::from_secs(seconds))
             .ok()
     }
 
@@ -291,7 +294,7 @@ impl Rollout {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::testing::{canary, rollout};
+    use crate::model::testing::{at, canary, rollout};
 
     #[test]
     fn a_failing_verdict_ranks_right_after_degraded_and_marginal_before_pass() {
@@ -315,5 +318,17 @@ mod tests {
         assert!(rank(&moving, Some(&Outcome::Marginal)) < rank(&moving, None));
         assert!(rank(&moving, None) < rank(&moving, Some(&Outcome::Pass)));
         assert!(rank(&moving, Some(&Outcome::Pass)) < rank(&settled, None));
+    }
+
+    #[test]
+    fn a_timed_pause_ends_after_it_began() {
+        let mut r = canary("eu", "shop", "checkout", Phase::Paused, 3);
+        assert_eq!(r.pause_ends_at(), Some(at(40)));
+        // Caught by the fuzz target's check: a pause of u64::MAX seconds
+        // (`duration: "18446744073709551615"`) ended a second before it began.
+        r.steps[3] = Step::Pause {
+            seconds: Some(u64::MAX),
+        };
+        assert_eq!(r.pause_ends_at(), None);
     }
 }

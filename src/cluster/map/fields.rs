@@ -205,6 +205,18 @@ impl<'v, 'p> Field<'v, 'p> {
         }
     }
 
+    /// A percentage, such as a traffic weight: an integer from 0 to 100.
+    pub fn percent(&self) -> Result<Option<u32>, MapError> {
+        let Some(n) = self.int()? else {
+            return Ok(None);
+        };
+        u32::try_from(n)
+            .ok()
+            .filter(|percent| *percent <= 100)
+            .map(Some)
+            .ok_or_else(|| self.error(format!("expected a percentage from 0 to 100, found {n}")))
+    }
+
     /// A count that reads as 0 when absent (as the API server omits zeros).
     pub fn count_or_zero(&self) -> Result<u32, MapError> {
         Ok(self.count()?.unwrap_or(0))

@@ -150,7 +150,7 @@ pub fn map_rollout(context: &str, obj: &Value) -> Result<Rollout, MapError> {
             traffic_routed: true,
         } => {
             let routed = root.at(&status(&["canary", "weights", "canary", "weight"]), |f| {
-                f.count()
+                f.percent()
             })?;
             routed.unwrap_or(set_weight)
         }
@@ -515,6 +515,10 @@ mod tests {
         assert_eq!(map(&obj).actual_weight, 15);
         obj["status"]["currentStepIndex"] = 5.into();
         assert_eq!(map(&obj).actual_weight, 100, "steps done");
+        obj["status"]["currentStepIndex"] = 1.into();
+        obj["status"]["canary"]["weights"]["canary"]["weight"] = 150.into();
+        let err = map_rollout("prod", &obj).unwrap_err();
+        assert_eq!(err.field, "status.canary.weights.canary.weight");
     }
 
     #[test]

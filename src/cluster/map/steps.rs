@@ -14,7 +14,8 @@ pub fn map_steps(steps: Field<'_, '_>) -> Result<Vec<Step>, MapError> {
 fn map_step(step: Field<'_, '_>) -> Result<Step, MapError> {
     let keys = step.keys()?;
     if keys.contains(&"setWeight") {
-        let weight = step.at(&["setWeight"], |w| w.count())?;
+        // Over 100 Argo rejects as InvalidSpec; the cockpit shows `100 - weight`.
+        let weight = step.at(&["setWeight"], |w| w.percent())?;
         return Ok(Step::SetWeight(weight.unwrap_or(0)));
     }
     if keys.contains(&"pause") {
@@ -153,5 +154,22 @@ mod tests {
         assert_eq!(err.problem, "expected a step, found an empty object");
         let err = steps(json!([{"setWeight": "20%"}])).unwrap_err();
         assert_eq!(err.field, "[0].setWeight");
+    }
+
+    #[test]
+    fn a_set_weight_is_a_percentage() {
+        assert_eq!(
+            steps(json!([{"setWeight": 0}, {"setWeight": 100}])).unwrap(),
+            [Step::SetWeight(0), Step::SetWeight(100)]
+        );
+        // Found by fuzzing: 725 was taken as a weight, and 100 - 725 overflows.
+        for weight in [101, 725, -1] {
+            let err = steps(json!([{"setWeight": weight}])).unwrap_err();
+            assert_eq!(err.field, "[0].setWeight");
+            assert_eq!(
+                err.problem,
+                format!("expected a percentage from 0 to 100, found {weight}")
+            );
+        }
     }
 }

@@ -1,0 +1,6 @@
+//! `config.toml` as text.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| flightdeck_fuzz::config_file(data));
