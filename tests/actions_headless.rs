@@ -378,3 +378,24 @@ async fn status_json_carries_what_the_cockpit_knows() {
         .unwrap();
     assert!(line.contains("Aborted"), "{line}");
 }
+
+/// `resume` on a blue-green waiting for promotion: refused with the reason,
+/// and nothing sent (it once promoted it, switching all traffic under the
+/// word "resume").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_never_promotes_a_waiting_blue_green() {
+    let fleet = fleet().await;
+    let data = tempfile::tempdir().unwrap();
+    fleet.clear_requests(EU);
+    let output = run(flightdeck(
+        &fleet,
+        data.path(),
+        &["resume", "payments/ledger", "--yes"],
+    ))
+    .await;
+    assert_eq!(
+        reason(&output),
+        "flightdeck: resume: the rollout waits for promotion; resume only lifts a person's pause, promote moves it on"
+    );
+    assert_eq!(patches(&fleet, EU), Vec::<String>::new());
+}

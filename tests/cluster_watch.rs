@@ -126,8 +126,10 @@ async fn watchers_list_go_live_and_report_a_missing_kind() {
                 live.push(kind);
             }
             ClusterEvent::Down { kind, error, .. } => {
-                assert_eq!(kind, Kind::AnalysisRun);
-                down = Some(error);
+                assert!(matches!(kind, Kind::AnalysisRun | Kind::Experiment), "{kind:?}");
+                if kind == Kind::AnalysisRun {
+                    down = Some(error);
+                }
             }
             other => panic!("unexpected {other:?}"),
         }
@@ -168,7 +170,7 @@ async fn watchers_list_go_live_and_report_a_missing_kind() {
         rest.iter().all(|e| matches!(
             e,
             ClusterEvent::Down {
-                kind: Kind::AnalysisRun,
+                kind: Kind::AnalysisRun | Kind::Experiment,
                 ..
             }
         )),

@@ -281,3 +281,35 @@ fn a_linux_console_gets_its_colour_codes_and_glyphs() {
         assert!(!text.contains(missing), "{missing} drawn on a console");
     }
 }
+
+/// The incident of issue #11: a canary whose new pods never become ready
+/// is Degraded by its progress deadline, and that is exactly when abort is
+/// needed: `a`, the blast radius, `y`, and it is aborted.
+#[test]
+fn abort_a_canary_degraded_by_its_progress_deadline() {
+    let home = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start(120, 40, home.path());
+    let bin = env!("CARGO_BIN_EXE_flightdeck");
+    tmux.type_text(&format!("{bin} demo --seed 1"));
+    tmux.press("Enter");
+    tmux.wait_for("the fleet", WAIT, |s| s.contains("● sim-prod-eu"));
+    tmux.type_text(":ctx sim-prod-eu");
+    tmux.press("Enter");
+    tmux.type_text("/fraud-check");
+    tmux.press("Enter");
+    tmux.wait_for("fraud-check Degraded by its deadline", WAIT, |s| {
+        s.contains("fraud-check · payments · sim-prod-eu")
+            && s.contains("✖ Degraded")
+            && s.contains("ProgressDeadlineExceeded")
+    });
+    tmux.type_text("a");
+    let dialog = tmux.wait_for("the blast radius", WAIT, |s| {
+        s.contains("abort fraud-check?") && s.contains("cancel")
+    });
+    assert!(dialog.contains("version"), "{dialog}");
+    tmux.type_text("y");
+    tmux.wait_for("aborted", WAIT, |s| {
+        s.contains("abort fraud-check: done") && s.contains("⊘ Aborted")
+    });
+    tmux.type_text("q");
+}

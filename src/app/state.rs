@@ -8,7 +8,9 @@ use super::Keymap;
 use super::view::{Reorder, Rows};
 use crate::cluster::{Access, Kind};
 use crate::metrics::{RolloutMetricsReport, Target};
-use crate::model::{AnalysisRun, BlastRadius, ObjectKey, ReplicaSet, Rollout, RolloutAction};
+use crate::model::{
+    AnalysisRun, BlastRadius, Experiment, ObjectKey, ReplicaSet, Rollout, RolloutAction,
+};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mode {
@@ -176,8 +178,10 @@ pub struct State {
     pub rollouts: HashMap<ObjectKey, Box<Rollout>>,
     /// ReplicaSets by the key of the Rollout that owns them.
     pub replica_sets: HashMap<ObjectKey, Vec<ReplicaSet>>,
-    /// AnalysisRuns by the key of the Rollout that owns them.
+    /// AnalysisRuns by the key of the Rollout (or Experiment) that owns them.
     pub analysis_runs: HashMap<ObjectKey, Vec<AnalysisRun>>,
+    /// Experiments by the key of the Rollout that owns them.
+    pub experiments: HashMap<ObjectKey, Vec<Experiment>>,
     /// Objects that could not be read, with the error naming the field; the
     /// last good version of each (if any) stays shown.
     pub unreadable: HashMap<ObjectKey, (Kind, String)>,
@@ -277,6 +281,7 @@ impl State {
             rollouts: HashMap::new(),
             replica_sets: HashMap::new(),
             analysis_runs: HashMap::new(),
+            experiments: HashMap::new(),
             unreadable: HashMap::new(),
             contexts: contexts
                 .into_iter()
@@ -339,6 +344,10 @@ impl State {
 
     pub fn replica_sets_of(&self, key: &ObjectKey) -> &[ReplicaSet] {
         self.replica_sets.get(key).map_or(&[], Vec::as_slice)
+    }
+
+    pub fn experiments_of(&self, key: &ObjectKey) -> &[Experiment] {
+        self.experiments.get(key).map_or(&[], Vec::as_slice)
     }
 
     pub fn analysis_runs_of(&self, key: &ObjectKey) -> &[AnalysisRun] {

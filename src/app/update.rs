@@ -538,6 +538,12 @@ fn on_cluster(state: &mut State, event: ClusterEvent) {
             |run| owner_key(&run.key, &run.owner),
             |run| &run.key,
         ),
+        ClusterEvent::Experiment(change) => apply_owned(
+            &mut state.experiments,
+            change,
+            |e| owner_key(&e.key, &e.owner),
+            |e| &e.key,
+        ),
     }
 }
 

@@ -32,6 +32,7 @@ pub fn resource_name(kind: Kind) -> &'static str {
         Kind::Rollout => "rollouts.argoproj.io",
         Kind::ReplicaSet => "replicasets.apps",
         Kind::AnalysisRun => "analysisruns.argoproj.io",
+        Kind::Experiment => "experiments.argoproj.io",
     }
 }
 

@@ -1,6 +1,6 @@
 //! What the cluster side tells the app: objects changed, a watch came up or went down.
 
-use crate::model::{AnalysisRun, ObjectKey, ReplicaSet, Rollout};
+use crate::model::{AnalysisRun, Experiment, ObjectKey, ReplicaSet, Rollout};
 
 /// The kinds of object flightdeck watches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -8,6 +8,7 @@ pub enum Kind {
     Rollout,
     ReplicaSet,
     AnalysisRun,
+    Experiment,
 }
 
 /// A change to the objects of one kind in one context.
@@ -60,4 +61,5 @@ pub enum ClusterEvent {
     Rollout(Change<Rollout>),
     ReplicaSet(Change<ReplicaSet>),
     AnalysisRun(Change<AnalysisRun>),
+    Experiment(Change<Experiment>),
 }

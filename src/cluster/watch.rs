@@ -1,5 +1,5 @@
 //! Live watches: per context, a kube-rs `watcher` (list, then watch; never
-//! poll) on Rollouts, ReplicaSets and AnalysisRuns, turned into
+//! poll) on Rollouts, ReplicaSets, AnalysisRuns and Experiments, turned into
 //! `ClusterEvent`s. The watcher is kept through failures with kube-runtime's
 //! backoff: it resumes from the last resourceVersion and relists only when
 //! the server says that version is gone (410). A failure is reported as
@@ -24,9 +24,11 @@ use tokio::task::JoinHandle;
 
 use super::connect::ContextClient;
 use super::errors::{WatchSite, watch_error_words};
-use super::map::{HASH_LABEL, MapError, map_analysis_run, map_replica_set, map_rollout};
+use super::map::{
+    HASH_LABEL, MapError, map_analysis_run, map_experiment, map_replica_set, map_rollout,
+};
 use super::{Change, ClusterEvent, Connection, Kind};
-use crate::model::{AnalysisRun, ObjectKey, ReplicaSet, Rollout};
+use crate::model::{AnalysisRun, Experiment, ObjectKey, ReplicaSet, Rollout};
 
 /// One context to watch.
 pub struct Target {
@@ -68,7 +70,12 @@ pub fn spawn_watchers(
 /// 100 MB; at 100, at 70 MB, for four more round trips per 500 objects.
 const LIST_PAGE: u32 = 100;
 
-const KINDS: [Kind; 3] = [Kind::Rollout, Kind::ReplicaSet, Kind::AnalysisRun];
+const KINDS: [Kind; 4] = [
+    Kind::Rollout,
+    Kind::ReplicaSet,
+    Kind::AnalysisRun,
+    Kind::Experiment,
+];
 
 /// Namespaces checked for access at once, when looking for those a user may read.
 const ACCESS_CHECKS_AT_ONCE: usize = 8;
@@ -196,7 +203,8 @@ async fn watch_scope(
             if rollouts_listed.await.is_ok() {
                 futures::join!(
                     watch_kind::<ReplicaSet>(scope, events.clone(), None, false),
-                    watch_kind::<AnalysisRun>(scope, events.clone(), None, false)
+                    watch_kind::<AnalysisRun>(scope, events.clone(), None, false),
+                    watch_kind::<Experiment>(scope, events.clone(), None, false)
                 );
             }
         }
@@ -355,6 +363,7 @@ fn api_resource(kind: Kind) -> ApiResource {
         Kind::Rollout => ("argoproj.io", "v1alpha1", "Rollout", "rollouts"),
         Kind::ReplicaSet => ("apps", "v1", "ReplicaSet", "replicasets"),
         Kind::AnalysisRun => ("argoproj.io", "v1alpha1", "AnalysisRun", "analysisruns"),
+        Kind::Experiment => ("argoproj.io", "v1alpha1", "Experiment", "experiments"),
     };
     ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, name), plural)
 }
@@ -384,6 +393,16 @@ impl Watched for ReplicaSet {
     }
     fn wrap(change: Change<Self>) -> ClusterEvent {
         ClusterEvent::ReplicaSet(change)
+    }
+}
+
+impl Watched for Experiment {
+    const KIND: Kind = Kind::Experiment;
+    fn map(context: &str, object: &Value) -> Result<Self, MapError> {
+        map_experiment(context, object)
+    }
+    fn wrap(change: Change<Self>) -> ClusterEvent {
+        ClusterEvent::Experiment(change)
     }
 }
 

@@ -109,7 +109,9 @@ pub fn availability(
             Some("the rollout is already paused".into())
         }
         RolloutAction::Resume if !rollout.paused_by_user => Some(match held_by(rollout) {
-            Some(hold) => format!("{hold}, not by a person: promote moves it on"),
+            Some(hold) => {
+                format!("{hold}; resume only lifts a person's pause, promote moves it on")
+            }
             None => "the rollout is not paused".into(),
         }),
         _ => None,
@@ -186,7 +188,7 @@ mod tests {
         }
         assert_eq!(
             availability(&paused, Resume, true),
-            Err("resume: the rollout is held by its pause step, not by a person: promote moves it on".into())
+            Err("resume: the rollout is held by its pause step; resume only lifts a person's pause, promote moves it on".into())
         );
         assert_eq!(
             availability(&paused, Retry, true),
@@ -236,7 +238,7 @@ mod tests {
         assert_eq!(
             availability(&bg, Resume, true),
             Err(
-                "resume: the rollout waits for promotion, not by a person: promote moves it on"
+                "resume: the rollout waits for promotion; resume only lifts a person's pause, promote moves it on"
                     .into()
             )
         );

@@ -6,6 +6,7 @@
 mod action;
 mod analysis;
 mod blast_radius;
+mod experiment;
 mod replica_set;
 mod rollout;
 mod step;
@@ -16,6 +17,7 @@ pub mod verdict;
 pub use action::{RolloutAction, availability, unusual};
 pub use analysis::{AnalysisMetric, AnalysisPhase, AnalysisRun};
 pub use blast_radius::{BlastRadius, TrafficBasis, VersionChange, blast_radius};
+pub use experiment::{Experiment, ExperimentTemplate};
 pub use replica_set::{ReplicaSet, Role, undo_target};
 pub use rollout::{
     Condition, ObjectKey, PauseCondition, Phase, Replicas, Rollout, Scaling, Strategy, Urgency,

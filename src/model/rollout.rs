@@ -194,6 +194,9 @@ pub struct Rollout {
     pub current_hash: Option<String>,
     pub active_selector: Option<String>,
     pub preview_selector: Option<String>,
+    /// A ping-pong canary (`canary.pingPong`): which service, `ping` or
+    /// `pong`, the stable version is behind (`status.canary.stablePingPong`).
+    pub stable_ping_pong: Option<String>,
     /// Images of the pod template (the newest revision).
     pub images: Vec<String>,
     pub replicas: Replicas,

@@ -33,6 +33,7 @@ pub fn rollout(context: &str, namespace: &str, name: &str, phase: Phase) -> Roll
         current_hash: Some(format!("{name}-stable")),
         active_selector: None,
         preview_selector: None,
+        stable_ping_pong: None,
         images: vec![format!("registry.example.com/{namespace}/{name}:v1.0.0")],
         replicas: Replicas {
             desired: 4,

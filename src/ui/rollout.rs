@@ -129,8 +129,10 @@ fn lines(rollout: &Rollout, state: &State, theme: &Theme, width: usize) -> Vec<L
     if !rollout.steps.is_empty() {
         out.push(steps(rollout, state, theme));
     }
+    experiments(&mut out, rollout, state, theme, width);
     out.push(Line::raw(""));
     replicas(&mut out, rollout, &sets, state, theme);
+    revisions(&mut out, rollout, state, theme, width);
     if let Some(problem) = problem(Kind::AnalysisRun) {
         out.push(Line::raw(""));
         out.push(Line::styled(
@@ -171,6 +173,17 @@ fn shown_replica_sets<'a>(rollout: &Rollout, state: &'a State) -> Vec<(&'a Repli
     sets
 }
 
+/// The role as the plugin's tree names it: a ping-pong canary's versions
+/// also say which service they are behind (`stable·ping`, `canary·pong`).
+fn role_label(rollout: &Rollout, role: Role) -> String {
+    let other = |side: &str| if side == "ping" { "pong" } else { "ping" };
+    match (role, rollout.stable_ping_pong.as_deref()) {
+        (Role::Stable, Some(side)) => format!("stable·{side}"),
+        (Role::Canary, Some(side)) => format!("canary·{}", other(side)),
+        _ => role.label().to_string(),
+    }
+}
+
 fn role_style(role: Role, theme: &Theme) -> Style {
     let color = match role {
         Role::Canary | Role::Preview => theme.canary,
@@ -201,13 +214,18 @@ fn versions(
         return;
     }
     let bar_width = (width / 4).clamp(10, 30);
-    let image_width = width.saturating_sub(bar_width + 30).max(12);
+    let role_width = if rollout.stable_ping_pong.is_some() {
+        11
+    } else {
+        7
+    };
+    let image_width = width.saturating_sub(bar_width + 23 + role_width).max(8);
     for (rs, role) in sets {
         let style = role_style(*role, theme);
         let image = rs.images.first().map_or("", String::as_str);
         let mut spans = vec![
             Span::styled(
-                format!("{:<7} ", role.label()),
+                format!("{:<role_width$} ", role_label(rollout, *role)),
                 style.add_modifier(Modifier::BOLD),
             ),
             Span::raw(format!("{:<10} ", short_hash(&rs.hash))),
@@ -227,6 +245,15 @@ fn versions(
             spans.push(Span::raw(format!(" {share:>3}%")));
         }
         out.push(Line::from(spans));
+        // Every container's image, as the plugin's `Images` lists them.
+        let indent = role_width + 17;
+        for image in rs.images.iter().skip(1) {
+            let room = width.saturating_sub(indent + 2).max(8);
+            out.push(Line::styled(
+                format!("{:<indent$}+ {}", "", fit_left(image, room)),
+                theme.muted(),
+            ));
+        }
     }
     if let Strategy::Canary { .. } = rollout.strategy
         && rollout.set_weight != rollout.actual_weight
@@ -290,6 +317,115 @@ fn at_stake(rollout: &Rollout, state: &State, theme: &Theme) -> Option<Line<'sta
         Span::styled("at stake ", theme.muted()),
         Span::styled(text, Style::new().fg(theme.canary)),
     ]))
+}
+
+/// The revisions no longer running, newest first, as the plugin's tree
+/// lists them (`ScaledDown`): what an undo can go back to.
+fn revisions(
+    out: &mut Vec<Line<'static>>,
+    rollout: &Rollout,
+    state: &State,
+    theme: &Theme,
+    width: usize,
+) {
+    let mut old: Vec<&ReplicaSet> = state
+        .replica_sets_of(&rollout.key)
+        .iter()
+        .filter(|rs| rs.replicas.desired == 0 && rs.roles(rollout) == [Role::Old])
+        .collect();
+    if old.is_empty() {
+        return;
+    }
+    old.sort_by_key(|rs| std::cmp::Reverse(rs.revision));
+    out.push(Line::raw(""));
+    let image_width = width.saturating_sub(36).max(12);
+    for rs in old {
+        let image = rs.images.first().map_or("", String::as_str);
+        out.push(Line::from(vec![
+            Span::styled("revision ", theme.muted()),
+            Span::styled(
+                format!("r{:<4}", rs.revision.map_or("?".into(), |r| r.to_string())),
+                theme.muted(),
+            ),
+            Span::raw(format!("{:<image_width$} ", fit_left(image, image_width))),
+            Span::styled(
+                format!("• ScaledDown  {}", age_at(state.now, rs.created)),
+                theme.muted(),
+            ),
+        ]));
+    }
+}
+
+/// The experiments of an `experiment` step, newest first: each template's
+/// pods and image, each analysis's phase.
+fn experiments(
+    out: &mut Vec<Line<'static>>,
+    rollout: &Rollout,
+    state: &State,
+    theme: &Theme,
+    width: usize,
+) {
+    let mut experiments: Vec<_> = state.experiments_of(&rollout.key).iter().collect();
+    if experiments.is_empty() {
+        return;
+    }
+    experiments.sort_by(|a, b| {
+        b.created
+            .cmp(&a.created)
+            .then_with(|| a.key.name.cmp(&b.key.name))
+    });
+    let image_width = width.saturating_sub(40).max(12);
+    for experiment in experiments.into_iter().take(2) {
+        let (icon, color) = analysis_mark(experiment.phase, theme);
+        out.push(Line::from(vec![
+            Span::styled("experiment ", theme.muted()),
+            Span::raw(experiment.key.name.clone()),
+            Span::styled(
+                format!("  {icon} {}", experiment.phase.label()),
+                Style::new().fg(color),
+            ),
+            Span::styled(
+                format!("  {}", age_at(state.now, experiment.created)),
+                theme.muted(),
+            ),
+        ]));
+        for template in &experiment.templates {
+            let image = template.images.first().map_or("", String::as_str);
+            out.push(Line::raw(format!(
+                "  {:<10} {:<image_width$} pods {}/{} ready  {}",
+                fit(&template.name, 10),
+                fit_left(image, image_width),
+                template.ready,
+                template.replicas,
+                template.status,
+            )));
+        }
+        for (name, phase) in &experiment.analyses {
+            let (icon, color) = analysis_mark(*phase, theme);
+            out.push(Line::from(vec![
+                Span::raw(format!("  analysis {name}")),
+                Span::styled(
+                    format!("  {icon} {}", phase.label()),
+                    Style::new().fg(color),
+                ),
+            ]));
+        }
+        if !experiment.message.is_empty() {
+            out.push(Line::styled(
+                format!("  {}", experiment.message),
+                theme.muted(),
+            ));
+        }
+    }
+}
+
+fn analysis_mark(phase: AnalysisPhase, theme: &Theme) -> (&'static str, ratatui::style::Color) {
+    match phase {
+        AnalysisPhase::Successful => ("✔", theme.healthy),
+        AnalysisPhase::Failed | AnalysisPhase::Error => ("✖", theme.degraded),
+        AnalysisPhase::Inconclusive => ("?", theme.paused),
+        AnalysisPhase::Running | AnalysisPhase::Pending => ("◌", theme.progressing),
+    }
 }
 
 /// Pods per version: desired, ready, available, and the version's age.
@@ -400,12 +536,7 @@ fn analysis(
     });
     out.push(Line::raw(""));
     for run in runs.into_iter().take(3) {
-        let (icon, color) = match run.phase {
-            AnalysisPhase::Successful => ("✔", theme.healthy),
-            AnalysisPhase::Failed | AnalysisPhase::Error => ("✖", theme.degraded),
-            AnalysisPhase::Inconclusive => ("?", theme.paused),
-            AnalysisPhase::Running | AnalysisPhase::Pending => ("◌", theme.progressing),
-        };
+        let (icon, color) = analysis_mark(run.phase, theme);
         out.push(Line::from(vec![
             Span::styled("analysis  ", theme.muted()),
             Span::raw(run.key.name.clone()),

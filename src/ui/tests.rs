@@ -634,3 +634,70 @@ fn replica_sets_the_user_may_not_read_are_said_where_they_would_be() {
         "{header}"
     );
 }
+
+/// What the plugin's tree shows of a rollout beyond its live versions: the
+/// step's experiment with its templates and analyses, the revisions scaled
+/// down, every container's image, and a ping-pong canary's services.
+#[test]
+fn experiments_old_revisions_images_and_ping_pong_show_in_the_pane() {
+    use crate::model::{Experiment, ExperimentTemplate};
+    let contexts = ["sim-prod-us"];
+    let mut state = state_of(&contexts, &contexts, 120, 40);
+    let mut ranking = canary("sim-prod-us", "search", "ranking", Phase::Progressing, 2);
+    ranking.stable_ping_pong = Some("pong".into());
+    listed_live(&mut state, "sim-prod-us", vec![ranking.clone()]);
+    let mut canary_set = replica_set(&ranking, "ranking-canary", 4, 5);
+    canary_set
+        .images
+        .push("registry.example.com/mesh/envoy:v1.29".into());
+    let sets = vec![
+        replica_set(&ranking, "ranking-old", 2, 0),
+        replica_set(&ranking, "ranking-stable", 3, 5),
+        canary_set,
+    ];
+    update(
+        &mut state,
+        Event::Cluster(ClusterEvent::ReplicaSet(Change::Relisted {
+            context: "sim-prod-us".into(),
+            namespace: None,
+            items: sets,
+        })),
+    );
+    let experiment = Experiment {
+        key: ObjectKey::new("sim-prod-us", "search", "ranking-canary-4-2"),
+        owner: Some("ranking".into()),
+        hash: Some("ranking-canary".into()),
+        phase: AnalysisPhase::Running,
+        message: String::new(),
+        templates: vec![ExperimentTemplate {
+            name: "baseline".into(),
+            images: vec!["registry.example.com/search/ranking:v1.3.0".into()],
+            replicas: 1,
+            ready: 1,
+            available: 1,
+            status: "Running".into(),
+        }],
+        analyses: vec![("success-rate".into(), AnalysisPhase::Running)],
+        created: Some(at(-60)),
+    };
+    update(
+        &mut state,
+        Event::Cluster(ClusterEvent::Experiment(Change::Applied(Box::new(
+            experiment,
+        )))),
+    );
+    settle(&mut state);
+    let screen = screen(&state);
+    for shown in [
+        "experiment ranking-canary-4-2  ◌ Running",
+        "baseline",
+        "analysis success-rate  ◌ Running",
+        "revision r2",
+        "ScaledDown",
+        "envoy:v1.29",
+        "stable·pong",
+        "canary·ping",
+    ] {
+        assert!(screen.contains(shown), "{shown:?} missing:\n{screen}");
+    }
+}

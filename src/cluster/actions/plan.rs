@@ -98,7 +98,7 @@ pub fn plan(
         RolloutAction::Resume if spec_paused(rollout) => Plan::of(vec![unpause()]),
         RolloutAction::Resume if has_pause_conditions(rollout) => {
             return Err(
-                "resume: the rollout is held by its controller, not by a person: promote moves it on"
+                "resume: the rollout is held by its controller; resume only lifts a person's pause, promote moves it on"
                     .into(),
             );
         }
@@ -351,7 +351,7 @@ mod tests {
         let by_step = canary(1, step_pause(), false);
         assert_eq!(
             plan(RolloutAction::Resume, &by_step, &[], Timestamp::UNIX_EPOCH),
-            Err("resume: the rollout is held by its controller, not by a person: promote moves it on".into())
+            Err("resume: the rollout is held by its controller; resume only lifts a person's pause, promote moves it on".into())
         );
         let waiting = json!({
             "spec": {"strategy": {"blueGreen": {"activeService": "a"}}},

@@ -34,7 +34,7 @@ pub fn map_analysis_run(context: &str, obj: &Value) -> Result<AnalysisRun, MapEr
     })?;
     Ok(AnalysisRun {
         key: ObjectKey::new(context, &meta.namespace, &meta.name),
-        owner: meta.rollout_owner,
+        owner: meta.owner,
         hash: meta.hash,
         phase: root.at(&["status", "phase"], analysis_phase)?,
         message: root.at(&["status", "message"], |f| f.string())?,
@@ -47,7 +47,7 @@ pub fn map_analysis_run(context: &str, obj: &Value) -> Result<AnalysisRun, MapEr
 }
 
 /// A run or metric phase; none yet means Pending.
-fn analysis_phase(field: Field<'_, '_>) -> Result<AnalysisPhase, MapError> {
+pub(super) fn analysis_phase(field: Field<'_, '_>) -> Result<AnalysisPhase, MapError> {
     match field.str()? {
         None | Some("") => Ok(AnalysisPhase::Pending),
         Some(text) => AnalysisPhase::parse(text).ok_or_else(|| {

@@ -18,8 +18,9 @@ pub struct Meta {
     pub created: Option<Timestamp>,
     /// `rollout.argoproj.io/revision`.
     pub revision: Option<u64>,
-    /// The name of the Rollout that controls this object, if one does.
-    pub rollout_owner: Option<String>,
+    /// The name of the Rollout (or, for what an experiment step runs, the
+    /// Experiment) that controls this object, if one does.
+    pub owner: Option<String>,
     /// `rollouts-pod-template-hash`.
     pub hash: Option<String>,
 }
@@ -47,12 +48,13 @@ impl Meta {
         let hash = meta
             .at(&["metadata", "labels", HASH_LABEL], |f| f.str())?
             .map(str::to_string);
-        let rollout_owner = meta.at(&["metadata", "ownerReferences"], |refs| {
+        let owner = meta.at(&["metadata", "ownerReferences"], |refs| {
             let owners = refs.each(|r| {
                 let controller = r.at(&["controller"], |f| f.flag())?;
                 let kind = r.at(&["kind"], |f| f.str())?;
                 let name = r.at(&["name"], |f| f.string())?;
-                Ok((controller && kind == Some("Rollout")).then_some(name))
+                let argo = matches!(kind, Some("Rollout" | "Experiment"));
+                Ok((controller && argo).then_some(name))
             })?;
             Ok(owners.into_iter().flatten().next())
         })?;
@@ -63,7 +65,7 @@ impl Meta {
             uid,
             created,
             revision,
-            rollout_owner,
+            owner,
             hash,
         })
     }

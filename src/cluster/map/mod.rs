@@ -5,6 +5,7 @@
 //! of the wrong type is a `MapError` naming the object and the field.
 
 mod analysis_run;
+mod experiment;
 mod fields;
 mod meta;
 mod replica_set;
@@ -12,6 +13,7 @@ mod rollout;
 mod steps;
 
 pub use analysis_run::map_analysis_run;
+pub use experiment::map_experiment;
 pub use fields::MapError;
 pub(crate) use meta::HASH_LABEL;
 pub use replica_set::map_replica_set;

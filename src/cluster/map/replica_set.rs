@@ -21,7 +21,7 @@ pub fn map_replica_set(context: &str, obj: &Value) -> Result<ReplicaSet, MapErro
     let current = root.at(&["status", "replicas"], |f| f.count_or_zero())?;
     Ok(ReplicaSet {
         key: ObjectKey::new(context, &meta.namespace, &meta.name),
-        owner: meta.rollout_owner,
+        owner: meta.owner,
         hash,
         revision: meta.revision,
         images: root.at(&["spec", "template", "spec", "containers"], |list| {

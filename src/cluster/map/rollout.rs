@@ -189,6 +189,7 @@ pub fn map_rollout(context: &str, obj: &Value) -> Result<Rollout, MapError> {
         current_hash: facts.current_hash,
         active_selector: facts.active_selector,
         preview_selector: text(&status(&["blueGreen", "previewSelector"]))?,
+        stable_ping_pong: text(&status(&["canary", "stablePingPong"]))?,
         images: root.at(&spec(&["template", "spec", "containers"]), |list| {
             list.each(|c| c.at(&["image"], |f| f.string()))
         })?,
