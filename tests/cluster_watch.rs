@@ -126,7 +126,10 @@ async fn watchers_list_go_live_and_report_a_missing_kind() {
                 live.push(kind);
             }
             ClusterEvent::Down { kind, error, .. } => {
-                assert!(matches!(kind, Kind::AnalysisRun | Kind::Experiment), "{kind:?}");
+                assert!(
+                    matches!(kind, Kind::AnalysisRun | Kind::Experiment),
+                    "{kind:?}"
+                );
                 if kind == Kind::AnalysisRun {
                     down = Some(error);
                 }

@@ -280,6 +280,15 @@ fn a_linux_console_gets_its_colour_codes_and_glyphs() {
     for missing in ["✔", "◌", "‖", "▶"] {
         assert!(!text.contains(missing), "{missing} drawn on a console");
     }
+    // Every frame inside a synchronized update: no half-drawn screens.
+    let (begins, ends) = (
+        text.matches("\x1b[?2026h").count(),
+        text.matches("\x1b[?2026l").count(),
+    );
+    assert!(
+        begins > 0 && ends >= begins - 1,
+        "{begins} begins, {ends} ends"
+    );
 }
 
 /// The incident of issue #11: a canary whose new pods never become ready

@@ -386,4 +386,23 @@ contexts:
         let eu = connection.client("prod-eu").await.unwrap();
         assert!(!Arc::ptr_eq(&us, &eu));
     }
+
+    #[tokio::test]
+    async fn a_context_that_skips_tls_verification_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        let insecure = KUBECONFIG.replace(
+            "{server: \"https://eu.example:6443\"}",
+            "{server: \"https://eu.example:6443\", insecure-skip-tls-verify: true}",
+        );
+        std::fs::write(&path, insecure).unwrap();
+        let scope = Scope {
+            kubeconfig: Some(path),
+            all_contexts: true,
+            ..Scope::default()
+        };
+        let connection = connect(&scope).await.unwrap();
+        assert!(connection.client("prod-eu").await.unwrap().insecure);
+        assert!(!connection.client("prod-us").await.unwrap().insecure);
+    }
 }

@@ -177,9 +177,9 @@ fn fit_columns(fit: Fit) -> Vec<(Column, u16, u16)> {
         .collect()
 }
 
-/// What the fleet cannot show, a line each: contexts that never listed
-/// and why (`true`: an error), and contexts watched only in some
-/// namespaces and why.
+/// What the fleet cannot show or do, a line each: contexts that never
+/// listed and why (`true`: an error), contexts watched only in some
+/// namespaces and why, an audit trail that cannot be written.
 fn never_connected(state: &State) -> Vec<(String, bool)> {
     let in_scope = |c: &String| state.context_scope.as_ref().is_none_or(|s| s == c);
     let mut lines: Vec<(String, bool)> = state
@@ -195,6 +195,12 @@ fn never_connected(state: &State) -> Vec<(String, bool)> {
             .filter(|(c, _)| in_scope(c))
             .filter_map(|(c, h)| Some((format!("⚠ {c}: {}", h.scoped.as_ref()?), false))),
     );
+    if let Some(problem) = &state.audit_unwritable {
+        lines.push((
+            format!("✖ no action will be sent: the audit trail cannot be written: {problem}"),
+            true,
+        ));
+    }
     lines
 }
 

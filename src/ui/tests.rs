@@ -701,3 +701,28 @@ fn experiments_old_revisions_images_and_ping_pong_show_in_the_pane() {
         assert!(screen.contains(shown), "{shown:?} missing:\n{screen}");
     }
 }
+
+/// An audit trail that cannot be written is found at start: the fleet says
+/// so, and every action key is dimmed and refuses with the reason.
+#[test]
+fn an_audit_trail_that_cannot_be_written_is_said_and_every_action_dimmed() {
+    let theme = Theme::builtin("default").unwrap();
+    let mut state = fleet_state(120, 40);
+    state.audit_unwritable = Some("attempt to write a readonly database".into());
+    let screen = screen(&state);
+    assert!(
+        screen.contains("✖ no action will be sent: the audit trail"),
+        "{screen}"
+    );
+    let buffer = drawn(&state, &theme);
+    for action in ["p promote", "␣ pause", "r retry", "u undo", "R restart"] {
+        let cell = &buffer[(column_of(&buffer, 39, action), 39)];
+        assert!(cell.modifier.contains(Modifier::DIM), "{action}: {cell:?}");
+    }
+    press(&mut state, KeyCode::Char('r'));
+    assert!(
+        matches!(state.flash(), Some(crate::app::Flash::Error(e)) if e.contains("audit trail cannot be written")),
+        "{:?}",
+        state.flash()
+    );
+}
