@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::model::RolloutAction;
+use flightdeck::model::RolloutAction;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -50,7 +50,7 @@ pub enum Command {
     Status {
         /// Output format.
         #[arg(short, long, value_enum, default_value = "table")]
-        output: crate::headless::OutputFormat,
+        output: Output,
     },
     #[command(flatten)]
     Act(ActCommand),
@@ -61,30 +61,31 @@ pub enum Command {
         since: String,
         /// Output format.
         #[arg(short, long, value_enum, default_value = "table")]
-        output: crate::headless::OutputFormat,
+        output: Output,
     },
     /// Measure speed and memory at scale against a simulated fleet, and print
     /// each figure beside its target (run the release build).
     Bench {
         /// Measure only these parts (repeat or comma-separate; default: all).
         #[arg(long, value_enum, value_delimiter = ',', value_name = "PART")]
-        only: Vec<BenchPart>,
+        only: Vec<flightdeck_bench::Part>,
     },
 }
 
-/// The parts of `flightdeck bench`, so that one can be run (or profiled) alone.
+/// How a headless command prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum BenchPart {
-    /// Start-up against 1,000 rollouts.
-    Startup,
-    /// The real cockpit on 10,000 rollouts: start-up, idle, reaction, memory.
-    Cockpit,
-    /// Frames drawn into a `TestBackend` at 200x60.
-    Render,
-    /// `app::update` on watch events and filter keystrokes.
-    Update,
-    /// The canary verdict on seeded simulated canaries: false FAILs and detections.
-    Verdict,
+pub enum Output {
+    Table,
+    Json,
+}
+
+impl From<Output> for flightdeck::headless::OutputFormat {
+    fn from(output: Output) -> Self {
+        match output {
+            Output::Table => Self::Table,
+            Output::Json => Self::Json,
+        }
+    }
 }
 
 /// One action on one rollout: show its blast radius, confirm, audit, act.
@@ -150,9 +151,9 @@ impl ActCommand {
 
 impl ActCommand {
     /// The action as the headless layer takes it.
-    pub fn request(&self) -> crate::headless::ActRequest {
+    pub fn request(&self) -> flightdeck::headless::ActRequest {
         let (action, target) = self.action();
-        crate::headless::ActRequest {
+        flightdeck::headless::ActRequest {
             action,
             rollout: target.rollout.clone(),
             yes: target.yes,
@@ -167,8 +168,8 @@ impl Scope {
     pub fn cluster(
         &self,
         namespaces: std::collections::BTreeMap<String, Vec<String>>,
-    ) -> crate::cluster::Scope {
-        crate::cluster::Scope {
+    ) -> flightdeck::cluster::Scope {
+        flightdeck::cluster::Scope {
             kubeconfig: self.kubeconfig.clone(),
             contexts: self.contexts.clone(),
             all_contexts: self.all_contexts,
@@ -218,8 +219,22 @@ pub struct DemoArgs {
     #[arg(long, value_name = "URL")]
     pub prometheus: Option<reqwest::Url>,
     /// Make every request to the simulated clusters wait this long (100ms, 1s): a slow link.
-    #[arg(long, value_name = "DURATION", value_parser = crate::sim::parse_latency)]
+    #[arg(long, value_name = "DURATION", value_parser = flightdeck_sim::parse_latency)]
     pub latency: Option<std::time::Duration>,
+}
+
+impl DemoArgs {
+    pub fn options(&self) -> flightdeck_demo::DemoOptions {
+        flightdeck_demo::DemoOptions {
+            seed: self.seed,
+            speed: self.speed,
+            clusters: self.clusters,
+            rollouts: self.rollouts,
+            deny_patch_context: self.deny_patch_context,
+            prometheus: self.prometheus.clone(),
+            latency: self.latency,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -2,8 +2,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use color_eyre::eyre;
-use flightdeck::cli::{Cli, Command};
-use flightdeck::{bench, cockpit, config, headless, logging, metrics, sim, term};
+use flightdeck::{cockpit, config, headless, logging, metrics, term};
+
+mod cli;
+
+use cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -49,7 +52,7 @@ fn run(cli: Cli) -> eyre::Result<u8> {
                 None => None,
             };
             let scope = cli.scope.cluster(config.namespaces);
-            runtime.block_on(headless::status(&scope, output, metrics))?;
+            runtime.block_on(headless::status(&scope, output.into(), metrics))?;
             Ok(0)
         }
         Some(Command::Act(command)) => {
@@ -63,32 +66,19 @@ fn run(cli: Cli) -> eyre::Result<u8> {
             Ok(0)
         }
         Some(Command::Audit { since, output }) => {
-            headless::audit(&since, output).map_err(eyre::Report::msg)?;
+            headless::audit(&since, output.into()).map_err(eyre::Report::msg)?;
             Ok(0)
         }
-        Some(Command::Bench { only }) => bench::run(&runtime, &only).map(|()| 0),
-        Some(Command::Demo(args)) if args.serve => runtime.block_on(sim::serve(args)).map(|()| 0),
+        Some(Command::Bench { only }) => flightdeck_bench::run(&runtime, &only).map(|()| 0),
+        Some(Command::Demo(args)) if args.serve => runtime
+            .block_on(flightdeck_demo::serve(args.options()))
+            .map(|()| 0),
         Some(Command::Demo(args)) => {
             let mut config = config::load(colours)?;
             config.policy.readonly |= cli.scope.readonly;
-            runtime.block_on(async move {
-                let fleet = sim::Fleet::start(sim::FleetOptions::from_args(&args)).await?;
-                let metrics = cockpit::MetricsBackend {
-                    source: metrics::for_demo(&fleet, args.prometheus.as_ref())?,
-                    label: match &args.prometheus {
-                        Some(url) => format!("Prometheus at {url}"),
-                        None => "simulated traffic".into(),
-                    },
-                };
-                let mut scope = cli.scope.cluster(config.namespaces.clone());
-                scope.kubeconfig = Some(fleet.kubeconfig_path().to_path_buf());
-                if scope.contexts.is_empty() {
-                    scope.all_contexts = true;
-                }
-                let time = cockpit::Clock::from_fn(fleet.clock());
-                let exit = cockpit::run(scope, config, Some(metrics), time).await?;
-                Ok(exit.code())
-            })
+            let scope = cli.scope.cluster(config.namespaces.clone());
+            let exit = runtime.block_on(flightdeck_demo::run(args.options(), scope, config))?;
+            Ok(exit.code())
         }
     }
 }

@@ -1,0 +1,164 @@
+//! `flightdeck demo`: the simulated fleet wired behind the product's own interfaces, the
+//! kubeconfig its clusters are reached by and the [`TrafficHistory`] its canaries' metrics
+//! are read from, so the cockpit runs exactly as on real clusters.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use color_eyre::eyre;
+use jiff::Timestamp;
+
+use flightdeck::metrics::traffic_history::{HistoryMetrics, Interval, TrafficHistory, VersionOf};
+use flightdeck::metrics::{self, RolloutMetrics, config::MetricsConfig};
+use flightdeck::{cluster, cockpit, config};
+use flightdeck_sim::{Fleet, FleetOptions, INTERVAL_SECONDS, Scenario, TrafficHandle, VersionKey};
+
+/// What `flightdeck demo` is asked for.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// Same seed, same fleet.
+    pub seed: u64,
+    /// How fast the simulated clock runs.
+    pub speed: f64,
+    pub clusters: u16,
+    /// Generated rollouts per cluster instead of the demo's services (scale runs).
+    pub rollouts: Option<usize>,
+    /// Also a `<cluster>-readonly` context per cluster whose user may not patch.
+    pub deny_patch_context: bool,
+    /// Read the canaries' metrics from this Prometheus instead of the traffic model.
+    pub prometheus: Option<reqwest::Url>,
+    /// Every request to the simulated clusters waits this long.
+    pub latency: Option<Duration>,
+}
+
+/// The fleet `flightdeck demo` asks for: clusters `sim-prod-eu`, `sim-prod-us`, then
+/// `sim-prod-3`, ...; the demo's services, or `--rollouts N` generated ones per cluster.
+pub fn fleet_options(args: &DemoOptions) -> FleetOptions {
+    let clusters = (0..usize::from(args.clusters))
+        .map(|i| match i {
+            0 => "sim-prod-eu".to_string(),
+            1 => "sim-prod-us".to_string(),
+            n => format!("sim-prod-{}", n + 1),
+        })
+        .collect();
+    FleetOptions {
+        seed: args.seed,
+        speed: args.speed,
+        clusters,
+        scenario: match args.rollouts {
+            Some(rollouts_per_cluster) => Scenario::Scale {
+                rollouts_per_cluster,
+            },
+            None => Scenario::Demo,
+        },
+        deny_patch_context: args.deny_patch_context,
+        extra_users: Vec::new(),
+        token_context: None,
+        latency: args.latency,
+        kubeconfig_dir: None,
+    }
+}
+
+/// `flightdeck demo`: the cockpit on a simulated fleet started in this process.
+pub async fn run(
+    args: DemoOptions,
+    mut scope: cluster::Scope,
+    config: config::Config,
+) -> eyre::Result<cockpit::Exit> {
+    let fleet = Fleet::start(fleet_options(&args)).await?;
+    let metrics = cockpit::MetricsBackend {
+        source: demo_metrics(&fleet, args.prometheus.as_ref())?,
+        label: match &args.prometheus {
+            Some(url) => format!("Prometheus at {url}"),
+            None => "simulated traffic".into(),
+        },
+    };
+    scope.kubeconfig = Some(fleet.kubeconfig_path().to_path_buf());
+    if scope.contexts.is_empty() {
+        scope.all_contexts = true;
+    }
+    let time = cockpit::Clock::from_fn(fleet.clock());
+    cockpit::run(scope, config, Some(metrics), time).await
+}
+
+/// `flightdeck demo --serve`: run the simulated fleet until interrupted.
+pub async fn serve(args: DemoOptions) -> eyre::Result<()> {
+    let fleet = Fleet::start(fleet_options(&args)).await?;
+    println!("{}", fleet.kubeconfig_path().display());
+    for context in fleet.contexts() {
+        eprintln!("context {} → {}", context.name, context.server);
+    }
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+    fleet.shutdown();
+    Ok(())
+}
+
+/// A Prometheus that scrapes the simulated clusters' `/metrics` when its URL is given
+/// (`--prometheus`), else the traffic model read in-process.
+pub fn demo_metrics(
+    fleet: &Fleet,
+    prometheus: Option<&reqwest::Url>,
+) -> eyre::Result<Arc<dyn RolloutMetrics>> {
+    Ok(match prometheus {
+        Some(url) => metrics::from_config(&MetricsConfig::for_url(url.as_str()))?,
+        None => Arc::new(HistoryMetrics::new(Arc::new(SimTraffic::of(fleet)))),
+    })
+}
+
+/// The simulated clusters' traffic models as the product's [`TrafficHistory`].
+pub struct SimTraffic {
+    contexts: Vec<(String, TrafficHandle)>,
+}
+
+impl SimTraffic {
+    pub fn of(fleet: &Fleet) -> SimTraffic {
+        SimTraffic {
+            contexts: fleet
+                .contexts()
+                .iter()
+                .filter_map(|c| Some((c.name.clone(), fleet.traffic(&c.name)?)))
+                .collect(),
+        }
+    }
+
+    fn traffic(&self, context: &str) -> Option<&TrafficHandle> {
+        self.contexts
+            .iter()
+            .find(|(name, _)| name == context)
+            .map(|(_, traffic)| traffic)
+    }
+}
+
+impl TrafficHistory for SimTraffic {
+    fn interval(&self) -> Duration {
+        Duration::from_secs(INTERVAL_SECONDS)
+    }
+
+    fn now(&self, context: &str) -> Option<Timestamp> {
+        self.traffic(context).map(TrafficHandle::now)
+    }
+
+    fn history(&self, version: VersionOf<'_>) -> Vec<Interval> {
+        let Some(traffic) = self.traffic(version.context) else {
+            return Vec::new();
+        };
+        traffic
+            .history(&VersionKey {
+                namespace: version.namespace.to_string(),
+                rollout: version.rollout.to_string(),
+                pod_template_hash: version.pod_template_hash.to_string(),
+            })
+            .into_iter()
+            .map(|i| Interval {
+                end: i.end,
+                requests: i.requests,
+                errors: i.errors,
+                p99: i.p99,
+            })
+            .collect()
+    }
+}
