@@ -10,7 +10,7 @@
 use flightdeck::app::Keymap;
 use flightdeck::cluster::{actual_weight, map_analysis_run, map_replica_set, map_rollout};
 use flightdeck::config::ConfigFile;
-use flightdeck::metrics::prometheus::decode_response;
+use flightdeck::metrics::decode_response;
 use flightdeck::model::{RolloutAction, blast_radius};
 use flightdeck::ui::Theme;
 use reqwest::StatusCode;

@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use flightdeck::audit::{Audit, Entry, Outcome};
+use flightdeck::audit::{Audit, Entry, EntryState};
 use flightdeck_sim::{Fleet, Scenario};
 use flightdeck_testkit::start;
 use jiff::Timestamp;
@@ -126,7 +126,7 @@ async fn abort_with_yes_shows_the_blast_radius_audits_and_acts() {
     );
     assert_eq!(
         entry.outcome,
-        Outcome::Done(r#"status patch {"status":{"abort":true}}"#.into())
+        EntryState::Done(r#"status patch {"status":{"abort":true}}"#.into())
     );
 
     // The trail as scripts read it.
@@ -207,7 +207,7 @@ async fn a_user_without_rights_is_refused_in_plain_words_and_the_attempt_is_audi
         (entry.user.as_str(), entry.context.as_str()),
         ("viewer@flightdeck.sim", readonly.as_str())
     );
-    assert_eq!(entry.outcome, Outcome::Failed(refusal.into()));
+    assert_eq!(entry.outcome, EntryState::Failed(refusal.into()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -248,7 +248,7 @@ async fn a_process_killed_right_after_sending_leaves_its_audit_entry() {
     );
     // Killed before or after the answer came: never a made-up failure.
     assert!(
-        matches!(entry.outcome, Outcome::Pending | Outcome::Done(_)),
+        matches!(entry.outcome, EntryState::Pending | EntryState::Done(_)),
         "{:?}",
         entry.outcome
     );
@@ -287,7 +287,7 @@ async fn production_contexts_need_the_rollouts_name_to_abort() {
     );
     assert_eq!(patches(&fleet, EU), Vec::<String>::new());
     // The refused attempt with a wrong name is in the trail.
-    assert!(matches!(&trail(data.path())[..], [e] if matches!(e.outcome, Outcome::Failed(_))));
+    assert!(matches!(&trail(data.path())[..], [e] if matches!(e.outcome, EntryState::Failed(_))));
     // Pause is not among the costly actions; the name is not needed.
     let output = run(with_config(&["pause", "shop/checkout", "--yes"])).await;
     assert!(output.status.success(), "{output:?}");

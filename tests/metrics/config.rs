@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use flightdeck::metrics::config::MetricsConfig;
-use flightdeck::metrics::judge::Tolerance;
-use flightdeck::metrics::templates::{MetricQueries, Preset};
+use flightdeck::metrics::MetricsConfig;
+use flightdeck::metrics::Tolerance;
+use flightdeck::metrics::{MetricQueries, Preset};
 use flightdeck::model::Direction;
 
 #[derive(serde::Deserialize)]

@@ -12,17 +12,15 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use flightdeck::metrics::config::MetricsConfig;
-use flightdeck::metrics::judge::MetricSpec;
-use flightdeck::metrics::prometheus::Prometheus;
-use flightdeck::metrics::prometheus_rollout::{PrometheusRollouts, Resolution};
-use flightdeck::metrics::rollout_metrics::{
-    MetricState, RolloutMetrics, Scoring, WindowData, judge_reading,
-};
-use flightdeck::metrics::templates::Preset;
-use flightdeck::metrics::templates::{MetricDefinition, MetricQueries};
+use flightdeck::metrics::MetricSpec;
+use flightdeck::metrics::MetricsConfig;
+use flightdeck::metrics::Preset;
+use flightdeck::metrics::Prometheus;
+use flightdeck::metrics::{MetricDefinition, MetricQueries};
+use flightdeck::metrics::{MetricState, RolloutMetrics, Scoring, WindowData, judge_reading};
+use flightdeck::metrics::{PrometheusRollouts, Resolution};
 use flightdeck::metrics::{Target, from_config, spawn_poller};
-use flightdeck::model::verdict::Outcome;
+use flightdeck::model::Outcome;
 use flightdeck::model::{Direction, ObjectKey};
 use flightdeck_sim::{Fleet, FleetOptions};
 use flightdeck_testkit::{judged, metric, target};

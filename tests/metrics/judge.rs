@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use flightdeck::metrics::judge::{
+use flightdeck::metrics::{
     MetricData, MetricInput, MetricSpec, Thresholds, Tolerance, judge, rate_test, shift_test,
 };
-use flightdeck::model::verdict::{DataUnit, Effect, Outcome};
 use flightdeck::model::{Classification, Direction};
+use flightdeck::model::{DataUnit, EffectSize, Outcome};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -247,7 +247,7 @@ fn direction_decides_which_move_fails() {
     assert_eq!(higher.metrics[0].classification, Classification::Low);
     assert_eq!(higher.outcome, Outcome::Fail);
     assert!(
-        matches!(higher.metrics[0].effect, Some(Effect::Shift { estimate, .. }) if estimate < -25.0)
+        matches!(higher.metrics[0].effect, Some(EffectSize::Shift { estimate, .. }) if estimate < -25.0)
     );
     assert_eq!(run(Direction::Lower).outcome, Outcome::Pass);
     assert_eq!(
@@ -403,7 +403,7 @@ fn ties_and_constant_series_as_kayenta() {
     assert_eq!(apart.metrics[0].classification, Classification::High);
     assert_eq!(
         apart.metrics[0].effect,
-        Some(Effect::Shift {
+        Some(EffectSize::Shift {
             estimate: 1.0,
             lower: 1.0,
             upper: 1.0

@@ -4,9 +4,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use flightdeck::metrics::config::MetricsConfig;
-use flightdeck::metrics::prometheus::Prometheus;
-use flightdeck::metrics::source::{MetricsError, MetricsSource, QueryResult, Range};
+use flightdeck::metrics::MetricsConfig;
+use flightdeck::metrics::Prometheus;
+use flightdeck::metrics::{MetricsError, MetricsSource, QueryResult, Range};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use flightdeck::metrics::rollout_metrics::{MetricState, report};
-use flightdeck::metrics::traffic_history::HistoryMetrics;
-use flightdeck::model::verdict::Outcome;
+use flightdeck::metrics::HistoryMetrics;
+use flightdeck::metrics::{MetricState, report};
+use flightdeck::model::Outcome;
 use flightdeck_demo::SimTraffic;
 use flightdeck_sim::{Fleet, FleetOptions};
 use flightdeck_testkit::{judged, metric, target};

@@ -14,14 +14,14 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 
-use flightdeck::metrics::prometheus_rollout::{Resolution, window_step};
-use flightdeck::metrics::rollout_metrics::{
+use flightdeck::metrics::Preset;
+use flightdeck::metrics::{
     MetricKind, MetricReading, PerVersion, RolloutReading, Scoring, VersionFigures, WindowData,
     judge_reading,
 };
-use flightdeck::metrics::templates::Preset;
+use flightdeck::metrics::{Resolution, window_step};
+use flightdeck::model::Outcome;
 use flightdeck::model::Verdict;
-use flightdeck::model::verdict::Outcome;
 use flightdeck_sim::{
     BUCKETS, Behaviour, TrafficModel, VersionKey, demo_canaries, demo_incidents, histogram_quantile,
 };

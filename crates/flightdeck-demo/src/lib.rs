@@ -8,8 +8,8 @@ use std::time::Duration;
 use color_eyre::eyre;
 use jiff::Timestamp;
 
-use flightdeck::metrics::traffic_history::{HistoryMetrics, Interval, TrafficHistory, VersionOf};
-use flightdeck::metrics::{self, RolloutMetrics, config::MetricsConfig};
+use flightdeck::metrics::{self, MetricsConfig, RolloutMetrics};
+use flightdeck::metrics::{HistoryMetrics, Interval, TrafficHistory, VersionOf};
 use flightdeck::{cluster, cockpit, config};
 use flightdeck_sim::{Fleet, FleetOptions, INTERVAL_SECONDS, Scenario, TrafficHandle, VersionKey};
 

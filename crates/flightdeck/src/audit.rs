@@ -13,8 +13,8 @@ use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use crate::config::paths;
 use crate::model::{Rollout, RolloutAction};
+use crate::paths;
 
 const FILE_NAME: &str = "audit.sqlite";
 
@@ -39,7 +39,7 @@ pub enum AuditError {
 /// How an action ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", content = "detail", rename_all = "lowercase")]
-pub enum Outcome {
+pub enum EntryState {
     /// Intended, and perhaps sent: no outcome was recorded (yet).
     Pending,
     /// Went through; what was sent.
@@ -61,7 +61,7 @@ pub struct Entry {
     pub action: String,
     /// The rollout's state before: phase, step, canary weight, revision.
     pub before: String,
-    pub outcome: Outcome,
+    pub outcome: EntryState,
 }
 
 impl Entry {
@@ -75,7 +75,7 @@ impl Entry {
             name: rollout.key.name.clone(),
             action: action.to_string(),
             before: state_before(rollout),
-            outcome: Outcome::Pending,
+            outcome: EntryState::Pending,
         }
     }
 }
@@ -235,11 +235,11 @@ impl Audit {
     }
 
     /// Record how the action of entry `id` ended.
-    pub fn record_outcome(&self, id: i64, outcome: &Outcome) -> Result<(), AuditError> {
+    pub fn record_outcome(&self, id: i64, outcome: &EntryState) -> Result<(), AuditError> {
         let (state, detail) = match outcome {
-            Outcome::Pending => ("pending", ""),
-            Outcome::Done(detail) => ("done", detail.as_str()),
-            Outcome::Failed(reason) => ("failed", reason.as_str()),
+            EntryState::Pending => ("pending", ""),
+            EntryState::Done(detail) => ("done", detail.as_str()),
+            EntryState::Failed(reason) => ("failed", reason.as_str()),
         };
         let changed = self
             .db()
@@ -283,9 +283,9 @@ const SELECT: &str = "SELECT id, time_ms, user, context, namespace, name, action
 
 fn read_entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, Entry)> {
     let outcome = match row.get::<_, String>(8)?.as_str() {
-        "done" => Outcome::Done(row.get(9)?),
-        "failed" => Outcome::Failed(row.get(9)?),
-        _ => Outcome::Pending,
+        "done" => EntryState::Done(row.get(9)?),
+        "failed" => EntryState::Failed(row.get(9)?),
+        _ => EntryState::Pending,
     };
     let time = Timestamp::from_millisecond(row.get(1)?).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Integer, e.into())
@@ -322,12 +322,15 @@ mod tests {
         let audit = Audit::open(&dir.path().join("nested/audit.sqlite")).unwrap();
         let first = audit.record_intent(&entry(0)).unwrap();
         let second = audit.record_intent(&entry(10)).unwrap();
-        assert_eq!(audit.get(first).unwrap().unwrap().outcome, Outcome::Pending);
+        assert_eq!(
+            audit.get(first).unwrap().unwrap().outcome,
+            EntryState::Pending
+        );
         audit
-            .record_outcome(first, &Outcome::Done("status patch".into()))
+            .record_outcome(first, &EntryState::Done("status patch".into()))
             .unwrap();
         audit
-            .record_outcome(second, &Outcome::Failed("RBAC: no".into()))
+            .record_outcome(second, &EntryState::Failed("RBAC: no".into()))
             .unwrap();
         let all = audit.list(at(0)).unwrap();
         assert_eq!(
@@ -335,8 +338,8 @@ mod tests {
                 .map(|(_, e)| e.outcome.clone())
                 .collect::<Vec<_>>(),
             [
-                Outcome::Done("status patch".into()),
-                Outcome::Failed("RBAC: no".into())
+                EntryState::Done("status patch".into()),
+                EntryState::Failed("RBAC: no".into())
             ]
         );
         assert_eq!(
@@ -348,7 +351,7 @@ mod tests {
         );
         assert_eq!(audit.list(at(5)).unwrap().len(), 1);
         assert!(matches!(
-            audit.record_outcome(99, &Outcome::Pending),
+            audit.record_outcome(99, &EntryState::Pending),
             Err(AuditError::NoEntry(99))
         ));
     }

@@ -6,7 +6,7 @@
 //! async workers that carry the watches and the screen.
 
 use crate::app::Policy;
-use crate::audit::{Audit, Entry, Outcome};
+use crate::audit::{Audit, Entry, EntryState};
 use crate::cluster::{ActionError, ActionReport, Connection};
 use crate::model::{ObjectKey, Rollout, RolloutAction};
 
@@ -104,7 +104,7 @@ pub async fn record_refusal(audit: &Audit, request: &Request, reason: String) ->
     let intent = intent(request);
     let recorded = write(audit, move |a| {
         let id = a.record_intent(&intent)?;
-        a.record_outcome(id, &Outcome::Failed(reason.clone()))?;
+        a.record_outcome(id, &EntryState::Failed(reason.clone()))?;
         Ok(reason)
     })
     .await;
@@ -122,8 +122,8 @@ impl Recorded {
     ) -> Result<ActionReport, String> {
         let result = call.await.map_err(|e| e.to_string());
         let outcome = match &result {
-            Ok(report) => Outcome::Done(report.summary()),
-            Err(error) => Outcome::Failed(error.clone()),
+            Ok(report) => EntryState::Done(report.summary()),
+            Err(error) => EntryState::Failed(error.clone()),
         };
         let id = self.id;
         match write(&self.audit, move |a| a.record_outcome(id, &outcome)).await {

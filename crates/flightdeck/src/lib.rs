@@ -13,5 +13,6 @@ pub mod headless;
 pub mod logging;
 pub mod metrics;
 pub mod model;
+pub mod paths;
 pub mod term;
 pub mod ui;

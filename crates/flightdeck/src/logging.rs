@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use tracing_subscriber::EnvFilter;
 
-use crate::config::paths;
+use crate::paths;
 
 static LOG_PATH: OnceLock<PathBuf> = OnceLock::new();
 

@@ -4,10 +4,8 @@
 use std::time::Duration;
 
 use flightdeck::cluster::{map_replica_set, map_rollout};
-use flightdeck::metrics::rollout_metrics::{
-    MetricView, RolloutMetrics, RolloutMetricsReport, Target, report,
-};
-use flightdeck::model::verdict::Outcome;
+use flightdeck::metrics::{MetricView, RolloutMetrics, RolloutMetricsReport, Target, report};
+use flightdeck::model::Outcome;
 use flightdeck_sim::Fleet;
 
 use crate::fleet::{client, get_json};

@@ -4,93 +4,24 @@
 use crossterm::event::KeyEvent;
 
 use super::keymap::KeyMode;
-use super::state::{AccessState, ActionState, Confirm, RevisionChoice, UndoPicker};
-use super::update::{Outcome, typed_char};
+use super::offer::{check, rollout_action, still_applies, undo_choices};
+use super::state::{AccessState, ActionState, Confirm, UndoPicker};
+use super::update::{Reaction, typed_char};
 use super::{Action, Effect, Flash, Mode, State};
 use crate::cluster::Access;
-use crate::model::verdict::Outcome as VerdictOutcome;
-use crate::model::{
-    BlastRadius, ObjectKey, Rollout, RolloutAction, availability, blast_radius, unusual,
-};
+use crate::model::Outcome as VerdictOutcome;
+use crate::model::{BlastRadius, ObjectKey, Rollout, RolloutAction, blast_radius, unusual};
 
 /// How long an RBAC answer is trusted.
 const ACCESS_TTL_SECONDS: i64 = 300;
 
-/// The rollout action a key stands for on this rollout (`space` pauses or
-/// resumes); `None` for keys that are not actions, and for undo, which
-/// first asks which revision.
-pub fn rollout_action(action: Action, rollout: &Rollout) -> Option<RolloutAction> {
-    Some(match action {
-        Action::Promote => RolloutAction::Promote,
-        Action::PromoteFull => RolloutAction::PromoteFull,
-        Action::PauseResume if rollout.paused_by_user => RolloutAction::Resume,
-        Action::PauseResume => RolloutAction::Pause,
-        Action::Abort => RolloutAction::Abort,
-        Action::Retry => RolloutAction::Retry,
-        Action::Undo => RolloutAction::Undo { revision: None },
-        Action::Restart => RolloutAction::Restart,
-        _ => return None,
-    })
-}
-
-/// Whether the key for `action` may be used on `rollout` now; the reason
-/// in plain words when not (shown in the footer and when pressed).
-pub fn check(state: &State, rollout: &Rollout, action: RolloutAction) -> Result<(), String> {
-    let key = &rollout.key;
-    if state.policy.readonly(&key.context) {
-        return Err(format!("read-only: no actions are sent to {}", key.context));
-    }
-    if let Some(problem) = &state.audit_unwritable {
-        return Err(format!(
-            "{}: not sent: the audit trail cannot be written: {problem}",
-            action.verb()
-        ));
-    }
-    if let Some(AccessState::Known {
-        access: Some(access),
-        user,
-        ..
-    }) = state
-        .access
-        .get(&(key.context.clone(), key.namespace.clone()))
-    {
-        access
-            .check(action, rollout, user)
-            .map_err(|e| format!("{}: {e}", action.verb()))?;
-    }
-    if let Some(ActionState::Pending { action: sent, .. }) = state.actions.get(key) {
-        return Err(format!("{} is still in flight", sent.verb()));
-    }
-    availability(rollout, action, !undo_choices(state, rollout).is_empty())
-}
-
-/// The revisions one can undo to: every ReplicaSet's revision but the
-/// rollout's own, newest first.
-fn undo_choices(state: &State, rollout: &Rollout) -> Vec<RevisionChoice> {
-    let mut choices: Vec<RevisionChoice> = state
-        .replica_sets_of(&rollout.key)
-        .iter()
-        .filter_map(|rs| {
-            let revision = rs.revision?;
-            (Some(revision) != rollout.revision).then(|| RevisionChoice {
-                revision,
-                image: rs.images.first().cloned().unwrap_or_default(),
-                created: rs.created,
-                stable: rollout.stable_hash.as_deref() == Some(rs.hash.as_str()),
-            })
-        })
-        .collect();
-    choices.sort_by_key(|c| std::cmp::Reverse(c.revision));
-    choices
-}
-
 /// An action key in the normal mode.
-pub(super) fn on_action_key(state: &mut State, action: Action) -> Outcome {
+pub(super) fn on_action_key(state: &mut State, action: Action) -> Reaction {
     let Some(rollout) = state.selected_rollout() else {
         return flash(state, Flash::Error("no rollout selected".into()));
     };
     let Some(rollout_action) = rollout_action(action, rollout) else {
-        return Outcome::default();
+        return Reaction::default();
     };
     if let Err(reason) = check(state, rollout, rollout_action) {
         return flash(state, Flash::Error(reason));
@@ -102,14 +33,14 @@ pub(super) fn on_action_key(state: &mut State, action: Action) -> Outcome {
             choices,
             cursor: 0,
         });
-        return Outcome::redraw();
+        return Reaction::redraw();
     }
     let key = rollout.key.clone();
     ask_or_send(state, key, rollout_action)
 }
 
 /// Pause goes at once; everything else asks first, with the blast radius.
-fn ask_or_send(state: &mut State, key: ObjectKey, action: RolloutAction) -> Outcome {
+fn ask_or_send(state: &mut State, key: ObjectKey, action: RolloutAction) -> Reaction {
     if !state.rollouts.contains_key(&key) {
         return flash(state, Flash::Error(format!("{} is gone", key.name)));
     }
@@ -119,14 +50,16 @@ fn ask_or_send(state: &mut State, key: ObjectKey, action: RolloutAction) -> Outc
     let (radius, warnings) = preview(state, &key, action);
     let typed = (state.policy.production(&key.context) && action.needs_typed_confirmation())
         .then(String::new);
+    let allowed = still_applies(state, &key, action);
     state.mode = Mode::Confirm(Confirm {
         key,
         action,
         radius,
         warnings,
         typed,
+        allowed,
     });
-    Outcome::redraw()
+    Reaction::redraw()
 }
 
 /// The blast radius of `action` on the rollout as it is now, and what a
@@ -198,7 +131,7 @@ fn send(
     key: ObjectKey,
     action: RolloutAction,
     typed_name: Option<String>,
-) -> Outcome {
+) -> Reaction {
     let Some(rollout) = state.rollouts.get(&key) else {
         return flash(state, Flash::Error(format!("{} is gone", key.name)));
     };
@@ -213,7 +146,7 @@ fn send(
         },
     );
     state.say(Flash::Info(format!("{action} {}: sending…", key.name)));
-    Outcome {
+    Reaction {
         redraw: true,
         effects: vec![Effect::Act {
             key,
@@ -224,7 +157,7 @@ fn send(
     }
 }
 
-pub(super) fn on_confirm_key(state: &mut State, key: KeyEvent, mut confirm: Confirm) -> Outcome {
+pub(super) fn on_confirm_key(state: &mut State, key: KeyEvent, mut confirm: Confirm) -> Reaction {
     let mut action = state.keymap.action(KeyMode::Confirm, &key);
     // Typing the name, characters are the name: `y` and `n` too.
     if confirm.typed.is_some() && typed_char(&key).is_some() {
@@ -234,6 +167,11 @@ pub(super) fn on_confirm_key(state: &mut State, key: KeyEvent, mut confirm: Conf
         (Some(Action::No), _) => {
             state.mode = Mode::Normal;
             return flash(state, Flash::Info(format!("{}: cancelled", confirm.action)));
+        }
+        (Some(Action::Yes), _) if confirm.allowed.is_err() => {
+            state.mode = Mode::Normal;
+            let reason = confirm.allowed.err().unwrap_or_default();
+            return flash(state, Flash::Error(format!("not sent: {reason}")));
         }
         (Some(Action::Yes), Some(typed)) if *typed != confirm.key.name => {
             return flash(
@@ -250,19 +188,19 @@ pub(super) fn on_confirm_key(state: &mut State, key: KeyEvent, mut confirm: Conf
         }
         (None, Some(typed)) => match typed_char(&key) {
             Some(c) => typed.push(c),
-            None => return Outcome::default(),
+            None => return Reaction::default(),
         },
-        _ => return Outcome::default(),
+        _ => return Reaction::default(),
     }
     state.mode = Mode::Confirm(confirm);
-    Outcome::redraw()
+    Reaction::redraw()
 }
 
-pub(super) fn on_undo_key(state: &mut State, key: KeyEvent, mut picker: UndoPicker) -> Outcome {
+pub(super) fn on_undo_key(state: &mut State, key: KeyEvent, mut picker: UndoPicker) -> Reaction {
     match state.keymap.action(KeyMode::Undo, &key) {
         Some(Action::Cancel) => {
             state.mode = Mode::Normal;
-            return Outcome::redraw();
+            return Reaction::redraw();
         }
         Some(Action::Down) => {
             picker.cursor = (picker.cursor + 1).min(picker.choices.len().saturating_sub(1));
@@ -271,17 +209,17 @@ pub(super) fn on_undo_key(state: &mut State, key: KeyEvent, mut picker: UndoPick
         Some(Action::Choose) => {
             state.mode = Mode::Normal;
             let Some(choice) = picker.choices.get(picker.cursor) else {
-                return Outcome::redraw();
+                return Reaction::redraw();
             };
             let action = RolloutAction::Undo {
                 revision: Some(choice.revision),
             };
             return ask_or_send(state, picker.key, action);
         }
-        _ => return Outcome::default(),
+        _ => return Reaction::default(),
     }
     state.mode = Mode::Undo(picker);
-    Outcome::redraw()
+    Reaction::redraw()
 }
 
 /// The API server answered: a failure ends the action here; success leaves
@@ -291,7 +229,7 @@ pub(super) fn on_sent(
     key: ObjectKey,
     action: RolloutAction,
     result: Result<String, String>,
-) -> Outcome {
+) -> Reaction {
     match result {
         Err(error) => {
             state.say(Flash::Error(format!("{action} {}: {error}", key.name)));
@@ -306,7 +244,7 @@ pub(super) fn on_sent(
             observe(state, &key);
         }
     }
-    Outcome::redraw()
+    Reaction::redraw()
 }
 
 /// Whether the rollout now shows what `action` asked for.
@@ -394,7 +332,7 @@ pub(super) fn access_effects(state: &mut State) -> Vec<Effect> {
     }]
 }
 
-fn flash(state: &mut State, message: Flash) -> Outcome {
+fn flash(state: &mut State, message: Flash) -> Reaction {
     state.say(message);
-    Outcome::redraw()
+    Reaction::redraw()
 }

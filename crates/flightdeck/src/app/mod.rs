@@ -5,6 +5,7 @@ mod act;
 mod command;
 mod event;
 mod keymap;
+mod offer;
 mod state;
 #[cfg(test)]
 pub mod testing;
@@ -13,12 +14,12 @@ mod tests;
 mod update;
 mod view;
 
-pub use act::{check, rollout_action};
 pub use event::{Effect, Event};
 pub use keymap::{Action, Key, KeyMode, Keymap};
+pub use offer::Offer;
 pub use state::{
     AccessState, ActionState, Confirm, ContextHealth, Flash, Focus, Mode, Policy, RevisionChoice,
     State, UndoPicker, Viewport,
 };
-pub use update::{Outcome, settle, update};
+pub use update::{Reaction, settle, update};
 pub use view::{DataWidths, Rows, matches_filter};

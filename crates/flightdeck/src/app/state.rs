@@ -41,6 +41,9 @@ pub struct Confirm {
     /// On a production context, what the person has typed of the rollout's
     /// name (they must type all of it); `None` where a key suffices.
     pub typed: Option<String>,
+    /// Whether the action may still be sent, kept current: why not, when the rollout
+    /// has moved on while the dialog was open.
+    pub allowed: Result<(), String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -221,6 +224,8 @@ pub struct State {
     /// Where the log is, for what the messages do not hold.
     pub log_path: Option<String>,
     pub actions: HashMap<ObjectKey, ActionState>,
+    /// The action keys the selected rollout offers now; refreshed by `settle`.
+    pub offers: Vec<super::Offer>,
     pub policy: Policy,
     /// Why the audit trail cannot be written, found at start: then no
     /// action is sent, and every action key says so.
@@ -307,6 +312,7 @@ impl State {
             messages: std::collections::VecDeque::new(),
             log_path: None,
             actions: HashMap::new(),
+            offers: Vec::new(),
             policy: Policy::default(),
             audit_unwritable: None,
             access: HashMap::new(),

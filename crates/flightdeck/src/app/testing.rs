@@ -3,7 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::{Event, Keymap, Outcome, State, update};
+use super::{Event, Keymap, Reaction, State, update};
 use crate::model::testing::at;
 
 /// A state watching `watched` among the `known` contexts, on a
@@ -21,7 +21,7 @@ pub fn state_of(watched: &[&str], known: &[&str], width: u16, height: u16) -> St
     state
 }
 
-pub fn press(state: &mut State, code: KeyCode) -> Outcome {
+pub fn press(state: &mut State, code: KeyCode) -> Reaction {
     update(state, Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
 }
 

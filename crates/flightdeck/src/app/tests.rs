@@ -613,7 +613,7 @@ fn keys_that_do_not_apply_are_refused_with_the_reason() {
         matches!(s.flash(), Some(Flash::Error(e)) if e == "abort: RBAC: user dev cannot patch rollouts/status in namespace shop")
     );
     let rollout = s.selected_rollout().unwrap();
-    assert!(check(&s, rollout, crate::model::RolloutAction::Restart).is_ok());
+    assert!(super::offer::check(&s, rollout, crate::model::RolloutAction::Restart).is_ok());
     // Read-only contexts send nothing.
     let (mut s, _) = acting_state();
     s.policy.readonly_contexts = vec!["eu".into()];
@@ -789,7 +789,7 @@ fn the_mended_order_is_the_sorted_order() {
     }
 }
 
-fn report(outcome: crate::model::verdict::Outcome) -> crate::metrics::RolloutMetricsReport {
+fn report(outcome: crate::model::Outcome) -> crate::metrics::RolloutMetricsReport {
     crate::metrics::RolloutMetricsReport {
         metrics: Vec::new(),
         rps: None,
@@ -808,7 +808,7 @@ fn report(outcome: crate::model::verdict::Outcome) -> crate::metrics::RolloutMet
 #[test]
 fn a_failing_verdict_moves_its_canary_up_to_the_failing_ones() {
     use crate::metrics::MetricsUpdate;
-    use crate::model::verdict::Outcome;
+    use crate::model::Outcome;
     let mut s = state();
     s.metrics_source = Some("test".into());
     // Step 1 of the test canary is a `pause: {}`: it waits for a person.
@@ -918,4 +918,38 @@ fn confirm_keys_follow_the_keymap_and_a_typed_name_takes_every_letter() {
         "{:?}",
         out.effects
     );
+}
+
+/// A dialog left open while the rollout moves on says so, and its yes sends nothing: an
+/// abort confirmed after someone else finished the rollout would otherwise go out.
+#[test]
+fn a_dialog_whose_action_no_longer_applies_sends_nothing() {
+    let (mut s, target) = acting_state();
+    press(&mut s, KeyCode::Char('a'));
+    assert!(matches!(&s.mode, Mode::Confirm(c) if c.allowed.is_ok()));
+    let abort = s.offers.iter().find(|o| o.action == Action::Abort).unwrap();
+    assert!(abort.allowed.is_ok(), "{abort:?}");
+    // Promoted to the end by someone else while the dialog was open.
+    let mut done = canary("eu", "shop", "checkout", Phase::Healthy, 2);
+    done.current_step = Some(done.steps.len());
+    done.stable_hash = done.current_hash.clone();
+    done.pause_conditions.clear();
+    update(
+        &mut s,
+        Event::Cluster(ClusterEvent::Rollout(Change::Applied(Box::new(done)))),
+    );
+    settle(&mut s);
+    let Mode::Confirm(confirm) = &s.mode else {
+        panic!("the dialog stays open: {:?}", s.mode)
+    };
+    let reason = confirm.allowed.clone().unwrap_err();
+    assert!(reason.starts_with("abort"), "{reason}");
+    let out = press(&mut s, KeyCode::Enter);
+    assert!(out.effects.is_empty(), "{:?}", out.effects);
+    assert_eq!(s.mode, Mode::Normal);
+    assert!(matches!(s.flash(), Some(Flash::Error(e)) if *e == format!("not sent: {reason}")));
+    assert!(!s.actions.contains_key(&target));
+    // The footer's offers followed the same change.
+    let abort = s.offers.iter().find(|o| o.action == Action::Abort).unwrap();
+    assert_eq!(abort.allowed, Err(reason));
 }

@@ -2,32 +2,32 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::act;
 use super::command::{self, Command};
 use super::keymap::KeyMode;
 use super::view::{self, rebuild, select};
 use super::{Action, Effect, Event, Flash, Focus, Mode, State};
+use super::{act, offer};
 use crate::cluster::{self, Change, ClusterEvent, Kind};
 use crate::metrics::Target;
 use crate::model::ObjectKey;
 
 /// What an event asks of the runner: draw again, and the effects to carry out.
 #[derive(Debug, Default, PartialEq)]
-pub struct Outcome {
+pub struct Reaction {
     pub redraw: bool,
     pub effects: Vec<Effect>,
 }
 
-impl Outcome {
-    pub(super) fn redraw() -> Outcome {
-        Outcome {
+impl Reaction {
+    pub(super) fn redraw() -> Reaction {
+        Reaction {
             redraw: true,
             effects: Vec::new(),
         }
     }
 
-    fn effect(effect: Effect) -> Outcome {
-        Outcome {
+    fn effect(effect: Effect) -> Reaction {
+        Reaction {
             redraw: true,
             effects: vec![effect],
         }
@@ -37,7 +37,7 @@ impl Outcome {
 /// How long a message stays in the footer (until a key, at most this).
 const FLASH_SECONDS: i64 = 5;
 
-pub fn update(state: &mut State, event: Event) -> Outcome {
+pub fn update(state: &mut State, event: Event) -> Reaction {
     match event {
         Event::Key(key) if key.kind != KeyEventKind::Release => {
             let mut effects = settle(state);
@@ -47,11 +47,11 @@ pub fn update(state: &mut State, event: Event) -> Outcome {
             outcome.effects = effects;
             outcome
         }
-        Event::Key(_) => Outcome::default(),
+        Event::Key(_) => Reaction::default(),
         Event::Resize { width, height } => {
             state.size = (width, height);
             keep_cursor_visible(state);
-            Outcome::redraw()
+            Reaction::redraw()
         }
         Event::Tick(now) => {
             state.now = now;
@@ -64,7 +64,7 @@ pub fn update(state: &mut State, event: Event) -> Outcome {
                 state.flash = None;
             }
             // Draw only when an age or countdown on screen reads differently.
-            Outcome {
+            Reaction {
                 redraw: expired || state.viewport.next_change.is_some_and(|at| at <= now),
                 effects: Vec::new(),
             }
@@ -80,16 +80,16 @@ pub fn update(state: &mut State, event: Event) -> Outcome {
             }
             keep_cursor_visible(state);
             // A smaller pane than the last frame assumed: draw again.
-            Outcome {
+            Reaction {
                 redraw: (state.offset, state.detail_scroll, state.mode.clone()) != before,
                 effects: Vec::new(),
             }
         }
         Event::Cluster(event) => {
             on_cluster(state, event);
-            Outcome::redraw()
+            Reaction::redraw()
         }
-        Event::Terminate => Outcome::effect(Effect::Quit),
+        Event::Terminate => Reaction::effect(Effect::Quit),
         Event::ActionSent {
             key,
             action,
@@ -109,7 +109,7 @@ pub fn update(state: &mut State, event: Event) -> Outcome {
                     state.reorder.moved(update.key);
                 }
             }
-            Outcome::redraw()
+            Reaction::redraw()
         }
         Event::Access {
             context,
@@ -118,7 +118,7 @@ pub fn update(state: &mut State, event: Event) -> Outcome {
             result,
         } => {
             act::on_access(state, context, namespace, user, result);
-            Outcome::redraw()
+            Reaction::redraw()
         }
     }
 }
@@ -134,6 +134,7 @@ pub fn settle(state: &mut State) -> Vec<Effect> {
         keep_cursor_visible(state);
     }
     act::refresh_confirm(state);
+    offer::refresh(state);
     effects.extend(act::access_effects(state));
     effects
 }
@@ -168,10 +169,10 @@ fn metrics_effect(state: &mut State) -> Option<Effect> {
     Some(Effect::PollMetrics(targets))
 }
 
-fn on_key(state: &mut State, key: KeyEvent) -> Outcome {
+fn on_key(state: &mut State, key: KeyEvent) -> Reaction {
     let ctrl_c = key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
     if ctrl_c {
-        return Outcome::effect(Effect::Quit);
+        return Reaction::effect(Effect::Quit);
     }
     state.flash = None;
     match state.mode.clone() {
@@ -188,14 +189,14 @@ fn on_key(state: &mut State, key: KeyEvent) -> Outcome {
                 && !state.filter.is_empty() =>
             {
                 set_filter(state, String::new());
-                Outcome::redraw()
+                Reaction::redraw()
             }
-            None => Outcome::default(),
+            None => Reaction::default(),
         },
     }
 }
 
-fn on_action(state: &mut State, action: Action) -> Outcome {
+fn on_action(state: &mut State, action: Action) -> Reaction {
     let page = state.viewport.fleet_rows.max(1);
     let detail = state.focus == Focus::Rollout;
     match action {
@@ -230,8 +231,8 @@ fn on_action(state: &mut State, action: Action) -> Outcome {
             }
         }
         Action::Help => state.mode = Mode::Help(0),
-        Action::Quit => return Outcome::effect(Effect::Quit),
-        Action::Suspend => return Outcome::effect(Effect::Suspend),
+        Action::Quit => return Reaction::effect(Effect::Quit),
+        Action::Suspend => return Reaction::effect(Effect::Suspend),
         Action::Promote
         | Action::PromoteFull
         | Action::PauseResume
@@ -247,14 +248,19 @@ fn on_action(state: &mut State, action: Action) -> Outcome {
         | Action::Yes
         | Action::No
         | Action::Choose
-        | Action::Close => return Outcome::default(),
+        | Action::Close => return Reaction::default(),
     }
-    Outcome::redraw()
+    Reaction::redraw()
 }
 
 /// Help and messages: the keys of `[help]` scroll (within what the frame
 /// showed), any other key closes.
-fn on_overlay_key(state: &mut State, key: KeyEvent, scroll: u16, mode: fn(u16) -> Mode) -> Outcome {
+fn on_overlay_key(
+    state: &mut State,
+    key: KeyEvent,
+    scroll: u16,
+    mode: fn(u16) -> Mode,
+) -> Reaction {
     let max = state.viewport.overlay_scroll_max();
     let page = u16::try_from(state.viewport.overlay_rows.max(1)).unwrap_or(u16::MAX);
     let scroll = match state.keymap.action(KeyMode::Help, &key) {
@@ -266,11 +272,11 @@ fn on_overlay_key(state: &mut State, key: KeyEvent, scroll: u16, mode: fn(u16) -
         Some(Action::Bottom) => max,
         _ => {
             state.mode = Mode::Normal;
-            return Outcome::redraw();
+            return Reaction::redraw();
         }
     };
     state.mode = mode(scroll.min(max));
-    Outcome::redraw()
+    Reaction::redraw()
 }
 
 /// A character typed as text (a filter, a command, a name), not a key.
@@ -287,7 +293,7 @@ pub(super) fn typed_char(key: &KeyEvent) -> Option<char> {
     }
 }
 
-fn on_filter_key(state: &mut State, key: KeyEvent) -> Outcome {
+fn on_filter_key(state: &mut State, key: KeyEvent) -> Reaction {
     match state.keymap.action(KeyMode::Filter, &key) {
         Some(Action::Keep) => state.mode = Mode::Normal,
         Some(Action::Cancel) => {
@@ -306,13 +312,13 @@ fn on_filter_key(state: &mut State, key: KeyEvent) -> Outcome {
                 let filter = format!("{}{c}", state.filter);
                 set_filter(state, filter);
             }
-            None => return Outcome::default(),
+            None => return Reaction::default(),
         },
     }
-    Outcome::redraw()
+    Reaction::redraw()
 }
 
-fn on_command_key(state: &mut State, key: KeyEvent, mut line: String) -> Outcome {
+fn on_command_key(state: &mut State, key: KeyEvent, mut line: String) -> Reaction {
     match state.keymap.action(KeyMode::Command, &key) {
         Some(Action::Cancel) => state.mode = Mode::Normal,
         Some(Action::DeleteChar) if line.is_empty() => state.mode = Mode::Normal,
@@ -329,31 +335,31 @@ fn on_command_key(state: &mut State, key: KeyEvent, mut line: String) -> Outcome
                 line.push(c);
                 state.mode = Mode::Command(line);
             }
-            None => return Outcome::default(),
+            None => return Reaction::default(),
         },
     }
-    Outcome::redraw()
+    Reaction::redraw()
 }
 
-fn run_command(state: &mut State, line: &str) -> Outcome {
+fn run_command(state: &mut State, line: &str) -> Reaction {
     let command = match command::parse(line) {
         Ok(command) => command,
         Err(error) => {
             state.say(Flash::Error(error));
-            return Outcome::redraw();
+            return Reaction::redraw();
         }
     };
     match command {
-        Command::Quit => Outcome::effect(Effect::Quit),
+        Command::Quit => Reaction::effect(Effect::Quit),
         Command::Messages => {
             // Newest at the bottom: open scrolled to the end.
             state.mode = Mode::Messages(u16::MAX);
-            Outcome::redraw()
+            Reaction::redraw()
         }
         Command::Context(None) => {
             state.context_scope = None;
             state.view_dirty = true;
-            Outcome::redraw()
+            Reaction::redraw()
         }
         Command::Context(Some(name)) => {
             if !state.known_contexts.contains(&name) && state.health(&name).is_none() {
@@ -361,27 +367,27 @@ fn run_command(state: &mut State, line: &str) -> Outcome {
                     "no context {name:?} in the kubeconfig; known: {}",
                     state.known_contexts.join(", ")
                 )));
-                return Outcome::redraw();
+                return Reaction::redraw();
             }
             state.context_scope = Some(name.clone());
             state.view_dirty = true;
             if state.health(&name).is_some() {
-                return Outcome::redraw();
+                return Reaction::redraw();
             }
             // Not watched yet: watch it too.
             state.contexts.push((name, Default::default()));
-            Outcome::effect(watch_effect(state))
+            Reaction::effect(watch_effect(state))
         }
         Command::Namespace(namespace) => {
             state.namespace_scope = namespace.clone();
             state.view_dirty = true;
             let covered = state.watched_namespace.is_none() || state.watched_namespace == namespace;
             if covered {
-                return Outcome::redraw();
+                return Reaction::redraw();
             }
             // The watches cover another namespace only: widen or move them.
             state.watched_namespace = namespace;
-            Outcome::effect(watch_effect(state))
+            Reaction::effect(watch_effect(state))
         }
     }
 }

@@ -10,7 +10,7 @@ use k8s_openapi::api::authorization::v1::{
 use kube::api::{Api, PostParams};
 
 use super::Connection;
-use super::actions::errors::{ActionError, Request, Site, words};
+use super::actions::errors::{ActionError, ApiRequest, Site, words};
 use crate::model::{Rollout, RolloutAction};
 
 /// What the API server says the context's user may do in a namespace.
@@ -105,7 +105,7 @@ impl Connection {
                 let answer = api
                     .create(&PostParams::default(), &review(&namespace, subresource))
                     .await
-                    .map_err(|e| words(&e, Request::ReviewAccess, &site))?;
+                    .map_err(|e| words(&e, ApiRequest::ReviewAccess, &site))?;
                 answers.push(answer.status.unwrap_or_default());
             }
             let reason = answers

@@ -16,7 +16,7 @@ use tokio::sync::{OnceCell, mpsc};
 
 use super::ClusterEvent;
 use super::errors::ConnectError;
-use super::watch::{self, Target, Watches};
+use super::watch::{self, WatchTarget, Watches};
 
 /// Which clusters and namespaces to connect to: the command line's scope,
 /// in the terms of this layer.
@@ -156,7 +156,7 @@ impl Connection {
         namespace: Option<&str>,
         events: mpsc::Sender<ClusterEvent>,
     ) -> Watches {
-        let targets = contexts.iter().map(|context| Target {
+        let targets = contexts.iter().map(|context| WatchTarget {
             context: context.clone(),
             connection: self.clone(),
             namespace: namespace.map(str::to_string),

@@ -31,7 +31,7 @@ use super::{Change, ClusterEvent, Connection, Kind};
 use crate::model::{AnalysisRun, Experiment, ObjectKey, ReplicaSet, Rollout};
 
 /// One context to watch.
-pub struct Target {
+pub struct WatchTarget {
     pub context: String,
     pub connection: Connection,
     /// `None`: all namespaces.
@@ -54,7 +54,7 @@ impl Drop for Watches {
 
 /// Starts one task per target; see `Connection::watch`.
 pub fn spawn_watchers(
-    targets: impl IntoIterator<Item = Target>,
+    targets: impl IntoIterator<Item = WatchTarget>,
     events: mpsc::Sender<ClusterEvent>,
 ) -> Watches {
     let tasks = targets
@@ -88,7 +88,7 @@ enum End {
     Forbidden(String),
 }
 
-async fn watch_context(target: Target, events: mpsc::Sender<ClusterEvent>) {
+async fn watch_context(target: WatchTarget, events: mpsc::Sender<ClusterEvent>) {
     let context = target.context.clone();
     let client = match target.connection.client(&context).await {
         Ok(client) => client,

@@ -6,7 +6,7 @@ use jiff::{Span, Timestamp, tz::TimeZone};
 use serde::Serialize;
 
 use super::{OutputFormat, table};
-use crate::audit::{Audit, Entry, Outcome};
+use crate::audit::{Audit, Entry, EntryState};
 
 /// `24h`, `30m`, `7d` before `now`.
 fn since(age: &str, now: Timestamp) -> Result<Timestamp, String> {
@@ -26,11 +26,11 @@ struct Row<'a> {
     entry: &'a Entry,
 }
 
-fn outcome_text(outcome: &Outcome) -> String {
+fn outcome_text(outcome: &EntryState) -> String {
     match outcome {
-        Outcome::Pending => "pending".into(),
-        Outcome::Done(_) => "done".into(),
-        Outcome::Failed(reason) => format!("failed: {reason}"),
+        EntryState::Pending => "pending".into(),
+        EntryState::Done(_) => "done".into(),
+        EntryState::Failed(reason) => format!("failed: {reason}"),
     }
 }
 
@@ -83,7 +83,7 @@ pub fn audit(age: &str, format: OutputFormat) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    fn entry(outcome: Outcome) -> Entry {
+    fn entry(outcome: EntryState) -> Entry {
         Entry {
             time: "2024-05-01T10:00:00Z".parse().unwrap(),
             user: "alice".into(),
@@ -117,10 +117,10 @@ mod tests {
     #[test]
     fn entries_print_as_a_table_or_json() {
         let entries = vec![
-            (1, entry(Outcome::Done("status patch".into()))),
+            (1, entry(EntryState::Done("status patch".into()))),
             (
                 2,
-                entry(Outcome::Failed(
+                entry(EntryState::Failed(
                     "RBAC: user bob cannot patch rollouts/status in namespace shop".into(),
                 )),
             ),

@@ -11,7 +11,7 @@ use super::{snapshot, table};
 use crate::app::{self, State};
 use crate::cluster::{self, Scope};
 use crate::metrics::{RolloutMetrics, RolloutMetricsReport};
-use crate::model::verdict::Outcome;
+use crate::model::Outcome;
 use crate::model::{Phase, Role, Rollout};
 
 /// How a headless command prints.

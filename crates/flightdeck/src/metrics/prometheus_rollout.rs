@@ -334,7 +334,7 @@ mod tests {
     use crate::metrics::rollout_metrics::MetricState;
     use crate::metrics::source::{Point, Series};
     use crate::model::ObjectKey;
-    use crate::model::verdict::Outcome;
+    use crate::model::Outcome;
 
     fn at(second: i64) -> Timestamp {
         Timestamp::from_second(second).unwrap()

@@ -306,7 +306,7 @@ mod tests {
     use super::*;
     use crate::metrics::templates::Preset;
     use crate::model::Phase;
-    use crate::model::verdict::{DataUnit, Outcome};
+    use crate::model::{DataUnit, Outcome};
 
     fn specs() -> (MetricSpec, MetricSpec) {
         let defs = Preset::Argo.metrics(None);

@@ -12,7 +12,7 @@ mod rollout;
 mod step;
 #[cfg(test)]
 pub mod testing;
-pub mod verdict;
+mod verdict;
 
 pub use action::{RolloutAction, availability, unusual};
 pub use analysis::{AnalysisMetric, AnalysisPhase, AnalysisRun};
@@ -24,4 +24,6 @@ pub use rollout::{
     rank,
 };
 pub use step::{Step, age_changes_at, set_weight_at, short_age};
-pub use verdict::{Classification, Direction, MetricResult, Verdict};
+pub use verdict::{
+    Classification, DataAmount, DataUnit, Direction, EffectSize, MetricResult, Outcome, Verdict,
+};

@@ -55,7 +55,7 @@ impl fmt::Display for Classification {
 
 /// The estimated difference between canary and baseline, with its confidence interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub enum Effect {
+pub enum EffectSize {
     /// Hodges-Lehmann shift, canary minus baseline, in the metric's unit.
     Shift {
         estimate: f64,
@@ -113,7 +113,7 @@ pub struct MetricResult {
     pub group: String,
     pub classification: Classification,
     /// None when there is no data, too little, or the two sides are identical.
-    pub effect: Option<Effect>,
+    pub effect: Option<EffectSize>,
     /// Two-sided p-value of the test; None when no test ran.
     pub p_value: Option<f64>,
     /// None when the metric could not be read.

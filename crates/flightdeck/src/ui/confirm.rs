@@ -73,6 +73,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, confirm: &Confirm, the
             Style::new().fg(theme.warning).add_modifier(Modifier::BOLD),
         ));
     }
+    if let Err(reason) = &confirm.allowed {
+        lines.push(Line::styled(
+            format!("✗ no longer applies: {reason}; confirming sends nothing"),
+            Style::new().fg(theme.error).add_modifier(Modifier::BOLD),
+        ));
+    }
     lines.push(Line::raw(""));
     match &confirm.typed {
         Some(typed) => {

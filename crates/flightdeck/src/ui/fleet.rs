@@ -13,7 +13,7 @@ use super::cells;
 use super::format::{age_at, fit, fit_middle};
 use super::{Theme, phase_icon};
 use crate::app::{ActionState, Focus, State};
-use crate::model::verdict::Outcome;
+use crate::model::Outcome;
 use crate::model::{Rollout, Strategy, age_changes_at};
 
 #[derive(Clone, Copy, PartialEq, Debug)]

@@ -7,7 +7,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use super::Theme;
-use crate::app::{self, Action, Flash, Focus, KeyMode, Mode, State};
+use crate::app::{Action, Flash, Focus, KeyMode, Mode, State};
 use crate::model::RolloutAction;
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
@@ -107,34 +107,22 @@ fn actions(state: &State) -> Vec<Entry> {
     if state.policy.readonly(&rollout.key.context) {
         return vec![Entry::new("read-only".into(), "", Kind::ReadOnly)];
     }
-    let mut entries = Vec::new();
-    for action in [
-        Action::Promote,
-        Action::PromoteFull,
-        Action::PauseResume,
-        Action::Abort,
-        Action::Retry,
-        Action::Undo,
-        Action::Restart,
-    ] {
-        let (Some(key), Some(rollout_action)) = (
-            state.keymap.keys(KeyMode::Normal, action).first(),
-            app::rollout_action(action, rollout),
-        ) else {
-            continue;
-        };
-        let what = match rollout_action {
-            RolloutAction::PromoteFull => "full",
-            other => other.verb(),
-        };
-        let kind = if app::check(state, rollout, rollout_action).is_ok() {
-            Kind::Applies
-        } else {
-            Kind::DoesNotApply
-        };
-        entries.push(Entry::new(key.to_string(), what, kind));
-    }
-    entries
+    state
+        .offers
+        .iter()
+        .filter_map(|offer| {
+            let key = state.keymap.keys(KeyMode::Normal, offer.action).first()?;
+            let what = match offer.rollout_action {
+                RolloutAction::PromoteFull => "full",
+                other => other.verb(),
+            };
+            let kind = match offer.allowed {
+                Ok(()) => Kind::Applies,
+                Err(_) => Kind::DoesNotApply,
+            };
+            Some(Entry::new(key.to_string(), what, kind))
+        })
+        .collect()
 }
 
 /// The hints beside the actions; help comes last, as it is the last to go.

@@ -11,8 +11,8 @@ use super::Theme;
 use super::format::{fit, thousands};
 use crate::app::State;
 use crate::metrics::{MetricState, MetricView, RolloutMetricsReport};
-use crate::model::verdict::Effect;
-use crate::model::verdict::Outcome;
+use crate::model::EffectSize;
+use crate::model::Outcome;
 use crate::model::{Direction, MetricResult, Verdict};
 
 /// How many lines the pane would show for the selected rollout: a tall
@@ -203,7 +203,7 @@ fn judged(result: &MetricResult, unit: &str) -> String {
     };
     let mut parts = Vec::new();
     match result.effect {
-        Some(Effect::Shift {
+        Some(EffectSize::Shift {
             estimate,
             lower,
             upper,
@@ -213,7 +213,7 @@ fn judged(result: &MetricResult, unit: &str) -> String {
             signed(lower),
             signed(upper)
         )),
-        Some(Effect::RateRatio {
+        Some(EffectSize::RateRatio {
             estimate,
             lower,
             upper,

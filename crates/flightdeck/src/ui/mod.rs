@@ -8,7 +8,7 @@ mod footer;
 mod format;
 mod header;
 mod help;
-pub mod layout;
+mod layout;
 mod messages;
 mod metrics;
 mod overlay;

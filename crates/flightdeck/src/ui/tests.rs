@@ -11,7 +11,7 @@ use super::{Theme, draw};
 use crate::app::testing::{press, select, state_of, typed};
 use crate::app::{Event, State, Viewport, settle, update};
 use crate::cluster::{Change, ClusterEvent, Kind};
-use crate::metrics::judge::{MetricData, MetricInput, MetricSpec, Thresholds, judge};
+use crate::metrics::{MetricData, MetricInput, MetricSpec, Thresholds, judge};
 use crate::metrics::{MetricState, MetricView, MetricsUpdate, RolloutMetricsReport};
 use crate::model::Direction;
 use crate::model::testing::{at, canary, replica_set, rollout};
@@ -341,6 +341,22 @@ fn abort_confirm_at_80x24() {
     select(&mut state, "search");
     press(&mut state, KeyCode::Char('a'));
     insta::assert_snapshot!(screen(&state));
+}
+
+#[test]
+fn a_dialog_whose_action_no_longer_applies_says_so() {
+    let mut state = fleet_state(120, 40);
+    select(&mut state, "search");
+    press(&mut state, KeyCode::Char('a'));
+    assert!(!screen(&state).contains("no longer applies"));
+    if let crate::app::Mode::Confirm(confirm) = &mut state.mode {
+        confirm.allowed = Err("abort: nothing to abort".into());
+    }
+    let text = screen(&state);
+    assert!(
+        text.contains("✗ no longer applies: abort: nothing to abort;"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -709,6 +725,7 @@ fn an_audit_trail_that_cannot_be_written_is_said_and_every_action_dimmed() {
     let theme = Theme::builtin("default").unwrap();
     let mut state = fleet_state(120, 40);
     state.audit_unwritable = Some("attempt to write a readonly database".into());
+    settle(&mut state);
     let screen = screen(&state);
     assert!(
         screen.contains("✖ no action will be sent: the audit trail"),

@@ -29,7 +29,7 @@ pub fn test_site() -> Site {
 
 /// A request an action makes, by the verb and resource RBAC names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Request {
+pub enum ApiRequest {
     GetRollout,
     ListReplicaSets,
     PatchRollout,
@@ -38,29 +38,29 @@ pub enum Request {
     ReviewAccess,
 }
 
-impl Request {
+impl ApiRequest {
     fn verb(self) -> &'static str {
         match self {
-            Request::GetRollout => "get",
-            Request::ListReplicaSets => "list",
-            Request::PatchRollout | Request::PatchStatus => "patch",
-            Request::ReviewAccess => "create",
+            ApiRequest::GetRollout => "get",
+            ApiRequest::ListReplicaSets => "list",
+            ApiRequest::PatchRollout | ApiRequest::PatchStatus => "patch",
+            ApiRequest::ReviewAccess => "create",
         }
     }
 
     fn resource(self) -> &'static str {
         match self {
-            Request::GetRollout | Request::PatchRollout => "rollouts",
-            Request::ListReplicaSets => "replicasets",
-            Request::PatchStatus => "rollouts/status",
-            Request::ReviewAccess => "selfsubjectaccessreviews",
+            ApiRequest::GetRollout | ApiRequest::PatchRollout => "rollouts",
+            ApiRequest::ListReplicaSets => "replicasets",
+            ApiRequest::PatchStatus => "rollouts/status",
+            ApiRequest::ReviewAccess => "selfsubjectaccessreviews",
         }
     }
 
     fn is_of_the_rollout(self) -> bool {
         matches!(
             self,
-            Request::GetRollout | Request::PatchRollout | Request::PatchStatus
+            ApiRequest::GetRollout | ApiRequest::PatchRollout | ApiRequest::PatchStatus
         )
     }
 }
@@ -116,7 +116,7 @@ pub fn is_not_found(error: &kube::Error) -> bool {
 }
 
 /// A failed request in plain words.
-pub fn words(error: &kube::Error, request: Request, site: &Site) -> ActionError {
+pub fn words(error: &kube::Error, request: ApiRequest, site: &Site) -> ActionError {
     match error {
         kube::Error::Api(status) => match status.code {
             403 => ActionError::Forbidden {
@@ -168,11 +168,16 @@ mod tests {
             r#"rollouts.argoproj.io "checkout" is forbidden: User "bob" cannot patch resource "rollouts/status" in API group "argoproj.io" in the namespace "shop""#,
         );
         assert_eq!(
-            words(&error, Request::PatchStatus, &test_site()).to_string(),
+            words(&error, ApiRequest::PatchStatus, &test_site()).to_string(),
             "RBAC: user bob cannot patch rollouts/status in namespace shop"
         );
         assert_eq!(
-            words(&api(403, "forbidden"), Request::PatchRollout, &test_site()).to_string(),
+            words(
+                &api(403, "forbidden"),
+                ApiRequest::PatchRollout,
+                &test_site()
+            )
+            .to_string(),
             "RBAC: user alice cannot patch rollouts in namespace shop"
         );
     }
@@ -180,18 +185,18 @@ mod tests {
     #[test]
     fn not_found_names_the_rollout_and_context_and_422_keeps_the_servers_words() {
         assert_eq!(
-            words(&api(404, "not found"), Request::GetRollout, &test_site()).to_string(),
+            words(&api(404, "not found"), ApiRequest::GetRollout, &test_site()).to_string(),
             "rollout shop/checkout not found in prod-eu"
         );
         let invalid = r#"Rollout.argoproj.io "checkout" is invalid: spec.restartAt: Invalid value"#;
         assert_eq!(
-            words(&api(422, invalid), Request::PatchRollout, &test_site()).to_string(),
+            words(&api(422, invalid), ApiRequest::PatchRollout, &test_site()).to_string(),
             invalid
         );
         assert_eq!(
             words(
                 &api(500, "etcd timeout"),
-                Request::PatchRollout,
+                ApiRequest::PatchRollout,
                 &test_site()
             )
             .to_string(),

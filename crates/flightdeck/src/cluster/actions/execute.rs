@@ -8,7 +8,7 @@ use std::future::Future;
 use jiff::Timestamp;
 use serde_json::Value;
 
-use super::errors::{ActionError, Request, Site, is_conflict, is_not_found, words};
+use super::errors::{ActionError, ApiRequest, Site, is_conflict, is_not_found, words};
 use super::plan::{self, Call, Reads};
 use super::undo;
 use crate::model::RolloutAction;
@@ -58,7 +58,7 @@ pub async fn run(
             _ => api
                 .get()
                 .await
-                .map_err(|e| words(&e, Request::GetRollout, site))?,
+                .map_err(|e| words(&e, ApiRequest::GetRollout, site))?,
         };
         let replica_sets = match needs {
             Reads::RolloutAndReplicaSets => {
@@ -66,7 +66,7 @@ pub async fn run(
                     undo::replica_set_selector(&rollout).map_err(ActionError::NotApplicable)?;
                 api.list_replica_sets(&selector)
                     .await
-                    .map_err(|e| words(&e, Request::ListReplicaSets, site))?
+                    .map_err(|e| words(&e, ApiRequest::ListReplicaSets, site))?
             }
             _ => Vec::new(),
         };
@@ -125,19 +125,19 @@ pub async fn run(
 
 /// One call; a status patch goes to the main resource when the status
 /// subresource answers 404. The error comes with the request that failed.
-async fn send(api: &impl RolloutApi, call: &Call) -> Result<Value, (kube::Error, Request)> {
+async fn send(api: &impl RolloutApi, call: &Call) -> Result<Value, (kube::Error, ApiRequest)> {
     match call {
         Call::Status(_) => match api.patch(call, true).await {
             Err(e) if is_not_found(&e) => api
                 .patch(call, false)
                 .await
-                .map_err(|e| (e, Request::PatchRollout)),
-            other => other.map_err(|e| (e, Request::PatchStatus)),
+                .map_err(|e| (e, ApiRequest::PatchRollout)),
+            other => other.map_err(|e| (e, ApiRequest::PatchStatus)),
         },
         Call::Spec(_) | Call::Template { .. } => api
             .patch(call, false)
             .await
-            .map_err(|e| (e, Request::PatchRollout)),
+            .map_err(|e| (e, ApiRequest::PatchRollout)),
     }
 }
 

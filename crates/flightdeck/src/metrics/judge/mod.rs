@@ -39,11 +39,11 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::metrics::config::checked;
-use crate::model::verdict::{DataAmount, DataUnit, Effect, Outcome};
 use crate::model::{Classification, Direction, MetricResult, Verdict};
+use crate::model::{DataAmount, DataUnit, EffectSize, Outcome};
 
-pub use binomial::{RateTest, clopper_pearson, rate_test, two_sided_p};
-pub use mann_whitney::{ShiftTest, ShiftTestError, shift_test};
+pub use binomial::rate_test;
+pub use mann_whitney::{ShiftTestError, shift_test};
 pub use score::weighted_group_score;
 
 /// Score thresholds and statistical settings; the `[metrics.thresholds]` table of the config.
@@ -248,7 +248,7 @@ fn classify(input: &MetricInput, thresholds: &Thresholds) -> MetricResult {
                     thresholds.confidence,
                 );
                 // No errors on either side: nothing to tell them apart.
-                let effect = (!t.ratio.is_nan()).then_some(Effect::RateRatio {
+                let effect = (!t.ratio.is_nan()).then_some(EffectSize::RateRatio {
                     estimate: t.ratio,
                     lower: t.lower,
                     upper: t.upper,
@@ -307,7 +307,7 @@ fn shift_class(
     baseline: &[f64],
     confidence: f64,
     allowed: f64,
-) -> (Classification, Option<Effect>, Option<f64>) {
+) -> (Classification, Option<EffectSize>, Option<f64>) {
     // Kayenta: identical samples, or one value throughout, pass untested.
     let mut c = canary.to_vec();
     let mut b = baseline.to_vec();
@@ -319,7 +319,7 @@ fn shift_class(
     match shift_test(canary, baseline, confidence) {
         Ok(t) => (
             beyond(t.lower, t.upper, allowed),
-            Some(Effect::Shift {
+            Some(EffectSize::Shift {
                 estimate: t.estimate,
                 lower: t.lower,
                 upper: t.upper,

@@ -2,7 +2,7 @@
 //! through that target's body on the stable toolchain: the inputs that once
 //! found a panic, and the minimised corpus, stay checked by `cargo test`.
 
-#[path = "../../../fuzz/src/lib.rs"]
+#[path = "../../../../fuzz/src/lib.rs"]
 mod targets;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -1,7 +1,5 @@
 //! `config.toml`, keymaps and themes: embedded defaults, user files override.
 
-pub mod paths;
-
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -10,7 +8,8 @@ use termprofile::TermProfile;
 use std::collections::BTreeMap;
 
 use crate::app::{Keymap, Policy};
-use crate::metrics::config::MetricsConfig;
+use crate::metrics::MetricsConfig;
+use crate::paths;
 use crate::ui::Theme;
 
 /// The settings a user can write in `config.toml`.
@@ -267,7 +266,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("config.toml");
         std::fs::create_dir_all(dir.path().join("themes")).unwrap();
-        let mine = include_str!("../../themes/default.toml").replace("\"208\"", "\"magenta\"");
+        let mine = include_str!("../themes/default.toml").replace("\"208\"", "\"magenta\"");
         std::fs::write(dir.path().join("themes/mine.toml"), mine).unwrap();
         std::fs::write(&file, "theme = \"mine\"\n").unwrap();
         let config = load_from(Some(&file), Some(dir.path()), TermProfile::Ansi256).unwrap();
