@@ -8,9 +8,10 @@
 //! cockpit relies on.
 
 use flightdeck::app::Keymap;
-use flightdeck::cluster::{actual_weight, map_analysis_run, map_replica_set, map_rollout};
+use flightdeck::cluster::{map_analysis_run, map_replica_set, map_rollout};
 use flightdeck::config::ConfigFile;
 use flightdeck::metrics::decode_response;
+use flightdeck::model::actual_weight;
 use flightdeck::model::{RolloutAction, blast_radius};
 use flightdeck::ui::Theme;
 use reqwest::StatusCode;

@@ -6,8 +6,10 @@
 
 use std::path::{Path, PathBuf};
 
-use flightdeck::cluster::{actual_weight, map_analysis_run, map_replica_set, map_rollout};
-use flightdeck::model::{AnalysisPhase, Phase, ReplicaSet, Role, Rollout, Step, Strategy};
+use flightdeck::cluster::{map_analysis_run, map_replica_set, map_rollout};
+use flightdeck::model::{
+    AnalysisPhase, Phase, ReplicaSet, Role, Rollout, Step, Strategy, actual_weight,
+};
 use serde_json::Value;
 
 const CONTEXT: &str = "prod-eu";

@@ -4,9 +4,10 @@
 use crossterm::event::KeyEvent;
 
 use super::keymap::KeyMode;
+use super::keys::typed_char;
 use super::offer::{check, rollout_action, still_applies, undo_choices};
 use super::state::{AccessState, ActionState, Confirm, UndoPicker};
-use super::update::{Reaction, typed_char};
+use super::update::Reaction;
 use super::{Action, Effect, Flash, Mode, State};
 use crate::cluster::Access;
 use crate::model::Outcome as VerdictOutcome;

@@ -2,9 +2,11 @@
 //! for. `update` is pure: no I/O, no clock; time arrives as `Event::Tick`.
 
 mod act;
+mod cluster_events;
 mod command;
 mod event;
 mod keymap;
+mod keys;
 mod offer;
 mod state;
 #[cfg(test)]

@@ -19,7 +19,5 @@ pub use actions::{ActionError, ActionReport};
 pub use connect::{Connection, Scope, connect};
 pub use errors::ConnectError;
 pub use event::{Change, ClusterEvent, Kind};
-pub use map::{
-    MapError, actual_weight, map_analysis_run, map_experiment, map_replica_set, map_rollout,
-};
+pub use map::{MapError, map_analysis_run, map_experiment, map_replica_set, map_rollout};
 pub use watch::Watches;

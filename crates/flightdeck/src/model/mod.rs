@@ -6,6 +6,7 @@
 mod action;
 mod analysis;
 mod blast_radius;
+mod canary_weight;
 mod experiment;
 mod replica_set;
 mod rollout;
@@ -17,6 +18,7 @@ mod verdict;
 pub use action::{RolloutAction, availability, unusual};
 pub use analysis::{AnalysisMetric, AnalysisPhase, AnalysisRun};
 pub use blast_radius::{BlastRadius, TrafficBasis, VersionChange, blast_radius};
+pub use canary_weight::{actual_weight, canary_set_weight, current_canary_step};
 pub use experiment::{Experiment, ExperimentTemplate};
 pub use replica_set::{ReplicaSet, Role, undo_target};
 pub use rollout::{

@@ -188,7 +188,7 @@ pub struct Rollout {
     pub set_weight: u32,
     /// The share of traffic the canary really gets (Argo's `ActualWeight`).
     /// Without traffic routing Argo counts the canary ReplicaSet's available
-    /// pods, so then this is 0 until `cluster::actual_weight` adds them in.
+    /// pods, so then this is 0 until [`actual_weight`](super::actual_weight) adds them in.
     pub actual_weight: u32,
     pub stable_hash: Option<String>,
     pub current_hash: Option<String>,

@@ -4,12 +4,13 @@
 use serde_json::Value;
 
 use crate::model::{
-    Condition, ObjectKey, PauseCondition, Phase, ReplicaSet, Replicas, Rollout, Scaling, Step,
-    Strategy,
+    Condition, ObjectKey, PauseCondition, Phase, Replicas, Rollout, Scaling, Strategy,
+    canary_set_weight, current_canary_step,
 };
 
 use super::fields::{Field, MapError};
 use super::meta::Meta;
+use super::phase::{PhaseFacts, argo_phase};
 use super::steps::map_steps;
 
 /// Maps a raw Rollout as the API server serves it.
@@ -200,51 +201,6 @@ pub fn map_rollout(context: &str, obj: &Value) -> Result<Rollout, MapError> {
     })
 }
 
-/// The canary's share of traffic as `kubectl argo rollouts get` shows it
-/// (ActualWeight). Without traffic routing it is the canary ReplicaSet's
-/// available pods over the rollout's, so it needs the ReplicaSets; in every
-/// other case it is what `map_rollout` already put in `rollout.actual_weight`.
-pub fn actual_weight(rollout: &Rollout, replica_sets: &[ReplicaSet]) -> u32 {
-    let Strategy::Canary {
-        traffic_routed: false,
-    } = rollout.strategy
-    else {
-        return rollout.actual_weight;
-    };
-    if current_canary_step(&rollout.steps, rollout.current_step).is_none()
-        || rollout.replicas.available == 0
-    {
-        return rollout.actual_weight;
-    }
-    let is = |hash: &Option<String>, rs: &ReplicaSet| hash.as_deref() == Some(rs.hash.as_str());
-    let canary_available = replica_sets
-        .iter()
-        .find(|rs| {
-            rs.key.context == rollout.key.context
-                && rs.key.namespace == rollout.key.namespace
-                && rs.owner.as_deref() == Some(rollout.key.name.as_str())
-                && is(&rollout.current_hash, rs)
-                && !is(&rollout.stable_hash, rs)
-        })
-        .map_or(0, |rs| rs.replicas.available);
-    let percent = u64::from(canary_available) * 100 / u64::from(rollout.replicas.available);
-    u32::try_from(percent).unwrap_or(u32::MAX)
-}
-
-/// Argo's `GetCurrentCanaryStep`: none when there are no steps or all are done.
-fn current_canary_step(steps: &[Step], current_step: Option<usize>) -> Option<usize> {
-    let index = current_step.unwrap_or(0);
-    (index < steps.len()).then_some(index)
-}
-
-/// Argo's `GetCurrentSetWeight`: 0 once aborted, else as the steps say.
-fn canary_set_weight(steps: &[Step], current_step: Option<usize>, aborted: bool) -> u32 {
-    if aborted {
-        return 0;
-    }
-    crate::model::set_weight_at(steps, current_step)
-}
-
 /// `status.observedGeneration` (and `workloadObservedGeneration`): a string
 /// ("429") before Argo v1.0, an integer after. Anything else (v0.9 wrote a
 /// hash there) is no number, which Argo reads as observed.
@@ -292,108 +248,6 @@ fn workload_generation_observed(root: &Field<'_, '_>) -> Result<bool, MapError> 
 /// Argo's `AnalysisPhase.Completed()`.
 fn analysis_completed(phase: &str) -> bool {
     matches!(phase, "Successful" | "Failed" | "Error" | "Inconclusive")
-}
-
-/// What Argo's `GetRolloutPhase` reads, besides the conditions.
-struct PhaseFacts {
-    generation: i64,
-    observed_generation: Option<i64>,
-    workload_generation_observed: bool,
-    controller_pause: bool,
-    status_phase: Option<Phase>,
-    status_message: String,
-    paused_by_user: bool,
-    restart_pending: bool,
-    replicas: Replicas,
-    strategy: Strategy,
-    stable_hash: Option<String>,
-    current_hash: Option<String>,
-    active_selector: Option<String>,
-    post_promotion_analysis_pending: bool,
-}
-
-impl PhaseFacts {
-    /// Argo's `isGenerationObserved`: an observedGeneration that is missing,
-    /// not a number, or ahead counts as observed.
-    fn generation_observed(&self) -> bool {
-        self.observed_generation
-            .is_none_or(|observed| observed >= self.generation)
-    }
-}
-
-/// Argo's `GetRolloutPhase`, falling back to `CalculateRolloutPhase` when
-/// the controller (before v1.0) wrote no `status.phase`.
-fn argo_phase(
-    facts: &PhaseFacts,
-    conditions: &[Condition],
-    pause_conditions: &[PauseCondition],
-) -> (Phase, String) {
-    let progressing = |message: &str| (Phase::Progressing, message.to_string());
-    if !facts.generation_observed() {
-        return progressing("waiting for rollout spec update to be observed");
-    }
-    if facts.controller_pause && pause_conditions.is_empty() {
-        return progressing("waiting for rollout to unpause");
-    }
-    if !facts.workload_generation_observed {
-        return progressing(
-            "waiting for rollout spec update to be observed for the reference workload",
-        );
-    }
-    if let Some(phase) = facts.status_phase {
-        return (phase, facts.status_message.clone());
-    }
-
-    // CalculateRolloutPhase
-    for c in conditions {
-        if c.kind == "InvalidSpec" {
-            return (Phase::Degraded, format!("InvalidSpec: {}", c.message));
-        }
-        if c.reason == "RolloutAborted" || c.reason == "ProgressDeadlineExceeded" {
-            return (Phase::Degraded, format!("{}: {}", c.reason, c.message));
-        }
-    }
-    if facts.paused_by_user {
-        return (Phase::Paused, "manually paused".into());
-    }
-    if let Some(c) = pause_conditions.first() {
-        return (Phase::Paused, c.reason.clone());
-    }
-    if facts.restart_pending {
-        return progressing("rollout is restarting");
-    }
-    let r = facts.replicas;
-    if r.updated < r.desired {
-        return progressing("more replicas need to be updated");
-    }
-    if r.available < r.updated {
-        return progressing("updated replicas are still becoming available");
-    }
-    let fully_promoted = facts.stable_hash.is_some() && facts.stable_hash == facts.current_hash;
-    match facts.strategy {
-        Strategy::BlueGreen => {
-            if facts.active_selector.is_none() || facts.active_selector != facts.current_hash {
-                return progressing("active service cutover pending");
-            }
-            if !fully_promoted {
-                return progressing(if facts.post_promotion_analysis_pending {
-                    "waiting for analysis to complete"
-                } else {
-                    "waiting for post-promotion verification to complete"
-                });
-            }
-        }
-        Strategy::Canary { traffic_routed } => {
-            if !traffic_routed && r.current > r.updated {
-                return progressing("old replicas are pending termination");
-            }
-            if !fully_promoted {
-                return progressing("waiting for all steps to complete");
-            }
-        }
-        Strategy::Other => {}
-    }
-    (Phase::Healthy, String::new())
 }
 
 fn spec<'a>(keys: &[&'a str]) -> Vec<&'a str> {

@@ -1,0 +1,220 @@
+//! What the watches report: objects applied, deleted and relisted, grouped under the
+//! Rollout that owns them, and each context's health.
+
+use super::act;
+use super::view;
+use super::{Flash, State};
+use crate::cluster::{Change, ClusterEvent, Kind};
+use crate::model::ObjectKey;
+
+pub(super) fn on_cluster(state: &mut State, event: ClusterEvent) {
+    match event {
+        ClusterEvent::Live { context, kind } => {
+            let health = health_mut(state, &context);
+            health.down.retain(|(k, _)| *k != kind);
+            if !health.listed.contains(&kind) {
+                health.listed.push(kind);
+            }
+            if health.error().is_none() {
+                health.stale_since = None;
+            }
+        }
+        ClusterEvent::Down {
+            context,
+            kind,
+            error,
+        } => {
+            let now = state.now;
+            let health = health_mut(state, &context);
+            match health.down.iter_mut().find(|(k, _)| *k == kind) {
+                Some(slot) => slot.1 = error,
+                None => health.down.push((kind, error)),
+            }
+            if kind == Kind::Rollout {
+                health.stale_since.get_or_insert(now);
+            }
+        }
+        ClusterEvent::Insecure { context } => health_mut(state, &context).insecure = true,
+        ClusterEvent::Scoped {
+            context,
+            namespaces,
+            note,
+        } => {
+            let health = health_mut(state, &context);
+            if namespaces.is_empty() {
+                // Nothing it may read: the context is down, and says why.
+                health.down.retain(|(k, _)| *k != Kind::Rollout);
+                health.down.push((Kind::Rollout, note));
+            } else {
+                health.scoped = Some(note);
+            }
+        }
+        ClusterEvent::Unreadable { key, kind, error } => {
+            state.say(Flash::Error(error.clone()));
+            state.unreadable.insert(key, (kind, error));
+        }
+        ClusterEvent::Rollout(change) => {
+            match change {
+                Change::Applied(rollout) => {
+                    let key = rollout.key.clone();
+                    let (urgency, phase) =
+                        (view::urgency_rank(&rollout, &state.metrics), rollout.phase);
+                    state.unreadable.remove(&key);
+                    let before = state.rollouts.insert(key.clone(), rollout);
+                    refresh_actual_weight(state, &key);
+                    act::observe(state, &key);
+                    // Most changes move no row: the order is kept unless the
+                    // rollout is new or its urgency changed.
+                    match before {
+                        Some(b) if view::urgency_rank(&b, &state.metrics) == urgency => {
+                            state.view_dirty |= b.phase != phase;
+                        }
+                        _ => state.reorder.moved(key),
+                    }
+                }
+                Change::Deleted(key) => {
+                    state.unreadable.remove(&key);
+                    state.rollouts.remove(&key);
+                    state.reorder.moved(key);
+                }
+                Change::Relisted {
+                    context,
+                    namespace,
+                    items,
+                } => {
+                    let listed = |k: &ObjectKey| in_list(k, &context, namespace.as_deref());
+                    state.rollouts.retain(|k, _| !listed(k));
+                    state
+                        .unreadable
+                        .retain(|k, (kind, _)| !listed(k) || *kind != Kind::Rollout);
+                    let keys: Vec<ObjectKey> = items.iter().map(|r| r.key.clone()).collect();
+                    state
+                        .rollouts
+                        .extend(items.into_iter().map(|r| (r.key.clone(), Box::new(r))));
+                    keys.iter().for_each(|k| refresh_actual_weight(state, k));
+                    let pending: Vec<ObjectKey> = state.actions.keys().cloned().collect();
+                    pending.iter().for_each(|k| act::observe(state, k));
+                    state.reorder.all();
+                }
+            }
+            state.targets_dirty = true;
+        }
+        ClusterEvent::ReplicaSet(change) => {
+            let touched: Vec<ObjectKey> = match &change {
+                Change::Applied(rs) => owner_key(&rs.key, &rs.owner).into_iter().collect(),
+                Change::Deleted(_) => Vec::new(),
+                Change::Relisted {
+                    context, namespace, ..
+                } => state
+                    .rollouts
+                    .keys()
+                    .filter(|k| in_list(k, context, namespace.as_deref()))
+                    .cloned()
+                    .collect(),
+            };
+            apply_owned(
+                &mut state.replica_sets,
+                change,
+                |rs| owner_key(&rs.key, &rs.owner),
+                |rs| &rs.key,
+            );
+            touched.iter().for_each(|k| refresh_actual_weight(state, k));
+            // The rows depend on rollouts alone: no rebuild.
+            state.targets_dirty = true;
+        }
+        ClusterEvent::AnalysisRun(change) => apply_owned(
+            &mut state.analysis_runs,
+            change,
+            |run| owner_key(&run.key, &run.owner),
+            |run| &run.key,
+        ),
+        ClusterEvent::Experiment(change) => apply_owned(
+            &mut state.experiments,
+            change,
+            |e| owner_key(&e.key, &e.owner),
+            |e| &e.key,
+        ),
+    }
+}
+
+/// Without traffic routing, a canary's real share of traffic follows its
+/// available pods, so it changes with the ReplicaSets as well.
+fn refresh_actual_weight(state: &mut State, key: &ObjectKey) {
+    let sets = state.replica_sets.get(key).map_or(&[][..], Vec::as_slice);
+    if let Some(rollout) = state.rollouts.get_mut(key) {
+        rollout.actual_weight = crate::model::actual_weight(rollout, sets);
+    }
+}
+
+fn health_mut<'a>(state: &'a mut State, context: &str) -> &'a mut super::ContextHealth {
+    let at = match state.contexts.iter().position(|(c, _)| c == context) {
+        Some(at) => at,
+        None => {
+            state
+                .contexts
+                .push((context.to_string(), Default::default()));
+            state.contexts.len() - 1
+        }
+    };
+    &mut state.contexts[at].1
+}
+
+/// Whether `key` is among what a list of `context` (in `namespace`, or all)
+/// covers.
+fn in_list(key: &ObjectKey, context: &str, namespace: Option<&str>) -> bool {
+    key.context == context && namespace.is_none_or(|ns| key.namespace == ns)
+}
+
+fn owner_key(key: &ObjectKey, owner: &Option<String>) -> Option<ObjectKey> {
+    owner
+        .as_ref()
+        .map(|name| ObjectKey::new(&key.context, &key.namespace, name))
+}
+
+/// Keep objects grouped under the Rollout that owns them; unowned ones are
+/// not shown and not kept.
+fn apply_owned<T>(
+    groups: &mut std::collections::HashMap<ObjectKey, Vec<T>>,
+    change: Change<T>,
+    owner: impl Fn(&T) -> Option<ObjectKey>,
+    key: impl Fn(&T) -> &ObjectKey,
+) {
+    match change {
+        Change::Applied(item) => {
+            let Some(owner) = owner(&item) else { return };
+            let group = groups.entry(owner).or_default();
+            match group.iter_mut().find(|x| key(x) == key(&item)) {
+                Some(slot) => *slot = *item,
+                None => group.push(*item),
+            }
+        }
+        Change::Deleted(gone) => {
+            let owner = groups
+                .iter()
+                .find(|(o, items)| {
+                    o.context == gone.context && items.iter().any(|x| *key(x) == gone)
+                })
+                .map(|(o, _)| o.clone());
+            if let Some(owner) = owner
+                && let Some(group) = groups.get_mut(&owner)
+            {
+                group.retain(|x| *key(x) != gone);
+                if group.is_empty() {
+                    groups.remove(&owner);
+                }
+            }
+        }
+        Change::Relisted {
+            context,
+            namespace,
+            items,
+        } => {
+            groups.retain(|o, _| !in_list(o, &context, namespace.as_deref()));
+            for item in items {
+                if let Some(o) = owner(&item) {
+                    groups.entry(o).or_default().push(item);
+                }
+            }
+        }
+    }
+}
