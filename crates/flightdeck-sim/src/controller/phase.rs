@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::objects::{int_at, str_at, truthy};
+use crate::objects::{int_at, str_at, truthy};
 
 /// Argo's `CalculateRolloutPhase`, from utils/rollout/rolloututil.go.
 pub fn rollout_phase(spec: &Value, status: &Value) -> (&'static str, String) {

@@ -15,19 +15,21 @@ use std::sync::{Arc, Mutex};
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
-use super::analysis;
-use super::api_error::ApiError;
-use super::clock::rfc3339;
-use super::discovery::{ANALYSIS_RUNS, EXPERIMENTS, REPLICASETS, ROLLOUTS};
-use super::events::{self, Recorder};
-use super::experiments::{self, ExperimentController};
-use super::objects::{self, REVISION_ANNOTATION, int_at, remove, set_condition, str_at, truthy};
-use super::phase;
-use super::progress::{self, Assessment};
-use super::replica_sets::Set;
-use super::store::{ChangeKind, ObjectKey, Store};
-use super::traffic::{Behaviour, TrafficModel, VersionKey};
-use super::traffic_routing;
+mod phase;
+mod progress;
+mod traffic_routing;
+
+use crate::analysis;
+use crate::api_error::ApiError;
+use crate::clock::rfc3339;
+use crate::discovery::{ANALYSIS_RUNS, EXPERIMENTS, REPLICASETS, ROLLOUTS};
+use crate::events::{self, Recorder};
+use crate::experiments::{self, ExperimentController};
+use crate::objects::{self, REVISION_ANNOTATION, int_at, remove, set_condition, str_at, truthy};
+use crate::replica_sets::Set;
+use crate::store::{ChangeKind, ObjectKey, Store};
+use crate::traffic::{Behaviour, TrafficModel, VersionKey};
+use progress::Assessment;
 
 /// Decides how a version behaves from its namespace, rollout and container image.
 pub type BehaviourOf = fn(&str, &str, &str) -> Behaviour;
@@ -747,7 +749,7 @@ impl Controller {
         let written = self.store.update(ROLLOUTS, key, |current| {
             if current["metadata"]["resourceVersion"] != expected {
                 return Err(ApiError::conflict(
-                    &super::discovery::RESOURCES[ROLLOUTS],
+                    &crate::discovery::RESOURCES[ROLLOUTS],
                     &key.name,
                 ));
             }
@@ -1160,9 +1162,9 @@ impl Controller {
 pub async fn run(
     mut controller: Controller,
     store: Arc<Store>,
-    clock: super::clock::SimClock,
+    clock: crate::clock::SimClock,
     client_wrote: Arc<tokio::sync::Notify>,
-    mut liveliness: Option<super::scenarios::Liveliness>,
+    mut liveliness: Option<crate::scenarios::Liveliness>,
 ) {
     let mut second: i64 = 1;
     loop {
