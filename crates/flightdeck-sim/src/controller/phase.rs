@@ -66,3 +66,77 @@ pub fn rollout_phase(spec: &Value, status: &Value) -> (&'static str, String) {
     }
     ("Healthy", String::new())
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn phase(spec: Value, status: Value) -> (&'static str, String) {
+        rollout_phase(&spec, &status)
+    }
+
+    #[test]
+    fn an_abort_or_a_missed_deadline_is_degraded_before_anything_else() {
+        let spec = json!({"paused": true, "strategy": {"canary": {}}});
+        let aborted = json!({"conditions": [{"type": "Progressing", "reason": "RolloutAborted",
+                                             "message": "Rollout aborted update to revision 2"}]});
+        assert_eq!(
+            phase(spec, aborted),
+            (
+                "Degraded",
+                "RolloutAborted: Rollout aborted update to revision 2".into()
+            )
+        );
+    }
+
+    #[test]
+    fn a_pause_says_who_paused() {
+        let spec = json!({"replicas": 1, "strategy": {"canary": {}}});
+        let mut manual = spec.clone();
+        manual["paused"] = json!(true);
+        assert_eq!(
+            phase(manual, json!({})),
+            ("Paused", "manually paused".into())
+        );
+        let step = json!({"pauseConditions": [{"reason": "CanaryPauseStep"}]});
+        assert_eq!(phase(spec, step), ("Paused", "CanaryPauseStep".into()));
+    }
+
+    #[test]
+    fn an_update_progresses_until_its_pods_and_its_strategy_are_done() {
+        let canary = json!({"replicas": 2, "strategy": {"canary": {}}});
+        let done = json!({"replicas": 2, "updatedReplicas": 2, "availableReplicas": 2,
+                          "currentPodHash": "new", "stableRS": "new"});
+        assert_eq!(
+            phase(canary.clone(), done.clone()),
+            ("Healthy", String::new())
+        );
+        let mut updating = done.clone();
+        updating["updatedReplicas"] = json!(1);
+        assert_eq!(
+            phase(canary.clone(), updating),
+            ("Progressing", "more replicas need to be updated".into())
+        );
+        let mut old_pods = done.clone();
+        old_pods["replicas"] = json!(3);
+        assert_eq!(
+            phase(canary.clone(), old_pods),
+            ("Progressing", "old replicas are pending termination".into())
+        );
+        let mut steps_left = done.clone();
+        steps_left["stableRS"] = json!("old");
+        assert_eq!(
+            phase(canary, steps_left),
+            ("Progressing", "waiting for all steps to complete".into())
+        );
+        let blue_green = json!({"replicas": 2, "strategy": {"blueGreen": {}}});
+        let mut before_cutover = done;
+        before_cutover["blueGreen"] = json!({"activeSelector": "old"});
+        assert_eq!(
+            phase(blue_green, before_cutover),
+            ("Progressing", "active service cutover pending".into())
+        );
+    }
+}
