@@ -23,17 +23,18 @@ fn set_weight(steps: &[Value], index: usize) -> i64 {
         .unwrap_or(0)
 }
 
-/// (stable, canary) ReplicaSet sizes for a canary at `weight` percent. The canary's rounds
-/// up, so that any weight above 0 gets a pod; a traffic-routed canary keeps stable at full
-/// size until the update is promoted, a basic one gives stable the rest.
+/// (stable, canary) ReplicaSet sizes for a canary at `weight` percent (Argo's
+/// `DesiredReplicaCountsForCanary`). Both round up, so that each side keeps a pod at any
+/// weight between 0 and 100; a traffic-routed canary keeps stable at full size until the
+/// update is promoted.
 fn replica_counts(replicas: i64, weight: i64, traffic_routed: bool) -> (i64, i64) {
-    let canary = (replicas * weight + 99) / 100;
+    let share = |percent: i64| (replicas * percent + 99) / 100;
     let stable = if traffic_routed {
         replicas
     } else {
-        replicas - canary
+        share(100 - weight)
     };
-    (stable, canary)
+    (stable, share(weight))
 }
 
 /// Whether a `setWeight` step has reached its sizes: the canary's ReplicaSet asks for
@@ -171,8 +172,12 @@ mod tests {
     fn a_weight_rounds_the_canary_up_and_a_routed_canary_keeps_stable_whole() {
         assert_eq!(replica_counts(10, 20, false), (8, 2));
         assert_eq!(replica_counts(5, 20, false), (4, 1));
-        // 0.1 of a pod is a pod: any weight above 0 gets one.
-        assert_eq!(replica_counts(10, 1, false), (9, 1));
+        // Both sides round up (Argo's DesiredReplicaCountsForCanary): between 0 and 100
+        // each keeps a pod, one more than `replicas` when the weight does not divide them.
+        assert_eq!(replica_counts(10, 1, false), (10, 1));
+        assert_eq!(replica_counts(5, 50, false), (3, 3));
+        assert_eq!(replica_counts(3, 80, false), (1, 3));
+        assert_eq!(replica_counts(12, 20, false), (10, 3));
         assert_eq!(replica_counts(10, 0, false), (10, 0));
         assert_eq!(replica_counts(10, 100, false), (0, 10));
         assert_eq!(replica_counts(10, 20, true), (10, 2));
