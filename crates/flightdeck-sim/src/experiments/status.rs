@@ -64,21 +64,56 @@ fn analyses_phase(status: &Value) -> (&str, &str) {
     (phase, message)
 }
 
-/// How the templates' and the analyses' phases make the experiment's: finished templates
-/// decide unless they succeeded and the analyses are finished too (or one is
-/// `requiredForCompletion`); running templates give way only to a failed analysis.
+/// Where the analyses `requiredForCompletion` stand (Argo's `HasRequiredAnalysisRuns` and
+/// `RequiredAnalysisRunsSuccessful`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Required {
+    None,
+    Running,
+    /// All of them Successful: the experiment is done, its templates running or not.
+    Passed,
+}
+
+fn required(status: &Value, analyses: &[Value]) -> Required {
+    let mut required = analyses
+        .iter()
+        .filter(|a| truthy(&a["requiredForCompletion"]))
+        .peekable();
+    if required.peek().is_none() {
+        return Required::None;
+    }
+    let passed = |a: &Value| {
+        status["analysisRuns"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|run| run["name"] == a["name"])
+            .is_some_and(|run| run["phase"] == "Successful")
+    };
+    if required.all(passed) {
+        Required::Passed
+    } else {
+        Required::Running
+    }
+}
+
+/// How the templates' and the analyses' phases make the experiment's (Argo's
+/// `calculateStatus`): finished templates decide unless they succeeded and the analyses
+/// are finished too (or some are required); running templates give way to a failed
+/// analysis, or to the required analyses all passed.
 fn combined<'a>(
     templates: (&'a str, &'a str),
     analyses: (&'a str, &'a str),
-    required: bool,
+    required: Required,
 ) -> (&'a str, &'a str) {
     if template_completed(templates.0) {
-        if templates.0 == "Successful" && (completed(analyses.0) || required) {
+        if templates.0 == "Successful" && (completed(analyses.0) || required != Required::None) {
             analyses
         } else {
             templates
         }
-    } else if completed(analyses.0) && analyses.0 != "Successful" {
+    } else if (completed(analyses.0) && analyses.0 != "Successful") || required == Required::Passed
+    {
         analyses
     } else {
         templates
@@ -99,7 +134,7 @@ pub(super) fn calculate_status(
         "" => status["phase"] = json!("Pending"),
         "Pending" | "Running" => {
             let templates = templates_phase(status);
-            let required = analyses.iter().any(|a| truthy(&a["requiredForCompletion"]));
+            let required = required(status, analyses);
             let (phase, message) = combined(templates, analyses_phase(status), required);
             let (phase, message) = (phase.to_string(), message.to_string());
             if templates.0 == "Running" && status["availableAt"].is_null() {
@@ -183,28 +218,66 @@ mod tests {
     #[test]
     fn running_templates_give_way_only_to_a_failed_analysis() {
         let running = ("Running", "");
-        assert_eq!(combined(running, ("Running", ""), false), running);
-        assert_eq!(combined(running, ("Successful", ""), false), running);
+        assert_eq!(combined(running, ("Running", ""), Required::None), running);
         assert_eq!(
-            combined(running, ("Failed", "too many errors"), false),
+            combined(running, ("Successful", ""), Required::Running),
+            running
+        );
+        assert_eq!(
+            combined(running, ("Failed", "too many errors"), Required::None),
             ("Failed", "too many errors")
         );
     }
 
     #[test]
+    fn an_experiment_ends_once_its_required_analyses_have_passed() {
+        let analyses = [
+            json!({"name": "rate", "templateName": "success-rate", "requiredForCompletion": true}),
+            json!({"name": "latency", "templateName": "p99"}),
+        ];
+        let runs = |rate: &str| json!({"analysisRuns": [{"name": "rate", "phase": rate}, {"name": "latency", "phase": "Running"}]});
+        assert_eq!(required(&runs("Running"), &analyses), Required::Running);
+        assert_eq!(required(&runs("Successful"), &analyses), Required::Passed);
+        assert_eq!(
+            required(&runs("Successful"), &analyses[1..]),
+            Required::None
+        );
+        assert_eq!(required(&json!({}), &analyses), Required::Running);
+        // Templates without a duration run until the required analyses pass.
+        let experiment = json!({"metadata": {"name": "web-abc-2-1"}});
+        let mut status = runs("Successful");
+        status["phase"] = json!("Running");
+        status["availableAt"] = json!("1970-01-01T00:00:20Z");
+        status["templateStatuses"] = json!([{"name": "canary", "status": "Running"}]);
+        calculate_status(&experiment, &mut status, &analyses, false, at(60));
+        assert_eq!(status["phase"], json!("Successful"));
+        let mut status = runs("Running");
+        status["phase"] = json!("Running");
+        status["templateStatuses"] = json!([{"name": "canary", "status": "Running"}]);
+        calculate_status(&experiment, &mut status, &analyses, false, at(60));
+        assert_eq!(status["phase"], json!("Running"));
+    }
+
+    #[test]
     fn finished_templates_wait_for_the_analyses_only_when_one_is_required() {
         let done = ("Successful", "");
-        assert_eq!(combined(done, ("Running", ""), false), done);
-        assert_eq!(combined(done, ("Running", ""), true), ("Running", ""));
+        assert_eq!(combined(done, ("Running", ""), Required::None), done);
         assert_eq!(
-            combined(done, ("Inconclusive", "m"), false),
+            combined(done, ("Running", ""), Required::Running),
+            ("Running", "")
+        );
+        assert_eq!(
+            combined(done, ("Inconclusive", "m"), Required::None),
             ("Inconclusive", "m")
         );
         let failed = (
             "Failed",
             "Template 'canary' exceeded its progressDeadlineSeconds (600)",
         );
-        assert_eq!(combined(failed, ("Successful", ""), true), failed);
+        assert_eq!(
+            combined(failed, ("Successful", ""), Required::Passed),
+            failed
+        );
     }
 
     #[test]
