@@ -18,15 +18,12 @@ mod kubeconfig;
 mod metrics_text;
 mod objects;
 mod patch;
-mod phase;
-mod progress;
 mod replica_sets;
 mod scenarios;
 mod selector;
 mod server;
 mod store;
 mod traffic;
-mod traffic_routing;
 mod watch;
 
 use std::path::{Path, PathBuf};

@@ -6,8 +6,8 @@
 
 use serde_json::{Value, json};
 
-use super::objects::{int_at, str_at};
-use super::replica_sets::DEFAULT_SCALE_DOWN_DELAY_SECONDS;
+use crate::objects::{int_at, str_at};
+use crate::replica_sets::DEFAULT_SCALE_DOWN_DELAY_SECONDS;
 
 /// `status.canary.stablePingPong` when the ping service is the stable one.
 pub const PING: &str = "ping";

@@ -7,7 +7,7 @@
 use jiff::Timestamp;
 use serde_json::Value;
 
-use super::objects::{int_at, str_at};
+use crate::objects::{int_at, str_at};
 
 pub const DEFAULT_DEADLINE_SECONDS: i64 = 600;
 pub const UPDATED_REASON: &str = "ReplicaSetUpdated";

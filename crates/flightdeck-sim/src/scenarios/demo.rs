@@ -1,67 +1,23 @@
-//! What the simulated clusters hold: the demo's services and incidents, or generated
-//! rollouts for scale runs, set up by playing their history through the controller before
-//! the servers answer; and the new revisions that start on their own afterwards.
-
-use std::sync::Arc;
+//! The demo: its services (where they run, their releases, their traffic) and the
+//! history that brings them to the incidents and healthy services described in DESIGN.md,
+//! how their versions behave, and which images the registry has.
 
 use jiff::Timestamp;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::clock::rfc3339;
-use super::discovery::{ANALYSIS_TEMPLATES, NAMESPACES, ROLLOUTS};
-use super::objects::str_at;
-use super::store::{ObjectKey, Store};
-use super::traffic::Behaviour;
-
-const REGISTRY: &str = "registry.example.com";
-
-/// Something the scenario does to a cluster at a simulated second (relative to the start
-/// of the live run; the history before it is negative).
-pub struct Action {
-    pub at: i64,
-    pub cluster: usize,
-    pub change: Change,
-}
-
-pub enum Change {
-    Create(Value),
-    /// Roll out a new image (a new pod template).
-    SetImage {
-        key: ObjectKey,
-        image: String,
-    },
-    /// Skip the steps of the update in progress (`status.promoteFull`), as history does.
-    PromoteFull(ObjectKey),
-    Abort(ObjectKey),
-}
-
-#[derive(Clone, Copy)]
-enum Strategy {
-    /// Basic canary: weights follow replica counts.
-    Canary(&'static [Step]),
-    /// Canary with Istio traffic routing: weights in `status.canary.weights`.
-    IstioCanary(&'static [Step]),
-    /// Canary behind an ALB with a ping-pong pair of services that swap at each promotion.
-    PingPongCanary(&'static [Step]),
-    BlueGreenManual,
-}
-
-#[derive(Clone, Copy)]
-enum Step {
-    Weight(i64),
-    Pause,
-    PauseFor(&'static str),
-    Analysis,
-    /// A two-minute experiment: a baseline (stable) and a canary template, 5% of the
-    /// traffic each, and the success-rate analysis.
-    Experiment,
-}
+use super::manifests::{
+    ANALYSED_CANARY, EXPERIMENT_CANARY, GATED_CANARY, LONG_CANARY, QUICK_CANARY, SEARCH_CANARY,
+    Strategy, image, namespace, rollout, success_rate_template,
+};
+use super::{Action, Change};
+use crate::store::ObjectKey;
+use crate::traffic::Behaviour;
 
 /// One demo service: where it runs, its image history, and the update (if any) in flight.
-struct Service {
-    cluster: usize,
-    namespace: &'static str,
-    name: &'static str,
+pub(super) struct Service {
+    pub cluster: usize,
+    pub namespace: &'static str,
+    pub name: &'static str,
     replicas: i64,
     strategy: Strategy,
     /// Released tags, oldest first; the last is stable.
@@ -71,62 +27,12 @@ struct Service {
     /// Requests/s, median and p99 latency (s), error rate of its healthy versions.
     traffic: (f64, f64, f64, f64),
     /// Whether new revisions start on it on their own.
-    lively: bool,
+    pub lively: bool,
     /// Its `progressDeadlineSeconds`, when not Argo's default (600).
     progress_deadline_seconds: Option<i64>,
 }
 
-const LONG_CANARY: &[Step] = &[
-    Step::Weight(20),
-    Step::PauseFor("1h"),
-    Step::Weight(40),
-    Step::PauseFor("1h"),
-    Step::Weight(60),
-    Step::PauseFor("1h"),
-    Step::Weight(80),
-    Step::PauseFor("1h"),
-];
-const SEARCH_CANARY: &[Step] = &[
-    Step::Weight(20),
-    Step::PauseFor("2m"),
-    Step::Weight(40),
-    Step::PauseFor("1h"),
-    Step::Weight(70),
-    Step::PauseFor("1h"),
-];
-const QUICK_CANARY: &[Step] = &[
-    Step::Weight(20),
-    Step::PauseFor("30s"),
-    Step::Weight(50),
-    Step::PauseFor("30s"),
-    Step::Weight(80),
-    Step::PauseFor("30s"),
-];
-const GATED_CANARY: &[Step] = &[
-    Step::Weight(25),
-    Step::Pause,
-    Step::Weight(50),
-    Step::PauseFor("1m"),
-    Step::Weight(75),
-    Step::PauseFor("1m"),
-];
-const EXPERIMENT_CANARY: &[Step] = &[
-    Step::Weight(20),
-    Step::Experiment,
-    Step::Weight(50),
-    Step::PauseFor("30s"),
-    Step::Weight(80),
-    Step::PauseFor("30s"),
-];
-const ANALYSED_CANARY: &[Step] = &[
-    Step::Weight(20),
-    Step::PauseFor("30s"),
-    Step::Analysis,
-    Step::Weight(60),
-    Step::PauseFor("30s"),
-];
-
-const DEMO: &[Service] = &[
+pub(super) const DEMO: &[Service] = &[
     // prod-eu
     Service {
         cluster: 0,
@@ -355,109 +261,6 @@ const DEMO: &[Service] = &[
 
 /// Seconds of history played before the live start.
 pub const DEMO_HISTORY: i64 = 900;
-/// Seconds of history for scale runs: enough for updates to reach their states.
-pub const SCALE_HISTORY: i64 = 12;
-
-fn image(namespace: &str, name: &str, tag: &str) -> String {
-    format!("{REGISTRY}/{namespace}/{name}:{tag}")
-}
-
-fn steps_json(steps: &[Step]) -> Value {
-    json!(
-        steps
-            .iter()
-            .map(|s| match s {
-                Step::Weight(w) => json!({"setWeight": w}),
-                Step::Pause => json!({"pause": {}}),
-                Step::PauseFor(d) => json!({"pause": {"duration": d}}),
-                Step::Analysis => json!({"analysis": {"templates": [{"templateName": "success-rate"}],
-                                                      "args": [{"name": "service", "value": "from-rollout"}]}}),
-                Step::Experiment => json!({"experiment": {
-                    "duration": "2m",
-                    "templates": [
-                        {"name": "baseline", "specRef": "stable", "weight": 5, "metadata": {"labels": {"role": "baseline"}}},
-                        {"name": "canary", "specRef": "canary", "weight": 5, "metadata": {"labels": {"role": "canary"}}},
-                    ],
-                    "analyses": [{"name": "success-rate", "templateName": "success-rate"}],
-                }}),
-            })
-            .collect::<Vec<_>>()
-    )
-}
-
-fn rollout(
-    namespace: &str,
-    name: &str,
-    replicas: i64,
-    strategy: Strategy,
-    image: &str,
-    created: Timestamp,
-) -> Value {
-    let labels = json!({"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": namespace});
-    let strategy = match strategy {
-        Strategy::Canary(steps) => {
-            json!({"canary": {"maxSurge": "25%", "maxUnavailable": 0, "steps": steps_json(steps)}})
-        }
-        Strategy::IstioCanary(steps) => json!({"canary": {
-            "canaryService": format!("{name}-canary"), "stableService": format!("{name}-stable"),
-            "trafficRouting": {"istio": {"virtualService": {"name": name, "routes": ["primary"]}}},
-            "steps": steps_json(steps)}}),
-        Strategy::PingPongCanary(steps) => json!({"canary": {
-            "pingPong": {"pingService": format!("{name}-ping"), "pongService": format!("{name}-pong")},
-            "trafficRouting": {"alb": {"ingress": name, "rootService": name, "servicePort": 443}},
-            "steps": steps_json(steps)}}),
-        Strategy::BlueGreenManual => json!({"blueGreen": {
-            "activeService": format!("{name}-active"), "previewService": format!("{name}-preview"),
-            "autoPromotionEnabled": false, "scaleDownDelaySeconds": 30}}),
-    };
-    json!({
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Rollout",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels, "creationTimestamp": rfc3339(created)},
-        "spec": {
-            "replicas": replicas,
-            "revisionHistoryLimit": 5,
-            "selector": {"matchLabels": {"app.kubernetes.io/name": name}},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"containers": [{
-                    "name": name, "image": image,
-                    "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}],
-                    "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
-                }]},
-            },
-            "strategy": strategy,
-        },
-    })
-}
-
-fn namespace(name: &str) -> Value {
-    json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}},
-           "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
-}
-
-fn success_rate_template(namespace: &str) -> Value {
-    let selector = "namespace=\"{{args.namespace}}\",rollout=\"{{args.rollout}}\",rollouts_pod_template_hash=\"{{args.canary-hash}}\"";
-    json!({
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "AnalysisTemplate",
-        "metadata": {"name": "success-rate", "namespace": namespace},
-        "spec": {
-            "args": [{"name": "namespace"}, {"name": "rollout"}, {"name": "canary-hash"}],
-            "metrics": [{
-                "name": "success-rate",
-                "interval": "20s",
-                "count": 4,
-                "failureLimit": 1,
-                "successCondition": "result[0] >= 0.95",
-                "provider": {"prometheus": {
-                    "address": "http://prometheus.monitoring:9090",
-                    "query": format!("sum(rate(http_requests_total{{{selector},code!~\"5..\"}}[1m])) / sum(rate(http_requests_total{{{selector}}}[1m]))"),
-                }},
-            }],
-        },
-    })
-}
 
 /// The demo's history and live start, for `clusters` clusters (services alternate between
 /// the first two roles when there are more).
@@ -524,99 +327,6 @@ pub fn demo(clusters: usize, origin: Timestamp) -> Vec<Action> {
     }
     actions.sort_by_key(|a| a.at);
     actions
-}
-
-/// `per_cluster` generated rollouts per cluster in 50 namespaces: six in ten Healthy, and
-/// one each progressing, paused at `pause: {}`, blue-green awaiting promotion, aborted.
-pub fn scale(clusters: usize, per_cluster: usize, origin: Timestamp) -> Vec<Action> {
-    let mut actions = Vec::new();
-    let start = -SCALE_HISTORY;
-    for cluster in 0..clusters {
-        for ns in 0..50 {
-            actions.push(Action {
-                at: start,
-                cluster,
-                change: Change::Create(namespace(&format!("team-{ns:02}"))),
-            });
-        }
-        for i in 0..per_cluster {
-            let ns = format!("team-{:02}", i % 50);
-            let name = format!("svc-{i:05}");
-            let strategy = match i % 10 {
-                6 => Strategy::Canary(LONG_CANARY),
-                7 => Strategy::IstioCanary(GATED_CANARY),
-                8 => Strategy::BlueGreenManual,
-                _ => Strategy::Canary(QUICK_CANARY),
-            };
-            let first = image(&ns, &name, "v1.0.0");
-            let created = origin - jiff::SignedDuration::from_hours(24 * (1 + i as i64 % 300));
-            actions.push(Action {
-                at: start,
-                cluster,
-                change: Change::Create(rollout(&ns, &name, 3, strategy, &first, created)),
-            });
-            let key = ObjectKey::new(&ns, &name);
-            if i % 10 >= 6 {
-                actions.push(Action {
-                    at: start + 2,
-                    cluster,
-                    change: Change::SetImage {
-                        key: key.clone(),
-                        image: image(&ns, &name, "v1.1.0"),
-                    },
-                });
-            }
-            if i % 10 == 9 {
-                actions.push(Action {
-                    at: start + 6,
-                    cluster,
-                    change: Change::Abort(key),
-                });
-            }
-        }
-    }
-    actions.sort_by_key(|a| a.at);
-    actions
-}
-
-fn bump_generation(rollout: &mut Value) {
-    let generation = rollout["metadata"]["generation"].as_i64().unwrap_or(1) + 1;
-    rollout["metadata"]["generation"] = json!(generation);
-}
-
-pub fn apply(store: &Store, change: Change, now: Timestamp) {
-    let result = match change {
-        Change::Create(object) => {
-            let resource = match str_at(&object, "kind") {
-                "Namespace" => NAMESPACES,
-                "AnalysisTemplate" => ANALYSIS_TEMPLATES,
-                _ => ROLLOUTS,
-            };
-            store.create(resource, object, now).map(|_| ())
-        }
-        Change::SetImage { key, image } => store
-            .update(ROLLOUTS, &key, |r| {
-                r["spec"]["template"]["spec"]["containers"][0]["image"] = json!(image);
-                bump_generation(r);
-                Ok(())
-            })
-            .map(|_| ()),
-        Change::PromoteFull(key) => store
-            .update(ROLLOUTS, &key, |r| {
-                r["status"]["promoteFull"] = json!(true);
-                Ok(())
-            })
-            .map(|_| ()),
-        Change::Abort(key) => store
-            .update(ROLLOUTS, &key, |r| {
-                r["status"]["abort"] = json!(true);
-                Ok(())
-            })
-            .map(|_| ()),
-    };
-    if let Err(e) = result {
-        tracing::warn!("simulated scenario: {e}");
-    }
 }
 
 /// Whether the registry has an image: issue #11's canary image was never pushed.
@@ -713,64 +423,6 @@ pub fn demo_incidents() -> Vec<DemoCanary> {
         .collect()
 }
 
-/// Now and then, a new revision of a Healthy, idle demo service starts on its own.
-pub struct Liveliness {
-    rng: fastrand::Rng,
-    candidates: Vec<ObjectKey>,
-}
-
-/// On average one new revision per cluster every this many simulated seconds.
-const NEW_REVISION_EVERY: u32 = 240;
-
-impl Liveliness {
-    pub fn demo(cluster: usize, seed: u64) -> Self {
-        let candidates = DEMO
-            .iter()
-            .filter(|s| s.cluster == cluster % 2 && s.lively)
-            .map(|s| ObjectKey::new(s.namespace, s.name))
-            .collect();
-        Liveliness {
-            rng: fastrand::Rng::with_seed(seed ^ (cluster as u64) << 32),
-            candidates,
-        }
-    }
-
-    /// Called once per tick.
-    pub fn tick(&mut self, store: &Arc<Store>, now: Timestamp) {
-        if self.candidates.is_empty() || self.rng.u32(..NEW_REVISION_EVERY) != 0 {
-            return;
-        }
-        let key = &self.candidates[self.rng.usize(..self.candidates.len())];
-        let Some(current) = store.get(ROLLOUTS, key).map(|s| s.value()) else {
-            return;
-        };
-        if str_at(&current, "status.phase") != "Healthy" {
-            return;
-        }
-        let image = str_at(
-            &current["spec"]["template"]["spec"]["containers"][0],
-            "image",
-        );
-        if let Some(next) = next_patch_version(image) {
-            apply(
-                store,
-                Change::SetImage {
-                    key: key.clone(),
-                    image: next,
-                },
-                now,
-            );
-        }
-    }
-}
-
-/// `…:v1.8.2` → `…:v1.8.3`
-fn next_patch_version(image: &str) -> Option<String> {
-    let (head, patch) = image.rsplit_once('.')?;
-    let patch: u64 = patch.parse().ok()?;
-    Some(format!("{head}.{}", patch + 1))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -783,10 +435,6 @@ mod tests {
         namespaces.sort();
         namespaces.dedup();
         assert!(namespaces.len() >= 3);
-        assert_eq!(
-            next_patch_version("r.example.com/a/b:v1.8.9").as_deref(),
-            Some("r.example.com/a/b:v1.8.10")
-        );
         let bad = behaviour(
             "shop",
             "checkout",

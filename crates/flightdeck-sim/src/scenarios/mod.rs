@@ -1,0 +1,83 @@
+//! What the simulated clusters hold: the demo's services and incidents (demo.rs), or
+//! generated rollouts for scale runs (scale.rs), both made of the objects in manifests.rs
+//! and set up by playing their history of [`Action`]s through the controller before the
+//! servers answer; and the new revisions that start on their own afterwards
+//! (liveliness.rs).
+
+mod demo;
+mod liveliness;
+mod manifests;
+mod scale;
+
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use crate::discovery::{ANALYSIS_TEMPLATES, NAMESPACES, ROLLOUTS};
+use crate::objects::str_at;
+use crate::store::{ObjectKey, Store};
+
+pub use demo::{
+    DEMO_HISTORY, DemoCanary, behaviour, demo, demo_canaries, demo_incidents, image_exists,
+};
+pub use liveliness::Liveliness;
+pub use scale::{SCALE_HISTORY, scale};
+
+/// Something the scenario does to a cluster at a simulated second (relative to the start
+/// of the live run; the history before it is negative).
+pub struct Action {
+    pub at: i64,
+    pub cluster: usize,
+    pub change: Change,
+}
+
+pub enum Change {
+    Create(Value),
+    /// Roll out a new image (a new pod template).
+    SetImage {
+        key: ObjectKey,
+        image: String,
+    },
+    /// Skip the steps of the update in progress (`status.promoteFull`), as history does.
+    PromoteFull(ObjectKey),
+    Abort(ObjectKey),
+}
+
+fn bump_generation(rollout: &mut Value) {
+    let generation = rollout["metadata"]["generation"].as_i64().unwrap_or(1) + 1;
+    rollout["metadata"]["generation"] = json!(generation);
+}
+
+pub fn apply(store: &Store, change: Change, now: Timestamp) {
+    let result = match change {
+        Change::Create(object) => {
+            let resource = match str_at(&object, "kind") {
+                "Namespace" => NAMESPACES,
+                "AnalysisTemplate" => ANALYSIS_TEMPLATES,
+                _ => ROLLOUTS,
+            };
+            store.create(resource, object, now).map(|_| ())
+        }
+        Change::SetImage { key, image } => store
+            .update(ROLLOUTS, &key, |r| {
+                r["spec"]["template"]["spec"]["containers"][0]["image"] = json!(image);
+                bump_generation(r);
+                Ok(())
+            })
+            .map(|_| ()),
+        Change::PromoteFull(key) => store
+            .update(ROLLOUTS, &key, |r| {
+                r["status"]["promoteFull"] = json!(true);
+                Ok(())
+            })
+            .map(|_| ()),
+        Change::Abort(key) => store
+            .update(ROLLOUTS, &key, |r| {
+                r["status"]["abort"] = json!(true);
+                Ok(())
+            })
+            .map(|_| ()),
+    };
+    if let Err(e) = result {
+        tracing::warn!("simulated scenario: {e}");
+    }
+}
