@@ -90,6 +90,23 @@ pub enum MetricsError {
         status: u16,
         body: String,
     },
+    /// Refused for the credentials (401, 403), in words saying which one to look at.
+    #[error("{backend}: {status}: {reason}")]
+    Refused {
+        backend: String,
+        status: u16,
+        reason: String,
+    },
+    /// A 429: no query goes out for `wait`, as the header `told_by` asked.
+    #[error("{backend}: 429: rate limited; no queries for {} ({told_by})", seconds(*wait))]
+    RateLimited {
+        backend: String,
+        wait: Duration,
+        told_by: String,
+    },
+    /// Some of the queries of one request failed: the answer cannot be judged on.
+    #[error("{backend}: partial answer: {reason}")]
+    Partial { backend: String, reason: String },
     #[error("{backend}: not ready: {reason}")]
     NotReady { backend: String, reason: String },
     /// An answer that is not Prometheus' JSON (a proxy's HTML page, a truncated body).
@@ -110,6 +127,10 @@ pub enum MetricsError {
 }
 
 fn seconds(d: Duration) -> String {
+    // A wait counts down: whole seconds, rounded up.
+    if d >= Duration::from_secs(10) {
+        return format!("{}s", d.as_secs() + u64::from(d.subsec_nanos() > 0));
+    }
     let ms = d.as_millis();
     if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
