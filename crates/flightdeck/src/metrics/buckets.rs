@@ -58,7 +58,8 @@ struct Split<'a> {
     lifetime: Vec<&'a Point>,
     /// Buckets that start within the trend's span.
     recent: Vec<&'a Point>,
-    /// The newest bucket that has ended.
+    /// The newest bucket that has ended and has requests, if it is one of the last few:
+    /// a vendor's newest buckets are still being filled as its intake catches up.
     last_whole: Option<&'a Point>,
 }
 
@@ -76,9 +77,16 @@ fn split<'a>(points: &'a [Point], plan: &Plan, step: Duration) -> Split<'a> {
             .filter(|p| p.time + step > since && p.time < now)
             .collect(),
         recent: points.iter().filter(|p| p.time >= trend).collect(),
-        last_whole: points.iter().rev().find(|p| p.time + step <= now),
+        last_whole: points
+            .iter()
+            .rev()
+            .filter(|p| p.time + step <= now && p.time + step * (1.0 + FILLING) > now)
+            .find(|p| finite(p.value) > 0.0),
     }
 }
+
+/// Buckets before now that may still be filling.
+const FILLING: f64 = 3.0;
 
 fn finite(value: f64) -> f64 {
     if value.is_finite() { value } else { 0.0 }
@@ -219,6 +227,13 @@ mod tests {
             })
         );
         assert_eq!(read.rps, Some(50.0));
+        // The newest whole bucket still empty (the vendor's intake behind): the one before.
+        let mut filling = requests.clone();
+        filling[4].value = 0.0;
+        assert_eq!(counts(&errors, &filling, &plan, STEP).rps, Some(40.0));
+        // Nothing for four buckets: no traffic now.
+        let quiet = Plan::new(at(1005), at(1081), Resolution::buckets(STEP));
+        assert_eq!(counts(&errors, &requests, &quiet, STEP).rps, Some(0.0));
         assert_eq!(read.figures.trend.len(), 6);
         assert_eq!(read.figures.trend[2], 0.0);
     }

@@ -98,7 +98,7 @@ pub enum MetricsError {
         reason: String,
     },
     /// A 429: no query goes out for `wait`, as the header `told_by` asked.
-    #[error("{backend}: 429: rate limited; no queries for {} ({told_by})", seconds(*wait))]
+    #[error("{backend}: 429: rate limited; no queries for {} ({told_by})", whole_seconds(*wait))]
     RateLimited {
         backend: String,
         wait: Duration,
@@ -126,11 +126,12 @@ pub enum MetricsError {
     Config(String),
 }
 
+/// A wait, counting down: whole seconds, rounded up.
+fn whole_seconds(d: Duration) -> String {
+    format!("{}s", d.as_secs() + u64::from(d.subsec_nanos() > 0))
+}
+
 fn seconds(d: Duration) -> String {
-    // A wait counts down: whole seconds, rounded up.
-    if d >= Duration::from_secs(10) {
-        return format!("{}s", d.as_secs() + u64::from(d.subsec_nanos() > 0));
-    }
     let ms = d.as_millis();
     if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
