@@ -298,6 +298,60 @@ mod tests {
         .unwrap();
     }
 
+    /// Named backends: each context reads the one it names; a name that is not there, a
+    /// site that is not Datadog's, NRQL that brings its own window are said with their line.
+    #[test]
+    fn metrics_backends_are_checked_with_their_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        let load = |text: &str| {
+            std::fs::write(&file, text).unwrap();
+            load_from(Some(&file), None, TermProfile::Ansi256).map_err(|e| e.to_string())
+        };
+        let backends = "[metrics]\ndefault = \"us\"\n\n[metrics.backends.eu]\nkind = \"datadog\"\nsite = \"datadoghq.eu\"\n\n[metrics.backends.us]\nkind = \"newrelic\"\naccount_id = 42\n";
+        let config = load(&format!(
+            "[contexts.prod-eu]\nmetrics = \"eu\"\n\n{backends}"
+        ))
+        .unwrap();
+        assert_eq!(
+            config.metrics_of_contexts,
+            [("prod-eu".to_string(), "eu".to_string())].into()
+        );
+        let err = load(&format!(
+            "[contexts.prod-eu]\nproduction = true\nmetrics = \"ue\"\n\n{backends}"
+        ))
+        .unwrap_err();
+        assert!(
+            err.contains(
+                "line 3: [contexts.prod-eu] metrics = \"ue\": no such backend; there are eu, us"
+            ),
+            "{err}"
+        );
+        let err = load(&backends.replace("datadoghq.eu", "datadoghq.io")).unwrap_err();
+        assert!(
+            err.contains("line 6: [metrics.backends.eu] site = \"datadoghq.io\": not a Datadog site; one of datadoghq.com, us3.datadoghq.com"),
+            "{err}"
+        );
+        let err = load(&backends.replace("default = \"us\"", "default = \"ap\"")).unwrap_err();
+        assert!(
+            err.contains("line 2: [metrics] default = \"ap\": no such backend; there are eu, us"),
+            "{err}"
+        );
+        let err = load(&format!(
+            "{backends}\n[[metrics.backends.us.metric]]\nname = \"orders\"\nquery = \"SELECT count(*) FROM Order SINCE 1 hour ago\"\n"
+        ))
+        .unwrap_err();
+        assert!(
+            err.contains("line 13: metrics.metric `orders`: leave SINCE out of the NRQL"),
+            "{err}"
+        );
+        let err = load("[contexts.lab]\nmetrics = \"eu\"\n").unwrap_err();
+        assert!(
+            err.contains("line 2: [contexts.lab] metrics = \"eu\": no such backend; there is no [metrics] section"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn user_files_override_and_errors_name_file_and_line() {
         let dir = tempfile::tempdir().unwrap();

@@ -183,6 +183,15 @@ fn tags_version() -> String {
 const ADDED_CLAUSES: [&str; 5] = ["SINCE", "UNTIL", "TIMESERIES", "FACET", "COMPARE"];
 
 impl BackendConfig {
+    /// How often each of the backend's canaries is read.
+    pub fn poll_every(&self) -> Duration {
+        match self {
+            BackendConfig::Prometheus(prometheus) => prometheus.poll_every,
+            BackendConfig::Datadog(datadog) => datadog.poll_every,
+            BackendConfig::Newrelic(newrelic) => newrelic.poll_every,
+        }
+    }
+
     /// What cannot be right whatever the data, as `[metrics.backends.NAME] key …: why`.
     pub fn check(&self, name: &str) -> Result<(), String> {
         let table = format!("[metrics.backends.{name}]");

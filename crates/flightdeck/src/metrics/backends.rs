@@ -12,7 +12,7 @@ use crate::metrics::datadog::Datadog;
 use crate::metrics::newrelic::NewRelic;
 use crate::metrics::prometheus::Prometheus;
 use crate::metrics::prometheus_versions::PrometheusReader;
-use crate::metrics::queried::{Now, QueriedRollouts, Resolution};
+use crate::metrics::queried::{Now, QueriedRollouts, Resolution, VersionReader};
 use crate::metrics::rollout_metrics::{RolloutMetrics, Scoring, Target};
 use crate::metrics::source::MetricsError;
 
@@ -105,47 +105,28 @@ impl Backends {
             });
         }
         for (name, backend) in &config.backends {
-            let definitions = backend
-                .definitions()
-                .map_err(|e| MetricsError::Config(e.to_string()))?;
-            let (rollouts, label, poll_every): (QueriedRollouts, String, Duration) = match backend {
+            let (source, label) = match backend {
                 BackendConfig::Prometheus(prometheus_config) => {
-                    let (source, label) =
-                        prometheus(prometheus_config, &scoring, env, now.clone())?;
-                    names.push(name.clone());
-                    backends.push(Backend {
-                        label: format!("{name}: {label}"),
-                        source,
-                        poll_every: prometheus_config.poll_every,
-                    });
-                    continue;
+                    prometheus(prometheus_config, &scoring, env, now.clone())?
                 }
                 BackendConfig::Datadog(datadog) => {
                     let client = Datadog::with_env(datadog, env)?;
                     let label = client.name().to_string();
-                    let reader = Box::new(Bucketed::new(client, VENDOR_BUCKET));
-                    (
-                        QueriedRollouts::new(reader, definitions, scoring.clone()),
-                        label,
-                        datadog.poll_every,
-                    )
+                    let reader = Bucketed::new(client, VENDOR_BUCKET);
+                    vendor(reader, backend, &scoring, now.clone(), label)?
                 }
                 BackendConfig::Newrelic(newrelic) => {
                     let client = NewRelic::with_env(newrelic, env)?;
                     let label = client.name().to_string();
-                    let reader = Box::new(Bucketed::new(client, VENDOR_BUCKET));
-                    (
-                        QueriedRollouts::new(reader, definitions, scoring.clone()),
-                        label,
-                        newrelic.poll_every,
-                    )
+                    let reader = Bucketed::new(client, VENDOR_BUCKET);
+                    vendor(reader, backend, &scoring, now.clone(), label)?
                 }
             };
             names.push(name.clone());
             backends.push(Backend {
                 label: format!("{name}: {label}"),
-                source: Arc::new(rollouts.with_clock(now.clone())),
-                poll_every,
+                source,
+                poll_every: backend.poll_every(),
             });
         }
         let index = |name: &str| {
@@ -198,6 +179,21 @@ impl Backends {
                 .collect(),
         }
     }
+}
+
+/// A vendor's backend over its `reader`, and its label.
+fn vendor(
+    reader: impl VersionReader + 'static,
+    config: &BackendConfig,
+    scoring: &Scoring,
+    now: Now,
+    label: String,
+) -> Result<(Arc<dyn RolloutMetrics>, String), MetricsError> {
+    let definitions = config
+        .definitions()
+        .map_err(|e| MetricsError::Config(e.to_string()))?;
+    let rollouts = QueriedRollouts::new(Box::new(reader), definitions, scoring.clone());
+    Ok((Arc::new(rollouts.with_clock(now)), label))
 }
 
 /// A Prometheus backend and its label.

@@ -164,8 +164,8 @@ impl<A: BucketApi> VersionReader for Bucketed<A> {
                 .collect();
             let buckets = self.api.buckets(&queries, range).await?;
             Ok(buckets
-                .chunks(2)
-                .map(|pair| counts(&pair[0], &pair[pair.len() - 1], plan, range.step))
+                .chunks_exact(2)
+                .map(|pair| counts(&pair[0], &pair[1], plan, range.step))
                 .collect())
         })
     }
