@@ -454,3 +454,95 @@ async fn keys_never_show_in_errors_logs_or_debug_output() {
         }
     }
 }
+
+/// New Relic's bad days through its simulated NerdGraph: a refused key, an answer whose
+/// queries partly failed, a NerdGraph that never answers. NO DATA each time.
+#[tokio::test]
+async fn new_relics_refusals_partial_answers_and_silence_are_no_data() {
+    let fleet = fleet(1.0).await;
+    let served = vendors::newrelic::start(
+        fleet.traffic(EU).unwrap(),
+        vendors::newrelic::NewRelicExpects {
+            api_key: "NRAK-test-key-0123456789".into(),
+            account: 77,
+            version_attribute: "tags.version".into(),
+        },
+    )
+    .await
+    .unwrap();
+    // A port that takes connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    #[derive(serde::Deserialize)]
+    struct File {
+        metrics: MetricsConfig,
+    }
+    let text = format!(
+        "[metrics.backends.nr]\nkind = \"newrelic\"\naccount_id = 77\nregion = \"eu\"\nurl = \"{}/graphql\"\n\
+         [metrics.backends.silent]\nkind = \"newrelic\"\naccount_id = 77\ntimeout = \"300ms\"\nurl = \"http://{}/graphql\"\n",
+        served.url,
+        silent.local_addr().unwrap()
+    );
+    let config = toml::from_str::<File>(&text).unwrap().metrics;
+    config.check().unwrap();
+    let env =
+        |name: &str| (name == "NEW_RELIC_API_KEY").then(|| "NRAK-test-key-0123456789".to_string());
+    let contexts = [
+        (EU.to_string(), "nr".to_string()),
+        ("sim-prod-us".to_string(), "silent".to_string()),
+    ];
+    let backends =
+        Backends::build(&config, &contexts.into(), &env, Arc::new(fleet.clock())).unwrap();
+    let source = source(&backends, EU);
+    let checkout = target(&fleet, EU, "shop", "checkout").await;
+    let backend = format!("New Relic (EU, account 77) at {}/graphql", served.url);
+
+    source.ready().await.unwrap();
+    let unauthorized = json_answer(
+        401,
+        r#"{"errors": [{"message": "Invalid API key", "extensions": {"errorClass": "UNAUTHORIZED"}}]}"#,
+    );
+    let partial = json_answer(
+        200,
+        r#"{"data": {"actor": {"account": {"q0": {"results": []}, "q1": null}}}, "errors": [{"message": "NRQL Syntax Error: Error at line 1 position 20", "path": ["actor", "account", "q1"], "extensions": {"errorClass": "INVALID_INPUT"}}]}"#,
+    );
+    for (answer, words) in [
+        (
+            unauthorized,
+            "401: New Relic does not accept the user key in NEW_RELIC_API_KEY".to_string(),
+        ),
+        (
+            partial,
+            "partial answer: NRQL Syntax Error: Error at line 1 position 20".to_string(),
+        ),
+    ] {
+        served.queue(answer.clone());
+        served.queue(answer);
+        let report = report(source.as_ref(), &checkout).await;
+        assert_eq!(
+            report.verdict.outcome,
+            Outcome::NoData,
+            "{}",
+            report.verdict
+        );
+        for error in errors_of(&report) {
+            assert_eq!(error, format!("{backend}: {words}"));
+        }
+    }
+    assert!(served.violations().is_empty(), "{:?}", served.violations());
+
+    let silent_source = backends.all()[backends.index_of("sim-prod-us").unwrap()]
+        .source
+        .clone();
+    let down = silent_source.ready().await.unwrap_err();
+    assert_eq!(
+        down,
+        format!(
+            "New Relic (US, account 77) at http://{}/graphql: timed out after 300ms",
+            silent.local_addr().unwrap()
+        )
+    );
+}
+
+fn json_answer(status: u16, body: &str) -> Answer {
+    Answer::json(status, serde_json::from_str(body).unwrap())
+}
