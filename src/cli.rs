@@ -214,6 +214,11 @@ pub struct DemoArgs {
     /// Also write a `<cluster>-readonly` context per cluster whose user may read but not patch.
     #[arg(long)]
     pub deny_patch_context: bool,
+    /// Where the canaries' metrics are read: the simulator's traffic model in-process, a
+    /// Prometheus scraping the simulated clusters (one started from PATH, or --prometheus),
+    /// or a simulated Datadog or New Relic per cluster, through the real clients.
+    #[arg(long, value_enum, default_value_t = DemoMetricsArg::Sim)]
+    pub metrics: DemoMetricsArg,
     /// Read the canaries' metrics from this Prometheus (which scrapes the simulated
     /// clusters' /metrics) instead of from the simulator's traffic model.
     #[arg(long, value_name = "URL")]
@@ -223,14 +228,30 @@ pub struct DemoArgs {
     pub latency: Option<std::time::Duration>,
 }
 
+/// `--metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DemoMetricsArg {
+    Sim,
+    Prometheus,
+    Datadog,
+    Newrelic,
+}
+
 impl DemoArgs {
     pub fn options(&self) -> flightdeck_demo::DemoOptions {
+        use flightdeck_demo::DemoMetrics;
         flightdeck_demo::DemoOptions {
             seed: self.seed,
             speed: self.speed,
             clusters: self.clusters,
             rollouts: self.rollouts,
             deny_patch_context: self.deny_patch_context,
+            metrics: match self.metrics {
+                DemoMetricsArg::Sim => DemoMetrics::Sim,
+                DemoMetricsArg::Prometheus => DemoMetrics::Prometheus,
+                DemoMetricsArg::Datadog => DemoMetrics::Datadog,
+                DemoMetricsArg::Newrelic => DemoMetrics::NewRelic,
+            },
             prometheus: self.prometheus.clone(),
             latency: self.latency,
         }
@@ -260,6 +281,19 @@ mod tests {
             Some("http://127.0.0.1:9090/")
         );
         assert!(Cli::try_parse_from(["flightdeck", "demo", "--prometheus", "not a url"]).is_err());
+    }
+
+    #[test]
+    fn demo_takes_a_metrics_backend() {
+        let cli = Cli::try_parse_from(["flightdeck", "demo", "--metrics", "datadog"]).unwrap();
+        let Some(Command::Demo(args)) = cli.command else {
+            panic!("the demo command")
+        };
+        assert_eq!(
+            args.options().metrics,
+            flightdeck_demo::DemoMetrics::Datadog
+        );
+        assert!(Cli::try_parse_from(["flightdeck", "demo", "--metrics", "graphite"]).is_err());
     }
 
     #[test]

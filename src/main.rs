@@ -25,6 +25,17 @@ fn main() -> ExitCode {
     }
 }
 
+/// The metrics backends of the config, if it has any.
+fn backends(config: &config::Config) -> eyre::Result<Option<metrics::Backends>> {
+    let Some(settings) = &config.metrics else {
+        return Ok(None);
+    };
+    Ok(Some(metrics::Backends::from_config(
+        settings,
+        &config.metrics_of_contexts,
+    )?))
+}
+
 /// The exit status: 0, or 128 + the signal that ended the cockpit.
 fn run(cli: Cli) -> eyre::Result<u8> {
     let colours = term::colour_profile();
@@ -34,23 +45,14 @@ fn run(cli: Cli) -> eyre::Result<u8> {
             let mut config = config::load(colours)?;
             config.policy.readonly |= cli.scope.readonly;
             let scope = cli.scope.cluster(config.namespaces.clone());
-            let metrics = match &config.metrics {
-                Some(settings) => Some(cockpit::MetricsBackend {
-                    source: metrics::from_config(settings)?,
-                    label: format!("Prometheus at {}", settings.url),
-                }),
-                None => None,
-            };
+            let metrics = backends(&config)?;
             let time = cockpit::Clock::wall();
             let exit = runtime.block_on(cockpit::run(scope, config, metrics, time))?;
             Ok(exit.code())
         }
         Some(Command::Status { output }) => {
             let config = config::load(colours)?;
-            let metrics = match &config.metrics {
-                Some(settings) => Some(metrics::from_config(settings)?),
-                None => None,
-            };
+            let metrics = backends(&config)?;
             let scope = cli.scope.cluster(config.namespaces);
             runtime.block_on(headless::status(&scope, output.into(), metrics))?;
             Ok(0)

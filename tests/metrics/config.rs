@@ -122,8 +122,15 @@ fn errors_name_the_field() {
         "{bad_preset}"
     );
 
-    let missing = parse("[metrics]\npreset = \"argo\"").unwrap_err();
-    assert!(missing.contains("missing field `url`"), "{missing}");
+    // A section with no backend at all: neither a Prometheus `url` nor named backends.
+    let missing = parse("[metrics]\npreset = \"argo\"")
+        .unwrap()
+        .check()
+        .unwrap_err();
+    assert_eq!(
+        missing,
+        "[metrics] needs a `url` (a Prometheus) or [metrics.backends.NAME] tables"
+    );
 
     let metric_field = parse("[metrics]\nurl = \"http://p\"\n[[metrics.metric]]\nname = \"x\"\ndirection = \"up\"\nquery = \"q\"")
         .unwrap_err();

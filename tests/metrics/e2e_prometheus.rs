@@ -16,10 +16,10 @@ use flightdeck::metrics::MetricSpec;
 use flightdeck::metrics::MetricsConfig;
 use flightdeck::metrics::Preset;
 use flightdeck::metrics::Prometheus;
+use flightdeck::metrics::{Backends, PrometheusReader, QueriedRollouts, Resolution};
 use flightdeck::metrics::{MetricDefinition, MetricQueries};
 use flightdeck::metrics::{MetricState, RolloutMetrics, Scoring, WindowData, judge_reading};
-use flightdeck::metrics::{PrometheusRollouts, Resolution};
-use flightdeck::metrics::{Target, from_config, spawn_poller};
+use flightdeck::metrics::{Target, spawn_poller};
 use flightdeck::model::Outcome;
 use flightdeck::model::{Direction, ObjectKey};
 use flightdeck_sim::{Fleet, FleetOptions};
@@ -139,14 +139,17 @@ async fn a_real_prometheus_scraping_the_simulator_gives_the_canary_verdicts() {
 
     let client = Prometheus::new(&MetricsConfig::for_url(&url)).unwrap();
     // Scrapes every second: a rate over five seconds, a point a second.
-    let source = PrometheusRollouts::new(
+    let reader = PrometheusReader::new(
         Box::new(client),
-        Preset::Argo.metrics(Some("cluster")),
-        Scoring::default(),
         Resolution {
             rate_interval: Duration::from_secs(5),
             step: Duration::from_secs(1),
         },
+    );
+    let source = QueriedRollouts::new(
+        Box::new(reader),
+        Preset::Argo.metrics(Some("cluster")),
+        Scoring::default(),
     )
     .with_clusters([(CONTEXT.to_string(), "eu-1".to_string())].into());
     wait_ready(&source, &dir.path().join("prometheus.log")).await;
@@ -202,11 +205,14 @@ async fn a_real_prometheus_scraping_the_simulator_gives_the_canary_verdicts() {
                 .into(),
         },
     });
-    let with_a_broken_query = PrometheusRollouts::new(
-        Box::new(Prometheus::new(&MetricsConfig::for_url(&url)).unwrap()),
+    let client = Prometheus::new(&MetricsConfig::for_url(&url)).unwrap();
+    let with_a_broken_query = QueriedRollouts::new(
+        Box::new(PrometheusReader::new(
+            Box::new(client),
+            Resolution::default(),
+        )),
         metrics,
         Scoring::default(),
-        Resolution::default(),
     );
     let report = flightdeck::metrics::report(&with_a_broken_query, &checkout).await;
     let MetricState::QueryError(error) = &metric(&report, "orders/min").state else {
@@ -219,7 +225,8 @@ async fn a_real_prometheus_scraping_the_simulator_gives_the_canary_verdicts() {
 #[tokio::test]
 async fn a_prometheus_that_is_not_there_is_reported_down_for_every_canary() {
     let url = format!("http://127.0.0.1:{}", free_port());
-    let source = from_config(&MetricsConfig::for_url(&url)).unwrap();
+    let backends = Backends::from_config(&MetricsConfig::for_url(&url), &Default::default());
+    let source = backends.unwrap().all()[0].source.clone();
     let (events, mut updates) = tokio::sync::mpsc::channel(8);
     let poller = spawn_poller(source, Duration::from_secs(3600), events);
     let canary = |name: &str| Target {

@@ -1,17 +1,22 @@
 //! `flightdeck demo`: the simulated fleet wired behind the product's own interfaces, the
-//! kubeconfig its clusters are reached by and the [`TrafficHistory`] its canaries' metrics
-//! are read from, so the cockpit runs exactly as on real clusters.
+//! kubeconfig its clusters are reached by and the metrics backends its canaries are read
+//! from (the [`TrafficHistory`] of its traffic model, a Prometheus scraping it, or
+//! simulated Datadogs and New Relics answering from it), so the cockpit runs exactly as
+//! on real clusters.
 
-use std::sync::Arc;
+pub mod backends;
+pub mod vendors;
+
 use std::time::Duration;
 
 use color_eyre::eyre;
 use jiff::Timestamp;
 
-use flightdeck::metrics::{self, MetricsConfig, RolloutMetrics};
-use flightdeck::metrics::{HistoryMetrics, Interval, TrafficHistory, VersionOf};
+use flightdeck::metrics::{Interval, TrafficHistory, VersionOf};
 use flightdeck::{cluster, cockpit, config};
 use flightdeck_sim::{Fleet, FleetOptions, INTERVAL_SECONDS, Scenario, TrafficHandle, VersionKey};
+
+pub use backends::{DemoMetrics, Running, demo_metrics};
 
 /// What `flightdeck demo` is asked for.
 #[derive(Debug, Clone)]
@@ -25,7 +30,9 @@ pub struct DemoOptions {
     pub rollouts: Option<usize>,
     /// Also a `<cluster>-readonly` context per cluster whose user may not patch.
     pub deny_patch_context: bool,
-    /// Read the canaries' metrics from this Prometheus instead of the traffic model.
+    /// Where the canaries' metrics are read.
+    pub metrics: DemoMetrics,
+    /// With [`DemoMetrics::Prometheus`]: this one, instead of one started here.
     pub prometheus: Option<reqwest::Url>,
     /// Every request to the simulated clusters waits this long.
     pub latency: Option<Duration>,
@@ -66,13 +73,8 @@ pub async fn run(
     config: config::Config,
 ) -> eyre::Result<cockpit::Exit> {
     let fleet = Fleet::start(fleet_options(&args)).await?;
-    let metrics = cockpit::MetricsBackend {
-        source: demo_metrics(&fleet, args.prometheus.as_ref())?,
-        label: match &args.prometheus {
-            Some(url) => format!("Prometheus at {url}"),
-            None => "simulated traffic".into(),
-        },
-    };
+    // Kept until the cockpit ends: the simulated vendors, or the Prometheus started here.
+    let (metrics, _running) = demo_metrics(&fleet, args.metrics, args.prometheus.as_ref()).await?;
     scope.kubeconfig = Some(fleet.kubeconfig_path().to_path_buf());
     if scope.contexts.is_empty() {
         scope.all_contexts = true;
@@ -95,18 +97,6 @@ pub async fn serve(args: DemoOptions) -> eyre::Result<()> {
     }
     fleet.shutdown();
     Ok(())
-}
-
-/// A Prometheus that scrapes the simulated clusters' `/metrics` when its URL is given
-/// (`--prometheus`), else the traffic model read in-process.
-pub fn demo_metrics(
-    fleet: &Fleet,
-    prometheus: Option<&reqwest::Url>,
-) -> eyre::Result<Arc<dyn RolloutMetrics>> {
-    Ok(match prometheus {
-        Some(url) => metrics::from_config(&MetricsConfig::for_url(url.as_str()))?,
-        None => Arc::new(HistoryMetrics::new(Arc::new(SimTraffic::of(fleet)))),
-    })
 }
 
 /// The simulated clusters' traffic models as the product's [`TrafficHistory`].

@@ -15,22 +15,13 @@ use crate::audit::Audit;
 use crate::audited;
 use crate::cluster::{self, ClusterEvent, Scope};
 use crate::config::Config;
-use crate::metrics::{self, RolloutMetrics};
+use crate::metrics::{self, Backends};
 use crate::term::{self, Session};
 use crate::ui;
 
 /// Events taken from the watch channel before a frame is drawn, so that a
 /// flood of changes (a relist of thousands) costs one frame, not thousands.
 const BATCH: usize = 4096;
-
-/// Where the cockpit's metrics come from, and how to name it on screen.
-pub struct MetricsBackend {
-    pub source: Arc<dyn RolloutMetrics>,
-    pub label: String,
-}
-
-/// How often each canary's metrics are read.
-const METRICS_EVERY: Duration = Duration::from_secs(5);
 
 /// What time it is on the clusters: the wall clock, or the demo's
 /// simulated clock (`--speed`), so that ages and countdowns read as the
@@ -55,7 +46,7 @@ impl Clock {
 pub async fn run(
     scope: Scope,
     config: Config,
-    metrics: Option<MetricsBackend>,
+    metrics: Option<Backends>,
     time: Clock,
 ) -> eyre::Result<Exit> {
     let connection = cluster::connect(&scope).await?;
@@ -71,7 +62,7 @@ pub async fn run(
         time.now(),
     );
     state.policy = config.policy;
-    state.metrics_source = metrics.as_ref().map(|m| m.label.clone());
+    state.metrics_sources = metrics.as_ref().map(Backends::names).unwrap_or_default();
     state.log_path = crate::logging::path().map(|p| p.display().to_string());
     // Found now, not after a person has confirmed an action.
     let audit = Audit::open_default().map_err(|e| e.to_string());
@@ -89,13 +80,21 @@ pub async fn run(
 
     let (replies, mut answers) = mpsc::unbounded_channel::<Event>();
     let (metrics_tx, mut readings) = mpsc::channel(64);
-    let poller = metrics.map(|m| metrics::spawn_poller(m.source, METRICS_EVERY, metrics_tx));
+    // A poller per backend, each at its own pace.
+    let pollers = metrics.map(|backends| {
+        let pollers = backends
+            .all()
+            .iter()
+            .map(|b| metrics::spawn_poller(b.source.clone(), b.poll_every, metrics_tx.clone()))
+            .collect();
+        (backends, pollers)
+    });
     let mut executors = Executors {
         connection,
         changes: tx,
         watches,
         replies,
-        poller,
+        pollers,
         audit,
         policy: state.policy.clone(),
     };
@@ -215,7 +214,8 @@ struct Executors {
     /// Dropping a `Watches` stops its tasks.
     watches: cluster::Watches,
     replies: mpsc::UnboundedSender<Event>,
-    poller: Option<metrics::Poller>,
+    /// The backends, and a poller for each.
+    pollers: Option<(Backends, Vec<metrics::Poller>)>,
     /// The audit trail, or why it cannot be written (then no action is sent).
     audit: Result<Audit, String>,
     policy: app::Policy,
@@ -282,8 +282,10 @@ impl Executors {
                 });
             }
             Effect::PollMetrics(targets) => {
-                if let Some(poller) = &self.poller {
-                    poller.set_targets(targets);
+                if let Some((backends, pollers)) = &self.pollers {
+                    for (poller, targets) in pollers.iter().zip(backends.split(targets)) {
+                        poller.set_targets(targets);
+                    }
                 }
             }
         }

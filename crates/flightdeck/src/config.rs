@@ -50,6 +50,9 @@ struct ContextConfig {
     /// across all namespaces.
     #[serde(default)]
     namespaces: Vec<String>,
+    /// The metrics backend this context reads: a name of `[metrics.backends]`.
+    #[serde(default)]
+    metrics: Option<String>,
 }
 
 /// Everything loaded from files, ready for the cockpit.
@@ -61,6 +64,8 @@ pub struct Config {
     pub colours: TermProfile,
     pub policy: Policy,
     pub metrics: Option<MetricsConfig>,
+    /// Per context, the metrics backend it names (`[contexts.X] metrics = "NAME"`).
+    pub metrics_of_contexts: BTreeMap<String, String>,
     /// Per context, the namespaces to watch one by one (`namespaces = [...]`).
     pub namespaces: BTreeMap<String, Vec<String>>,
 }
@@ -109,9 +114,7 @@ pub fn load_from(
                 path: path.to_path_buf(),
                 message,
             })?;
-            if let Some(metrics) = &file.metrics
-                && let Err(problem) = metrics.check()
-            {
+            if let Err(problem) = check_metrics(&file) {
                 return Err(ConfigError {
                     path: path.to_path_buf(),
                     message: match line_naming(&text, &problem) {
@@ -162,17 +165,51 @@ pub fn load_from(
             .filter(|(_, c)| !c.namespaces.is_empty())
             .map(|(name, c)| (name.clone(), c.namespaces.clone()))
             .collect(),
+        metrics_of_contexts: file
+            .contexts
+            .iter()
+            .filter_map(|(name, c)| Some((name.clone(), c.metrics.clone()?)))
+            .collect(),
         metrics: file.metrics,
     })
+}
+
+/// The metrics section's own checks, and that each context names a backend there is.
+fn check_metrics(file: &ConfigFile) -> Result<(), String> {
+    if let Some(metrics) = &file.metrics {
+        metrics.check()?;
+    }
+    let names = file.metrics.as_ref().map(|m| m.names()).unwrap_or_default();
+    for (context, config) in &file.contexts {
+        if let Some(name) = &config.metrics
+            && !names.contains(&name.as_str())
+        {
+            let known = match names.as_slice() {
+                [] => "there is no [metrics] section".to_string(),
+                names => format!("there are {}", names.join(", ")),
+            };
+            return Err(format!(
+                "[contexts.{context}] metrics = {name:?}: no such backend; {known}"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The line of `text` that a check's `problem` is about: the one with the
 /// threshold it names, or with the metric's name (`metrics.metric `X``).
 fn line_naming(text: &str, problem: &str) -> Option<usize> {
-    let needle = if let Some(rest) = problem.strip_prefix("[metrics.thresholds] ") {
+    // `[table] key …`: the key's line in that table, else the table's own.
+    let needle = if let Some(rest) = problem.strip_prefix('[') {
+        let (table, rest) = rest.split_once("] ")?;
         let key = rest.split(' ').next()?;
-        let table = text.find("[metrics.thresholds]")?;
-        let at = text[table..].find(&format!("{key} ="))? + table;
+        let header = text.find(&format!("[{table}]"))?;
+        let end = text[header + 1..]
+            .find("\n[")
+            .map_or(text.len(), |e| e + header + 1);
+        let at = text[header..end]
+            .find(&format!("{key} ="))
+            .map_or(header, |at| at + header);
         return Some(text[..at].matches('\n').count() + 1);
     } else {
         let name = problem
@@ -259,6 +296,60 @@ mod tests {
             "{metrics}[metrics.thresholds]\npass = 90\nmarginal = 60\n"
         ))
         .unwrap();
+    }
+
+    /// Named backends: each context reads the one it names; a name that is not there, a
+    /// site that is not Datadog's, NRQL that brings its own window are said with their line.
+    #[test]
+    fn metrics_backends_are_checked_with_their_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        let load = |text: &str| {
+            std::fs::write(&file, text).unwrap();
+            load_from(Some(&file), None, TermProfile::Ansi256).map_err(|e| e.to_string())
+        };
+        let backends = "[metrics]\ndefault = \"us\"\n\n[metrics.backends.eu]\nkind = \"datadog\"\nsite = \"datadoghq.eu\"\n\n[metrics.backends.us]\nkind = \"newrelic\"\naccount_id = 42\n";
+        let config = load(&format!(
+            "[contexts.prod-eu]\nmetrics = \"eu\"\n\n{backends}"
+        ))
+        .unwrap();
+        assert_eq!(
+            config.metrics_of_contexts,
+            [("prod-eu".to_string(), "eu".to_string())].into()
+        );
+        let err = load(&format!(
+            "[contexts.prod-eu]\nproduction = true\nmetrics = \"ue\"\n\n{backends}"
+        ))
+        .unwrap_err();
+        assert!(
+            err.contains(
+                "line 3: [contexts.prod-eu] metrics = \"ue\": no such backend; there are eu, us"
+            ),
+            "{err}"
+        );
+        let err = load(&backends.replace("datadoghq.eu", "datadoghq.io")).unwrap_err();
+        assert!(
+            err.contains("line 6: [metrics.backends.eu] site = \"datadoghq.io\": not a Datadog site; one of datadoghq.com, us3.datadoghq.com"),
+            "{err}"
+        );
+        let err = load(&backends.replace("default = \"us\"", "default = \"ap\"")).unwrap_err();
+        assert!(
+            err.contains("line 2: [metrics] default = \"ap\": no such backend; there are eu, us"),
+            "{err}"
+        );
+        let err = load(&format!(
+            "{backends}\n[[metrics.backends.us.metric]]\nname = \"orders\"\nquery = \"SELECT count(*) FROM Order SINCE 1 hour ago\"\n"
+        ))
+        .unwrap_err();
+        assert!(
+            err.contains("line 13: metrics.metric `orders`: leave SINCE out of the NRQL"),
+            "{err}"
+        );
+        let err = load("[contexts.lab]\nmetrics = \"eu\"\n").unwrap_err();
+        assert!(
+            err.contains("line 2: [contexts.lab] metrics = \"eu\": no such backend; there is no [metrics] section"),
+            "{err}"
+        );
     }
 
     #[test]

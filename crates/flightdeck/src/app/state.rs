@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use super::Keymap;
 use super::view::{Reorder, Rows};
 use crate::cluster::{Access, Kind};
-use crate::metrics::{RolloutMetricsReport, Target};
+use crate::metrics::{BackendNames, RolloutMetricsReport, Target};
 use crate::model::{
     AnalysisRun, BlastRadius, Experiment, ObjectKey, ReplicaSet, Rollout, RolloutAction,
 };
@@ -232,9 +232,9 @@ pub struct State {
     pub audit_unwritable: Option<String>,
     /// RBAC answers by (context, namespace).
     pub access: HashMap<(String, String), AccessState>,
-    /// Where metrics come from ("simulated traffic", "Prometheus at …");
-    /// `None`: no metrics backend, so no verdicts.
-    pub metrics_source: Option<String>,
+    /// Which metrics backend each context reads, by name ("simulated traffic",
+    /// "eu: Datadog (datadoghq.eu)"); a context that reads none has no verdicts.
+    pub metrics_sources: BackendNames,
     /// The latest metrics report per canary, or why there is none.
     pub metrics: HashMap<ObjectKey, Result<RolloutMetricsReport, String>>,
     /// The canaries the metrics poller was last asked to follow.
@@ -316,7 +316,7 @@ impl State {
             policy: Policy::default(),
             audit_unwritable: None,
             access: HashMap::new(),
-            metrics_source: None,
+            metrics_sources: BackendNames::default(),
             metrics: HashMap::new(),
             metrics_targets: Vec::new(),
             targets_dirty: false,

@@ -140,7 +140,7 @@ pub fn settle(state: &mut State) -> Vec<Effect> {
 /// Follow the canaries in progress when they change: every canary whose
 /// newest version is not yet stable.
 fn metrics_effect(state: &mut State) -> Option<Effect> {
-    if state.metrics_source.is_none() || !state.targets_dirty {
+    if state.metrics_sources.is_empty() || !state.targets_dirty {
         return None;
     }
     state.targets_dirty = false;
@@ -148,6 +148,7 @@ fn metrics_effect(state: &mut State) -> Option<Effect> {
         .rollouts
         .values()
         .filter_map(|r| Target::of(r, state.replica_sets_of(&r.key)))
+        .filter(|t| state.metrics_sources.of(&t.key.context).is_some())
         .collect();
     targets.sort_by(|a, b| a.key.cmp(&b.key));
     if targets == state.metrics_targets {

@@ -5,12 +5,10 @@ use std::io::Write;
 use color_eyre::eyre;
 use serde::Serialize;
 
-use std::sync::Arc;
-
 use super::{snapshot, table};
 use crate::app::{self, State};
 use crate::cluster::{self, Scope};
-use crate::metrics::{RolloutMetrics, RolloutMetricsReport};
+use crate::metrics::{Backends, RolloutMetricsReport};
 use crate::model::Outcome;
 use crate::model::{Phase, Role, Rollout};
 
@@ -154,18 +152,21 @@ fn row<'a>(state: &'a State, rollout: &'a Rollout) -> Row<'a> {
 pub async fn status(
     scope: &Scope,
     format: OutputFormat,
-    metrics: Option<Arc<dyn RolloutMetrics>>,
+    metrics: Option<Backends>,
 ) -> eyre::Result<()> {
     let connection = cluster::connect(scope).await?;
     let mut state = snapshot::take(&connection, scope.namespace.as_deref()).await;
-    if let Some(source) = metrics {
+    if let Some(backends) = metrics {
         // The cockpit's own path: settle names the canaries to follow, their
         // reports arrive as events, and the rows take their urgency.
-        state.metrics_source = Some("metrics".into());
+        state.metrics_sources = backends.names();
         for effect in app::settle(&mut state) {
             if let app::Effect::PollMetrics(targets) = effect {
-                for update in crate::metrics::read_once(source.as_ref(), targets).await {
-                    app::update(&mut state, app::Event::Metrics(update));
+                for (backend, targets) in backends.all().iter().zip(backends.split(targets)) {
+                    let updates = crate::metrics::read_once(backend.source.as_ref(), targets);
+                    for update in updates.await {
+                        app::update(&mut state, app::Event::Metrics(update));
+                    }
                 }
             }
         }

@@ -1,10 +1,14 @@
-//! The `[metrics]` section of `config.toml`.
+//! The `[metrics]` section of `config.toml`: one Prometheus in the section itself (as
+//! earlier versions read it), named backends of any kind in `[metrics.backends.NAME]`
+//! (see `backend_config`), and the verdict's thresholds, shared by all of them.
 //!
 //! ```toml
 //! [metrics]
-//! url = "https://prometheus.example:9090"
+//! default = "eu"              # the backend of a context that names none ([contexts.X] metrics = "NAME")
+//! url = "https://prometheus.example:9090"   # this Prometheus is the backend named "default"
 //! preset = "istio"            # argo (default) | istio | linkerd | nginx | none
 //! timeout = "5s"
+//! poll_every = "5s"           # how often each canary is read
 //! insecure = false            # true skips TLS certificate verification
 //! bearer_token_env = "PROM_TOKEN"
 //! headers = { "X-Scope-OrgID" = "shop" }
@@ -37,6 +41,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::metrics::apm_presets;
+use crate::metrics::backend_config::BackendConfig;
 use crate::metrics::judge::{MetricSpec, Thresholds, Tolerance};
 use crate::metrics::templates::{self, MetricDefinition, MetricQueries, Preset};
 use crate::model::Direction;
@@ -44,12 +50,23 @@ use crate::model::Direction;
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetricsConfig {
-    /// The backend's base URL, e.g. `http://prometheus:9090`.
-    pub url: String,
+    /// Named backends: `[metrics.backends.NAME]`.
+    #[serde(default)]
+    pub backends: BTreeMap<String, BackendConfig>,
+    /// The backend of a context that names none.
+    #[serde(default)]
+    pub default: Option<String>,
+    /// A Prometheus' base URL, e.g. `http://prometheus:9090`: in `[metrics]` itself, the
+    /// backend named "default".
+    #[serde(default)]
+    pub url: Option<String>,
     #[serde(default)]
     pub preset: Preset,
     #[serde(default = "default_timeout", with = "duration_text")]
     pub timeout: Duration,
+    /// How often each canary is read.
+    #[serde(default = "default_poll", with = "duration_text")]
+    pub poll_every: Duration,
     #[serde(default)]
     pub insecure: bool,
     #[serde(default)]
@@ -85,6 +102,13 @@ pub struct MetricsConfig {
 fn default_timeout() -> Duration {
     Duration::from_secs(5)
 }
+
+fn default_poll() -> Duration {
+    Duration::from_secs(5)
+}
+
+/// The name of the Prometheus written in `[metrics]` itself.
+pub const SECTION_BACKEND: &str = "default";
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -216,9 +240,12 @@ impl MetricsConfig {
     /// A backend at `url` with every setting at its default (the Argo preset, no auth).
     pub fn for_url(url: &str) -> Self {
         MetricsConfig {
-            url: url.to_string(),
+            backends: BTreeMap::new(),
+            default: None,
+            url: Some(url.to_string()),
             preset: Preset::default(),
             timeout: default_timeout(),
+            poll_every: default_poll(),
             insecure: false,
             bearer_token: None,
             bearer_token_env: None,
@@ -234,7 +261,8 @@ impl MetricsConfig {
     }
 
     /// What cannot be right whatever the data: thresholds outside 0–100, a
-    /// marginal one above the pass one, a query with an unknown variable.
+    /// marginal one above the pass one, a query with an unknown variable, a backend
+    /// named that is not there.
     pub fn check(&self) -> Result<(), String> {
         let t = &self.thresholds;
         for (name, value) in [("pass", t.pass), ("marginal", t.marginal)] {
@@ -250,26 +278,96 @@ impl MetricsConfig {
                 t.marginal, t.pass
             ));
         }
-        self.definitions().map(|_| ()).map_err(|e| e.to_string())
+        if self.url.is_none() {
+            if self.backends.is_empty() {
+                return Err(
+                    "[metrics] needs a `url` (a Prometheus) or [metrics.backends.NAME] tables"
+                        .into(),
+                );
+            }
+            if let Some(metric) = self.metrics.first() {
+                return Err(format!(
+                    "metrics.metric `{}`: [[metrics.metric]] belongs to the Prometheus at [metrics] url; a named backend's are [[metrics.backends.NAME.metric]]",
+                    metric.name
+                ));
+            }
+        }
+        self.definitions().map_err(|e| e.to_string())?;
+        for (name, backend) in &self.backends {
+            backend.check(name)?;
+            backend.definitions().map_err(|e| e.to_string())?;
+        }
+        if let Some(default) = &self.default
+            && !self.names().contains(&default.as_str())
+        {
+            return Err(format!(
+                "[metrics] default = {default:?}: no such backend; there are {}",
+                self.names().join(", ")
+            ));
+        }
+        Ok(())
+    }
+
+    /// Every backend's name: "default" for `[metrics] url`, then the named ones.
+    pub fn names(&self) -> Vec<&str> {
+        let section = self.url.as_ref().map(|_| SECTION_BACKEND);
+        section
+            .into_iter()
+            .chain(self.backends.keys().map(String::as_str))
+            .collect()
+    }
+
+    /// The backend a context reads when it names none: `default`, else the Prometheus in
+    /// `[metrics]`, else the only named one.
+    pub fn default_backend(&self) -> Option<&str> {
+        match (&self.default, self.names().as_slice()) {
+            (Some(name), _) => Some(name),
+            (None, [only]) => Some(only),
+            (None, _) => self.url.as_ref().map(|_| SECTION_BACKEND),
+        }
     }
 
     /// The preset's metrics followed by the user's; a user metric named like
     /// a preset's takes its place.
     pub fn definitions(&self) -> Result<Vec<MetricDefinition>, MetricConfigError> {
-        let custom = self
-            .metrics
-            .iter()
-            .map(CustomMetric::definition)
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut all: Vec<MetricDefinition> = self
-            .preset
-            .metrics(self.cluster_label.as_deref())
-            .into_iter()
-            .filter(|p| !custom.iter().any(|c| c.spec.name == p.spec.name))
-            .collect();
-        all.extend(custom);
-        Ok(all)
+        merged(
+            self.preset.metrics(self.cluster_label.as_deref()),
+            &self.metrics,
+        )
     }
+}
+
+impl BackendConfig {
+    /// The backend's preset metrics followed by its own.
+    pub fn definitions(&self) -> Result<Vec<MetricDefinition>, MetricConfigError> {
+        match self {
+            BackendConfig::Prometheus(prometheus) => prometheus.definitions(),
+            BackendConfig::Datadog(datadog) => {
+                merged(apm_presets::datadog(datadog), &datadog.metrics)
+            }
+            BackendConfig::Newrelic(newrelic) => {
+                merged(apm_presets::newrelic(newrelic), &newrelic.metrics)
+            }
+        }
+    }
+}
+
+/// A preset's metrics followed by the user's; a user metric named like a preset's takes
+/// its place.
+fn merged(
+    preset: Vec<MetricDefinition>,
+    custom: &[CustomMetric],
+) -> Result<Vec<MetricDefinition>, MetricConfigError> {
+    let custom = custom
+        .iter()
+        .map(CustomMetric::definition)
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut all: Vec<MetricDefinition> = preset
+        .into_iter()
+        .filter(|p| !custom.iter().any(|c| c.spec.name == p.spec.name))
+        .collect();
+    all.extend(custom);
+    Ok(all)
 }
 
 /// Numbers that must lie in a range, refused while the file is read (so the error names
@@ -305,7 +403,7 @@ pub(crate) mod checked {
 }
 
 /// Durations written as text: `"5s"`, `"1m30s"`, `"250ms"`, `"PT5S"`.
-mod duration_text {
+pub(crate) mod duration_text {
     use std::time::Duration;
 
     use serde::{Deserialize, Deserializer, de::Error};

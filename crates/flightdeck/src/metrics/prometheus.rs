@@ -11,6 +11,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 
 use crate::metrics::config::{MetricsConfig, Secret};
+use crate::metrics::http::{first_line, transport_error};
 use crate::metrics::source::{MetricsError, MetricsSource, Point, QueryResult, Range, Series};
 
 /// A Prometheus server (or anything speaking its API: Thanos, Mimir, VictoriaMetrics).
@@ -84,8 +85,12 @@ impl Prometheus {
             (None, None, None) => None,
         };
 
-        let url = reqwest::Url::parse(&config.url).map_err(|e| {
-            MetricsError::Config(format!("url `{}` is not valid: {e}", redact(&config.url)))
+        let text = config
+            .url
+            .as_deref()
+            .ok_or_else(|| MetricsError::Config("a Prometheus needs a `url`".into()))?;
+        let url = reqwest::Url::parse(text).map_err(|e| {
+            MetricsError::Config(format!("url `{}` is not valid: {e}", redact(text)))
         })?;
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
@@ -95,7 +100,7 @@ impl Prometheus {
             .map_err(|e| MetricsError::Config(format!("cannot build the HTTP client: {e}")))?;
         Ok(Self {
             http,
-            base: config.url.trim_end_matches('/').to_string(),
+            base: text.trim_end_matches('/').to_string(),
             name: format!(
                 "Prometheus at {}",
                 redact(url.as_str()).trim_end_matches('/')
@@ -103,6 +108,11 @@ impl Prometheus {
             timeout: config.timeout,
             auth,
         })
+    }
+
+    /// What errors and the metrics pane call it: `Prometheus at <url>`.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     fn get(&self, path: &str) -> reqwest::RequestBuilder {
@@ -136,31 +146,7 @@ impl Prometheus {
     }
 
     fn transport_error(&self, e: &reqwest::Error) -> MetricsError {
-        let backend = self.name.clone();
-        if e.is_timeout() {
-            return MetricsError::Timeout {
-                backend,
-                after: self.timeout,
-            };
-        }
-        // The innermost cause says what happened ("connection refused"),
-        // and carries no URL, so no credentials.
-        let mut cause: &dyn std::error::Error = e;
-        while let Some(next) = cause.source() {
-            cause = next;
-        }
-        let reason = match cause
-            .downcast_ref::<std::io::Error>()
-            .map(std::io::Error::kind)
-        {
-            Some(std::io::ErrorKind::ConnectionRefused) => "connection refused".to_string(),
-            _ => cause.to_string(),
-        };
-        if e.is_connect() || e.is_request() {
-            MetricsError::Unreachable { backend, reason }
-        } else {
-            MetricsError::Decode { backend, reason }
-        }
+        transport_error(&self.name, self.timeout, e)
     }
 }
 
@@ -263,19 +249,6 @@ pub fn decode_response(
 
 fn unix_seconds(t: Timestamp) -> String {
     format!("{:.3}", t.as_millisecond() as f64 / 1000.0)
-}
-
-/// The first line of a body, cut to a readable length (proxies answer with whole HTML pages).
-fn first_line(body: &str) -> String {
-    let line = body
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim();
-    match line.char_indices().nth(200) {
-        Some((cut, _)) => format!("{}…", &line[..cut]),
-        None => line.to_string(),
-    }
 }
 
 /// The URL without user and password.

@@ -90,6 +90,23 @@ pub enum MetricsError {
         status: u16,
         body: String,
     },
+    /// Refused for the credentials (401, 403), in words saying which one to look at.
+    #[error("{backend}: {status}: {reason}")]
+    Refused {
+        backend: String,
+        status: u16,
+        reason: String,
+    },
+    /// A 429: no query goes out for `wait`, as the header `told_by` asked.
+    #[error("{backend}: 429: rate limited; no queries for {} ({told_by})", whole_seconds(*wait))]
+    RateLimited {
+        backend: String,
+        wait: Duration,
+        told_by: String,
+    },
+    /// Some of the queries of one request failed: the answer cannot be judged on.
+    #[error("{backend}: partial answer: {reason}")]
+    Partial { backend: String, reason: String },
     #[error("{backend}: not ready: {reason}")]
     NotReady { backend: String, reason: String },
     /// An answer that is not Prometheus' JSON (a proxy's HTML page, a truncated body).
@@ -107,6 +124,11 @@ pub enum MetricsError {
     /// The client could not be built from the configuration.
     #[error("metrics backend: {0}")]
     Config(String),
+}
+
+/// A wait, counting down: whole seconds, rounded up.
+fn whole_seconds(d: Duration) -> String {
+    format!("{}s", d.as_secs() + u64::from(d.subsec_nanos() > 0))
 }
 
 fn seconds(d: Duration) -> String {

@@ -165,14 +165,7 @@ impl Preset {
         };
         vec![
             MetricDefinition {
-                spec: MetricSpec {
-                    name: "error rate".into(),
-                    unit: "errors/request".into(),
-                    direction: Direction::Lower,
-                    critical: true,
-                    group: "errors".into(),
-                    tolerance: None,
-                },
+                spec: error_rate(),
                 queries: MetricQueries::Counts {
                     errors: format!(
                         "sum(increase({requests}{{{selector},{errors_matcher}}}[{{{{interval}}}}]))"
@@ -181,14 +174,7 @@ impl Preset {
                 },
             },
             MetricDefinition {
-                spec: MetricSpec {
-                    name: "latency p99".into(),
-                    unit: unit.into(),
-                    direction: Direction::Lower,
-                    critical: false,
-                    group: "latency".into(),
-                    tolerance: None,
-                },
+                spec: latency_p99(unit),
                 queries: MetricQueries::Series {
                     query: format!(
                         "histogram_quantile(0.99, sum by (le) (rate({latency_bucket}{{{selector}}}[{{{{rate_interval}}}}])))"
@@ -196,6 +182,30 @@ impl Preset {
                 },
             },
         ]
+    }
+}
+
+/// Every preset's first metric: errors out of requests, critical.
+pub(crate) fn error_rate() -> MetricSpec {
+    MetricSpec {
+        name: "error rate".into(),
+        unit: "errors/request".into(),
+        direction: Direction::Lower,
+        critical: true,
+        group: "errors".into(),
+        tolerance: None,
+    }
+}
+
+/// Every preset's second metric: the 99th percentile of latency, in `unit`.
+pub(crate) fn latency_p99(unit: &str) -> MetricSpec {
+    MetricSpec {
+        name: "latency p99".into(),
+        unit: unit.into(),
+        direction: Direction::Lower,
+        critical: false,
+        group: "latency".into(),
+        tolerance: None,
     }
 }
 

@@ -25,17 +25,29 @@ pub fn lines_wanted(state: &State) -> usize {
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let source = state
-        .metrics_source
-        .as_deref()
-        .unwrap_or("no metrics backend");
+    // The backend the selected rollout's context reads: contexts may read different ones.
+    let context = state.selected.as_ref().map(|k| k.context.as_str());
+    let source = match context {
+        Some(context) => state.metrics_sources.of(context),
+        None => state.metrics_sources.default.as_deref(),
+    };
     let block = Block::bordered()
-        .title(format!(" METRICS stable | canary · {source} "))
+        .title(format!(
+            " METRICS stable | canary · {} ",
+            source.unwrap_or("no metrics backend")
+        ))
         .border_style(theme.border(false));
     let width = block.inner(area).width as usize;
     let lines = match state.selected.as_ref().and_then(|k| state.metrics.get(k)) {
-        _ if state.metrics_source.is_none() => vec![Line::styled(
+        _ if state.metrics_sources.is_empty() => vec![Line::styled(
             "no metrics backend: add a [metrics] section to config.toml",
+            theme.muted(),
+        )],
+        _ if source.is_none() => vec![Line::styled(
+            format!(
+                "no metrics backend for {}: name one in [contexts.{0}] metrics, or [metrics] default",
+                context.unwrap_or("this context")
+            ),
             theme.muted(),
         )],
         None => vec![Line::styled(

@@ -483,7 +483,7 @@ fn a_failing_verdict_moves_its_canary_up_to_the_failing_ones() {
     use crate::metrics::MetricsUpdate;
     use crate::model::Outcome;
     let mut s = state();
-    s.metrics_source = Some("test".into());
+    s.metrics_sources.default = Some("test".into());
     // Step 1 of the test canary is a `pause: {}`: it waits for a person.
     let mut all = vec![
         canary("eu", "shop", "a-waiting", Phase::Paused, 1),

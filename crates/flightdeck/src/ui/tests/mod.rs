@@ -142,7 +142,7 @@ pub(super) fn fleet_state(width: u16, height: u16) -> State {
         &mut state,
         Event::Cluster(ClusterEvent::AnalysisRun(Change::Applied(Box::new(run)))),
     );
-    state.metrics_source = Some("simulated traffic".into());
+    state.metrics_sources.default = Some("simulated traffic".into());
     settle(&mut state);
     for (name, canary_errors, canary_latency) in [
         ("checkout", 380.0, 0.18),

@@ -361,3 +361,40 @@ fn an_audit_trail_that_cannot_be_written_is_said_and_every_action_dimmed() {
         state.flash()
     );
 }
+
+/// Contexts that read different backends: the metrics pane names the one the selected
+/// rollout's context reads, and says so when its context reads none.
+#[test]
+fn the_metrics_pane_names_the_backend_of_the_selected_rollouts_context() {
+    let mut state = fleet_state(120, 40);
+    state.metrics_sources = crate::metrics::BackendNames {
+        default: None,
+        contexts: [(
+            "sim-prod-eu".to_string(),
+            "eu: Datadog (datadoghq.eu)".to_string(),
+        )]
+        .into(),
+    };
+    select(&mut state, "checkout");
+    let text = screen(&state);
+    assert!(
+        text.contains("METRICS stable | canary · eu: Datadog (datadoghq.eu)"),
+        "{text}"
+    );
+    select(&mut state, "search");
+    let text = screen(&state);
+    assert!(
+        text.contains("METRICS stable | canary · no metrics backend"),
+        "{text}"
+    );
+    assert!(
+        text.contains("no metrics backend for sim-prod-us: name one in [contexts.sim-prod-us]"),
+        "{text}"
+    );
+    state.metrics_sources.default = Some("us: New Relic (US, account 42)".into());
+    let text = screen(&state);
+    assert!(
+        text.contains("METRICS stable | canary · us: New Relic (US, account 42)"),
+        "{text}"
+    );
+}
