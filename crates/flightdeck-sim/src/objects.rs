@@ -63,7 +63,7 @@ pub fn hash_of(value: &Value) -> String {
 pub fn pod_template_hash(template: &Value) -> String {
     let mut template = template.clone();
     if let Some(labels) = template["metadata"]["labels"].as_object_mut() {
-        labels.shift_remove(HASH_LABEL);
+        labels.remove(HASH_LABEL);
     }
     hash_of(&template)
 }
@@ -190,7 +190,7 @@ pub fn set_condition(
 /// Remove a field of an object, if it is one.
 pub fn remove(map: &mut Value, field: &str) {
     if let Some(m) = map.as_object_mut() {
-        m.shift_remove(field);
+        m.remove(field);
     }
 }
 
