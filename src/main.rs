@@ -6,11 +6,6 @@ use flightdeck::{cockpit, config, headless, logging, metrics, term};
 
 mod cli;
 
-// glibc's allocator spent a third of a 10,000-rollout list in its free lists
-// (`unlink_chunk`, `malloc_consolidate`); mimalloc's thread-local pages do not.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use cli::{Cli, Command};
 
 fn main() -> ExitCode {

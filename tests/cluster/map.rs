@@ -173,8 +173,8 @@ fn canary_details_come_from_spec_and_status() {
     assert_eq!(r.observed_generation, 429);
     assert_eq!(r.created, Some("2019-10-25T06:07:18Z".parse().unwrap()));
     assert_eq!(
-        r.steps,
-        vec![
+        *r.steps,
+        [
             Step::SetWeight(20),
             Step::Pause { seconds: None },
             Step::SetWeight(40),

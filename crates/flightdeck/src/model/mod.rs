@@ -13,6 +13,7 @@ mod rollout;
 mod step;
 #[cfg(test)]
 pub mod testing;
+mod text;
 mod verdict;
 
 pub use action::{RolloutAction, availability, unusual};
@@ -26,6 +27,7 @@ pub use rollout::{
     rank,
 };
 pub use step::{Step, age_changes_at, set_weight_at, short_age};
+pub use text::{Text, interned, shared_steps};
 pub use verdict::{
     Classification, DataAmount, DataUnit, Direction, EffectSize, MetricResult, Outcome, Verdict,
 };

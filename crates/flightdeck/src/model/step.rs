@@ -4,7 +4,7 @@ use std::fmt;
 
 use jiff::Timestamp;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Step {
     SetWeight(u32),
     /// `pause: {}` waits for a person; `pause: {duration}` for a time.

@@ -1,5 +1,5 @@
-//! A watcher's events as the app hears them: a (re)list as one `Relisted`, then each
-//! change, every object mapped as it arrives.
+//! A watcher's events as the app hears them: a (re)list in parts (`Listing`s, then a
+//! last `Relisted`), then each change, every object mapped as it arrives.
 
 use kube::runtime::watcher;
 use serde_json::Value;
@@ -8,10 +8,14 @@ use super::watched::Watched;
 use crate::cluster::{Change, ClusterEvent};
 use crate::model::ObjectKey;
 
+/// Objects per part of a list told to the app.
+const LISTING_PART: usize = 500;
+
 /// Turns one watcher's events into `ClusterEvent`s: the objects of a
-/// (re)list are buffered into one `Relisted`, followed by `Live`. Each is
-/// mapped as it arrives, so that a list of thousands never holds more than
-/// one raw object at a time (raw JSON is ten times the size of the model).
+/// (re)list go out in parts of [`LISTING_PART`], the last one `Relisted`,
+/// followed by `Live`. Each is mapped as it arrives, so that a list of
+/// thousands never holds more than one raw object at a time (raw JSON is ten
+/// times the size of the model), nor the whole list before the app has it.
 pub(super) struct Relay<T> {
     context: String,
     /// The namespace the watch covers (`None`: all).
@@ -43,15 +47,23 @@ impl<T: Watched> Relay<T> {
                     Ok(item) => self.listing.push(item),
                     Err(report) => self.unreadable.push(report),
                 }
-                Vec::new()
-            }
-            watcher::Event::InitDone => {
-                let mut out = std::mem::take(&mut self.unreadable);
-                out.push(T::wrap(Change::Relisted {
+                if self.listing.len() < LISTING_PART {
+                    return Vec::new();
+                }
+                vec![T::wrap(Change::Listing {
                     context: self.context.clone(),
                     namespace: self.namespace.clone(),
                     items: std::mem::take(&mut self.listing),
-                }));
+                })]
+            }
+            watcher::Event::InitDone => {
+                let mut out = vec![T::wrap(Change::Relisted {
+                    context: self.context.clone(),
+                    namespace: self.namespace.clone(),
+                    items: std::mem::take(&mut self.listing),
+                })];
+                // After the list, which forgets the scope's earlier unreadable objects.
+                out.append(&mut self.unreadable);
                 out.push(self.live());
                 out
             }
@@ -111,9 +123,9 @@ mod tests {
 
     fn names(event: &ClusterEvent) -> Vec<String> {
         match event {
-            ClusterEvent::ReplicaSet(Change::Relisted { items, .. }) => {
-                items.iter().map(|rs| rs.key.name.clone()).collect()
-            }
+            ClusterEvent::ReplicaSet(
+                Change::Relisted { items, .. } | Change::Listing { items, .. },
+            ) => items.iter().map(|rs| rs.key.name.clone()).collect(),
             ClusterEvent::ReplicaSet(Change::Applied(rs)) => vec![rs.key.name.clone()],
             other => panic!("not a ReplicaSet change: {other:?}"),
         }
@@ -145,6 +157,37 @@ mod tests {
     }
 
     #[test]
+    fn a_long_list_goes_out_in_parts_as_it_arrives() {
+        let mut relay = Relay::<ReplicaSet>::new("prod", None);
+        relay.on_event(Event::Init);
+        let mut out = Vec::new();
+        for i in 0..LISTING_PART * 2 + 1 {
+            out.extend(relay.on_event(Event::InitApply(rs(&format!("a-{i}"), "1"))));
+        }
+        out.extend(relay.on_event(Event::InitDone));
+        let parts: Vec<(&str, usize)> = out
+            .iter()
+            .map(|e| match e {
+                ClusterEvent::ReplicaSet(Change::Listing { items, .. }) => ("listing", items.len()),
+                ClusterEvent::ReplicaSet(Change::Relisted { items, .. }) => {
+                    ("relisted", items.len())
+                }
+                ClusterEvent::Live { .. } => ("live", 0),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            parts,
+            [
+                ("listing", LISTING_PART),
+                ("listing", LISTING_PART),
+                ("relisted", 1),
+                ("live", 0)
+            ]
+        );
+    }
+
+    #[test]
     fn applies_and_deletes_pass_through() {
         let mut relay = Relay::<ReplicaSet>::new("prod", None);
         let out = relay.on_event(Event::Apply(rs("a-1", "1")));
@@ -168,15 +211,16 @@ mod tests {
         relay.on_event(Event::InitApply(bad.clone()));
         let out = relay.on_event(Event::InitDone);
         assert_eq!(out.len(), 3);
+        assert_eq!(names(&out[0]), ["a-1"]);
+        // After the list: the app forgets a scope's unreadable objects on a relist.
         assert_eq!(
-            out[0],
+            out[1],
             ClusterEvent::Unreadable {
                 key: ObjectKey::new("prod", "shop", "a-2"),
                 kind: Kind::ReplicaSet,
                 error: r#"shop/a-2: spec.replicas: expected an integer, found "two""#.into(),
             }
         );
-        assert_eq!(names(&out[1]), ["a-1"]);
         assert!(matches!(out[2], ClusterEvent::Live { .. }));
         // Applied: only the report. Deleted: the key, readable or not.
         let out = relay.on_event(Event::Apply(bad.clone()));
