@@ -1,0 +1,1 @@
+//! The ledger: every deploy flightdeck has seen, kept durably.
