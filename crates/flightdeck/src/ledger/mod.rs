@@ -13,6 +13,9 @@
 mod postgres;
 mod schema;
 mod sqlite;
+mod writer;
+
+pub use writer::Writer;
 
 use std::path::PathBuf;
 
@@ -41,6 +44,22 @@ impl Location {
         paths::data_dir()
             .map(|d| Location::Sqlite(d.join(FILE_NAME)))
             .ok_or(LedgerError::NoDataDir)
+    }
+
+    /// The ledger `[ledger]` names: its `url` (PostgreSQL), its `path`, or the default file.
+    pub fn from_settings(
+        path: Option<&std::path::Path>,
+        url: Option<&str>,
+        password_env: Option<&str>,
+    ) -> Result<Location, LedgerError> {
+        match (url, path) {
+            (Some(url), _) => Ok(Location::Postgres {
+                url: url.to_string(),
+                password_env: password_env.map(str::to_string),
+            }),
+            (None, Some(path)) => Ok(Location::Sqlite(path.to_path_buf())),
+            (None, None) => Location::default_sqlite(),
+        }
     }
 
     /// The ledger as a person may be told of it: the file, or the URL without
