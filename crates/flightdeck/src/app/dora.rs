@@ -6,9 +6,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::State;
 use crate::cluster::{Change, ClusterEvent};
-use crate::dora::{
-    self, Deploy, Exposure, Figures, History, Observation, Settings, Trends, Window,
-};
+use crate::dora::{self, Deploy, Figures, History, Observation, Settings, Trends, Window};
 use crate::metrics::RolloutMetricsReport;
 use crate::model::{ObjectKey, Outcome as VerdictOutcome, RolloutAction};
 
@@ -55,19 +53,7 @@ pub struct DoraRow {
     pub weekly: Vec<u64>,
 }
 
-/// A row of the changes view: a deploy, or an action on one.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChangeRow {
-    pub at: Timestamp,
-    pub key: ObjectKey,
-    /// `shop:v1 → shop:v2`, or the action (`abort`).
-    pub what: String,
-    pub who: String,
-    pub outcome: String,
-    pub verdict: String,
-    pub exposure: Option<Exposure>,
-    pub action: bool,
-}
+pub use crate::dora::Change as ChangeRow;
 
 pub const WEEKS: usize = 8;
 /// Rows the changes view keeps, newest first.
@@ -334,59 +320,9 @@ fn rows(state: &mut State) {
     state.dora.rows = rows;
 }
 
-fn images(d: &Deploy) -> String {
-    d.images.join(", ")
-}
-
 fn changes(state: &mut State) {
-    let d = &state.dora;
-    let from = d.window.ending(state.now).from;
-    let mut rows = Vec::new();
-    for deploy in d.history.since(from).into_iter().take(CHANGES_KEPT) {
-        let key = deploy.id.workload();
-        let list = d.history.of(&key);
-        let previous = list
-            .iter()
-            .position(|x| x.id == deploy.id)
-            .and_then(|i| i.checked_sub(1))
-            .map(|i| &list[i]);
-        let what = match previous {
-            Some(p) if images(p) != images(deploy) => format!("{} → {}", images(p), images(deploy)),
-            _ => format!("{} (rev {})", images(deploy), deploy.id.revision),
-        };
-        let who: Vec<&str> = deploy.actions.iter().map(|a| a.user.as_str()).collect();
-        let mut who = who.clone();
-        who.dedup();
-        for action in &deploy.actions {
-            rows.push(ChangeRow {
-                at: action.at,
-                key: key.clone(),
-                what: format!("{} (rev {})", action.action, deploy.id.revision),
-                who: action.user.clone(),
-                outcome: String::new(),
-                verdict: String::new(),
-                exposure: None,
-                action: true,
-            });
-        }
-        rows.push(ChangeRow {
-            at: deploy.started,
-            key,
-            what,
-            who: if who.is_empty() {
-                "—".into()
-            } else {
-                who.join(", ")
-            },
-            outcome: deploy.outcome().label().to_string(),
-            verdict: deploy.verdict.clone().unwrap_or_default(),
-            exposure: deploy.exposure(),
-            action: false,
-        });
-    }
-    rows.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.action.cmp(&b.action)));
-    rows.truncate(CHANGES_KEPT);
-    state.dora.changes = rows;
+    let from = state.dora.window.ending(state.now).from;
+    state.dora.changes = dora::changes(&state.dora.history, from, CHANGES_KEPT);
 }
 
 /// Where the DORA or changes view stands.

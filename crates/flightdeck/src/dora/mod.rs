@@ -7,6 +7,7 @@
 //! exposure of failed deploys. The ledger (`crate::ledger`) keeps the deploys.
 
 mod bands;
+mod changes;
 mod deploy;
 mod figures;
 mod history;
@@ -15,6 +16,7 @@ mod observe;
 mod tests;
 
 pub use bands::{Band, change_fail_band, frequency_band, lead_time_band, recovery_band};
+pub use changes::{Change, changes};
 pub use deploy::{ActionMark, Deploy, DeployId, Exposure, Failure, Outcome, TrafficMark};
 pub use figures::{
     By, Figures, Period, Settings, Trend, Trends, Window, figures_by, figures_of, fleet, trends,
