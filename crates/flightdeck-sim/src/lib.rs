@@ -206,6 +206,14 @@ impl Fleet {
                         scenarios::apply(&store, action.change, now);
                     }
                     controller.tick(now);
+                    // The demo's thirty days of past, once its rollouts have their first
+                    // ReplicaSets and before the short history plays on.
+                    if options.scenario == Scenario::Demo && second == -history {
+                        scenarios::backfill(&store, clock.at(0.0), seed, scenarios::has_past);
+                    }
+                }
+                if options.scenario == Scenario::Demo {
+                    scenarios::retime(&store, clock.at(0.0), seed, scenarios::has_past);
                 }
                 let liveliness = (options.scenario == Scenario::Demo)
                     .then(|| scenarios::Liveliness::demo(index, options.seed));
