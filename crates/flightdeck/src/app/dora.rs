@@ -232,7 +232,7 @@ pub(super) fn on_ledger(state: &mut State, event: LedgerEvent) {
                 state.dora.history.merge(deploy);
             }
             state.dora.ledger = LedgerState::Ready(at);
-            state.dora.dirty = true;
+            invalidate(state);
         }
         LedgerEvent::Unavailable(why) => state.dora.ledger = LedgerState::Unavailable(why),
         LedgerEvent::WriteFailed(why) => state.dora.write_error = Some(why),

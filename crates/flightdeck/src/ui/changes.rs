@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
 use super::Theme;
-use super::dora_strip::exposure;
+use super::dora_strip::{exposure, short_images};
 use super::dora_view::{body, hint};
 use super::format::{fit, fit_left};
 use crate::app::{HistoryView, State};
@@ -34,10 +34,10 @@ pub fn draw(
     let inner = block.inner(area);
     let rows = usize::from(inner.height.saturating_sub(2));
     let width = usize::from(inner.width);
-    // WHEN 11, WORKLOAD, WHAT, WHO 10, OUTCOME 11, VERDICT 14, EXPOSURE rest.
-    let workload = 24.min(width / 5);
+    // WHEN 11, WORKLOAD, WHAT, WHO 10, OUTCOME 11, VERDICT 10, EXPOSURE 28, a space each.
+    let workload = 20.min(width / 5);
     let what = width
-        .saturating_sub(11 + workload + 10 + 11 + 14 + 6)
+        .saturating_sub(12 + workload + 1 + 1 + 11 + 12 + 11 + 28)
         .clamp(10, 60);
     let bold = Style::new().add_modifier(Modifier::BOLD);
     let cell =
@@ -48,7 +48,7 @@ pub fn draw(
         cell("WHAT", what, bold),
         cell("WHO", 10, bold),
         cell("OUTCOME", 11, bold),
-        cell("VERDICT", 14, bold),
+        cell("VERDICT", 10, bold),
         Span::styled("EXPOSURE", bold),
     ])];
     if d.changes.is_empty() {
@@ -68,7 +68,7 @@ pub fn draw(
             cell(&when, 11, theme.muted()),
             cell(&name, workload, Style::new()),
             Span::styled(
-                format!("{:<what$} ", fit_left(&row.what, what)),
+                format!("{:<what$} ", fit_left(&short_images(&row.what), what)),
                 if row.action {
                     Style::new().fg(theme.accent)
                 } else {
@@ -77,7 +77,7 @@ pub fn draw(
             ),
             cell(&row.who, 10, Style::new()),
             cell(&row.outcome, 11, outcome_style),
-            cell(&row.verdict, 14, Style::new()),
+            cell(&row.verdict.replace(" score ", " "), 10, Style::new()),
             Span::raw(row.exposure.as_ref().map(exposure).unwrap_or_default()),
         ]);
         if i == view.cursor {

@@ -40,7 +40,22 @@ pub fn per_day(f: &Figures) -> String {
     if f.deploys == 0 {
         return "—".into();
     }
-    format!("{:.1}/day", f.per_day)
+    match f.per_day {
+        d if d >= 10.0 => format!("{d:.0}/day"),
+        d if d >= 1.0 => format!("{d:.1}/day"),
+        d => format!("{d:.2}/day"),
+    }
+}
+
+/// `registry.example.com/shop/checkout:v2.5.0` → `checkout:v2.5.0`, within a text.
+pub fn short_images(text: &str) -> String {
+    text.split(' ')
+        .map(|word| match word.rsplit_once('/') {
+            Some((_, last)) if word.contains(':') || word.contains('.') => last,
+            _ => word,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 pub fn band_style(band: Option<Band>, theme: &Theme) -> Style {
@@ -54,9 +69,9 @@ pub fn band_style(band: Option<Band>, theme: &Theme) -> Style {
 
 fn arrow(trend: Option<Trend>, theme: &Theme) -> Span<'static> {
     match trend {
-        Some(Trend::Better) => Span::styled("▲", Style::new().fg(theme.healthy)),
-        Some(Trend::Worse) => Span::styled("▼", Style::new().fg(theme.error)),
-        Some(Trend::Same) => Span::styled("=", theme.muted()),
+        Some(Trend::Better) => Span::styled(" ▲", Style::new().fg(theme.healthy)),
+        Some(Trend::Worse) => Span::styled(" ▼", Style::new().fg(theme.error)),
+        Some(Trend::Same) => Span::styled(" =", theme.muted()),
         None => Span::raw(""),
     }
 }
@@ -135,7 +150,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     }
     let ledger = match &state.dora.ledger {
         LedgerState::Unavailable(why) => Some(Line::styled(
-            format!("ledger not in use (figures from what the watches show): {why}"),
+            format!("ledger not in use: {why}"),
             Style::new().fg(theme.error),
         )),
         LedgerState::Opening => Some(Line::styled("reading the ledger…", theme.muted())),
