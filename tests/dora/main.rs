@@ -15,9 +15,15 @@ use flightdeck::ledger::{Ledger, Location};
 
 /// `flightdeck ARGS` with its files under `home`, stderr to `home/stderr`.
 pub fn flightdeck(home: &Path, args: &[&str]) -> Child {
+    flightdeck_with(home, args, &[])
+}
+
+/// The same, with these environment variables.
+pub fn flightdeck_with(home: &Path, args: &[&str], vars: &[(&str, &str)]) -> Child {
     let stderr = std::fs::File::create(home.join("stderr")).unwrap();
     Command::new(env!("CARGO_BIN_EXE_flightdeck"))
         .args(args)
+        .envs(vars.iter().copied())
         .env("XDG_CONFIG_HOME", home.join("config"))
         .env("XDG_DATA_HOME", home.join("data"))
         .env("XDG_STATE_HOME", home.join("state"))

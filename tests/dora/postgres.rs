@@ -166,3 +166,74 @@ async fn a_recorder_whose_postgresql_is_down_tries_again_with_backoff() {
         "the password is never shown:\n{log}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recorder_writes_a_teams_postgresql_and_dora_reads_it_back() {
+    let pg = Postgres::start();
+    let fleet = flightdeck_sim::Fleet::start(flightdeck_sim::FleetOptions {
+        speed: 1e-6,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join("config/flightdeck")).unwrap();
+    std::fs::write(
+        home.path().join("config/flightdeck/config.toml"),
+        format!(
+            "[ledger]\nurl = \"{}\"\npassword_env = \"{PASSWORD_ENV}\"\n",
+            pg.url()
+        ),
+    )
+    .unwrap();
+    let vars = [(PASSWORD_ENV, pg.password.as_str())];
+    let kubeconfig = fleet.kubeconfig_path().display().to_string();
+    let mut recorder = super::flightdeck_with(
+        home.path(),
+        &["record", "--kubeconfig", &kubeconfig, "--all-contexts"],
+        &vars,
+    );
+    let mut config: postgres::Config = pg.url().parse().unwrap();
+    config.password(&pg.password);
+    let start = Instant::now();
+    let mut last = -1;
+    let mut same_since = Instant::now();
+    // Until the rows stop growing for three seconds.
+    loop {
+        let rows: i64 = config
+            .connect(postgres::NoTls)
+            .ok()
+            .and_then(|mut c| c.query_one("SELECT count(*) FROM deploys", &[]).ok())
+            .map_or(0, |r| r.get(0));
+        if rows != last {
+            last = rows;
+            same_since = Instant::now();
+        } else if rows > 100 && same_since.elapsed() > Duration::from_secs(3) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "{}",
+            super::stderr_of(home.path())
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    recorder.kill().unwrap();
+    recorder.wait().unwrap();
+    assert!(!super::stderr_of(home.path()).contains(&pg.password));
+    let out = super::flightdeck_with(
+        home.path(),
+        &["dora", "--since", "90d", "-o", "json"],
+        &vars,
+    )
+    .wait_with_output()
+    .unwrap();
+    assert!(out.status.success(), "{}", super::stderr_of(home.path()));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json[0]["group"], "fleet");
+    assert_eq!(
+        json[0]["deploys"].as_i64().unwrap(),
+        last,
+        "every row, once"
+    );
+}

@@ -26,10 +26,11 @@ pub enum LedgerState {
 /// What the ledger's executor says.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LedgerEvent {
-    /// Opened at `at`, with the deploys it holds of the last two windows.
+    /// Opened at `at`, with the deploys it holds of the last two windows (indexed on
+    /// the ledger's thread, so that the cockpit only merges in what it saw meanwhile).
     Opened {
         at: String,
-        deploys: Vec<Deploy>,
+        deploys: History,
     },
     Unavailable(String),
     WriteFailed(String),
@@ -228,9 +229,9 @@ pub(super) fn on_action_sent(
 pub(super) fn on_ledger(state: &mut State, event: LedgerEvent) {
     match event {
         LedgerEvent::Opened { at, deploys } => {
-            for deploy in deploys {
-                state.dora.history.merge(deploy);
-            }
+            // What the watches showed meanwhile (few) into what the ledger holds (many).
+            let seen = std::mem::replace(&mut state.dora.history, deploys);
+            state.dora.history.absorb(seen);
             state.dora.ledger = LedgerState::Ready(at);
             invalidate(state);
         }
@@ -247,9 +248,26 @@ pub(super) fn refresh(state: &mut State) {
         .dora
         .computed_at
         .is_none_or(|at| state.now.as_millisecond() - at.as_millisecond() >= REFRESH_MS);
-    if !(selection_moved || (state.dora.dirty && due)) {
-        return;
+    if state.dora.dirty && due {
+        refresh_all(state);
+    } else if selection_moved {
+        // Only the selected workload's line: the fleet's has not changed.
+        let d = &mut state.dora;
+        let period = d.window.ending(state.now);
+        let selected = state.selected.as_ref().map(|key| {
+            (
+                key.clone(),
+                dora::figures_of(d.history.of(key), period, &d.settings),
+            )
+        });
+        if let Some(strip) = &mut d.strip {
+            strip.selected = selected;
+        }
+        d.computed_for = state.selected.clone();
     }
+}
+
+fn refresh_all(state: &mut State) {
     let d = &mut state.dora;
     let period = d.window.ending(state.now);
     let fleet = dora::fleet(&d.history, period, &d.settings);

@@ -36,14 +36,8 @@ fn images(d: &Deploy) -> String {
 /// The deploys started since `since` and their actions, newest first, at most `limit`.
 pub fn changes(history: &History, since: Timestamp, limit: usize) -> Vec<Change> {
     let mut rows = Vec::new();
-    for deploy in history.since(since).into_iter().take(limit) {
+    for (deploy, previous) in history.since_with_previous(since).into_iter().take(limit) {
         let key = deploy.id.workload();
-        let list = history.of(&key);
-        let previous = list
-            .iter()
-            .position(|x| x.id == deploy.id)
-            .and_then(|i| i.checked_sub(1))
-            .map(|i| &list[i]);
         let what = match previous {
             Some(p) if images(p) != images(deploy) => format!("{} → {}", images(p), images(deploy)),
             _ => format!("{} (rev {})", images(deploy), deploy.id.revision),

@@ -167,8 +167,9 @@ impl Deploy {
     }
 
     /// Fold `other` (a fact about the same deploy) in: earliest times, highest
-    /// weight, union of marks. Commutative and idempotent, so that no fact counts
-    /// twice however often it arrives. Returns whether anything changed.
+    /// weight and request rate, union of marks. Idempotent, and commutative but for
+    /// the verdict (the one merged last is kept), so that no fact counts twice however
+    /// often and in whatever order it arrives. Returns whether anything changed.
     pub fn merge(&mut self, other: &Deploy) -> bool {
         let before = self.clone();
         self.started = self.started.min(other.started);

@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use super::deploy::{Deploy, DeployId};
 use crate::model::ObjectKey;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct History {
     workloads: HashMap<ObjectKey, Vec<Deploy>>,
     len: usize,
@@ -23,12 +23,75 @@ impl History {
         History::default()
     }
 
+    /// The history of these deploys (facts about one deploy merged into one): grouped
+    /// by workload and sorted, not merged one by one.
     pub fn from_deploys(deploys: impl IntoIterator<Item = Deploy>) -> History {
-        let mut history = History::new();
+        let mut workloads: HashMap<ObjectKey, Vec<Deploy>> = HashMap::new();
         for deploy in deploys {
-            history.merge(deploy);
+            match workloads.get_mut(&deploy.id.workload()) {
+                Some(list) => list.push(deploy),
+                None => {
+                    workloads.insert(deploy.id.workload(), vec![deploy]);
+                }
+            }
         }
-        history
+        let mut len = 0;
+        for list in workloads.values_mut() {
+            list.sort_by(|a, b| a.id.cmp(&b.id));
+            let mut merged: Vec<Deploy> = Vec::with_capacity(list.len());
+            for deploy in list.drain(..) {
+                match merged.last_mut() {
+                    Some(last) if last.id == deploy.id => {
+                        last.merge(&deploy);
+                    }
+                    _ => merged.push(deploy),
+                }
+            }
+            merged.sort_by_key(order);
+            len += merged.len();
+            *list = merged;
+        }
+        History { workloads, len }
+    }
+
+    /// Fold `other` in; returns how many deploys changed.
+    pub fn absorb(&mut self, other: History) -> usize {
+        let mut changed = 0;
+        for (_, list) in other.workloads {
+            for deploy in list {
+                changed += usize::from(self.merge(deploy).is_some());
+            }
+        }
+        changed
+    }
+
+    /// The approximate bytes the deploys take: their own sizes, what their strings and
+    /// lists hold, and the index's entries (not the allocator's overhead).
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let text = |s: &String| s.capacity();
+        let mut bytes =
+            self.workloads.capacity() * (size_of::<ObjectKey>() + size_of::<Vec<Deploy>>() + 1);
+        for (key, list) in &self.workloads {
+            bytes += text(&key.context) + text(&key.namespace) + text(&key.name);
+            bytes += list.capacity() * size_of::<Deploy>();
+            for d in list {
+                let id = &d.id;
+                bytes += text(&id.context) + text(&id.namespace) + text(&id.name) + text(&id.hash);
+                bytes += text(&d.kind);
+                bytes += d.images.capacity() * size_of::<String>();
+                bytes += d.images.iter().map(text).sum::<usize>();
+                bytes += d.traffic.capacity() * size_of::<super::deploy::TrafficMark>();
+                bytes += d.verdict.as_ref().map_or(0, text);
+                bytes += d.actions.capacity() * size_of::<super::deploy::ActionMark>();
+                bytes += d
+                    .actions
+                    .iter()
+                    .map(|a| text(&a.user) + text(&a.action))
+                    .sum::<usize>();
+            }
+        }
+        bytes
     }
 
     pub fn len(&self) -> usize {
@@ -87,15 +150,24 @@ impl History {
 
     /// The deploys that started at or after `since`, newest first.
     pub fn since(&self, since: Timestamp) -> Vec<&Deploy> {
-        let mut found: Vec<&Deploy> = self
-            .workloads
-            .values()
-            .flat_map(|list| {
-                let from = list.partition_point(|d| d.started < since);
-                &list[from..]
-            })
-            .collect();
-        found.sort_unstable_by(|a, b| order(b).cmp(&order(a)).then_with(|| a.id.cmp(&b.id)));
+        self.since_with_previous(since)
+            .into_iter()
+            .map(|(d, _)| d)
+            .collect()
+    }
+
+    /// The same, each with the deploy of its workload before it.
+    pub fn since_with_previous(&self, since: Timestamp) -> Vec<(&Deploy, Option<&Deploy>)> {
+        let mut found: Vec<(&Deploy, Option<&Deploy>)> = Vec::new();
+        for list in self.workloads.values() {
+            let from = list.partition_point(|d| d.started < since);
+            for i in from..list.len() {
+                found.push((&list[i], i.checked_sub(1).map(|p| &list[p])));
+            }
+        }
+        found.sort_unstable_by(|(a, _), (b, _)| {
+            order(b).cmp(&order(a)).then_with(|| a.id.cmp(&b.id))
+        });
         found
     }
 

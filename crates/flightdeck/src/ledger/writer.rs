@@ -70,7 +70,7 @@ fn run(
         Ok((ledger, deploys)) => {
             say(LedgerEvent::Opened {
                 at: ledger.at().to_string(),
-                deploys,
+                deploys: crate::dora::History::from_deploys(deploys),
             });
             ledger
         }

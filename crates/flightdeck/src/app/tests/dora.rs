@@ -175,7 +175,7 @@ fn the_ledgers_deploys_join_and_its_trouble_is_kept_to_say() {
         &mut s,
         Event::Ledger(LedgerEvent::Opened {
             at: "/data/ledger.sqlite".into(),
-            deploys: vec![Deploy::new(id.clone(), at(-600))],
+            deploys: crate::dora::History::from_deploys([Deploy::new(id.clone(), at(-600))]),
         }),
     );
     assert!(

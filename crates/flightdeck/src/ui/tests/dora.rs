@@ -73,7 +73,7 @@ fn with_history(width: u16, height: u16) -> State {
         &mut state,
         Event::Ledger(LedgerEvent::Opened {
             at: "/home/ops/.local/share/flightdeck/ledger.sqlite".into(),
-            deploys: history(),
+            deploys: crate::dora::History::from_deploys(history()),
         }),
     );
     settle(&mut state);
