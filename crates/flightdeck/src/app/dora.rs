@@ -57,8 +57,8 @@ pub struct DoraRow {
 pub use crate::dora::Change as ChangeRow;
 
 pub const WEEKS: usize = 8;
-/// Rows the changes view keeps, newest first.
-const CHANGES_KEPT: usize = 2_000;
+/// Rows the changes view keeps, newest first (`flightdeck changes` prints them all).
+pub const CHANGES_KEPT: usize = 2_000;
 /// Figures are computed again at most this often while deploys keep changing.
 const REFRESH_MS: i64 = 2_000;
 

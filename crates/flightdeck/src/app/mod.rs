@@ -19,8 +19,8 @@ mod update;
 mod view;
 
 pub use dora::{
-    COLUMNS as DORA_COLUMNS, ChangeRow, DoraRow, DoraState, HistoryView, LedgerEvent, LedgerState,
-    Strip, WEEKS,
+    CHANGES_KEPT, COLUMNS as DORA_COLUMNS, ChangeRow, DoraRow, DoraState, HistoryView, LedgerEvent,
+    LedgerState, Strip, WEEKS,
 };
 pub use event::{Effect, Event};
 pub use keymap::{Action, Key, KeyMode, Keymap};

@@ -36,7 +36,7 @@ fn images(d: &Deploy) -> String {
 /// The deploys started since `since` and their actions, newest first, at most `limit`.
 pub fn changes(history: &History, since: Timestamp, limit: usize) -> Vec<Change> {
     let mut rows = Vec::new();
-    for (deploy, previous) in history.since_with_previous(since).into_iter().take(limit) {
+    for (deploy, previous) in history.newest_since(since, limit) {
         let key = deploy.id.workload();
         let what = match previous {
             Some(p) if images(p) != images(deploy) => format!("{} → {}", images(p), images(deploy)),

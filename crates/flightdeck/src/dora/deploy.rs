@@ -29,6 +29,22 @@ impl DeployId {
     }
 }
 
+/// What kind of workload was deployed (a byte, not a string: there are many deploys).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WorkloadKind {
+    /// An Argo Rollout.
+    #[default]
+    Rollout,
+}
+
+impl WorkloadKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            WorkloadKind::Rollout => "Rollout",
+        }
+    }
+}
+
 /// How a deploy was found to have failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -96,8 +112,7 @@ pub struct ActionMark {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Deploy {
     pub id: DeployId,
-    /// `Rollout`.
-    pub kind: String,
+    pub kind: WorkloadKind,
     pub images: Vec<String>,
     pub started: Timestamp,
     /// When the change was committed (from the pod template's annotation).
@@ -136,7 +151,7 @@ impl Deploy {
     pub fn new(id: DeployId, started: Timestamp) -> Deploy {
         Deploy {
             id,
-            kind: "Rollout".into(),
+            kind: WorkloadKind::Rollout,
             images: Vec::new(),
             started,
             commit: None,

@@ -48,6 +48,7 @@ impl History {
                 }
             }
             merged.sort_by_key(order);
+            merged.shrink_to_fit();
             len += merged.len();
             *list = merged;
         }
@@ -78,7 +79,6 @@ impl History {
             for d in list {
                 let id = &d.id;
                 bytes += text(&id.context) + text(&id.namespace) + text(&id.name) + text(&id.hash);
-                bytes += text(&d.kind);
                 bytes += d.images.capacity() * size_of::<String>();
                 bytes += d.images.iter().map(text).sum::<usize>();
                 bytes += d.traffic.capacity() * size_of::<super::deploy::TrafficMark>();
@@ -124,6 +124,9 @@ impl History {
             }
             None => {
                 let to = list.partition_point(|d| order(d) <= order(&fact));
+                // Exactly: most workloads hold a few deploys, and a Vec's first
+                // allocation would make room for four.
+                list.reserve_exact(1);
                 list.insert(to, fact);
                 self.len += 1;
                 Some(&list[to])
@@ -158,16 +161,32 @@ impl History {
 
     /// The same, each with the deploy of its workload before it.
     pub fn since_with_previous(&self, since: Timestamp) -> Vec<(&Deploy, Option<&Deploy>)> {
+        self.newest_since(since, usize::MAX)
+    }
+
+    /// The newest `limit` deploys that started at or after `since`, newest first, each
+    /// with the deploy of its workload before it.
+    pub fn newest_since(&self, since: Timestamp, limit: usize) -> Vec<(&Deploy, Option<&Deploy>)> {
         let mut found: Vec<(&Deploy, Option<&Deploy>)> = Vec::new();
         for list in self.workloads.values() {
-            let from = list.partition_point(|d| d.started < since);
+            // From the end: a window is recent, most of a workload's deploys are older.
+            let from = list
+                .iter()
+                .rposition(|d| d.started < since)
+                .map_or(0, |i| i + 1);
             for i in from..list.len() {
                 found.push((&list[i], i.checked_sub(1).map(|p| &list[p])));
             }
         }
-        found.sort_unstable_by(|(a, _), (b, _)| {
+        let newest_first = |(a, _): &(&Deploy, Option<&Deploy>),
+                            (b, _): &(&Deploy, Option<&Deploy>)| {
             order(b).cmp(&order(a)).then_with(|| a.id.cmp(&b.id))
-        });
+        };
+        if found.len() > limit {
+            found.select_nth_unstable_by(limit, newest_first);
+            found.truncate(limit);
+        }
+        found.sort_unstable_by(newest_first);
         found
     }
 

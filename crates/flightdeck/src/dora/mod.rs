@@ -17,7 +17,9 @@ mod tests;
 
 pub use bands::{Band, change_fail_band, frequency_band, lead_time_band, recovery_band};
 pub use changes::{Change, changes};
-pub use deploy::{ActionMark, Deploy, DeployId, Exposure, Failure, Outcome, TrafficMark};
+pub use deploy::{
+    ActionMark, Deploy, DeployId, Exposure, Failure, Outcome, TrafficMark, WorkloadKind,
+};
 pub use figures::{
     By, Figures, Period, Settings, Trend, Trends, Window, figures_by, figures_of, fleet, trends,
     weekly,

@@ -165,7 +165,7 @@ impl Postgres {
                         &id.name,
                         &id.hash,
                         &revision,
-                        &fact.kind,
+                        &fact.kind.label(),
                         &fact.started.as_millisecond(),
                         &schema::body(fact),
                     ],

@@ -122,7 +122,7 @@ impl Sqlite {
                         id.name,
                         id.hash,
                         schema::revision(fact),
-                        deploy.kind,
+                        deploy.kind.label(),
                         deploy.started.as_millisecond(),
                         schema::body(&deploy)
                     ])
