@@ -191,7 +191,7 @@ fn recording(listed: &Listed) -> Vec<Figure> {
         };
         // Each event a new share of traffic, as a canary's steps move it.
         r.actual_weight = (r.actual_weight + 7) % 100;
-        state.now = state.now + SignedDuration::from_secs(1);
+        state.now += SignedDuration::from_secs(1);
         let event = Event::Cluster(ClusterEvent::Rollout(Change::Applied(Box::new(r.clone()))));
         for effect in update(&mut state, event).effects {
             if let Effect::Record(facts) = effect {

@@ -299,7 +299,7 @@ fn median(values: &mut [i64]) -> Option<SignedDuration> {
     }
     let mid = values.len() / 2;
     let (_, &mut upper, _) = values.select_nth_unstable(mid);
-    let ms = if values.len() % 2 == 0 {
+    let ms = if values.len().is_multiple_of(2) {
         let lower = *values[..mid].iter().max().unwrap_or(&upper);
         (lower + upper) / 2
     } else {
