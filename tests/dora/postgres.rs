@@ -122,6 +122,7 @@ fn a_wrong_password_is_an_error_that_does_not_show_it() {
 async fn a_recorder_whose_postgresql_is_down_tries_again_with_backoff() {
     let fleet = flightdeck_sim::Fleet::start(flightdeck_sim::FleetOptions {
         speed: 1e-6,
+        past: true,
         ..Default::default()
     })
     .await
@@ -172,6 +173,7 @@ async fn a_recorder_writes_a_teams_postgresql_and_dora_reads_it_back() {
     let pg = Postgres::start();
     let fleet = flightdeck_sim::Fleet::start(flightdeck_sim::FleetOptions {
         speed: 1e-6,
+        past: true,
         ..Default::default()
     })
     .await

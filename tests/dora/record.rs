@@ -15,6 +15,7 @@ const TIMEOUT: Duration = Duration::from_secs(90);
 async fn frozen_fleet() -> Fleet {
     Fleet::start(FleetOptions {
         speed: 1e-6,
+        past: true,
         ..FleetOptions::default()
     })
     .await

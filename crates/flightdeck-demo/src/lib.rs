@@ -63,6 +63,7 @@ pub fn fleet_options(args: &DemoOptions) -> FleetOptions {
         token_context: None,
         latency: args.latency,
         kubeconfig_dir: None,
+        past: true,
     }
 }
 
