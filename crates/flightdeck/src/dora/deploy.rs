@@ -238,12 +238,17 @@ impl Deploy {
     /// big-bang release (100% from the start) would have exposed over the same time.
     pub fn exposure(&self) -> Option<Exposure> {
         self.failed?;
-        Some(self.exposure_until(self.stop_time()?))
+        self.exposure_until(self.stop_time()?)
     }
 
     /// The traffic it took from its start until `end` (its stop, or for a deploy
     /// fixed forward, the fix's start).
-    pub fn exposure_until(&self, end: Timestamp) -> Exposure {
+    /// `None` when nothing is known of its traffic (read from the cluster's history:
+    /// no step seen, never the stable version): unknown, not zero.
+    pub fn exposure_until(&self, end: Timestamp) -> Option<Exposure> {
+        if self.traffic.is_empty() && self.peak_weight == 0 && self.completed.is_none() {
+            return None;
+        }
         let end = end.max(self.started);
         let seconds = (end.as_millisecond() - self.started.as_millisecond()) as f64 / 1000.0;
         let share_seconds = if self.traffic.is_empty() {
@@ -266,11 +271,11 @@ impl Deploy {
             }
             total + weight * (end.as_millisecond() - from.as_millisecond()) as f64 / 1000.0
         };
-        Exposure {
+        Some(Exposure {
             share_seconds,
             big_bang_seconds: seconds,
             requests: self.request_rate.map(|rate| rate * share_seconds),
-        }
+        })
     }
 }
 

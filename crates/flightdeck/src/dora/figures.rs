@@ -140,8 +140,10 @@ pub struct Figures {
     /// Deploys that fix a failed one.
     pub reworks: usize,
     pub rework_rate: Option<f64>,
-    /// The traffic failed deploys took.
+    /// The traffic failed deploys took, as far as it is known.
     pub exposure: Exposure,
+    /// Failed deploys whose traffic is not known (from the cluster's history alone).
+    pub exposure_unknown: usize,
 }
 
 impl Figures {
@@ -217,6 +219,7 @@ struct Tally {
     unrecovered: usize,
     reworks: usize,
     exposure: Exposure,
+    exposure_unknown: usize,
 }
 
 fn millis(from: Timestamp, to: Timestamp) -> i64 {
@@ -272,7 +275,10 @@ fn walk(list: &[Deploy], period: &Period, settings: &Settings, tally: &mut Tally
             } else {
                 at
             };
-            tally.exposure.add(d.exposure_until(end));
+            match d.exposure_until(end) {
+                Some(e) => tally.exposure.add(e),
+                None => tally.exposure_unknown += 1,
+            }
         } else if d.succeeded() {
             tally.succeeded += 1;
             let day = (millis(period.from, d.started) / DAY_MS) as usize;
@@ -334,6 +340,7 @@ fn finish(mut tally: Tally, period: Period) -> Figures {
         reworks: tally.reworks,
         rework_rate: rate(tally.reworks),
         exposure: tally.exposure,
+        exposure_unknown: tally.exposure_unknown,
     }
 }
 

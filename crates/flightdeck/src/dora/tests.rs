@@ -367,3 +367,17 @@ fn commit_times_read_as_rfc3339_or_seconds() {
     assert_eq!(parse_commit_time(" 1714521600 "), Some(t(0)));
     assert_eq!(parse_commit_time("yesterday"), None);
 }
+
+#[test]
+fn the_exposure_of_a_failure_known_only_from_history_is_unknown_not_zero() {
+    // Rolled back, as the cluster's revision-history says, with nothing seen of its traffic.
+    let mut bad = deploy("cart", 1, D);
+    bad.failed = Some((Failure::RolledBack, t(D + H)));
+    let f = figures_of(&[bad], week(), &Settings::default());
+    assert_eq!(f.failed, 1);
+    assert_eq!(f.exposure_unknown, 1);
+    assert_eq!(
+        f.exposure.big_bang_seconds, 0.0,
+        "nothing counted as zero exposure"
+    );
+}

@@ -133,7 +133,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 Span::styled("fleet ", theme.muted()),
             ];
             first.extend(figures(&strip.fleet, Some(&strip.trends), theme));
-            if strip.fleet.failed > 0 {
+            if strip.fleet.exposure.big_bang_seconds > 0.0 {
                 first.push(Span::styled(
                     format!(" · exposure {}", exposure(&strip.fleet.exposure)),
                     theme.muted(),
@@ -141,7 +141,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             }
             lines.push(Line::from(first));
             if let Some((key, f)) = &strip.selected {
-                let mut second = vec![Span::styled(format!("{:<9}", key.name), theme.muted())];
+                let mut second = vec![Span::styled(format!("{:<8} ", key.name), theme.muted())];
                 second.extend(figures(f, None, theme));
                 lines.push(Line::from(second));
             }
