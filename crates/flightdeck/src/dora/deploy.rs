@@ -89,12 +89,16 @@ impl Outcome {
     }
 }
 
-/// A share of traffic the new version had from a moment on.
+/// A share of traffic the new version had from a moment on, and the canary step it
+/// had reached then: the steps of a deploy with their times.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrafficMark {
     pub at: Timestamp,
     /// Percent of traffic, 0 to 100.
     pub weight: u32,
+    /// `status.currentStepIndex` then, if the rollout has steps.
+    #[serde(default)]
+    pub step: Option<u16>,
 }
 
 /// An action taken on the deploy through flightdeck.
@@ -208,7 +212,7 @@ impl Deploy {
         self.traffic.sort_by_key(|m| (m.at, m.weight));
         self.traffic.dedup_by_key(|m| m.at);
         // A reading that changes nothing is no mark.
-        self.traffic.dedup_by_key(|m| m.weight);
+        self.traffic.dedup_by_key(|m| (m.weight, m.step));
         if self.traffic.len() > TRAFFIC_MARKS {
             let extra = self.traffic.len() - TRAFFIC_MARKS;
             self.traffic.drain(1..=extra);
@@ -331,6 +335,7 @@ mod tests {
         a.traffic.push(TrafficMark {
             at: t(200),
             weight: 20,
+            step: None,
         });
         let mut b = Deploy::new(id(1), t(90));
         b.peak_weight = 40;
@@ -338,6 +343,7 @@ mod tests {
         b.traffic.push(TrafficMark {
             at: t(250),
             weight: 40,
+            step: None,
         });
         let mut ab = a.clone();
         assert!(ab.merge(&b));
@@ -357,10 +363,12 @@ mod tests {
             TrafficMark {
                 at: t(0),
                 weight: 10,
+                step: None,
             },
             TrafficMark {
                 at: t(100),
                 weight: 50,
+                step: None,
             },
         ];
         d.failed = Some((Failure::Aborted, t(200)));

@@ -132,6 +132,7 @@ pub fn deploys_of(o: &Observation<'_>) -> Vec<Deploy> {
                     deploy.traffic.push(TrafficMark {
                         at: deploy.completed.unwrap_or(deploy.started),
                         weight: 100,
+                        step: None,
                     });
                 }
             }
@@ -141,7 +142,12 @@ pub fn deploys_of(o: &Observation<'_>) -> Vec<Deploy> {
             deploy.verdict.clone_from(&o.verdict);
             deploy.request_rate = o.request_rate;
             if let Some(now) = o.live {
-                deploy.traffic.push(TrafficMark { at: now, weight });
+                let step = rollout.current_step.and_then(|s| u16::try_from(s).ok());
+                deploy.traffic.push(TrafficMark {
+                    at: now,
+                    weight,
+                    step,
+                });
             }
             if rollout.aborted {
                 let at = o

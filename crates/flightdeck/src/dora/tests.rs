@@ -60,6 +60,7 @@ fn history() -> History {
     aborted.traffic = vec![TrafficMark {
         at: t(D + 10 * H),
         weight: 20,
+        step: Some(0),
     }];
     aborted.peak_weight = 20;
     aborted.request_rate = Some(100.0);
@@ -323,6 +324,11 @@ fn a_live_abort_is_a_failure_stopped_when_the_canary_has_no_traffic() {
     assert_eq!(d.outcome(), Outcome::Failed(Failure::Aborted));
     assert_eq!((d.failed.unwrap().1, d.stopped), (at(20), Some(at(20))));
     assert_eq!(d.peak_weight, 50);
+    assert_eq!(
+        d.traffic[0].step,
+        Some(2),
+        "the step it had reached, with its time"
+    );
     assert_eq!(d.verdict.as_deref(), Some("FAIL"));
     // Seen at 50% from second 10, at 0% from second 20; nothing before was seen.
     assert_eq!(d.exposure().unwrap().share_seconds, 0.5 * 10.0);

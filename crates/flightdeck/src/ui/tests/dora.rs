@@ -40,10 +40,12 @@ fn history() -> Vec<Deploy> {
         TrafficMark {
             at: at(-H),
             weight: 20,
+            step: Some(0),
         },
         TrafficMark {
             at: at(-H + 1_200),
             weight: 0,
+            step: Some(0),
         },
     ];
     bad.peak_weight = 20;
