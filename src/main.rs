@@ -73,9 +73,15 @@ fn run(cli: Cli) -> eyre::Result<u8> {
         }
         Some(Command::Record) => {
             let config = config::load(colours)?;
+            let metrics = backends(&config)?;
             let scope = cli.scope.cluster(config.namespaces.clone());
             runtime
-                .block_on(headless::record(&scope, &config.ledger, &config.dora))
+                .block_on(headless::record(
+                    &scope,
+                    &config.ledger,
+                    &config.dora,
+                    metrics,
+                ))
                 .map_err(eyre::Report::msg)?;
             Ok(0)
         }

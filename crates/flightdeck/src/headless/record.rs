@@ -14,6 +14,7 @@ use crate::audit::{Audit, EntryState};
 use crate::cluster::{self, ClusterEvent, Scope};
 use crate::config::{DoraSettings, LedgerSettings};
 use crate::ledger::{self, Location};
+use crate::metrics::Backends;
 use crate::model::RolloutAction;
 
 /// How often the audit trail is read for actions taken by other flightdecks.
@@ -60,10 +61,13 @@ fn audited_actions(
         .collect()
 }
 
+/// `metrics`: the backends of the config, so that deploys keep their verdicts and the
+/// workloads' request rates (for the requests a failed version served).
 pub async fn record(
     scope: &Scope,
     ledger_settings: &LedgerSettings,
     dora: &DoraSettings,
+    metrics: Option<Backends>,
 ) -> Result<(), String> {
     let location = Location::from_settings(
         ledger_settings.path.as_deref(),
@@ -83,6 +87,18 @@ pub async fn record(
         Timestamp::now(),
     );
     state.dora.settings = dora.figures;
+    state.metrics_sources = metrics.as_ref().map(Backends::names).unwrap_or_default();
+    let (metrics_tx, mut readings) = mpsc::channel(64);
+    let pollers: Option<(Backends, Vec<crate::metrics::Poller>)> = metrics.map(|backends| {
+        let pollers = backends
+            .all()
+            .iter()
+            .map(|b| {
+                crate::metrics::spawn_poller(b.source.clone(), b.poll_every, metrics_tx.clone())
+            })
+            .collect();
+        (backends, pollers)
+    });
     state.dora.commit_annotation = dora.commit_annotation.clone();
     say(&format!(
         "watching {} into the ledger at {}",
@@ -112,6 +128,7 @@ pub async fn record(
     loop {
         let event = tokio::select! {
             Some(change) = changes.recv() => Event::Cluster(change),
+            Some(reading) = readings.recv() => Event::Metrics(reading),
             Some(answer) = ledger_events.recv() => {
                 match &answer {
                     LedgerEvent::Opened { at, .. } => {
@@ -160,9 +177,24 @@ pub async fn record(
             _ = tokio::signal::ctrl_c() => break,
             _ = term.recv() => break,
         };
-        for effect in app::update(&mut state, event).effects {
-            if let (Effect::Record(facts), Some(w)) = (effect, &writer) {
-                w.record(facts);
+        let mut effects = app::update(&mut state, event).effects;
+        effects.extend(app::settle(&mut state));
+        for effect in effects {
+            match effect {
+                Effect::Record(facts) => {
+                    if let Some(w) = &writer {
+                        w.record(facts);
+                    }
+                }
+                Effect::PollMetrics(targets) => {
+                    if let Some((backends, pollers)) = &pollers {
+                        for (poller, targets) in pollers.iter().zip(backends.split(targets)) {
+                            poller.set_targets(targets);
+                        }
+                    }
+                }
+                // No terminal, no actions: what else the app asks is not for a recorder.
+                _ => {}
             }
         }
     }
