@@ -32,7 +32,7 @@ async fn sets(fleet: &Fleet, context: &str, namespace: &str, name: &str) -> Vec<
                 .is_some_and(|o| o[0].name == name)
         })
         .collect();
-    items.sort_by_key(|rs| revision(rs));
+    items.sort_by_key(revision);
     items
 }
 
