@@ -63,6 +63,32 @@ pub enum Command {
         #[arg(short, long, value_enum, default_value = "table")]
         output: Output,
     },
+    /// Watch the clusters and keep the deploy ledger current, without a terminal,
+    /// until stopped (SIGTERM, SIGINT). Restarting it loses nothing and counts
+    /// nothing twice.
+    Record,
+    /// The DORA figures from the ledger: deployment frequency, lead time, change
+    /// fail rate, recovery time and rework rate, with their bands and trends.
+    Dora {
+        /// How far back: 1d, 7d, 30d, 90d, ...
+        #[arg(long, default_value = "30d", value_name = "AGE")]
+        since: String,
+        /// One row per workload, namespace or context (default: the fleet).
+        #[arg(long, value_enum, value_name = "GROUP")]
+        by: Option<DoraBy>,
+        /// Output format.
+        #[arg(short, long, value_enum, default_value = "table")]
+        output: DoraOutput,
+    },
+    /// Every deploy and action from the ledger, newest first: what changed.
+    Changes {
+        /// How far back: 30m, 1h, 24h, ...
+        #[arg(long, default_value = "1h", value_name = "AGE")]
+        since: String,
+        /// Output format.
+        #[arg(short, long, value_enum, default_value = "table")]
+        output: Output,
+    },
     /// Measure speed and memory at scale against a simulated fleet, and print
     /// each figure beside its target (run the release build).
     Bench {
@@ -84,6 +110,44 @@ impl From<Output> for flightdeck::headless::OutputFormat {
         match output {
             Output::Table => Self::Table,
             Output::Json => Self::Json,
+        }
+    }
+}
+
+/// `dora --by`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DoraBy {
+    Workload,
+    Namespace,
+    Context,
+}
+
+impl DoraBy {
+    pub fn grouping(by: Option<DoraBy>) -> flightdeck::dora::By {
+        use flightdeck::dora::By;
+        match by {
+            None => By::Fleet,
+            Some(DoraBy::Workload) => By::Workload,
+            Some(DoraBy::Namespace) => By::Namespace,
+            Some(DoraBy::Context) => By::Context,
+        }
+    }
+}
+
+/// `dora -o`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DoraOutput {
+    Table,
+    Json,
+    Csv,
+}
+
+impl From<DoraOutput> for flightdeck::headless::DoraFormat {
+    fn from(output: DoraOutput) -> Self {
+        match output {
+            DoraOutput::Table => Self::Table,
+            DoraOutput::Json => Self::Json,
+            DoraOutput::Csv => Self::Csv,
         }
     }
 }

@@ -71,6 +71,33 @@ fn run(cli: Cli) -> eyre::Result<u8> {
             headless::audit(&since, output.into()).map_err(eyre::Report::msg)?;
             Ok(0)
         }
+        Some(Command::Record) => {
+            let config = config::load(colours)?;
+            let metrics = backends(&config)?;
+            let scope = cli.scope.cluster(config.namespaces.clone());
+            runtime
+                .block_on(headless::record(
+                    &scope,
+                    &config.ledger,
+                    &config.dora,
+                    metrics,
+                ))
+                .map_err(eyre::Report::msg)?;
+            Ok(0)
+        }
+        Some(Command::Dora { since, by, output }) => {
+            let config = config::load(colours)?;
+            let by = cli::DoraBy::grouping(by);
+            headless::dora(&since, by, output.into(), &config.ledger, &config.dora)
+                .map_err(eyre::Report::msg)?;
+            Ok(0)
+        }
+        Some(Command::Changes { since, output }) => {
+            let config = config::load(colours)?;
+            headless::changes(&since, output == cli::Output::Json, &config.ledger)
+                .map_err(eyre::Report::msg)?;
+            Ok(0)
+        }
         Some(Command::Bench { only }) => flightdeck_bench::run(&runtime, &only).map(|()| 0),
         Some(Command::Demo(args)) if args.serve => runtime
             .block_on(flightdeck_demo::serve(args.options()))

@@ -6,6 +6,7 @@
 //! idle and reaction; render and update run in this process on a `State`
 //! built from what the real watchers list from the simulator.
 
+mod dora;
 mod fleet;
 mod idle;
 mod memory;
@@ -53,6 +54,8 @@ pub enum Part {
     Scale,
     /// 10,000 rollouts through 100 ms round trips: the fleet whole, an action's effect.
     SlowLink,
+    /// DORA: figures over a million deploys, the last day's changes, recording, memory.
+    Dora,
 }
 
 const CLUSTERS: u16 = 10;
@@ -127,7 +130,8 @@ fn measure(runtime: &Runtime, home: &Path, parts: &[Part]) -> eyre::Result<Vec<F
     let whole = parts.contains(&Part::Cockpit);
     let render = parts.contains(&Part::Render);
     let update = parts.contains(&Part::Update);
-    if !(whole || render || update) {
+    let dora = parts.contains(&Part::Dora);
+    if !(whole || render || update || dora) {
         return Ok(figures);
     }
     step(&format!(
@@ -137,8 +141,8 @@ fn measure(runtime: &Runtime, home: &Path, parts: &[Part]) -> eyre::Result<Vec<F
     if whole {
         figures.extend(whole_fleet(&sim, runtime, home)?);
     }
-    if render || update {
-        step("listing the fleet in-process for render and update");
+    if render || update || dora {
+        step("listing the fleet in-process for render, update and DORA");
         let listed = runtime.block_on(fleet::list(&sim.kubeconfig))?;
         drop(sim);
         if render {
@@ -146,6 +150,10 @@ fn measure(runtime: &Runtime, home: &Path, parts: &[Part]) -> eyre::Result<Vec<F
         }
         if update {
             figures.extend(updates(&listed));
+        }
+        if dora {
+            step("DORA: a million deploys, and recording what the fleet's watches see");
+            figures.extend(dora::figures(&listed));
         }
     }
     Ok(figures)

@@ -66,6 +66,7 @@ pub fn fleet_options(args: &DemoOptions) -> FleetOptions {
         latency: args.latency,
         streamed_lists: !args.no_streamed_lists,
         kubeconfig_dir: None,
+        past: true,
     }
 }
 
@@ -73,9 +74,16 @@ pub fn fleet_options(args: &DemoOptions) -> FleetOptions {
 pub async fn run(
     args: DemoOptions,
     mut scope: cluster::Scope,
-    config: config::Config,
+    mut config: config::Config,
 ) -> eyre::Result<cockpit::Exit> {
     let fleet = Fleet::start(fleet_options(&args)).await?;
+    // The simulated fleet's deploys go to a ledger of its own, never the user's.
+    if let Some(dir) = fleet.kubeconfig_path().parent() {
+        config.ledger = config::LedgerSettings {
+            path: Some(dir.join("ledger.sqlite")),
+            ..Default::default()
+        };
+    }
     // Kept until the cockpit ends: the simulated vendors, or the Prometheus started here.
     let (metrics, _running) = demo_metrics(&fleet, args.metrics, args.prometheus.as_ref()).await?;
     scope.kubeconfig = Some(fleet.kubeconfig_path().to_path_buf());

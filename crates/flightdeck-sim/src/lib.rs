@@ -87,6 +87,9 @@ pub struct FleetOptions {
     /// Where to write the kubeconfig (default: a new directory under the system temp dir,
     /// removed when the fleet stops).
     pub kubeconfig_dir: Option<PathBuf>,
+    /// The demo scenario with thirty days of past behind each rollout (`flightdeck demo`
+    /// has it; without it, the demo's revisions are those of its short history alone).
+    pub past: bool,
 }
 
 impl FleetOptions {
@@ -118,6 +121,7 @@ impl Default for FleetOptions {
             latency: None,
             streamed_lists: true,
             kubeconfig_dir: None,
+            past: false,
         }
     }
 }
@@ -210,6 +214,14 @@ impl Fleet {
                         scenarios::apply(&store, action.change, now);
                     }
                     controller.tick(now);
+                    // The demo's thirty days of past, once its rollouts have their first
+                    // ReplicaSets and before the short history plays on.
+                    if options.past && options.scenario == Scenario::Demo && second == -history {
+                        scenarios::backfill(&store, clock.at(0.0), seed, scenarios::has_past);
+                    }
+                }
+                if options.past && options.scenario == Scenario::Demo {
+                    scenarios::retime(&store, clock.at(0.0), seed, scenarios::has_past);
                 }
                 let liveliness = (options.scenario == Scenario::Demo)
                     .then(|| scenarios::Liveliness::demo(index, options.seed));

@@ -8,6 +8,11 @@ use super::clock::rfc3339;
 
 pub const HASH_LABEL: &str = "rollouts-pod-template-hash";
 pub const REVISION_ANNOTATION: &str = "rollout.argoproj.io/revision";
+/// Argo's: on a ReplicaSet an undo brought back, the revisions its template held before.
+pub const REVISION_HISTORY_ANNOTATION: &str = "rollout.argoproj.io/revision-history";
+/// The pod-template annotation a CI pipeline sets with the commit's time (flightdeck's
+/// default for change lead time).
+pub const COMMIT_TIME_ANNOTATION: &str = "flightdeck.io/commit-time";
 
 /// FNV-1a over `value` with object keys sorted and nulls skipped, so that a template read
 /// back from a ReplicaSet (hash label removed) hashes like the one the Rollout holds.
@@ -59,11 +64,21 @@ pub fn hash_of(value: &Value) -> String {
     safe_encode(hash)
 }
 
-/// The `rollouts-pod-template-hash` of a pod template (its own hash label ignored).
+/// The `rollouts-pod-template-hash` of a pod template (its own hash label ignored, and
+/// the simulated pipeline's commit time, so that a seed gives the same hashes whenever
+/// the fleet starts: Argo would hash it too).
 pub fn pod_template_hash(template: &Value) -> String {
     let mut template = template.clone();
     if let Some(labels) = template["metadata"]["labels"].as_object_mut() {
         labels.remove(HASH_LABEL);
+    }
+    if let Some(annotations) = template["metadata"]["annotations"].as_object_mut() {
+        annotations.remove(COMMIT_TIME_ANNOTATION);
+        if annotations.is_empty() {
+            template["metadata"]
+                .as_object_mut()
+                .map(|m| m.remove("annotations"));
+        }
     }
     hash_of(&template)
 }

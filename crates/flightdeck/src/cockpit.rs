@@ -14,7 +14,8 @@ use crate::app::{self, Effect, Event, State};
 use crate::audit::Audit;
 use crate::audited;
 use crate::cluster::{self, ClusterEvent, Scope};
-use crate::config::Config;
+use crate::config::{Config, LedgerSettings};
+use crate::ledger;
 use crate::metrics::{self, Backends};
 use crate::term::{self, Session};
 use crate::ui;
@@ -67,7 +68,11 @@ pub async fn run(
     // Found now, not after a person has confirmed an action.
     let audit = Audit::open_default().map_err(|e| e.to_string());
     state.audit_unwritable = audit.as_ref().err().cloned();
+    state.dora.settings = config.dora.figures;
+    state.dora.commit_annotation = config.dora.commit_annotation.clone();
     let theme = config.theme;
+    let (replies, mut answers) = mpsc::unbounded_channel::<Event>();
+    let ledger = open_ledger(&config.ledger, &mut state, &replies);
     let mut session = Session::enter(config.colours).wrap_err("cannot open the terminal")?;
     let size = session.terminal.size()?;
     app::update(
@@ -78,7 +83,6 @@ pub async fn run(
         },
     );
 
-    let (replies, mut answers) = mpsc::unbounded_channel::<Event>();
     let (metrics_tx, mut readings) = mpsc::channel(64);
     // A poller per backend, each at its own pace.
     let pollers = metrics.map(|backends| {
@@ -97,6 +101,7 @@ pub async fn run(
         pollers,
         audit,
         policy: state.policy.clone(),
+        ledger,
     };
 
     let mut keys = EventStream::new();
@@ -175,6 +180,36 @@ pub async fn run(
     }
 }
 
+/// How far back the ledger is read at start: two of the longest window, for its trend.
+const LEDGER_DAYS: i64 = 180;
+
+/// Open the ledger on its own thread: its answer comes as an event, after the
+/// first frame.
+pub fn open_ledger(
+    settings: &LedgerSettings,
+    state: &mut State,
+    replies: &mpsc::UnboundedSender<Event>,
+) -> Option<ledger::Writer> {
+    let location = ledger::Location::from_settings(
+        settings.path.as_deref(),
+        settings.url.as_deref(),
+        settings.password_env.as_deref(),
+    );
+    let location = match location {
+        Ok(location) => location,
+        Err(error) => {
+            state.dora.ledger = app::LedgerState::Unavailable(error.to_string());
+            return None;
+        }
+    };
+    state.dora.ledger = app::LedgerState::Opening;
+    let since = crate::dora::Period::days_before(state.now, LEDGER_DAYS).from;
+    let replies = replies.clone();
+    Some(ledger::Writer::spawn(location, since, move |event| {
+        let _ = replies.send(Event::Ledger(event));
+    }))
+}
+
 /// How the cockpit ended: by a person, or by a signal (SIGTERM, SIGHUP,
 /// SIGINT, or the terminal going away).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -219,6 +254,8 @@ struct Executors {
     /// The audit trail, or why it cannot be written (then no action is sent).
     audit: Result<Audit, String>,
     policy: app::Policy,
+    /// The ledger's writer (`None`: no ledger can be named, and the strip says why).
+    ledger: Option<ledger::Writer>,
 }
 
 impl Executors {
@@ -280,6 +317,11 @@ impl Executors {
                         result,
                     });
                 });
+            }
+            Effect::Record(facts) => {
+                if let Some(writer) = &self.ledger {
+                    writer.record(facts);
+                }
             }
             Effect::PollMetrics(targets) => {
                 if let Some((backends, pollers)) = &self.pollers {

@@ -26,6 +26,64 @@ pub struct ConfigFile {
     contexts: BTreeMap<String, ContextConfig>,
     /// The metrics backend, its queries and the verdict's thresholds.
     metrics: Option<MetricsConfig>,
+    /// Where the deploy ledger is: `path` (SQLite) or `url` (PostgreSQL).
+    #[serde(default)]
+    ledger: LedgerSettings,
+    /// What the DORA figures count as what.
+    #[serde(default)]
+    dora: DoraFile,
+}
+
+/// `[ledger]`: a SQLite file (`path`, default `ledger.sqlite` in the data dir) or a
+/// team's PostgreSQL (`url = "postgres://user@host/db?sslmode=require"`, the
+/// password in the environment variable `password_env`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerSettings {
+    pub path: Option<PathBuf>,
+    pub url: Option<String>,
+    pub password_env: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DoraFile {
+    /// The pod-template annotation with the commit time.
+    commit_time_annotation: Option<String>,
+    /// `1h`, `30m`: a redeploy this soon after a deploy reached 100% fixes it forward.
+    fix_forward: Option<String>,
+}
+
+/// `[dora]`, resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DoraSettings {
+    pub commit_annotation: String,
+    pub figures: crate::dora::Settings,
+}
+
+impl Default for DoraSettings {
+    fn default() -> DoraSettings {
+        DoraSettings {
+            commit_annotation: crate::dora::COMMIT_TIME_ANNOTATION.to_string(),
+            figures: crate::dora::Settings::default(),
+        }
+    }
+}
+
+fn dora_settings(file: &DoraFile) -> Result<DoraSettings, String> {
+    let mut settings = DoraSettings::default();
+    if let Some(annotation) = &file.commit_time_annotation {
+        settings.commit_annotation.clone_from(annotation);
+    }
+    if let Some(text) = &file.fix_forward {
+        let span: jiff::Span = text
+            .parse()
+            .map_err(|_| format!("[dora] fix_forward = {text:?}: not a duration like 30m or 1h"))?;
+        settings.figures.fix_forward = jiff::SignedDuration::try_from(span)
+            .map_err(|e| format!("[dora] fix_forward = {text:?}: {e}"))?
+            .abs();
+    }
+    Ok(settings)
 }
 
 impl ConfigFile {
@@ -68,6 +126,8 @@ pub struct Config {
     pub metrics_of_contexts: BTreeMap<String, String>,
     /// Per context, the namespaces to watch one by one (`namespaces = [...]`).
     pub namespaces: BTreeMap<String, Vec<String>>,
+    pub ledger: LedgerSettings,
+    pub dora: DoraSettings,
 }
 
 /// A config file that could not be used: its path and what is wrong (the
@@ -149,6 +209,16 @@ pub fn load_from(
             .map(|(n, _)| n.clone())
             .collect()
     };
+    let dora = dora_settings(&file.dora).map_err(|message| ConfigError {
+        path: config_file.map(Path::to_path_buf).unwrap_or_default(),
+        message,
+    })?;
+    if file.ledger.path.is_some() && file.ledger.url.is_some() {
+        return Err(ConfigError {
+            path: config_file.map(Path::to_path_buf).unwrap_or_default(),
+            message: "[ledger]: path (SQLite) or url (PostgreSQL), not both".into(),
+        });
+    }
     let policy = Policy {
         readonly: file.readonly,
         readonly_contexts: pick(|c| c.readonly),
@@ -171,6 +241,8 @@ pub fn load_from(
             .filter_map(|(name, c)| Some((name.clone(), c.metrics.clone()?)))
             .collect(),
         metrics: file.metrics,
+        ledger: file.ledger,
+        dora,
     })
 }
 

@@ -96,6 +96,15 @@ impl Controller {
                 if revision != own {
                     set.value["metadata"]["annotations"][REVISION_ANNOTATION] =
                         json!(revision.to_string());
+                    // As Argo keeps it: the revisions this template held before.
+                    let annotations = &mut set.value["metadata"]["annotations"];
+                    let held = str_at(annotations, objects::REVISION_HISTORY_ANNOTATION);
+                    let held = if held.is_empty() {
+                        own.to_string()
+                    } else {
+                        format!("{held},{own}")
+                    };
+                    annotations[objects::REVISION_HISTORY_ANNOTATION] = json!(held);
                 }
                 revision
             }

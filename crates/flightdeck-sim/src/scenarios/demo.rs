@@ -259,6 +259,12 @@ pub(super) const DEMO: &[Service] = &[
     },
 ];
 
+/// Whether a demo rollout gets thirty days of past (`past.rs`): all but identity, which
+/// shows Argo's revision history limit at work (five old revisions kept, no more).
+pub fn has_past(key: &ObjectKey) -> bool {
+    key.name != "identity"
+}
+
 /// Seconds of history played before the live start.
 pub const DEMO_HISTORY: i64 = 900;
 

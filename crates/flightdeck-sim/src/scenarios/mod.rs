@@ -7,19 +7,22 @@
 mod demo;
 mod liveliness;
 mod manifests;
+mod past;
 mod scale;
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use crate::discovery::{ANALYSIS_TEMPLATES, NAMESPACES, ROLLOUTS};
-use crate::objects::str_at;
+use crate::objects::{COMMIT_TIME_ANNOTATION, str_at};
 use crate::store::{ObjectKey, Store};
 
 pub use demo::{
-    DEMO_HISTORY, DemoCanary, behaviour, demo, demo_canaries, demo_incidents, image_exists,
+    DEMO_HISTORY, DemoCanary, behaviour, demo, demo_canaries, demo_incidents, has_past,
+    image_exists,
 };
 pub use liveliness::Liveliness;
+pub use past::{backfill, retime};
 pub use scale::{SCALE_HISTORY, scale};
 
 /// Something the scenario does to a cluster at a simulated second (relative to the start
@@ -42,6 +45,15 @@ pub enum Change {
     Abort(ObjectKey),
 }
 
+/// How long before its deploy an image's commit was made: 20 minutes to 6 hours,
+/// the same for the same image.
+pub(crate) fn commit_lag(image: &str) -> i64 {
+    let hash = image.bytes().fold(0x811c_9dc5_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    1_200 + (hash % 20_400) as i64
+}
+
 fn bump_generation(rollout: &mut Value) {
     let generation = rollout["metadata"]["generation"].as_i64().unwrap_or(1) + 1;
     rollout["metadata"]["generation"] = json!(generation);
@@ -59,6 +71,10 @@ pub fn apply(store: &Store, change: Change, now: Timestamp) {
         }
         Change::SetImage { key, image } => store
             .update(ROLLOUTS, &key, |r| {
+                // The simulated pipeline committed the change a while before it shipped.
+                let committed = now - jiff::SignedDuration::from_secs(commit_lag(&image));
+                r["spec"]["template"]["metadata"]["annotations"][COMMIT_TIME_ANNOTATION] =
+                    json!(crate::clock::rfc3339(committed));
                 r["spec"]["template"]["spec"]["containers"][0]["image"] = json!(image);
                 bump_generation(r);
                 Ok(())

@@ -4,4 +4,5 @@
 mod api;
 mod controller;
 mod metrics;
+mod past;
 mod scale;

@@ -1,4 +1,4 @@
-//! `:` commands: `:ctx NAME`, `:ns NAME`, `:messages`, `:q`.
+//! `:` commands: `:ctx NAME`, `:ns NAME`, `:dora`, `:changes`, `:messages`, `:q`.
 
 /// A command line, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -6,6 +6,10 @@ pub(super) enum Command {
     Quit,
     /// `:messages`: every message of this session.
     Messages,
+    /// `:dora`: the DORA view.
+    Dora,
+    /// `:changes`: the changes view.
+    Changes,
     /// `None`: every watched context.
     Context(Option<String>),
     /// `None`: every namespace.
@@ -26,11 +30,13 @@ pub(super) fn parse(line: &str) -> Result<Command, String> {
     match verb {
         "q" | "q!" | "quit" => Ok(Command::Quit),
         "messages" | "mes" | "msg" => Ok(Command::Messages),
+        "dora" => Ok(Command::Dora),
+        "changes" | "changed" => Ok(Command::Changes),
         "ctx" | "context" => Ok(Command::Context(scope(arg))),
         "ns" | "namespace" => Ok(Command::Namespace(scope(arg))),
-        "" => Err("type a command: ctx NAME, ns NAME, messages, q".into()),
+        "" => Err("type a command: ctx NAME, ns NAME, dora, changes, messages, q".into()),
         other => Err(format!(
-            "unknown command :{other} (try :ctx NAME, :ns NAME, :messages, :q)"
+            "unknown command :{other} (try :ctx NAME, :ns NAME, :dora, :changes, :messages, :q)"
         )),
     }
 }

@@ -38,6 +38,8 @@ pub enum Event {
         user: String,
         result: Result<Access, String>,
     },
+    /// The ledger opened (with its deploys), cannot be used, or failed a write.
+    Ledger(super::LedgerEvent),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -67,4 +69,6 @@ pub enum Effect {
         context: String,
         namespace: String,
     },
+    /// Merge these deploys into the ledger (each as it now stands).
+    Record(Vec<crate::dora::Deploy>),
 }

@@ -44,6 +44,14 @@ pub enum Action {
     Choose,
     /// Help and messages: close them (any key that is not a scroll does).
     Close,
+    /// The DORA view: each workload's figures.
+    Dora,
+    /// The changes view: every deploy and action, newest first.
+    Changes,
+    /// DORA and changes: sort by the next column.
+    Sort,
+    /// DORA and changes: the next window (1d, 7d, 30d, 90d).
+    Window,
 }
 
 /// The modes with keys of their own, and the keymap section of each.
@@ -56,16 +64,19 @@ pub enum KeyMode {
     Undo,
     /// The help and messages overlays.
     Help,
+    /// The DORA and changes views.
+    History,
 }
 
 impl KeyMode {
-    pub const ALL: [KeyMode; 6] = [
+    pub const ALL: [KeyMode; 7] = [
         KeyMode::Normal,
         KeyMode::Filter,
         KeyMode::Command,
         KeyMode::Confirm,
         KeyMode::Undo,
         KeyMode::Help,
+        KeyMode::History,
     ];
 
     pub fn section(self) -> &'static str {
@@ -76,6 +87,7 @@ impl KeyMode {
             KeyMode::Confirm => "confirm",
             KeyMode::Undo => "undo",
             KeyMode::Help => "help",
+            KeyMode::History => "history",
         }
     }
 
@@ -88,6 +100,7 @@ impl KeyMode {
             KeyMode::Confirm => "in a confirm dialog",
             KeyMode::Undo => "choosing a revision to undo to",
             KeyMode::Help => "in help and :messages",
+            KeyMode::History => "in the DORA and changes views",
         }
     }
 
@@ -115,18 +128,23 @@ impl KeyMode {
                 Retry,
                 Undo,
                 Restart,
+                Dora,
+                Changes,
             ],
             KeyMode::Filter => &[Keep, Cancel, DeleteChar, Down, Up],
             KeyMode::Command => &[Run, Cancel, DeleteChar],
             KeyMode::Confirm => &[Yes, No, DeleteChar],
             KeyMode::Undo => &[Down, Up, Choose, Cancel],
             KeyMode::Help => &[Down, Up, PageDown, PageUp, Top, Bottom, Close],
+            KeyMode::History => &[
+                Down, Up, PageDown, PageUp, Top, Bottom, Sort, Window, Choose, Close,
+            ],
         }
     }
 }
 
 impl Action {
-    const ALL: [(Action, &'static str, &'static str); 27] = [
+    const ALL: [(Action, &'static str, &'static str); 31] = [
         (Action::Down, "down", "next rollout"),
         (Action::Up, "up", "previous rollout"),
         (Action::Top, "top", "first rollout"),
@@ -166,6 +184,14 @@ impl Action {
         (Action::No, "no", "do not send it"),
         (Action::Choose, "choose", "undo to this revision"),
         (Action::Close, "close", "close (any other key too)"),
+        (Action::Dora, "dora", "DORA figures per workload (:dora)"),
+        (
+            Action::Changes,
+            "changes",
+            "what changed: deploys and actions (:changes)",
+        ),
+        (Action::Sort, "sort", "sort by the next column"),
+        (Action::Window, "window", "next window: 1d, 7d, 30d, 90d"),
     ];
 
     fn from_name(name: &str) -> Option<Action> {
@@ -194,6 +220,12 @@ impl Action {
             (KeyMode::Filter, Action::Down) => "next matching rollout",
             (KeyMode::Filter, Action::Up) => "previous matching rollout",
             (KeyMode::Command | KeyMode::Undo, Action::Cancel) => "cancel",
+            (KeyMode::History, Action::Down) => "next row",
+            (KeyMode::History, Action::Up) => "previous row",
+            (KeyMode::History, Action::Top) => "first row",
+            (KeyMode::History, Action::Bottom) => "last row",
+            (KeyMode::History, Action::Choose) => "go to the rollout",
+            (KeyMode::History, Action::Close) => "back to the fleet",
             _ => Self::ALL
                 .iter()
                 .find(|(a, ..)| *a == self)

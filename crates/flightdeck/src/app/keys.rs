@@ -3,12 +3,12 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::act;
 use super::command::{self, Command};
 use super::keymap::KeyMode;
 use super::update::{Reaction, keep_cursor_visible};
 use super::view::{rebuild, select};
 use super::{Action, Effect, Flash, Focus, Mode, State};
+use super::{act, history_keys};
 
 pub(super) fn on_key(state: &mut State, key: KeyEvent) -> Reaction {
     let ctrl_c = key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
@@ -23,6 +23,8 @@ pub(super) fn on_key(state: &mut State, key: KeyEvent) -> Reaction {
         Mode::Confirm(confirm) => act::on_confirm_key(state, key, confirm),
         Mode::Undo(picker) => act::on_undo_key(state, key, picker),
         Mode::Command(line) => on_command_key(state, key, line),
+        Mode::Dora(view) => history_keys::on_key(state, key, view, false),
+        Mode::Changes(view) => history_keys::on_key(state, key, view, true),
         Mode::Normal => match state.keymap.action(KeyMode::Normal, &key) {
             Some(action) => on_action(state, action),
             // A kept filter: the filter's own cancel key clears it.
@@ -72,6 +74,8 @@ fn on_action(state: &mut State, action: Action) -> Reaction {
             }
         }
         Action::Help => state.mode = Mode::Help(0),
+        Action::Dora => history_keys::open(state, false),
+        Action::Changes => history_keys::open(state, true),
         Action::Quit => return Reaction::effect(Effect::Quit),
         Action::Suspend => return Reaction::effect(Effect::Suspend),
         Action::Promote
@@ -89,6 +93,8 @@ fn on_action(state: &mut State, action: Action) -> Reaction {
         | Action::Yes
         | Action::No
         | Action::Choose
+        | Action::Sort
+        | Action::Window
         | Action::Close => return Reaction::default(),
     }
     Reaction::redraw()
@@ -192,6 +198,14 @@ fn run_command(state: &mut State, line: &str) -> Reaction {
     };
     match command {
         Command::Quit => Reaction::effect(Effect::Quit),
+        Command::Dora => {
+            history_keys::open(state, false);
+            Reaction::redraw()
+        }
+        Command::Changes => {
+            history_keys::open(state, true);
+            Reaction::redraw()
+        }
         Command::Messages => {
             // Newest at the bottom: open scrolled to the end.
             state.mode = Mode::Messages(u16::MAX);

@@ -4,7 +4,9 @@
 mod act;
 mod cluster_events;
 mod command;
+mod dora;
 mod event;
+mod history_keys;
 mod keymap;
 mod keys;
 mod offer;
@@ -16,6 +18,10 @@ mod tests;
 mod update;
 mod view;
 
+pub use dora::{
+    CHANGES_KEPT, COLUMNS as DORA_COLUMNS, ChangeRow, DoraRow, DoraState, HistoryView, LedgerEvent,
+    LedgerState, Strip, WEEKS,
+};
 pub use event::{Effect, Event};
 pub use keymap::{Action, Key, KeyMode, Keymap};
 pub use offer::Offer;

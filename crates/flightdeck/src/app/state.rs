@@ -27,6 +27,10 @@ pub enum Mode {
     Confirm(Confirm),
     /// Choosing the revision to undo to.
     Undo(UndoPicker),
+    /// The DORA view (`:dora`): each workload's figures.
+    Dora(super::dora::HistoryView),
+    /// The changes view (`:changes`): every deploy and action, newest first.
+    Changes(super::dora::HistoryView),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -251,6 +255,8 @@ pub struct State {
     pub size: (u16, u16),
     /// What the last frame showed, as the ui reported it.
     pub viewport: Viewport,
+    /// The deploys seen and their DORA figures.
+    pub dora: super::dora::DoraState,
 }
 
 /// What a frame showed, reported by the ui after drawing it: how many
@@ -331,6 +337,7 @@ impl State {
             now,
             size: (80, 24),
             viewport: Viewport::default(),
+            dora: Default::default(),
         }
     }
 

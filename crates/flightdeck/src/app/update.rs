@@ -6,7 +6,7 @@ use super::cluster_events::on_cluster;
 use super::keys::on_key;
 use super::view::{self, rebuild};
 use super::{Effect, Event, Mode, State};
-use super::{act, offer};
+use super::{act, dora, offer};
 use crate::metrics::Target;
 use crate::model::ObjectKey;
 
@@ -30,6 +30,15 @@ impl Reaction {
             redraw: true,
             effects: vec![effect],
         }
+    }
+}
+
+/// Send the facts that changed anything to the ledger.
+fn record(facts: Vec<crate::dora::Deploy>) -> Reaction {
+    if facts.is_empty() {
+        Reaction::redraw()
+    } else {
+        Reaction::effect(Effect::Record(facts))
     }
 }
 
@@ -84,7 +93,12 @@ pub fn update(state: &mut State, event: Event) -> Reaction {
             }
         }
         Event::Cluster(event) => {
+            let touch = dora::touched(&event);
             on_cluster(state, event);
+            record(dora::observe(state, touch))
+        }
+        Event::Ledger(event) => {
+            dora::on_ledger(state, event);
             Reaction::redraw()
         }
         Event::Terminate => Reaction::effect(Effect::Quit),
@@ -92,7 +106,15 @@ pub fn update(state: &mut State, event: Event) -> Reaction {
             key,
             action,
             result,
-        } => act::on_sent(state, key, action, result),
+        } => {
+            let facts = match result {
+                Ok(_) => dora::on_action_sent(state, &key, action),
+                Err(_) => Vec::new(),
+            };
+            let mut reaction = act::on_sent(state, key, action, result);
+            reaction.effects.extend(record(facts).effects);
+            reaction
+        }
         Event::Metrics(update) => {
             if state.metrics_targets.iter().any(|t| t.key == update.key) {
                 let rank = |s: &State| {
@@ -133,6 +155,7 @@ pub fn settle(state: &mut State) -> Vec<Effect> {
     }
     act::refresh_confirm(state);
     offer::refresh(state);
+    dora::refresh(state);
     effects.extend(act::access_effects(state));
     effects
 }

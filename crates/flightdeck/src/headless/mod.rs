@@ -3,10 +3,14 @@
 
 mod act;
 mod audit;
+mod dora;
+mod record;
 mod snapshot;
 mod status;
 mod table;
 
 pub use act::{ActRequest, act};
 pub use audit::audit;
+pub use dora::{DoraFormat, changes, dora};
+pub use record::record;
 pub use status::{OutputFormat, status};

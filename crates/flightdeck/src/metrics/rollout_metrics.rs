@@ -488,6 +488,8 @@ mod tests {
             images: Vec::new(),
             replicas: Default::default(),
             created: Some(Timestamp::from_second(created).unwrap()),
+            template_annotations: Vec::new(),
+            revision_history: Vec::new(),
         }
     }
 

@@ -16,6 +16,11 @@ pub struct ReplicaSet {
     pub images: Vec<String>,
     pub replicas: Replicas,
     pub created: Option<Timestamp>,
+    /// The pod template's annotations (where a commit time may be found).
+    pub template_annotations: Vec<(String, String)>,
+    /// `rollout.argoproj.io/revision-history`: the revisions this template
+    /// held before an undo brought it back under a new one.
+    pub revision_history: Vec<u64>,
 }
 
 /// What a ReplicaSet is to its rollout, as `kubectl argo rollouts get` labels it.
@@ -101,6 +106,8 @@ mod tests {
             images: Vec::new(),
             replicas: Default::default(),
             created: None,
+            template_annotations: Vec::new(),
+            revision_history: Vec::new(),
         };
         let history = [rs(3), rs(5), rs(4)];
         assert_eq!(undo_target(&history, None).unwrap().revision, Some(4));

@@ -106,5 +106,7 @@ pub fn replica_set(owner: &Rollout, hash: &str, revision: u64, replicas: u32) ->
             available: replicas,
         },
         created: Some(at(-7_200 + revision as i64 * 600)),
+        template_annotations: Vec::new(),
+        revision_history: Vec::new(),
     }
 }

@@ -20,12 +20,25 @@ pub struct Areas {
     /// `None` when the terminal is too short: the rollout pane then shows
     /// the verdict line alone.
     pub metrics: Option<Rect>,
+    /// The DORA strip: the first to go as the terminal shrinks.
+    pub dora: Option<Rect>,
     pub footer: Rect,
 }
 
+/// From this height the DORA strip has its two lines (above the metrics pane's
+/// 32, so that it goes first).
+const DORA_FROM: u16 = 34;
+const DORA_HEIGHT: u16 = 2;
+
 /// `None` when the terminal is below the minimum size. `metrics_lines`:
 /// the lines the metrics pane would show, which a tall terminal gives it.
+#[cfg(test)]
 pub fn areas(area: Rect, metrics_lines: usize) -> Option<Areas> {
+    areas_with_dora(area, metrics_lines, false)
+}
+
+/// As [`areas`], with the DORA strip when `dora` and the terminal is tall enough.
+pub fn areas_with_dora(area: Rect, metrics_lines: usize, dora: bool) -> Option<Areas> {
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         return None;
     }
@@ -37,13 +50,20 @@ pub fn areas(area: Rect, metrics_lines: usize) -> Option<Areas> {
         h if h >= METRICS_FROM => METRICS_HEIGHT,
         _ => 0,
     };
-    let [header, body, metrics, footer] = Layout::vertical([
+    let dora_height = if dora && area.height >= DORA_FROM {
+        DORA_HEIGHT
+    } else {
+        0
+    };
+    let [header, body, metrics, strip, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(0),
         Constraint::Length(metrics_height),
+        Constraint::Length(dora_height),
         Constraint::Length(1),
     ])
     .areas(area);
+    let dora = (dora_height > 0).then_some(strip);
     let [fleet, rollout] = if area.width >= SIDE_BY_SIDE {
         Layout::horizontal([Constraint::Percentage(48), Constraint::Percentage(52)]).areas(body)
     } else {
@@ -55,6 +75,7 @@ pub fn areas(area: Rect, metrics_lines: usize) -> Option<Areas> {
         fleet,
         rollout,
         metrics,
+        dora,
         footer,
     })
 }
@@ -88,5 +109,16 @@ mod tests {
         assert!(areas(Rect::new(0, 0, 79, 24), 3).is_none());
         let tall = areas(Rect::new(0, 0, 200, 60), 9).unwrap();
         assert_eq!(tall.metrics.unwrap().height, 11);
+    }
+
+    #[test]
+    fn the_dora_strip_goes_first_as_the_terminal_shrinks() {
+        let at = |h| areas_with_dora(Rect::new(0, 0, 120, h), 3, true).unwrap();
+        assert_eq!(at(40).dora.unwrap().height, 2);
+        assert!(at(40).metrics.is_some());
+        // Metrics keep their place after DORA has gone.
+        assert!(at(33).dora.is_none() && at(33).metrics.is_some());
+        assert!(at(24).dora.is_none());
+        assert!(areas(Rect::new(0, 0, 120, 40), 3).unwrap().dora.is_none());
     }
 }

@@ -1,8 +1,11 @@
 //! Drawing only: every function here takes `&State` and never changes it.
 
 mod cells;
+mod changes;
 mod confirm;
 mod console;
+mod dora_strip;
+mod dora_view;
 mod fleet;
 mod footer;
 mod format;
@@ -30,7 +33,8 @@ use crate::model::Phase;
 /// Draws the whole screen from `state`, and says what it showed.
 pub fn draw(frame: &mut Frame, state: &State, theme: &Theme) -> Viewport {
     let area = frame.area();
-    let Some(areas) = layout::areas(area, metrics::lines_wanted(state)) else {
+    let dora = dora_strip::wanted(state);
+    let Some(areas) = layout::areas_with_dora(area, metrics::lines_wanted(state), dora) else {
         let text = format!(
             "terminal too small: {}x{}, flightdeck needs {}x{}",
             area.width,
@@ -50,6 +54,9 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme) -> Viewport {
     if let Some(area) = areas.metrics {
         metrics::draw(frame, area, state, theme);
     }
+    if let Some(area) = areas.dora {
+        dora_strip::draw(frame, area, state, theme);
+    }
     footer::draw(frame, areas.footer, state, theme);
     let (overlay_lines, overlay_rows) = match &state.mode {
         Mode::Help(scroll) => help::draw(frame, area, state, theme, *scroll),
@@ -62,6 +69,8 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme) -> Viewport {
             undo::draw(frame, area, state, picker, theme);
             (0, 0)
         }
+        Mode::Dora(view) => dora_view::draw(frame, area, state, theme, view),
+        Mode::Changes(view) => changes::draw(frame, area, state, theme, view),
         _ => (0, 0),
     };
     if theme.console_font {

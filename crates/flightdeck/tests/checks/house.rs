@@ -10,14 +10,14 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     // Plain data and the edges of the machine: no other module.
     &["model", "paths", "term"],
-    // Sources: the cluster and the metrics, each on the model alone.
-    &["cluster", "metrics"],
+    // Sources: the cluster and the metrics, and the DORA figures, each on the model alone.
+    &["cluster", "metrics", "dora"],
     // The pure app: state, events, effects, keymap.
     &["app"],
     // Drawing from the app's state.
     &["ui"],
-    // Files: settings (which name the keymap and theme), the audit trail, the log.
-    &["config", "audit", "logging"],
+    // Files: settings (which name the keymap and theme), the audit trail, the log, the ledger.
+    &["config", "audit", "logging", "ledger"],
     // The one executor of audited actions.
     &["audited"],
     // What runs: the cockpit and the headless commands.

@@ -37,5 +37,23 @@ pub fn map_replica_set(context: &str, obj: &Value) -> Result<ReplicaSet, MapErro
             available: root.at(&["status", "availableReplicas"], |f| f.count_or_zero())?,
         },
         created: meta.created,
+        template_annotations: root.at(&["spec", "template", "metadata", "annotations"], |f| {
+            f.keys()?
+                .into_iter()
+                .map(|k| Ok((k.to_string(), f.with(k, |v| v.string())??)))
+                .collect::<Result<Vec<_>, MapError>>()
+        })?,
+        revision_history: root
+            .at(
+                &[
+                    "metadata",
+                    "annotations",
+                    "rollout.argoproj.io/revision-history",
+                ],
+                |f| f.string(),
+            )?
+            .split(',')
+            .filter_map(|r| r.trim().parse().ok())
+            .collect(),
     })
 }

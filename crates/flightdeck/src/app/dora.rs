@@ -1,0 +1,350 @@
+//! The app's DORA part: the deploys seen (the ledger's, and what the watches show,
+//! derived in pure code), the figures the strip and the views show, and the facts
+//! sent to the ledger's writer as `Effect::Record`.
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::State;
+use crate::cluster::{Change, ClusterEvent};
+use crate::dora::{self, Deploy, Figures, History, Observation, Settings, Trends, Window};
+use crate::metrics::RolloutMetricsReport;
+use crate::model::{ObjectKey, Outcome as VerdictOutcome, RolloutAction};
+
+/// Where the ledger stands, as the strip says it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LedgerState {
+    /// No ledger for this run (tests; `record`'s own state).
+    Off,
+    Opening,
+    /// Open: where.
+    Ready(String),
+    /// Cannot be used: why, naming it. The figures still count what the
+    /// watches show.
+    Unavailable(String),
+}
+
+/// What the ledger's executor says.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LedgerEvent {
+    /// Opened at `at`, with the deploys it holds of the last two windows (indexed on
+    /// the ledger's thread, so that the cockpit only merges in what it saw meanwhile).
+    Opened {
+        at: String,
+        deploys: History,
+    },
+    Unavailable(String),
+    WriteFailed(String),
+}
+
+/// The DORA strip: the selected workload and the fleet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Strip {
+    pub window: Window,
+    pub fleet: Figures,
+    pub trends: Trends,
+    pub selected: Option<(ObjectKey, Figures)>,
+}
+
+/// A row of the DORA view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DoraRow {
+    pub key: ObjectKey,
+    pub figures: Figures,
+    /// Successful deploys per week, the last `WEEKS` weeks, oldest first.
+    pub weekly: Vec<u64>,
+}
+
+pub use crate::dora::Change as ChangeRow;
+
+pub const WEEKS: usize = 8;
+/// Rows the changes view keeps, newest first (`flightdeck changes` prints them all).
+pub const CHANGES_KEPT: usize = 2_000;
+/// Figures are computed again at most this often while deploys keep changing.
+const REFRESH_MS: i64 = 2_000;
+
+#[derive(Debug, Clone)]
+pub struct DoraState {
+    pub history: History,
+    pub settings: Settings,
+    pub commit_annotation: String,
+    pub ledger: LedgerState,
+    /// The last ledger write that failed, if it has not worked since.
+    pub write_error: Option<String>,
+    pub window: Window,
+    pub strip: Option<Strip>,
+    pub rows: Vec<DoraRow>,
+    pub changes: Vec<ChangeRow>,
+    /// Which column the DORA view sorts by.
+    pub sort: usize,
+    dirty: bool,
+    computed_at: Option<Timestamp>,
+    computed_for: Option<ObjectKey>,
+}
+
+impl Default for DoraState {
+    fn default() -> DoraState {
+        DoraState {
+            history: History::new(),
+            settings: Settings::default(),
+            commit_annotation: dora::COMMIT_TIME_ANNOTATION.to_string(),
+            ledger: LedgerState::Off,
+            write_error: None,
+            window: Window::Month,
+            strip: None,
+            rows: Vec::new(),
+            changes: Vec::new(),
+            sort: 0,
+            dirty: true,
+            computed_at: None,
+            computed_for: None,
+        }
+    }
+}
+
+/// The DORA view's columns, as it sorts by them.
+pub const COLUMNS: [&str; 6] = [
+    "workload",
+    "deploys/day",
+    "lead time",
+    "change fail",
+    "recovery",
+    "rework",
+];
+
+/// Which rollouts a cluster event may have changed the deploys of.
+pub(super) enum Touch {
+    None,
+    One(ObjectKey),
+    /// A list: history, read from the objects' timestamps.
+    Listed(String, Option<String>),
+}
+
+pub(super) fn touched(event: &ClusterEvent) -> Touch {
+    let owner = |key: &ObjectKey, owner: &Option<String>| {
+        owner.as_ref().map_or(Touch::None, |name| {
+            Touch::One(ObjectKey::new(&key.context, &key.namespace, name))
+        })
+    };
+    match event {
+        ClusterEvent::Rollout(Change::Applied(r)) => Touch::One(r.key.clone()),
+        ClusterEvent::ReplicaSet(Change::Applied(rs)) => owner(&rs.key, &rs.owner),
+        ClusterEvent::Rollout(Change::Relisted {
+            context, namespace, ..
+        })
+        | ClusterEvent::ReplicaSet(Change::Relisted {
+            context, namespace, ..
+        }) => Touch::Listed(context.clone(), namespace.clone()),
+        _ => Touch::None,
+    }
+}
+
+fn verdict_of(
+    report: Option<&Result<RolloutMetricsReport, String>>,
+) -> (Option<String>, Option<f64>) {
+    let Some(Ok(report)) = report else {
+        return (None, None);
+    };
+    let verdict = match report.verdict.outcome {
+        VerdictOutcome::Pass | VerdictOutcome::Marginal | VerdictOutcome::Fail => {
+            let text = report.verdict.to_string();
+            Some(text.split(':').next().unwrap_or(&text).to_string())
+        }
+        _ => None,
+    };
+    (verdict, report.rps.map(|(stable, canary)| stable + canary))
+}
+
+/// Derive the facts of the touched rollouts, merge them in; the ones that changed
+/// anything go to the ledger.
+pub(super) fn observe(state: &mut State, touch: Touch) -> Vec<Deploy> {
+    let (keys, live): (Vec<ObjectKey>, Option<Timestamp>) = match touch {
+        Touch::None => return Vec::new(),
+        Touch::One(key) => (vec![key], Some(state.now)),
+        Touch::Listed(context, namespace) => (
+            state
+                .rollouts
+                .keys()
+                .filter(|k| {
+                    k.context == context && namespace.as_ref().is_none_or(|n| *n == k.namespace)
+                })
+                .cloned()
+                .collect(),
+            None,
+        ),
+    };
+    let mut changed = Vec::new();
+    for key in keys {
+        let Some(rollout) = state.rollouts.get(&key) else {
+            continue;
+        };
+        let (verdict, request_rate) = verdict_of(state.metrics.get(&key));
+        let facts = dora::deploys_of(&Observation {
+            rollout,
+            replica_sets: state.replica_sets.get(&key).map_or(&[], Vec::as_slice),
+            live,
+            commit_annotation: &state.dora.commit_annotation,
+            verdict,
+            request_rate,
+        });
+        for fact in facts {
+            if let Some(now) = state.dora.history.merge(fact) {
+                changed.push(now.clone());
+            }
+        }
+    }
+    state.dora.dirty |= !changed.is_empty();
+    changed
+}
+
+/// An action went through: the deploy it acted on says who, and an abort or undo
+/// is a failure detected now.
+pub(super) fn on_action_sent(
+    state: &mut State,
+    key: &ObjectKey,
+    action: RolloutAction,
+) -> Vec<Deploy> {
+    let user = state
+        .access
+        .get(&(key.context.clone(), key.namespace.clone()))
+        .and_then(|a| match a {
+            super::AccessState::Known { user, .. } => Some(user.clone()),
+            super::AccessState::Checking => None,
+        })
+        .unwrap_or_else(|| "unknown user".to_string());
+    let label = action.to_string();
+    let Some(fact) = dora::action_fact(&state.dora.history, key, action, &label, &user, state.now)
+    else {
+        return Vec::new();
+    };
+    match state.dora.history.merge(fact) {
+        Some(now) => {
+            let now = now.clone();
+            state.dora.dirty = true;
+            vec![now]
+        }
+        None => Vec::new(),
+    }
+}
+
+pub(super) fn on_ledger(state: &mut State, event: LedgerEvent) {
+    match event {
+        LedgerEvent::Opened { at, deploys } => {
+            // What the watches showed meanwhile (few) into what the ledger holds (many).
+            let seen = std::mem::replace(&mut state.dora.history, deploys);
+            state.dora.history.absorb(seen);
+            state.dora.ledger = LedgerState::Ready(at);
+            invalidate(state);
+        }
+        LedgerEvent::Unavailable(why) => state.dora.ledger = LedgerState::Unavailable(why),
+        LedgerEvent::WriteFailed(why) => state.dora.write_error = Some(why),
+    }
+}
+
+/// Compute what the strip and the open view show, when the deploys or the
+/// selection changed (at most every two seconds while deploys keep changing).
+pub(super) fn refresh(state: &mut State) {
+    let selection_moved = state.dora.computed_for != state.selected;
+    let due = state
+        .dora
+        .computed_at
+        .is_none_or(|at| state.now.as_millisecond() - at.as_millisecond() >= REFRESH_MS);
+    if state.dora.dirty && due {
+        refresh_all(state);
+    } else if selection_moved {
+        // Only the selected workload's line: the fleet's has not changed.
+        let d = &mut state.dora;
+        let period = d.window.ending(state.now);
+        let selected = state.selected.as_ref().map(|key| {
+            (
+                key.clone(),
+                dora::figures_of(d.history.of(key), period, &d.settings),
+            )
+        });
+        if let Some(strip) = &mut d.strip {
+            strip.selected = selected;
+        }
+        d.computed_for = state.selected.clone();
+    }
+}
+
+fn refresh_all(state: &mut State) {
+    let d = &mut state.dora;
+    let period = d.window.ending(state.now);
+    let fleet = dora::fleet(&d.history, period, &d.settings);
+    let before = dora::fleet(&d.history, period.previous(), &d.settings);
+    let selected = state.selected.as_ref().map(|key| {
+        (
+            key.clone(),
+            dora::figures_of(d.history.of(key), period, &d.settings),
+        )
+    });
+    d.strip = Some(Strip {
+        window: d.window,
+        trends: dora::trends(&fleet, &before),
+        fleet,
+        selected,
+    });
+    if matches!(state.mode, super::Mode::Dora(_)) {
+        rows(state);
+    }
+    if matches!(state.mode, super::Mode::Changes(_)) {
+        changes(state);
+    }
+    let d = &mut state.dora;
+    d.dirty = false;
+    d.computed_at = Some(state.now);
+    d.computed_for = state.selected.clone();
+}
+
+/// Make the next `refresh` compute everything (a view opened, the window changed).
+pub(super) fn invalidate(state: &mut State) {
+    state.dora.dirty = true;
+    state.dora.computed_at = None;
+}
+
+fn order_key(f: &Figures, column: usize) -> (bool, i64) {
+    // Unknown figures sort last; the worst first in every column.
+    let ms = |d: Option<SignedDuration>| d.map(|d| d.as_millis() as i64);
+    let per_mille = |r: Option<f64>| r.map(|r| (r * 1000.0) as i64);
+    let value = match column {
+        1 => Some(-(f.per_day * 1000.0) as i64),
+        2 => ms(f.lead_time).map(|v| -v),
+        3 => per_mille(f.change_fail_rate).map(|v| -v),
+        4 => ms(f.recovery).map(|v| -v),
+        5 => per_mille(f.rework_rate).map(|v| -v),
+        _ => Some(0),
+    };
+    (value.is_none(), value.unwrap_or(0))
+}
+
+fn rows(state: &mut State) {
+    let d = &state.dora;
+    let period = d.window.ending(state.now);
+    let mut rows: Vec<DoraRow> = d
+        .history
+        .workloads()
+        .map(|(key, list)| DoraRow {
+            key: key.clone(),
+            figures: dora::figures_of(list, period, &d.settings),
+            weekly: dora::weekly(list, WEEKS, state.now, &d.settings),
+        })
+        .collect();
+    let column = d.sort;
+    rows.sort_by(|a, b| {
+        order_key(&a.figures, column)
+            .cmp(&order_key(&b.figures, column))
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    state.dora.rows = rows;
+}
+
+fn changes(state: &mut State) {
+    let from = state.dora.window.ending(state.now).from;
+    state.dora.changes = dora::changes(&state.dora.history, from, CHANGES_KEPT);
+}
+
+/// Where the DORA or changes view stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HistoryView {
+    pub cursor: usize,
+}

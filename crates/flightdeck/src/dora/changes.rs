@@ -1,0 +1,80 @@
+//! What changed: every deploy and every action on one, newest first, as the on-call
+//! engineer reads it in an incident.
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use super::deploy::{Deploy, Exposure};
+use super::history::History;
+use crate::model::ObjectKey;
+
+/// A deploy, or an action taken on one.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    pub at: Timestamp,
+    #[serde(serialize_with = "key_text")]
+    pub key: ObjectKey,
+    pub revision: u64,
+    /// `shop:v1 → shop:v2` for a deploy, the action (`abort`) for an action.
+    pub what: String,
+    pub who: String,
+    /// A deploy's outcome so far (empty for an action).
+    pub outcome: String,
+    pub verdict: String,
+    pub exposure: Option<Exposure>,
+    pub action: bool,
+}
+
+fn key_text<S: serde::Serializer>(key: &ObjectKey, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&key.to_string())
+}
+
+fn images(d: &Deploy) -> String {
+    d.images.join(", ")
+}
+
+/// The deploys started since `since` and their actions, newest first, at most `limit`.
+pub fn changes(history: &History, since: Timestamp, limit: usize) -> Vec<Change> {
+    let mut rows = Vec::new();
+    for (deploy, previous) in history.newest_since(since, limit) {
+        let key = deploy.id.workload();
+        let what = match previous {
+            Some(p) if images(p) != images(deploy) => format!("{} → {}", images(p), images(deploy)),
+            _ => format!("{} (rev {})", images(deploy), deploy.id.revision),
+        };
+        let mut who: Vec<&str> = deploy.actions.iter().map(|a| a.user.as_str()).collect();
+        who.sort_unstable();
+        who.dedup();
+        for action in deploy.actions.iter().filter(|a| a.at >= since) {
+            rows.push(Change {
+                at: action.at,
+                key: key.clone(),
+                revision: deploy.id.revision,
+                what: action.action.clone(),
+                who: action.user.clone(),
+                outcome: String::new(),
+                verdict: String::new(),
+                exposure: None,
+                action: true,
+            });
+        }
+        rows.push(Change {
+            at: deploy.started,
+            key,
+            revision: deploy.id.revision,
+            what,
+            who: if who.is_empty() {
+                "—".into()
+            } else {
+                who.join(", ")
+            },
+            outcome: deploy.outcome().label().to_string(),
+            verdict: deploy.verdict.clone().unwrap_or_default(),
+            exposure: deploy.exposure(),
+            action: false,
+        });
+    }
+    rows.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.action.cmp(&a.action)));
+    rows.truncate(limit);
+    rows
+}

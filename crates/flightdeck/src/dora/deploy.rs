@@ -1,0 +1,389 @@
+//! A deploy: one revision of one workload's pod template, from its start to its end,
+//! as the ledger keeps it.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::model::ObjectKey;
+
+/// What identifies a deploy: where the workload is, and which pod template at which
+/// revision (an undo brings an old template back under a new revision: a new deploy).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct DeployId {
+    pub context: String,
+    pub namespace: String,
+    pub name: String,
+    /// `rollouts-pod-template-hash`.
+    pub hash: String,
+    /// `rollout.argoproj.io/revision`.
+    pub revision: u64,
+}
+
+impl DeployId {
+    pub fn workload(&self) -> ObjectKey {
+        ObjectKey::new(&self.context, &self.namespace, &self.name)
+    }
+
+    pub fn same_workload(&self, key: &ObjectKey) -> bool {
+        self.context == key.context && self.namespace == key.namespace && self.name == key.name
+    }
+}
+
+/// What kind of workload was deployed (a byte, not a string: there are many deploys).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WorkloadKind {
+    /// An Argo Rollout.
+    #[default]
+    Rollout,
+}
+
+impl WorkloadKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            WorkloadKind::Rollout => "Rollout",
+        }
+    }
+}
+
+/// How a deploy was found to have failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Failure {
+    /// `status.abort`: traffic sent back to the stable version.
+    Aborted,
+    /// An older template was brought back (the cluster's `revision-history`).
+    RolledBack,
+    /// Undone through flightdeck (the audit trail says who).
+    Undone,
+}
+
+impl Failure {
+    pub fn label(self) -> &'static str {
+        match self {
+            Failure::Aborted => "aborted",
+            Failure::RolledBack => "rolled back",
+            Failure::Undone => "undone",
+        }
+    }
+}
+
+/// How a deploy stands, as far as is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    InProgress,
+    Succeeded,
+    Failed(Failure),
+    /// Replaced by a newer revision before it was seen at 100% (and not failed).
+    Superseded,
+}
+
+impl Outcome {
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::InProgress => "in progress",
+            Outcome::Succeeded => "succeeded",
+            Outcome::Failed(failure) => failure.label(),
+            Outcome::Superseded => "superseded",
+        }
+    }
+}
+
+/// A share of traffic the new version had from a moment on, and the canary step it
+/// had reached then: the steps of a deploy with their times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrafficMark {
+    pub at: Timestamp,
+    /// Percent of traffic, 0 to 100.
+    pub weight: u32,
+    /// `status.currentStepIndex` then, if the rollout has steps.
+    #[serde(default)]
+    pub step: Option<u16>,
+}
+
+/// An action taken on the deploy through flightdeck.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionMark {
+    pub at: Timestamp,
+    pub user: String,
+    /// `abort`, `promote`, `undo to revision 3`, ...
+    pub action: String,
+}
+
+/// One deploy. Every field merges (see [`Deploy::merge`]) so that facts from the
+/// cluster's history, the watches and the audit trail, in any order and any number
+/// of times, make the same record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Deploy {
+    pub id: DeployId,
+    pub kind: WorkloadKind,
+    pub images: Vec<String>,
+    pub started: Timestamp,
+    /// When the change was committed (from the pod template's annotation).
+    pub commit: Option<Timestamp>,
+    /// When it was seen running at 100% (the stable version), exactly.
+    pub completed: Option<Timestamp>,
+    /// When a newer revision started (the latest it can have completed by).
+    pub superseded: Option<Timestamp>,
+    /// How and when its failure was detected.
+    pub failed: Option<(Failure, Timestamp)>,
+    /// When it stopped taking traffic after a failure (the stable version back at 100%).
+    pub stopped: Option<Timestamp>,
+    /// The highest share of traffic it reached, percent.
+    pub peak_weight: u32,
+    /// Its share of traffic over time, as the watches saw it (oldest first).
+    pub traffic: Vec<TrafficMark>,
+    /// Requests per second to the workload (both versions) when known.
+    pub request_rate: Option<f64>,
+    /// The latest verdict on it: `PASS`, `FAIL 33/100`, ...
+    pub verdict: Option<String>,
+    pub actions: Vec<ActionMark>,
+}
+
+/// Marks kept per deploy: a canary's steps, not every reading.
+const TRAFFIC_MARKS: usize = 64;
+
+fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+impl Deploy {
+    /// A deploy started at `started`, with nothing else known yet.
+    pub fn new(id: DeployId, started: Timestamp) -> Deploy {
+        Deploy {
+            id,
+            kind: WorkloadKind::Rollout,
+            images: Vec::new(),
+            started,
+            commit: None,
+            completed: None,
+            superseded: None,
+            failed: None,
+            stopped: None,
+            peak_weight: 0,
+            traffic: Vec::new(),
+            request_rate: None,
+            verdict: None,
+            actions: Vec::new(),
+        }
+    }
+
+    pub fn outcome(&self) -> Outcome {
+        match (self.failed, self.completed, self.superseded) {
+            (Some((failure, _)), _, _) => Outcome::Failed(failure),
+            (None, Some(_), _) => Outcome::Succeeded,
+            (None, None, Some(_)) => Outcome::Superseded,
+            (None, None, None) => Outcome::InProgress,
+        }
+    }
+
+    /// It shipped: seen at 100%, or replaced by a newer revision without failing.
+    pub fn succeeded(&self) -> bool {
+        self.failed.is_none() && (self.completed.is_some() || self.superseded.is_some())
+    }
+
+    /// Fold `other` (a fact about the same deploy) in: earliest times, highest
+    /// weight and request rate, union of marks. Idempotent, and commutative but for
+    /// the verdict (the one merged last is kept), so that no fact counts twice however
+    /// often and in whatever order it arrives. Returns whether anything changed.
+    pub fn merge(&mut self, other: &Deploy) -> bool {
+        let before = self.clone();
+        self.started = self.started.min(other.started);
+        if self.images.is_empty() {
+            self.images.clone_from(&other.images);
+        }
+        self.commit = earliest(self.commit, other.commit);
+        self.completed = earliest(self.completed, other.completed);
+        self.superseded = earliest(self.superseded, other.superseded);
+        self.failed = match (self.failed, other.failed) {
+            (Some(a), Some(b)) => Some(if b.1 < a.1 { b } else { a }),
+            (a, b) => a.or(b),
+        };
+        self.stopped = earliest(self.stopped, other.stopped);
+        self.peak_weight = self.peak_weight.max(other.peak_weight);
+        for mark in &other.traffic {
+            if !self.traffic.contains(mark) {
+                self.traffic.push(*mark);
+            }
+        }
+        self.traffic.sort_by_key(|m| (m.at, m.weight));
+        self.traffic.dedup_by_key(|m| m.at);
+        // A reading that changes nothing is no mark.
+        self.traffic.dedup_by_key(|m| (m.weight, m.step));
+        if self.traffic.len() > TRAFFIC_MARKS {
+            let extra = self.traffic.len() - TRAFFIC_MARKS;
+            self.traffic.drain(1..=extra);
+        }
+        if let Some(rate) = other.request_rate {
+            self.request_rate = Some(self.request_rate.map_or(rate, |r| r.max(rate)));
+        }
+        if other.verdict.is_some() {
+            self.verdict.clone_from(&other.verdict);
+        }
+        for action in &other.actions {
+            if !self.actions.contains(action) {
+                self.actions.push(action.clone());
+            }
+        }
+        self.actions
+            .sort_by(|a, b| (a.at, &a.action).cmp(&(b.at, &b.action)));
+        *self != before
+    }
+
+    /// When the bad version stopped taking traffic: its stop, else its failure.
+    pub fn stop_time(&self) -> Option<Timestamp> {
+        self.stopped.or(self.failed.map(|(_, at)| at))
+    }
+
+    /// How much traffic a failed deploy took before it was stopped, and what a
+    /// big-bang release (100% from the start) would have exposed over the same time.
+    pub fn exposure(&self) -> Option<Exposure> {
+        self.failed?;
+        self.exposure_until(self.stop_time()?)
+    }
+
+    /// The traffic it took from its start until `end` (its stop, or for a deploy
+    /// fixed forward, the fix's start).
+    /// `None` when nothing is known of its traffic (read from the cluster's history:
+    /// no step seen, never the stable version): unknown, not zero.
+    pub fn exposure_until(&self, end: Timestamp) -> Option<Exposure> {
+        if self.traffic.is_empty() && self.peak_weight == 0 && self.completed.is_none() {
+            return None;
+        }
+        let end = end.max(self.started);
+        let seconds = (end.as_millisecond() - self.started.as_millisecond()) as f64 / 1000.0;
+        let share_seconds = if self.traffic.is_empty() {
+            // No step seen: its highest share over the whole time, an upper bound.
+            let peak = if self.completed.is_some() {
+                100
+            } else {
+                self.peak_weight.min(100)
+            };
+            f64::from(peak) / 100.0 * seconds
+        } else {
+            let mut total = 0.0;
+            let mut weight = 0.0;
+            let mut from = self.started;
+            for mark in self.traffic.iter().filter(|m| m.at <= end) {
+                let at = mark.at.max(self.started);
+                total += weight * (at.as_millisecond() - from.as_millisecond()) as f64 / 1000.0;
+                weight = f64::from(mark.weight.min(100)) / 100.0;
+                from = at;
+            }
+            total + weight * (end.as_millisecond() - from.as_millisecond()) as f64 / 1000.0
+        };
+        Some(Exposure {
+            share_seconds,
+            big_bang_seconds: seconds,
+            requests: self.request_rate.map(|rate| rate * share_seconds),
+        })
+    }
+}
+
+/// The traffic a failed version took: share × time, in "full-traffic seconds".
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Exposure {
+    /// ∫ share dt: 600 is ten minutes at 100%, or an hour at 1/6.
+    pub share_seconds: f64,
+    /// What a big-bang release would have exposed: 100% for as long.
+    pub big_bang_seconds: f64,
+    /// Requests the bad version served, when a request rate is known.
+    pub requests: Option<f64>,
+}
+
+impl Exposure {
+    pub fn add(&mut self, other: Exposure) {
+        self.share_seconds += other.share_seconds;
+        self.big_bang_seconds += other.big_bang_seconds;
+        self.requests = match (self.requests, other.requests) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+    }
+
+    /// The share of a big bang's exposure the progressive delivery saved.
+    pub fn saved(&self) -> Option<f64> {
+        (self.big_bang_seconds > 0.0).then(|| 1.0 - self.share_seconds / self.big_bang_seconds)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(second: i64) -> Timestamp {
+        Timestamp::from_second(1_700_000_000 + second).unwrap()
+    }
+
+    fn id(revision: u64) -> DeployId {
+        DeployId {
+            context: "eu".into(),
+            namespace: "shop".into(),
+            name: "checkout".into(),
+            hash: format!("h{revision}"),
+            revision,
+        }
+    }
+
+    #[test]
+    fn merging_is_commutative_and_idempotent() {
+        let mut a = Deploy::new(id(1), t(100));
+        a.completed = Some(t(500));
+        a.traffic.push(TrafficMark {
+            at: t(200),
+            weight: 20,
+            step: None,
+        });
+        let mut b = Deploy::new(id(1), t(90));
+        b.peak_weight = 40;
+        b.failed = Some((Failure::Aborted, t(300)));
+        b.traffic.push(TrafficMark {
+            at: t(250),
+            weight: 40,
+            step: None,
+        });
+        let mut ab = a.clone();
+        assert!(ab.merge(&b));
+        let mut ba = b.clone();
+        assert!(ba.merge(&a));
+        assert_eq!(ab, ba);
+        assert!(!ab.merge(&b), "a fact merged twice changes nothing");
+        assert_eq!(ab.started, t(90));
+        assert_eq!(ab.outcome(), Outcome::Failed(Failure::Aborted));
+        assert_eq!(ab.traffic.len(), 2);
+    }
+
+    #[test]
+    fn exposure_integrates_the_traffic_until_the_stop() {
+        let mut d = Deploy::new(id(1), t(0));
+        d.traffic = vec![
+            TrafficMark {
+                at: t(0),
+                weight: 10,
+                step: None,
+            },
+            TrafficMark {
+                at: t(100),
+                weight: 50,
+                step: None,
+            },
+        ];
+        d.failed = Some((Failure::Aborted, t(200)));
+        d.stopped = Some(t(300));
+        d.request_rate = Some(10.0);
+        // 10% × 100 s + 50% × 200 s = 110 full-traffic seconds over 300 s.
+        let e = d.exposure().unwrap();
+        assert!((e.share_seconds - 110.0).abs() < 1e-9, "{e:?}");
+        assert_eq!(e.big_bang_seconds, 300.0);
+        assert!((e.requests.unwrap() - 1100.0).abs() < 1e-9);
+        assert!((e.saved().unwrap() - (1.0 - 110.0 / 300.0)).abs() < 1e-9);
+        d.failed = None;
+        assert!(
+            d.exposure().is_none(),
+            "a deploy that did not fail exposed nothing bad"
+        );
+    }
+}

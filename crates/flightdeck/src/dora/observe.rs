@@ -1,0 +1,199 @@
+//! What a rollout and its ReplicaSets say about its deploys: facts to merge into the
+//! history. Read from a list (the cluster's history: times from the objects'
+//! timestamps and conditions) or from a watch event (live: the time it is seen).
+
+use jiff::Timestamp;
+
+use super::deploy::{ActionMark, Deploy, DeployId, Failure, TrafficMark};
+use super::history::History;
+use crate::model::{ObjectKey, Phase, ReplicaSet, Rollout, RolloutAction};
+
+/// The pod-template annotation read for a deploy's commit time by default
+/// (RFC 3339, or seconds since 1970), as a CI pipeline sets it.
+pub const COMMIT_TIME_ANNOTATION: &str = "flightdeck.io/commit-time";
+
+/// A rollout as a watch shows it.
+pub struct Observation<'a> {
+    pub rollout: &'a Rollout,
+    pub replica_sets: &'a [ReplicaSet],
+    /// When it was seen changing (a watch event); `None` for what a list shows,
+    /// which is history: only the objects' own timestamps count then.
+    pub live: Option<Timestamp>,
+    /// The pod-template annotation that holds the commit time.
+    pub commit_annotation: &'a str,
+    /// The canary's verdict now, and the workload's requests per second.
+    pub verdict: Option<String>,
+    pub request_rate: Option<f64>,
+}
+
+/// `2024-05-01T10:00:00Z` or `1714557600`.
+pub fn parse_commit_time(text: &str) -> Option<Timestamp> {
+    let text = text.trim();
+    text.parse::<Timestamp>()
+        .ok()
+        .or_else(|| Timestamp::from_second(text.parse().ok()?).ok())
+}
+
+fn condition_since(rollout: &Rollout, kind: &str, reason: Option<&str>) -> Option<Timestamp> {
+    rollout
+        .conditions
+        .iter()
+        .find(|c| c.kind == kind && c.status == "True" && reason.is_none_or(|r| c.reason == r))
+        .and_then(|c| c.since)
+}
+
+fn id_of(key: &ObjectKey, hash: &str, revision: u64) -> DeployId {
+    DeployId {
+        context: key.context.to_string(),
+        namespace: key.namespace.to_string(),
+        name: key.name.clone(),
+        hash: hash.to_string(),
+        revision,
+    }
+}
+
+/// The facts about every deploy the rollout's ReplicaSets still show.
+pub fn deploys_of(o: &Observation<'_>) -> Vec<Deploy> {
+    let rollout = o.rollout;
+    let key = &rollout.key;
+    let mut sets: Vec<&ReplicaSet> = o
+        .replica_sets
+        .iter()
+        .filter(|rs| rs.revision.is_some())
+        .collect();
+    sets.sort_by_key(|rs| rs.revision);
+    let mut deploys: Vec<Deploy> = Vec::with_capacity(sets.len());
+    for rs in &sets {
+        let revision = rs.revision.unwrap_or(0);
+        let Some(created) = rs.created.or(o.live) else {
+            continue;
+        };
+        // An undo brought this template back under a new revision: the revisions it
+        // held before were deploys of their own, and the one just before this
+        // revision was rolled back.
+        let mut started = created;
+        if let Some(&old) = rs.revision_history.iter().max() {
+            for &held in &rs.revision_history {
+                let mut earlier = Deploy::new(id_of(key, &rs.hash, held), created);
+                earlier.images.clone_from(&rs.images);
+                deploys.push(earlier);
+            }
+            // When it came back is not on the object: at the latest now (live), at
+            // the earliest when the revision before it started.
+            started = match o.live {
+                Some(now) if rollout.current_hash.as_deref() == Some(&rs.hash) => now,
+                _ => deploys
+                    .iter()
+                    .filter(|d| d.id.revision < revision && d.id.revision > old)
+                    .map(|d| d.started)
+                    .max()
+                    .unwrap_or(created)
+                    .max(created),
+            };
+            if let Some(undone) = deploys
+                .iter_mut()
+                .filter(|d| d.id.revision < revision && d.id.hash != rs.hash)
+                .max_by_key(|d| d.id.revision)
+            {
+                undone.failed = Some((Failure::RolledBack, started));
+            }
+        }
+        let mut deploy = Deploy::new(id_of(key, &rs.hash, revision), started);
+        deploy.images.clone_from(&rs.images);
+        deploy.commit = rs
+            .template_annotations
+            .iter()
+            .find(|(k, _)| k == o.commit_annotation)
+            .and_then(|(_, v)| parse_commit_time(v));
+        deploys.push(deploy);
+    }
+    deploys.sort_by_key(|d| d.id.revision);
+    // Each revision was superseded when the next one started.
+    for i in 1..deploys.len() {
+        let next = deploys[i].started;
+        deploys[i - 1].superseded = Some(next);
+    }
+    let newest = sets.last().and_then(|rs| rs.revision);
+    for deploy in &mut deploys {
+        let is = |h: &Option<String>| h.as_deref() == Some(deploy.id.hash.as_str());
+        let current = Some(deploy.id.revision) == newest;
+        if is(&rollout.stable_hash) {
+            deploy.peak_weight = 100;
+            let settled = current && !rollout.update_in_flight() && rollout.phase == Phase::Healthy;
+            if settled {
+                deploy.completed = o.live.or_else(|| {
+                    condition_since(rollout, "Completed", None)
+                        .or_else(|| condition_since(rollout, "Healthy", None))
+                        .or_else(|| {
+                            condition_since(rollout, "Progressing", Some("NewReplicaSetAvailable"))
+                        })
+                });
+                if deploy.completed.is_some() {
+                    deploy.traffic.push(TrafficMark {
+                        at: deploy.completed.unwrap_or(deploy.started),
+                        weight: 100,
+                        step: None,
+                    });
+                }
+            }
+        } else if current && is(&rollout.current_hash) {
+            let weight = rollout.new_version_weight();
+            deploy.peak_weight = weight;
+            deploy.verdict.clone_from(&o.verdict);
+            deploy.request_rate = o.request_rate;
+            if let Some(now) = o.live {
+                let step = rollout.current_step.and_then(|s| u16::try_from(s).ok());
+                deploy.traffic.push(TrafficMark {
+                    at: now,
+                    weight,
+                    step,
+                });
+            }
+            if rollout.aborted {
+                let at = o
+                    .live
+                    .or_else(|| {
+                        rollout
+                            .conditions
+                            .iter()
+                            .find(|c| c.reason == "RolloutAborted")
+                            .and_then(|c| c.since)
+                    })
+                    .or(rollout.since);
+                if let Some(at) = at {
+                    deploy.failed = Some((Failure::Aborted, at));
+                    if weight == 0 {
+                        deploy.stopped = Some(at);
+                    }
+                }
+            }
+        }
+    }
+    deploys
+}
+
+/// The fact an action taken through flightdeck adds to the deploy it acted on (the
+/// workload's newest at that moment): who, what, and for an abort or an undo, a
+/// failure detected then.
+pub fn action_fact(
+    history: &History,
+    key: &ObjectKey,
+    action: RolloutAction,
+    label: &str,
+    user: &str,
+    at: Timestamp,
+) -> Option<Deploy> {
+    let target = history.current_at(key, at)?;
+    let mut fact = Deploy::new(target.id.clone(), target.started);
+    fact.actions.push(ActionMark {
+        at,
+        user: user.to_string(),
+        action: label.to_string(),
+    });
+    fact.failed = match action {
+        RolloutAction::Abort => Some((Failure::Aborted, at)),
+        RolloutAction::Undo { .. } => Some((Failure::Undone, at)),
+        _ => None,
+    };
+    Some(fact)
+}

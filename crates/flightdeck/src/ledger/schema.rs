@@ -1,0 +1,42 @@
+//! The ledger's schema, the same in SQLite and PostgreSQL, and its migrations: the
+//! version is a row of `ledger_meta`; each migration takes it one step further.
+
+use crate::dora::Deploy;
+
+/// The schema this flightdeck writes.
+pub const VERSION: i64 = 1;
+
+pub const META: &str =
+    "CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL)";
+
+pub const READ_VERSION: &str = "SELECT value FROM ledger_meta WHERE key = 'schema_version'";
+
+/// Migration `i` takes the schema from version `i` to `i + 1`.
+pub const MIGRATIONS: &[&[&str]] = &[&[
+    "CREATE TABLE deploys (
+        context TEXT NOT NULL,
+        namespace TEXT NOT NULL,
+        name TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        revision BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        started_ms BIGINT NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (context, namespace, name, hash, revision)
+    )",
+    "CREATE INDEX deploys_started ON deploys (started_ms)",
+]];
+
+/// The body column: the whole deploy.
+pub fn body(deploy: &Deploy) -> String {
+    serde_json::to_string(deploy).unwrap_or_default()
+}
+
+pub fn from_body(text: &str) -> Result<Deploy, String> {
+    serde_json::from_str(text).map_err(|e| format!("a deploy that cannot be read ({e})"))
+}
+
+/// `revision` as the BIGINT column holds it.
+pub fn revision(deploy: &Deploy) -> i64 {
+    i64::try_from(deploy.id.revision).unwrap_or(i64::MAX)
+}
