@@ -14,6 +14,7 @@ mod step;
 #[cfg(test)]
 pub mod testing;
 mod verdict;
+mod workload;
 
 pub use action::{RolloutAction, availability, unusual};
 pub use analysis::{AnalysisMetric, AnalysisPhase, AnalysisRun};
@@ -29,3 +30,4 @@ pub use step::{Step, age_changes_at, set_weight_at, short_age};
 pub use verdict::{
     Classification, DataAmount, DataUnit, Direction, EffectSize, MetricResult, Outcome, Verdict,
 };
+pub use workload::{FlaggerCanary, FlaggerPhase, FlaggerStrategy, Gate, Workload};

@@ -45,6 +45,8 @@ pub fn rollout(context: &str, namespace: &str, name: &str, phase: Phase) -> Roll
         scaling: Scaling::default(),
         conditions: Vec::new(),
         since: Some(at(-3_600)),
+        workload: Workload::ArgoRollout,
+        flagger: None,
     }
 }
 

@@ -5,6 +5,7 @@
 //! of the wrong type is a `MapError` naming the object and the field.
 
 mod analysis_run;
+mod canary;
 mod experiment;
 mod fields;
 mod meta;
@@ -14,6 +15,7 @@ mod rollout;
 mod steps;
 
 pub use analysis_run::map_analysis_run;
+pub use canary::map_canary;
 pub use experiment::map_experiment;
 pub use fields::MapError;
 pub(crate) use meta::HASH_LABEL;

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::model::{
-    Condition, ObjectKey, PauseCondition, Phase, Replicas, Rollout, Scaling, Strategy,
+    Condition, ObjectKey, PauseCondition, Phase, Replicas, Rollout, Scaling, Strategy, Workload,
     canary_set_weight, current_canary_step,
 };
 
@@ -198,6 +198,8 @@ pub fn map_rollout(context: &str, obj: &Value) -> Result<Rollout, MapError> {
         scaling,
         conditions,
         since,
+        workload: Workload::ArgoRollout,
+        flagger: None,
     })
 }
 
