@@ -5,7 +5,7 @@ use super::act;
 use super::view;
 use super::{Flash, State};
 use crate::cluster::{Change, ClusterEvent, Kind};
-use crate::model::ObjectKey;
+use crate::model::{ObjectKey, Rollout, Workload};
 
 pub(super) fn on_cluster(state: &mut State, event: ClusterEvent) {
     match event {
@@ -53,52 +53,8 @@ pub(super) fn on_cluster(state: &mut State, event: ClusterEvent) {
             state.say(Flash::Error(error.clone()));
             state.unreadable.insert(key, (kind, error));
         }
-        ClusterEvent::Rollout(change) => {
-            match change {
-                Change::Applied(rollout) => {
-                    let key = rollout.key.clone();
-                    let (urgency, phase) =
-                        (view::urgency_rank(&rollout, &state.metrics), rollout.phase);
-                    state.unreadable.remove(&key);
-                    let before = state.rollouts.insert(key.clone(), rollout);
-                    refresh_actual_weight(state, &key);
-                    act::observe(state, &key);
-                    // Most changes move no row: the order is kept unless the
-                    // rollout is new or its urgency changed.
-                    match before {
-                        Some(b) if view::urgency_rank(&b, &state.metrics) == urgency => {
-                            state.view_dirty |= b.phase != phase;
-                        }
-                        _ => state.reorder.moved(key),
-                    }
-                }
-                Change::Deleted(key) => {
-                    state.unreadable.remove(&key);
-                    state.rollouts.remove(&key);
-                    state.reorder.moved(key);
-                }
-                Change::Relisted {
-                    context,
-                    namespace,
-                    items,
-                } => {
-                    let listed = |k: &ObjectKey| in_list(k, &context, namespace.as_deref());
-                    state.rollouts.retain(|k, _| !listed(k));
-                    state
-                        .unreadable
-                        .retain(|k, (kind, _)| !listed(k) || *kind != Kind::Rollout);
-                    let keys: Vec<ObjectKey> = items.iter().map(|r| r.key.clone()).collect();
-                    state
-                        .rollouts
-                        .extend(items.into_iter().map(|r| (r.key.clone(), Box::new(r))));
-                    keys.iter().for_each(|k| refresh_actual_weight(state, k));
-                    let pending: Vec<ObjectKey> = state.actions.keys().cloned().collect();
-                    pending.iter().for_each(|k| act::observe(state, k));
-                    state.reorder.all();
-                }
-            }
-            state.targets_dirty = true;
-        }
+        ClusterEvent::Rollout(change) => on_rollouts(state, change, Kind::Rollout),
+        ClusterEvent::Canary(change) => on_rollouts(state, change, Kind::Canary),
         ClusterEvent::ReplicaSet(change) => {
             let touched: Vec<ObjectKey> = match &change {
                 Change::Applied(rs) => owner_key(&rs.key, &rs.owner).into_iter().collect(),
@@ -134,6 +90,64 @@ pub(super) fn on_cluster(state: &mut State, event: ClusterEvent) {
             |e| owner_key(&e.key, &e.owner),
             |e| &e.key,
         ),
+    }
+}
+
+/// Rollouts of one watched kind (Argo's, or Flagger Canaries) applied, deleted or
+/// relisted; a relist of one kind leaves the other's rows alone.
+fn on_rollouts(state: &mut State, change: Change<Rollout>, kind: Kind) {
+    match change {
+        Change::Applied(rollout) => {
+            let key = rollout.key.clone();
+            let (urgency, phase) = (view::urgency_rank(&rollout, &state.metrics), rollout.phase);
+            state.unreadable.remove(&key);
+            let before = state.rollouts.insert(key.clone(), rollout);
+            refresh_actual_weight(state, &key);
+            act::observe(state, &key);
+            // Most changes move no row: the order is kept unless the
+            // rollout is new or its urgency changed.
+            match before {
+                Some(b) if view::urgency_rank(&b, &state.metrics) == urgency => {
+                    state.view_dirty |= b.phase != phase;
+                }
+                _ => state.reorder.moved(key),
+            }
+        }
+        Change::Deleted(key) => {
+            state.unreadable.remove(&key);
+            state.rollouts.remove(&key);
+            state.reorder.moved(key);
+        }
+        Change::Relisted {
+            context,
+            namespace,
+            items,
+        } => {
+            let listed = |k: &ObjectKey| in_list(k, &context, namespace.as_deref());
+            state
+                .rollouts
+                .retain(|k, r| !listed(k) || watched_as(r) != kind);
+            state
+                .unreadable
+                .retain(|k, (of, _)| !listed(k) || *of != kind);
+            let keys: Vec<ObjectKey> = items.iter().map(|r| r.key.clone()).collect();
+            state
+                .rollouts
+                .extend(items.into_iter().map(|r| (r.key.clone(), Box::new(r))));
+            keys.iter().for_each(|k| refresh_actual_weight(state, k));
+            let pending: Vec<ObjectKey> = state.actions.keys().cloned().collect();
+            pending.iter().for_each(|k| act::observe(state, k));
+            state.reorder.all();
+        }
+    }
+    state.targets_dirty = true;
+}
+
+/// The watch a fleet row comes from.
+fn watched_as(rollout: &Rollout) -> Kind {
+    match rollout.workload {
+        Workload::FlaggerCanary => Kind::Canary,
+        _ => Kind::Rollout,
     }
 }
 

@@ -197,6 +197,8 @@ pub struct State {
     /// View narrowing by `:ctx` and `:ns`.
     pub context_scope: Option<String>,
     pub namespace_scope: Option<String>,
+    /// View narrowing by `:kind` to one kind of workload.
+    pub kind_scope: Option<crate::model::Workload>,
     pub filter: String,
     /// The rows of the fleet pane, sorted by urgency; rebuilt by `settle`.
     pub view: Rows,
@@ -296,6 +298,7 @@ impl State {
             watched_namespace: namespace,
             context_scope: None,
             namespace_scope: None,
+            kind_scope: None,
             filter: String::new(),
             view: Rows::default(),
             phase_counts: [0; 5],

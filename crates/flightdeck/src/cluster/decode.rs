@@ -333,7 +333,7 @@ pub const fn shape_of(kind: Kind) -> &'static Shape {
     match kind {
         Kind::Rollout | Kind::ReplicaSet => &WORKLOAD,
         Kind::Experiment => &EXPERIMENT,
-        Kind::AnalysisRun => &OBJECT,
+        Kind::AnalysisRun | Kind::Canary => &OBJECT,
     }
 }
 

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::cluster::decode::{Kept, Shape, shape_of};
 use crate::cluster::map::{
-    MapError, map_analysis_run, map_experiment, map_replica_set, map_rollout,
+    MapError, map_analysis_run, map_canary, map_experiment, map_replica_set, map_rollout,
 };
 use crate::cluster::{Change, ClusterEvent, Kind};
 use crate::model::{AnalysisRun, Experiment, ReplicaSet, Rollout};
@@ -17,6 +17,7 @@ pub(super) fn api_resource(kind: Kind) -> ApiResource {
         Kind::ReplicaSet => ("apps", "v1", "ReplicaSet", "replicasets"),
         Kind::AnalysisRun => ("argoproj.io", "v1alpha1", "AnalysisRun", "analysisruns"),
         Kind::Experiment => ("argoproj.io", "v1alpha1", "Experiment", "experiments"),
+        Kind::Canary => ("flagger.app", "v1beta1", "Canary", "canaries"),
     };
     ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, name), plural)
 }
@@ -82,5 +83,36 @@ impl Watched for AnalysisRun {
     }
     fn wrap(change: Change<Self>) -> ClusterEvent {
         ClusterEvent::AnalysisRun(change)
+    }
+}
+
+/// A Flagger Canary as watched: a rollout of kind Flagger Canary, told to the app apart
+/// from Argo's (a relist of one kind must not drop the other).
+#[derive(Debug, Clone)]
+pub(super) struct FlaggerCanary(pub Rollout);
+
+impl Kept for FlaggerCanary {
+    const SHAPE: &'static Shape = shape_of(Kind::Canary);
+}
+
+impl Watched for FlaggerCanary {
+    const KIND: Kind = Kind::Canary;
+    fn map(context: &str, object: &Value) -> Result<Self, MapError> {
+        map_canary(context, object).map(FlaggerCanary)
+    }
+    fn wrap(change: Change<Self>) -> ClusterEvent {
+        ClusterEvent::Canary(match change {
+            Change::Applied(c) => Change::Applied(Box::new(c.0)),
+            Change::Deleted(key) => Change::Deleted(key),
+            Change::Relisted {
+                context,
+                namespace,
+                items,
+            } => Change::Relisted {
+                context,
+                namespace,
+                items: items.into_iter().map(|c| c.0).collect(),
+            },
+        })
     }
 }
