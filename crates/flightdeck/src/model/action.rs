@@ -83,6 +83,9 @@ pub fn availability(
     action: RolloutAction,
     has_previous_revision: bool,
 ) -> Result<(), String> {
+    if let Some(canary) = &rollout.flagger {
+        return super::flagger_actions::availability(canary, action);
+    }
     let verb = action.verb();
     let held = rollout.paused_by_user || !rollout.pause_conditions.is_empty();
     let why = match action {
@@ -136,6 +139,9 @@ fn held_by(rollout: &Rollout) -> Option<&'static str> {
 /// Why an action that applies is unusual in this state, for the dialog:
 /// the plugin sends it, but a person should know what it will (not) do.
 pub fn unusual(rollout: &Rollout, action: RolloutAction) -> Option<String> {
+    if let Some(canary) = &rollout.flagger {
+        return super::flagger_actions::what_happens(canary, action);
+    }
     match action {
         RolloutAction::Promote if rollout.aborted => Some(
             "the rollout is aborted: while the abort stands the controller keeps all traffic \

@@ -8,6 +8,7 @@ mod analysis;
 mod blast_radius;
 mod canary_weight;
 mod experiment;
+mod flagger_actions;
 mod replica_set;
 mod rollout;
 mod step;

@@ -36,6 +36,10 @@ pub enum ApiRequest {
     PatchStatus,
     /// A SelfSubjectAccessReview: may the user do what an action needs?
     ReviewAccess,
+    GetCanary,
+    PatchCanary,
+    /// A POST to a Flagger load tester's gate, through the API server's service proxy.
+    OpenGate,
 }
 
 impl ApiRequest {
@@ -44,7 +48,9 @@ impl ApiRequest {
             ApiRequest::GetRollout => "get",
             ApiRequest::ListReplicaSets => "list",
             ApiRequest::PatchRollout | ApiRequest::PatchStatus => "patch",
-            ApiRequest::ReviewAccess => "create",
+            ApiRequest::ReviewAccess | ApiRequest::OpenGate => "create",
+            ApiRequest::GetCanary => "get",
+            ApiRequest::PatchCanary => "patch",
         }
     }
 
@@ -54,13 +60,19 @@ impl ApiRequest {
             ApiRequest::ListReplicaSets => "replicasets",
             ApiRequest::PatchStatus => "rollouts/status",
             ApiRequest::ReviewAccess => "selfsubjectaccessreviews",
+            ApiRequest::GetCanary | ApiRequest::PatchCanary => "canaries.flagger.app",
+            ApiRequest::OpenGate => "services/proxy",
         }
     }
 
     fn is_of_the_rollout(self) -> bool {
         matches!(
             self,
-            ApiRequest::GetRollout | ApiRequest::PatchRollout | ApiRequest::PatchStatus
+            ApiRequest::GetRollout
+                | ApiRequest::PatchRollout
+                | ApiRequest::PatchStatus
+                | ApiRequest::GetCanary
+                | ApiRequest::PatchCanary
         )
     }
 }
