@@ -27,7 +27,7 @@ pub use rollout::{
     Condition, ObjectKey, PauseCondition, Phase, Replicas, Rollout, Scaling, Strategy, Urgency,
     rank,
 };
-pub use step::{Step, age_changes_at, set_weight_at, short_age};
+pub use step::{Step, age_changes_at, set_weight_at, short_age, short_duration};
 pub use verdict::{
     Classification, DataAmount, DataUnit, Direction, EffectSize, MetricResult, Outcome, Verdict,
 };

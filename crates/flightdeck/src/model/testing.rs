@@ -164,6 +164,7 @@ pub fn flagger_canary(phase: FlaggerPhase, weight: u32) -> Rollout {
             ready: 4,
             available: 4,
         },
+        revision: None,
         workload: Workload::FlaggerCanary,
         flagger: Some(Box::new(flagger)),
         ..rollout("eu", "test", "podinfo", phase.common(false))

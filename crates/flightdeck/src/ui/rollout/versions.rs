@@ -70,6 +70,22 @@ pub(super) fn versions(
     theme: &Theme,
     width: usize,
 ) {
+    if let Some(canary) = &rollout.flagger {
+        // The versions are the primary and target Deployments, whose pods flightdeck
+        // does not watch yet: say so rather than count none.
+        let w = rollout.actual_weight.min(100);
+        out.push(Line::raw(format!(
+            "primary {}-primary {}% · canary {} {w}%",
+            canary.target,
+            100 - w,
+            canary.target
+        )));
+        out.push(Line::styled(
+            "pods of the Deployments: not watched yet",
+            theme.muted(),
+        ));
+        return;
+    }
     if sets.is_empty() {
         out.push(match problem {
             Some(problem) => Line::styled(

@@ -2,6 +2,7 @@
 //! sizes people use: 80x24 over SSH, 120x40, and 200x60; what each pane says in
 //! particular cases is checked in `panes`.
 
+mod flagger;
 mod panes;
 
 use crossterm::event::KeyCode;
