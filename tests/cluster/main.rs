@@ -3,6 +3,8 @@
 //! the headless binary).
 
 mod actions;
+mod flagger;
+mod flagger_map;
 mod headless;
 mod links;
 mod map;

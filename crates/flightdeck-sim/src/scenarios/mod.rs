@@ -5,6 +5,7 @@
 //! (liveliness.rs).
 
 mod demo;
+mod flagger;
 mod liveliness;
 mod manifests;
 mod scale;
@@ -40,6 +41,11 @@ pub enum Change {
     /// Skip the steps of the update in progress (`status.promoteFull`), as history does.
     PromoteFull(ObjectKey),
     Abort(ObjectKey),
+    /// Roll out a new image on a Deployment (a Flagger Canary's target).
+    SetDeploymentImage {
+        key: ObjectKey,
+        image: String,
+    },
 }
 
 fn bump_generation(rollout: &mut Value) {
@@ -53,6 +59,8 @@ pub fn apply(store: &Store, change: Change, now: Timestamp) {
             let resource = match str_at(&object, "kind") {
                 "Namespace" => NAMESPACES,
                 "AnalysisTemplate" => ANALYSIS_TEMPLATES,
+                "Canary" => crate::discovery::CANARIES,
+                "Deployment" => crate::discovery::DEPLOYMENTS,
                 _ => ROLLOUTS,
             };
             store.create(resource, object, now).map(|_| ())
@@ -67,6 +75,13 @@ pub fn apply(store: &Store, change: Change, now: Timestamp) {
         Change::PromoteFull(key) => store
             .update(ROLLOUTS, &key, |r| {
                 r["status"]["promoteFull"] = json!(true);
+                Ok(())
+            })
+            .map(|_| ()),
+        Change::SetDeploymentImage { key, image } => store
+            .update(crate::discovery::DEPLOYMENTS, &key, |d| {
+                d["spec"]["template"]["spec"]["containers"][0]["image"] = json!(image);
+                bump_generation(d);
                 Ok(())
             })
             .map(|_| ()),
