@@ -225,7 +225,13 @@ impl FlaggerController {
             _ => 0.0,
         };
         let behaviour = |image: &str| (self.versions.behaviour)(&key.namespace, &key.name, image);
-        let primary_hash = pod_template_hash(&primary["spec"]["template"]);
+        // The primary's version is the last promoted spec (its own template differs by
+        // the `-primary` labels), as the Canary's status names it.
+        let primary_hash = if status.last_promoted.is_empty() {
+            pod_template_hash(&primary["spec"]["template"])
+        } else {
+            status.last_promoted.clone()
+        };
         let mut split = vec![(
             primary_hash.clone(),
             100.0 - canary_share,

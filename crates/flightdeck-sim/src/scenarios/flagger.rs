@@ -29,7 +29,7 @@ const SERVICES: &[FlaggerService] = &[
     FlaggerService {
         namespace: "shop",
         name: "basket",
-        analysis: || json!({"interval": "15s", "threshold": 8, "maxWeight": 50, "stepWeight": 10}),
+        analysis: || json!({"interval": "15s", "threshold": 15, "maxWeight": 50, "stepWeight": 10}),
         gates: &[("rollback", "rollback/check")],
         update: ("v2.0.0", 45),
     },
