@@ -3,6 +3,7 @@
 //! the headless binary).
 
 mod actions;
+mod deployments;
 mod flagger;
 mod flagger_map;
 mod headless;

@@ -5,6 +5,7 @@
 //! (liveliness.rs).
 
 mod demo;
+mod deployments;
 mod flagger;
 mod liveliness;
 mod manifests;

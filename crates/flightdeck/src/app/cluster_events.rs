@@ -55,6 +55,7 @@ pub(super) fn on_cluster(state: &mut State, event: ClusterEvent) {
         }
         ClusterEvent::Rollout(change) => on_rollouts(state, change, Kind::Rollout),
         ClusterEvent::Canary(change) => on_rollouts(state, change, Kind::Canary),
+        ClusterEvent::Deployment(change) => super::deployments::on_deployments(state, change),
         ClusterEvent::ReplicaSet(change) => {
             let touched: Vec<ObjectKey> = match &change {
                 Change::Applied(rs) => owner_key(&rs.key, &rs.owner).into_iter().collect(),
@@ -103,6 +104,7 @@ fn on_rollouts(state: &mut State, change: Change<Rollout>, kind: Kind) {
             state.unreadable.remove(&key);
             let before = state.rollouts.insert(key.clone(), rollout);
             refresh_actual_weight(state, &key);
+            super::deployments::owner_applied(state, &key);
             act::observe(state, &key);
             // Most changes move no row: the order is kept unless the
             // rollout is new or its urgency changed.
@@ -117,6 +119,7 @@ fn on_rollouts(state: &mut State, change: Change<Rollout>, kind: Kind) {
             state.unreadable.remove(&key);
             state.rollouts.remove(&key);
             state.reorder.moved(key);
+            super::deployments::claims_anew(state);
         }
         Change::Relisted {
             context,
@@ -138,6 +141,7 @@ fn on_rollouts(state: &mut State, change: Change<Rollout>, kind: Kind) {
             let pending: Vec<ObjectKey> = state.actions.keys().cloned().collect();
             pending.iter().for_each(|k| act::observe(state, k));
             state.reorder.all();
+            super::deployments::claims_anew(state);
         }
     }
     state.targets_dirty = true;
@@ -147,7 +151,8 @@ fn on_rollouts(state: &mut State, change: Change<Rollout>, kind: Kind) {
 fn watched_as(rollout: &Rollout) -> Kind {
     match rollout.workload {
         Workload::FlaggerCanary => Kind::Canary,
-        _ => Kind::Rollout,
+        Workload::Deployment => Kind::Deployment,
+        Workload::ArgoRollout => Kind::Rollout,
     }
 }
 

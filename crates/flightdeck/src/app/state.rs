@@ -183,6 +183,10 @@ pub struct State {
     pub replica_sets: HashMap<ObjectKey, Vec<ReplicaSet>>,
     /// AnalysisRuns by the key of the Rollout (or Experiment) that owns them.
     pub analysis_runs: HashMap<ObjectKey, Vec<AnalysisRun>>,
+    /// Every Deployment watched, plain or owned; the plain ones are rows of `rollouts` too.
+    pub deployments: HashMap<ObjectKey, Box<Rollout>>,
+    /// Deployments that a Canary or a Rollout owns, by the key of their owner.
+    pub claims: HashMap<ObjectKey, ObjectKey>,
     /// Experiments by the key of the Rollout that owns them.
     pub experiments: HashMap<ObjectKey, Vec<Experiment>>,
     /// Objects that could not be read, with the error naming the field; the
@@ -289,6 +293,8 @@ impl State {
             replica_sets: HashMap::new(),
             analysis_runs: HashMap::new(),
             experiments: HashMap::new(),
+            deployments: HashMap::new(),
+            claims: HashMap::new(),
             unreadable: HashMap::new(),
             contexts: contexts
                 .into_iter()

@@ -11,6 +11,7 @@ pub enum Kind {
     Experiment,
     /// Flagger's `Canary`: optional, a cluster without Flagger serves none.
     Canary,
+    Deployment,
 }
 
 impl Kind {
@@ -73,4 +74,7 @@ pub enum ClusterEvent {
     Experiment(Change<Experiment>),
     /// Flagger Canaries, mapped to rollouts of kind Flagger Canary.
     Canary(Change<Rollout>),
+    /// Deployments, mapped to rollouts of kind Deployment (those a Canary or a Rollout
+    /// owns included: the app places them).
+    Deployment(Change<Rollout>),
 }

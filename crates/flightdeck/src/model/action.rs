@@ -86,6 +86,9 @@ pub fn availability(
     if let Some(canary) = &rollout.flagger {
         return super::flagger_actions::availability(canary, action);
     }
+    if rollout.workload == super::Workload::Deployment {
+        return deployment_availability(rollout, action);
+    }
     let verb = action.verb();
     let held = rollout.paused_by_user || !rollout.pause_conditions.is_empty();
     let why = match action {
@@ -121,6 +124,31 @@ pub fn availability(
     };
     match why {
         Some(why) => Err(format!("{verb}: {why}")),
+        None => Ok(()),
+    }
+}
+
+/// A plain Deployment's actions, as `kubectl rollout pause|resume|restart` send them.
+fn deployment_availability(deployment: &Rollout, action: RolloutAction) -> Result<(), String> {
+    let why = match action {
+        RolloutAction::Pause if deployment.paused_by_user => {
+            Some("the Deployment is already paused")
+        }
+        RolloutAction::Resume if !deployment.paused_by_user => Some("the Deployment is not paused"),
+        RolloutAction::Pause | RolloutAction::Resume | RolloutAction::Restart => None,
+        RolloutAction::Undo { .. } => Some(
+            "not built for Deployments yet (flightdeck does not read their ReplicaSets); \
+             kubectl rollout undo does it",
+        ),
+        RolloutAction::Promote | RolloutAction::PromoteFull => {
+            Some("a Deployment has no steps to promote: its rolling update goes on by itself")
+        }
+        RolloutAction::Abort | RolloutAction::Retry => {
+            Some("a Deployment has no abort: pause it, or undo to the previous revision")
+        }
+    };
+    match why {
+        Some(why) => Err(format!("{}: {why}", action.verb())),
         None => Ok(()),
     }
 }

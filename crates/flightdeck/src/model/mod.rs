@@ -31,4 +31,6 @@ pub use step::{Step, age_changes_at, set_weight_at, short_age, short_duration};
 pub use verdict::{
     Classification, DataAmount, DataUnit, Direction, EffectSize, MetricResult, Outcome, Verdict,
 };
-pub use workload::{FlaggerCanary, FlaggerPhase, FlaggerStrategy, Gate, Workload};
+pub use workload::{
+    DeploymentDetail, FlaggerCanary, FlaggerPhase, FlaggerStrategy, Gate, Workload,
+};

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 
 use super::Step;
 use super::verdict::Outcome;
-use super::workload::{FlaggerCanary, Workload};
+use super::workload::{DeploymentDetail, FlaggerCanary, Workload};
 
 /// Where an object lives: its cluster context, namespace and name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -209,6 +209,10 @@ pub struct Rollout {
     pub workload: Workload,
     /// A Flagger Canary's own status and analysis plan.
     pub flagger: Option<Box<FlaggerCanary>>,
+    /// A plain Deployment's rolling update.
+    pub deployment: Option<Box<DeploymentDetail>>,
+    /// An Argo Rollout's `spec.workloadRef` Deployment, which shows under the Rollout.
+    pub workload_ref: Option<String>,
 }
 
 impl Rollout {

@@ -47,6 +47,8 @@ pub fn rollout(context: &str, namespace: &str, name: &str, phase: Phase) -> Roll
         since: Some(at(-3_600)),
         workload: Workload::ArgoRollout,
         flagger: None,
+        deployment: None,
+        workload_ref: None,
     }
 }
 

@@ -232,6 +232,24 @@ impl FlaggerCanary {
     }
 }
 
+/// What a plain Deployment's spec and status say beyond the common view: its rolling
+/// update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeploymentDetail {
+    /// `RollingUpdate` or `Recreate`.
+    pub strategy: String,
+    /// `maxSurge` and `maxUnavailable` as written (`25%`, `1`), Kubernetes' defaults when unset.
+    pub max_surge: String,
+    pub max_unavailable: String,
+    /// The `Progressing` condition's reason is `ProgressDeadlineExceeded`.
+    pub deadline_exceeded: bool,
+    /// A restart asked (`kubectl.kubernetes.io/restartedAt` on the pod template).
+    pub restarted_at: Option<String>,
+    /// The Deployment is owned by something else (an ownerReference to a Canary or a
+    /// Rollout): it shows under its owner, not as a row of its own.
+    pub owned: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

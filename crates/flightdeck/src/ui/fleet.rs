@@ -360,7 +360,11 @@ fn cell<'a>(
         Column::Name => plain(&rollout.key.name),
         Column::Namespace => plain(&rollout.key.namespace),
         Column::Context => plain(&rollout.key.context),
-        Column::Strategy => plain(rollout.strategy.label()),
+        Column::Strategy => plain(match (&rollout.flagger, &rollout.deployment) {
+            (Some(f), _) => f.strategy.label(),
+            (_, Some(_)) => "rolling",
+            _ => rollout.strategy.label(),
+        }),
         Column::Phase => Some((fleet_phase(rollout).into(), theme.phase(rollout.phase))),
         Column::Step => Some((rollout.step_label()?.into(), Style::new())),
         Column::Weight => Some((

@@ -38,6 +38,8 @@ pub enum ApiRequest {
     ReviewAccess,
     GetCanary,
     PatchCanary,
+    GetDeployment,
+    PatchDeployment,
     /// A POST to a Flagger load tester's gate, through the API server's service proxy.
     OpenGate,
 }
@@ -49,8 +51,8 @@ impl ApiRequest {
             ApiRequest::ListReplicaSets => "list",
             ApiRequest::PatchRollout | ApiRequest::PatchStatus => "patch",
             ApiRequest::ReviewAccess | ApiRequest::OpenGate => "create",
-            ApiRequest::GetCanary => "get",
-            ApiRequest::PatchCanary => "patch",
+            ApiRequest::GetCanary | ApiRequest::GetDeployment => "get",
+            ApiRequest::PatchCanary | ApiRequest::PatchDeployment => "patch",
         }
     }
 
@@ -61,6 +63,7 @@ impl ApiRequest {
             ApiRequest::PatchStatus => "rollouts/status",
             ApiRequest::ReviewAccess => "selfsubjectaccessreviews",
             ApiRequest::GetCanary | ApiRequest::PatchCanary => "canaries.flagger.app",
+            ApiRequest::GetDeployment | ApiRequest::PatchDeployment => "deployments.apps",
             ApiRequest::OpenGate => "services/proxy",
         }
     }
@@ -73,6 +76,8 @@ impl ApiRequest {
                 | ApiRequest::PatchStatus
                 | ApiRequest::GetCanary
                 | ApiRequest::PatchCanary
+                | ApiRequest::GetDeployment
+                | ApiRequest::PatchDeployment
         )
     }
 }

@@ -5,6 +5,7 @@
 //! `plan` decides the calls from the rollout's JSON (pure); `execute` reads,
 //! plans and sends them; `event` is the Event recorded on success.
 
+mod deployment;
 pub(super) mod errors;
 mod event;
 mod execute;
@@ -66,7 +67,63 @@ impl Connection {
     {
         match workload {
             Workload::FlaggerCanary => Box::pin(self.act_on_canary(key, action)),
+            Workload::Deployment => Box::pin(self.act_on_deployment(key, action)),
             _ => Box::pin(self.act(key, action)),
+        }
+    }
+
+    fn act_on_deployment(
+        &self,
+        key: &ObjectKey,
+        action: RolloutAction,
+    ) -> impl Future<Output = Result<ActionReport, ActionError>> + Send + 'static + use<> {
+        let connection = self.clone();
+        let key = key.clone();
+        async move {
+            let context = connection
+                .client(&key.context)
+                .await
+                .map_err(ActionError::Kubeconfig)?;
+            let site = Site {
+                context: key.context.clone(),
+                namespace: key.namespace.clone(),
+                name: key.name.clone(),
+                user: context.user.clone(),
+                server: context.server.clone(),
+            };
+            let deployments: Api<DynamicObject> = Api::namespaced_with(
+                context.client.clone(),
+                &key.namespace,
+                &ApiResource::erase::<k8s_openapi::api::apps::v1::Deployment>(&()),
+            );
+            let deployment = deployments
+                .get(&key.name)
+                .await
+                .and_then(json)
+                .map_err(|e| errors::words(&e, errors::ApiRequest::GetDeployment, &site))?;
+            let body = deployment::plan(action, &deployment, Timestamp::now())
+                .map_err(ActionError::NotApplicable)?;
+            let patched = deployments
+                .patch(&key.name, &PatchParams::default(), &Patch::Strategic(&body))
+                .await
+                .and_then(json)
+                .map_err(|e| errors::words(&e, errors::ApiRequest::PatchDeployment, &site))?;
+            let mut event_error = None;
+            let (event, mut regarding) = event::event(&key, action, &context.user, &patched);
+            regarding.api_version = Some("apps/v1".into());
+            regarding.kind = Some("Deployment".into());
+            if let Err(e) = context.recorder.publish(&event, &regarding).await {
+                let e = format!("the Event was not recorded: {e}");
+                tracing::warn!(deployment = %key, "{e}");
+                event_error = Some(e);
+            }
+            Ok(ActionReport {
+                key,
+                action,
+                sent: vec![format!("strategic merge patch {body}")],
+                note: None,
+                event_error,
+            })
         }
     }
 

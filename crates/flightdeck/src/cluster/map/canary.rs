@@ -205,6 +205,8 @@ pub fn map_canary(context: &str, obj: &Value) -> Result<Rollout, MapError> {
         since,
         workload: Workload::FlaggerCanary,
         flagger: Some(Box::new(flagger)),
+        deployment: None,
+        workload_ref: None,
     };
     debug_assert!(matches!(
         rollout.phase,

@@ -6,6 +6,7 @@
 
 mod analysis_run;
 mod canary;
+mod deployment;
 mod experiment;
 mod fields;
 mod meta;
@@ -16,6 +17,7 @@ mod steps;
 
 pub use analysis_run::map_analysis_run;
 pub use canary::map_canary;
+pub use deployment::map_deployment;
 pub use experiment::map_experiment;
 pub use fields::MapError;
 pub(crate) use meta::HASH_LABEL;

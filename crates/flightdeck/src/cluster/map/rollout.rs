@@ -200,6 +200,8 @@ pub fn map_rollout(context: &str, obj: &Value) -> Result<Rollout, MapError> {
         since,
         workload: Workload::ArgoRollout,
         flagger: None,
+        deployment: None,
+        workload_ref: text(&spec(&["workloadRef", "name"]))?,
     })
 }
 

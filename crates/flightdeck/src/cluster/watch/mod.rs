@@ -67,12 +67,13 @@ pub fn spawn_watchers(
     Watches { tasks }
 }
 
-const KINDS: [Kind; 5] = [
+const KINDS: [Kind; 6] = [
     Kind::Rollout,
     Kind::ReplicaSet,
     Kind::AnalysisRun,
     Kind::Experiment,
     Kind::Canary,
+    Kind::Deployment,
 ];
 
 /// Namespaces checked for access at once, when looking for those a user may read.
@@ -195,10 +196,11 @@ async fn watch_scope(
     may_narrow: bool,
 ) -> End {
     let (listed, rollouts_listed) = oneshot::channel();
-    let (rollouts, _, _) = futures::join!(
+    let (rollouts, _, _, _) = futures::join!(
         watch_kind::<Rollout>(scope, events.clone(), Some(listed), may_narrow),
         // Beside the rollouts, not after them: a cluster may run Flagger without Argo.
         watch_kind::<watched::FlaggerCanary>(scope, events.clone(), None, false),
+        watch_kind::<watched::Deployment>(scope, events.clone(), None, false),
         async {
             if rollouts_listed.await.is_ok() {
                 futures::join!(

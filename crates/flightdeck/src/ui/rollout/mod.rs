@@ -47,9 +47,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) -> (usi
                 " · {} · {} · {} ",
                 key.namespace,
                 key.context,
-                match &rollout.flagger {
-                    Some(f) => format!("Flagger {}", f.strategy.label()),
-                    None => rollout.strategy.label().to_string(),
+                match (&rollout.flagger, &rollout.deployment) {
+                    (Some(f), _) => format!("Flagger {}", f.strategy.label()),
+                    (_, Some(_)) => "Deployment".to_string(),
+                    _ => rollout.strategy.label().to_string(),
                 }
             ),
             theme.muted(),
@@ -75,7 +76,12 @@ fn lines(rollout: &Rollout, state: &State, theme: &Theme, width: usize) -> Vec<L
         format!("{} {}", phase_icon(rollout.phase), rollout.phase_label()),
         phase_style,
     )];
-    if rollout.paused_by_user && rollout.flagger.is_some() {
+    if rollout.paused_by_user && rollout.deployment.is_some() {
+        status.push(Span::styled(
+            "  paused by a person (spec.paused)",
+            theme.muted(),
+        ));
+    } else if rollout.paused_by_user && rollout.flagger.is_some() {
         status.push(Span::styled(
             "  suspended by a person (spec.suspend)",
             theme.muted(),
@@ -149,7 +155,7 @@ fn lines(rollout: &Rollout, state: &State, theme: &Theme, width: usize) -> Vec<L
     }
     experiments(&mut out, rollout, state, theme, width);
     out.push(Line::raw(""));
-    if rollout.flagger.is_none() {
+    if rollout.flagger.is_none() && rollout.deployment.is_none() {
         replicas(&mut out, rollout, &sets, state, theme);
     }
     revisions(&mut out, rollout, state, theme, width);
