@@ -365,7 +365,10 @@ fn cell<'a>(
             (_, Some(_)) => "rolling",
             _ => rollout.strategy.label(),
         }),
-        Column::Phase => Some((fleet_phase(rollout).into(), theme.phase(rollout.phase))),
+        Column::Phase => Some((
+            super::format::fleet_phase(rollout).into(),
+            theme.phase(rollout.phase),
+        )),
         Column::Step => Some((rollout.step_label()?.into(), Style::new())),
         Column::Weight => Some((
             format!("{}%", shown_weight(rollout)?).into(),
@@ -374,16 +377,6 @@ fn cell<'a>(
         Column::Verdict => verdict_cell(rollout, state, theme).map(|(w, s)| (w.into(), s)),
         Column::InStep => Some((age_at(state.now, rollout.since).into(), theme.muted())),
         Column::Age => Some((age_at(state.now, rollout.created).into(), theme.muted())),
-    }
-}
-
-/// The phase as the fleet's column shows it: Flagger's own phase for a Canary, in
-/// the column's eleven cells.
-fn fleet_phase(rollout: &Rollout) -> &'static str {
-    match rollout.phase_label() {
-        "WaitingPromotion" => "WaitPromote",
-        "Initializing" => "Initialize",
-        label => label,
     }
 }
 
