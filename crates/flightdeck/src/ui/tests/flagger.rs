@@ -95,6 +95,11 @@ fn kind_narrows_the_fleet_to_one_kind() {
     settle(&mut state);
     let names: Vec<&str> = state.view.iter().map(|k| k.name.as_str()).collect();
     assert_eq!(names.len(), 3, "{names:?}");
+    let header = screen(&state).lines().next().unwrap().to_string();
+    assert!(
+        header.contains("3 rollouts") && header.ends_with("· kind canary"),
+        "{header}"
+    );
     assert!(names.contains(&"basket") && names.contains(&"billing"));
     // The urgency order holds across kinds: the aborted Argo checkout, then the
     // canaries waiting for a person.
