@@ -170,3 +170,125 @@ async fn the_watch_shows_plain_deployments_and_not_those_flagger_owns() {
             .is_some_and(|i| i.ends_with("billing:v1.8.0"))
     );
 }
+
+/// A Deployment at revision 2 (image v2) with the ReplicaSets of revisions 1 and 2.
+async fn with_history(fleet: &Fleet, name: &str) {
+    let app = format!("{name}-app");
+    let template = |tag: &str, hash: Option<&str>| {
+        let mut labels = json!({"app": app});
+        if let Some(h) = hash {
+            labels["pod-template-hash"] = json!(h);
+        }
+        json!({"metadata": {"labels": labels},
+               "spec": {"containers": [{"name": "app", "image": format!("twin:{tag}")}]}})
+    };
+    fleet
+        .load(
+            US,
+            json!({
+                "apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": name, "namespace": "platform",
+                             "annotations": {"deployment.kubernetes.io/revision": "2"}},
+                "spec": {"replicas": 2, "selector": {"matchLabels": {"app": app}},
+                         "template": template("v2", None)},
+                "status": {"observedGeneration": 1, "replicas": 2, "updatedReplicas": 2,
+                           "readyReplicas": 2, "availableReplicas": 2}
+            }),
+        )
+        .unwrap();
+    let uid = get(fleet, name).await["metadata"]["uid"].clone();
+    for (revision, tag, hash) in [("1", "v1", "h1"), ("2", "v2", "h2")] {
+        fleet
+            .load(
+                US,
+                json!({
+                    "apiVersion": "apps/v1", "kind": "ReplicaSet",
+                    "metadata": {"name": format!("{name}-{hash}"), "namespace": "platform",
+                                 "labels": {"app": app, "pod-template-hash": hash},
+                                 "annotations": {"deployment.kubernetes.io/revision": revision,
+                                                 "team": format!("web-{tag}")},
+                                 "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment",
+                                                      "name": name, "uid": uid, "controller": true}]},
+                    "spec": {"replicas": 0, "selector": {"matchLabels": {"app": app, "pod-template-hash": hash}},
+                             "template": template(tag, Some(hash))}
+                }),
+            )
+            .unwrap();
+    }
+}
+
+/// Nulls and empty objects gone: kubectl sends the template as Go's typed
+/// `PodTemplateSpec` writes it (`creationTimestamp: null`, `resources: {}`), which a real
+/// API server defaults away or back the same for both; the simulator keeps them as sent.
+fn without_empties(v: &mut Value) {
+    if let Some(map) = v.as_object_mut() {
+        map.values_mut().for_each(without_empties);
+        map.retain(|_, x| !x.is_null() && x.as_object().is_none_or(|o| !o.is_empty()));
+    } else if let Some(list) = v.as_array_mut() {
+        list.iter_mut().for_each(without_empties);
+    }
+}
+
+/// Without the app label (each twin has its own), the spec and annotations.
+fn undone(mut d: Value) -> Value {
+    without_empties(&mut d);
+    d["spec"]["selector"]["matchLabels"]["app"] = json!("<app>");
+    d["spec"]["template"]["metadata"]["labels"]["app"] = json!("<app>");
+    comparable(d)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undo_leaves_what_kubectl_rollout_undo_leaves() {
+    let fleet = start(Scenario::Demo, false).await;
+    with_history(&fleet, "undo-by-kubectl").await;
+    with_history(&fleet, "undo-by-flightdeck").await;
+    let cache = tempfile::tempdir().unwrap();
+    let out = kubectl(
+        &fleet,
+        cache.path(),
+        &[
+            "--context",
+            US,
+            "-n",
+            "platform",
+            "rollout",
+            "undo",
+            "deployment/undo-by-kubectl",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "kubectl rollout undo: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let connection = connection(&fleet).await;
+    let ours = ObjectKey::new(US, "platform", "undo-by-flightdeck");
+    fleet.clear_requests(US);
+    let report = connection
+        .act_as(
+            &ours,
+            Workload::Deployment,
+            RolloutAction::Undo { revision: None },
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.sent.len(), 1, "{report:?}");
+    let patch = fleet
+        .requests(US)
+        .into_iter()
+        .find(|r| r.method == "PATCH")
+        .unwrap();
+    assert_eq!(
+        patch.content_type.as_deref(),
+        Some("application/json-patch+json")
+    );
+    let by_kubectl = get(&fleet, "undo-by-kubectl").await;
+    assert_eq!(
+        by_kubectl["spec"]["template"]["spec"]["containers"][0]["image"],
+        "twin:v1"
+    );
+    assert_eq!(
+        undone(get(&fleet, "undo-by-flightdeck").await),
+        undone(by_kubectl)
+    );
+}

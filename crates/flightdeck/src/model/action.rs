@@ -136,9 +136,12 @@ fn deployment_availability(deployment: &Rollout, action: RolloutAction) -> Resul
         }
         RolloutAction::Resume if !deployment.paused_by_user => Some("the Deployment is not paused"),
         RolloutAction::Pause | RolloutAction::Resume | RolloutAction::Restart => None,
-        RolloutAction::Undo { .. } => Some(
-            "not built for Deployments yet (flightdeck does not read their ReplicaSets); \
-             kubectl rollout undo does it",
+        // `kubectl rollout undo`'s previous revision; the ReplicaSets are read when sent.
+        RolloutAction::Undo { revision: None } if deployment.revision.unwrap_or(0) > 1 => None,
+        RolloutAction::Undo { revision: None } => Some("there is no previous revision"),
+        RolloutAction::Undo { revision: Some(_) } => Some(
+            "a Deployment goes back to its previous revision only (flightdeck does not list \
+             its ReplicaSets); kubectl rollout undo --to-revision picks another",
         ),
         RolloutAction::Promote | RolloutAction::PromoteFull => {
             Some("a Deployment has no steps to promote: its rolling update goes on by itself")

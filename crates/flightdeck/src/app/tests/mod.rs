@@ -2,6 +2,7 @@
 //! stale contexts, verdicts, messages) and the actions (keys, dialogs, RBAC).
 
 mod actions;
+mod deployments;
 mod flagger;
 mod fleet;
 

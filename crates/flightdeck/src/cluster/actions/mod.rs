@@ -101,13 +101,54 @@ impl Connection {
                 .await
                 .and_then(json)
                 .map_err(|e| errors::words(&e, errors::ApiRequest::GetDeployment, &site))?;
-            let body = deployment::plan(action, &deployment, Timestamp::now())
-                .map_err(ActionError::NotApplicable)?;
-            let patched = deployments
-                .patch(&key.name, &PatchParams::default(), &Patch::Strategic(&body))
-                .await
-                .and_then(json)
-                .map_err(|e| errors::words(&e, errors::ApiRequest::PatchDeployment, &site))?;
+            let (patched, sent) = if let RolloutAction::Undo { .. } = action {
+                let selector =
+                    deployment::selector(&deployment).map_err(ActionError::NotApplicable)?;
+                let replica_sets: Api<DynamicObject> = Api::namespaced_with(
+                    context.client.clone(),
+                    &key.namespace,
+                    &ApiResource::erase::<k8s_openapi::api::apps::v1::ReplicaSet>(&()),
+                );
+                let sets: Vec<Value> = replica_sets
+                    .list(&ListParams::default().labels(&selector))
+                    .await
+                    .and_then(|list| list.items.into_iter().map(json).collect())
+                    .map_err(|e| errors::words(&e, errors::ApiRequest::ListReplicaSets, &site))?;
+                let Some(patch) =
+                    deployment::undo(&deployment, &sets).map_err(ActionError::NotApplicable)?
+                else {
+                    return Ok(ActionReport {
+                        key,
+                        action,
+                        sent: Vec::new(),
+                        note: Some("the template already matches the previous revision".into()),
+                        event_error: None,
+                    });
+                };
+                let patch: json_patch::Patch = serde_json::from_value(patch)
+                    .map_err(|e| ActionError::NotApplicable(format!("undo: {e}")))?;
+                let patched = deployments
+                    .patch(
+                        &key.name,
+                        &PatchParams::default(),
+                        &Patch::<()>::Json(patch),
+                    )
+                    .await
+                    .and_then(json)
+                    .map_err(|e| errors::words(&e, errors::ApiRequest::PatchDeployment, &site))?;
+                let said = "JSON patch of /spec/template and /metadata/annotations back to the \
+                            previous revision";
+                (patched, said.to_string())
+            } else {
+                let body = deployment::plan(action, &deployment, Timestamp::now())
+                    .map_err(ActionError::NotApplicable)?;
+                let patched = deployments
+                    .patch(&key.name, &PatchParams::default(), &Patch::Strategic(&body))
+                    .await
+                    .and_then(json)
+                    .map_err(|e| errors::words(&e, errors::ApiRequest::PatchDeployment, &site))?;
+                (patched, format!("strategic merge patch {body}"))
+            };
             let mut event_error = None;
             let (event, mut regarding) = event::event(&key, action, &context.user, &patched);
             regarding.api_version = Some("apps/v1".into());
@@ -120,7 +161,7 @@ impl Connection {
             Ok(ActionReport {
                 key,
                 action,
-                sent: vec![format!("strategic merge patch {body}")],
+                sent: vec![sent],
                 note: None,
                 event_error,
             })
