@@ -9,7 +9,8 @@
 
 use flightdeck::app::Keymap;
 use flightdeck::cluster::{
-    Kind, as_watched, map_analysis_run, map_experiment, map_replica_set, map_rollout,
+    Kind, as_watched, map_analysis_run, map_canary, map_deployment, map_experiment,
+    map_replica_set, map_rollout,
 };
 use flightdeck::config::ConfigFile;
 use flightdeck::metrics::decode_response;
@@ -42,6 +43,32 @@ pub fn cluster_object(data: &[u8]) {
     same(Kind::Experiment, &|j| {
         format!("{:?}", map_experiment("fuzz", j))
     });
+    same(Kind::Canary, &|j| format!("{:?}", map_canary("fuzz", j)));
+    same(Kind::Deployment, &|j| {
+        format!("{:?}", map_deployment("fuzz", j))
+    });
+    // A Canary's and a Deployment's weights are percentages too, and each action's
+    // availability and blast radius are worked out without a panic.
+    for workload in [map_canary("fuzz", &object), map_deployment("fuzz", &object)]
+        .into_iter()
+        .flatten()
+    {
+        assert!(workload.actual_weight <= 100, "{}", workload.actual_weight);
+        let _ = (
+            workload.step_label(),
+            workload.urgency(),
+            workload.phase_label(),
+        );
+        for action in [
+            RolloutAction::Promote,
+            RolloutAction::Pause,
+            RolloutAction::Abort,
+        ] {
+            let _ = flightdeck::model::availability(&workload, action, false);
+            let radius = blast_radius(&workload, &[], action, Some((1.0, 1.0)));
+            assert!(radius.moved_percent <= 100);
+        }
+    }
     let Ok(rollout) = map_rollout("fuzz", &object) else {
         return;
     };

@@ -3,6 +3,9 @@
 //! the headless binary).
 
 mod actions;
+mod deployments;
+mod flagger;
+mod flagger_map;
 mod headless;
 mod links;
 mod map;

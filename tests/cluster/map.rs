@@ -443,6 +443,10 @@ fn what_the_watches_keep_maps_as_the_whole_object_does() {
             Kind::ReplicaSet => format!("{:?}", map_replica_set(CONTEXT, json)),
             Kind::AnalysisRun => format!("{:?}", map_analysis_run(CONTEXT, json)),
             Kind::Experiment => format!("{:?}", map_experiment(CONTEXT, json)),
+            Kind::Canary => format!("{:?}", flightdeck::cluster::map_canary(CONTEXT, json)),
+            Kind::Deployment => {
+                format!("{:?}", flightdeck::cluster::map_deployment(CONTEXT, json))
+            }
         };
         let kept = as_watched(kind, obj);
         assert_eq!(map(&kept), map(obj), "{file}: {}", obj["metadata"]["name"]);

@@ -96,11 +96,13 @@ pub const NAMESPACES: ResourceId = 0;
 pub const EVENTS: ResourceId = 1;
 pub const EVENTS_K8S_IO: ResourceId = 3;
 pub const REPLICASETS: ResourceId = 4;
+pub const DEPLOYMENTS: ResourceId = 5;
 pub const EXPERIMENTS: ResourceId = 6;
 pub const ROLLOUTS: ResourceId = 7;
 pub const ANALYSIS_RUNS: ResourceId = 8;
 pub const ANALYSIS_TEMPLATES: ResourceId = 9;
 pub const CLUSTER_ANALYSIS_TEMPLATES: ResourceId = 10;
+pub const CANARIES: ResourceId = 11;
 
 /// Every kind the simulator serves. The Argo CRDs' scopes and subresources are copied from
 /// argo-rollouts' manifests (AnalysisRuns have no status subresource there).

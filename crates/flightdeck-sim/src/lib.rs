@@ -14,6 +14,7 @@ mod controller;
 mod discovery;
 mod events;
 mod experiments;
+mod flagger;
 mod kubeconfig;
 mod metrics_text;
 mod objects;

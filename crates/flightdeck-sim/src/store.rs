@@ -105,6 +105,9 @@ struct Inner {
 pub struct Store {
     inner: Mutex<Inner>,
     latest: watch::Sender<u64>,
+    /// The simulated Flagger load tester's open gates: (namespace, canary, gate), where
+    /// gate is `gate` (confirm-rollout and confirm-promotion) or `rollback`.
+    gates: Mutex<std::collections::BTreeSet<(String, String, String)>>,
 }
 
 fn labels_of(object: &Value) -> BTreeMap<String, String> {
@@ -190,7 +193,27 @@ impl Store {
                 uids: fastrand::Rng::with_seed(seed),
             }),
             latest: watch::channel(0).0,
+            gates: Mutex::default(),
         }
+    }
+
+    fn gates(&self) -> MutexGuard<'_, std::collections::BTreeSet<(String, String, String)>> {
+        self.gates.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Open or close a load tester gate of a Canary (`POST /gate/open` and the like).
+    pub fn set_gate(&self, namespace: &str, canary: &str, gate: &str, open: bool) {
+        let key = (namespace.to_string(), canary.to_string(), gate.to_string());
+        if open {
+            self.gates().insert(key);
+        } else {
+            self.gates().remove(&key);
+        }
+    }
+
+    pub fn gate_open(&self, namespace: &str, canary: &str, gate: &str) -> bool {
+        let key = (namespace.to_string(), canary.to_string(), gate.to_string());
+        self.gates().contains(&key)
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {

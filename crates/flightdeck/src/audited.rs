@@ -59,7 +59,7 @@ pub fn take(
     request: Request,
 ) -> impl Future<Output = Result<ActionReport, String>> + Send + 'static {
     // Not sent until awaited, after the intent is on disk.
-    let call = connection.act(&request.key, request.action);
+    let call = connection.act_as(&request.key, request.before.workload, request.action);
     let recording = record(audit, policy, request);
     async move { recording.await?.send(call).await }
 }

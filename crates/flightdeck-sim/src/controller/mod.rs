@@ -64,6 +64,8 @@ pub struct Controller {
     restarting: HashSet<ObjectKey>,
     events: Recorder,
     experiments: ExperimentController,
+    /// Flagger's Canaries, moved beside Argo's rollouts.
+    flagger: crate::flagger::FlaggerController,
     ticks: u64,
 }
 
@@ -108,6 +110,11 @@ impl Controller {
         Controller {
             events: Recorder::new(store.clone()),
             experiments: ExperimentController::new(store.clone(), traffic.clone(), versions),
+            flagger: crate::flagger::FlaggerController::new(
+                store.clone(),
+                traffic.clone(),
+                versions,
+            ),
             store,
             traffic,
             versions,
@@ -124,6 +131,7 @@ impl Controller {
         self.ticks += 1;
         self.reconcile_active(now, true);
         self.experiments.reconcile(now, true);
+        self.flagger.reconcile(now, true);
         self.traffic
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -137,6 +145,7 @@ impl Controller {
     pub fn react(&mut self, now: Timestamp) {
         self.reconcile_active(now, false);
         self.experiments.reconcile(now, false);
+        self.flagger.reconcile(now, false);
     }
 
     fn reconcile_active(&mut self, now: Timestamp, tick: bool) {

@@ -331,6 +331,10 @@ pub fn demo(clusters: usize, origin: Timestamp) -> Vec<Action> {
             }
         }
     }
+    for cluster in 0..clusters {
+        actions.extend(super::flagger::demo_flagger(cluster, start));
+        actions.extend(super::deployments::demo_deployments(cluster, start));
+    }
     actions.sort_by_key(|a| a.at);
     actions
 }
@@ -356,7 +360,9 @@ pub fn behaviour(namespace: &str, rollout: &str, image: &str) -> Behaviour {
         error_p50: p50,
         error_p99: p99,
     };
-    if image.ends_with("/shop/checkout:v2.5.0") {
+    if let Some(flagger) = super::flagger::behaviour(healthy, image) {
+        flagger
+    } else if image.ends_with("/shop/checkout:v2.5.0") {
         // The new payment call takes about 600 ms against a 500 ms timeout: four in ten time out.
         Behaviour {
             error_rate: 0.4,

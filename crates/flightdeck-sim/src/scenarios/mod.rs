@@ -5,6 +5,8 @@
 //! (liveliness.rs).
 
 mod demo;
+mod deployments;
+mod flagger;
 mod liveliness;
 mod manifests;
 mod past;
@@ -43,6 +45,11 @@ pub enum Change {
     /// Skip the steps of the update in progress (`status.promoteFull`), as history does.
     PromoteFull(ObjectKey),
     Abort(ObjectKey),
+    /// Roll out a new image on a Deployment (a Flagger Canary's target).
+    SetDeploymentImage {
+        key: ObjectKey,
+        image: String,
+    },
 }
 
 /// How long before its deploy an image's commit was made: 20 minutes to 6 hours,
@@ -65,6 +72,8 @@ pub fn apply(store: &Store, change: Change, now: Timestamp) {
             let resource = match str_at(&object, "kind") {
                 "Namespace" => NAMESPACES,
                 "AnalysisTemplate" => ANALYSIS_TEMPLATES,
+                "Canary" => crate::discovery::CANARIES,
+                "Deployment" => crate::discovery::DEPLOYMENTS,
                 _ => ROLLOUTS,
             };
             store.create(resource, object, now).map(|_| ())
@@ -83,6 +92,13 @@ pub fn apply(store: &Store, change: Change, now: Timestamp) {
         Change::PromoteFull(key) => store
             .update(ROLLOUTS, &key, |r| {
                 r["status"]["promoteFull"] = json!(true);
+                Ok(())
+            })
+            .map(|_| ()),
+        Change::SetDeploymentImage { key, image } => store
+            .update(crate::discovery::DEPLOYMENTS, &key, |d| {
+                d["spec"]["template"]["spec"]["containers"][0]["image"] = json!(image);
+                bump_generation(d);
                 Ok(())
             })
             .map(|_| ()),

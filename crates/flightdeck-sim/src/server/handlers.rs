@@ -76,3 +76,39 @@ pub(super) fn rules_review(user: &User, body: &[u8]) -> Result<Response<Body>, A
         .and_then(|review| access::rules_review(user, &review))
         .map(|answer| json_response(StatusCode::CREATED, &answer))
 }
+
+/// The simulated Flagger load tester's gates (flagger's `cmd/loadtester`): `/gate/open`,
+/// `/gate/close`, `/rollback/open`, `/rollback/close` and their `/check`, each with
+/// `{"name", "namespace"}` of the Canary.
+pub(super) fn load_tester(
+    state: &ApiState,
+    path: &str,
+    body: &[u8],
+) -> Result<Response<Body>, ApiError> {
+    let canary = parse_json(body)?;
+    let field = |key: &str| canary[key].as_str().filter(|s| !s.is_empty());
+    let (Some(name), Some(namespace)) = (field("name"), field("namespace")) else {
+        return Err(ApiError::bad_request(
+            "the load tester wants {\"name\", \"namespace\"} of the Canary",
+        ));
+    };
+    let (gate, verb) = match path.trim_end_matches('/').rsplit_once('/') {
+        Some((gate, verb)) => (gate.trim_start_matches('/'), verb),
+        None => return Err(ApiError::no_route(path)),
+    };
+    if !matches!(gate, "gate" | "rollback") {
+        return Err(ApiError::no_route(path));
+    }
+    match verb {
+        "open" | "close" => {
+            state.store.set_gate(namespace, name, gate, verb == "open");
+            let said = if verb == "open" { "opened" } else { "closed" };
+            Ok(full(StatusCode::OK, "text/plain", format!("{gate} {said}")))
+        }
+        "check" if state.store.gate_open(namespace, name, gate) => {
+            Ok(full(StatusCode::OK, "text/plain", "approved"))
+        }
+        "check" => Ok(full(StatusCode::FORBIDDEN, "text/plain", "forbidden")),
+        _ => Err(ApiError::no_route(path)),
+    }
+}

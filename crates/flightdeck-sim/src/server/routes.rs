@@ -28,6 +28,11 @@ pub(super) enum Route {
     AccessReview,
     RulesReview,
     Resource(ResourcePath),
+    /// `/api/v1/namespaces/{ns}/services/{service}/proxy/{path}`: the simulated Flagger
+    /// load tester answers every service's gate paths.
+    ServiceProxy {
+        path: String,
+    },
 }
 
 pub(super) fn route(path: &str) -> Option<Route> {
@@ -38,6 +43,18 @@ pub(super) fn route(path: &str) -> Option<Route> {
         ["metrics"] => Some(Route::Metrics),
         ["api"] => Some(Route::CoreVersions),
         ["api", "v1"] => Some(Route::ResourceList(String::new(), "v1".into())),
+        [
+            "api",
+            "v1",
+            "namespaces",
+            _,
+            "services",
+            _,
+            "proxy",
+            rest @ ..,
+        ] => Some(Route::ServiceProxy {
+            path: format!("/{}", rest.join("/")),
+        }),
         ["api", "v1", rest @ ..] => resource_route("", "v1", rest),
         ["apis"] => Some(Route::GroupList),
         ["apis", group] => Some(Route::Group(group.to_string())),
@@ -97,6 +114,12 @@ pub(super) fn dispatch(route: Route, request: &Received) -> Result<Response<Body
             Err(ApiError::method_not_allowed(request.method.as_str(), path))
         }
         Route::Resource(target) => resources::serve(request, target),
+        Route::ServiceProxy { path: gate } if post => {
+            handlers::load_tester(request.state, &gate, &request.body)
+        }
+        Route::ServiceProxy { .. } => {
+            Err(ApiError::method_not_allowed(request.method.as_str(), path))
+        }
     }
 }
 

@@ -29,7 +29,10 @@ pub(super) fn on_action_key(state: &mut State, action: Action) -> Reaction {
     if let Err(reason) = check(state, rollout, rollout_action) {
         return flash(state, Flash::Error(reason));
     }
-    if let RolloutAction::Undo { .. } = rollout_action {
+    // A Deployment goes back to its previous revision, as `kubectl rollout undo` does.
+    if let RolloutAction::Undo { .. } = rollout_action
+        && rollout.workload != crate::model::Workload::Deployment
+    {
         let choices = undo_choices(state, rollout);
         state.mode = Mode::Undo(UndoPicker {
             key: rollout.key.clone(),
@@ -262,6 +265,9 @@ fn effect_seen(action: RolloutAction, before: &Rollout, now: &Rollout) -> bool {
         RolloutAction::Resume => !now.paused_by_user,
         RolloutAction::Promote => moved,
         RolloutAction::PromoteFull => moved || now.current_hash == now.stable_hash,
+        RolloutAction::Undo { .. } if now.workload == crate::model::Workload::Deployment => {
+            now.generation != before.generation
+        }
         RolloutAction::Undo { .. } => now.current_hash != before.current_hash,
         RolloutAction::Restart => now.generation != before.generation,
     }

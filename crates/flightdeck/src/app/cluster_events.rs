@@ -5,7 +5,7 @@ use super::act;
 use super::view;
 use super::{Flash, State};
 use crate::cluster::{Change, ClusterEvent, Kind};
-use crate::model::ObjectKey;
+use crate::model::{ObjectKey, Rollout, Workload};
 
 pub(super) fn on_cluster(state: &mut State, event: ClusterEvent) {
     match event {
@@ -53,67 +53,9 @@ pub(super) fn on_cluster(state: &mut State, event: ClusterEvent) {
             state.say(Flash::Error(error.clone()));
             state.unreadable.insert(key, (kind, error));
         }
-        ClusterEvent::Rollout(change) => {
-            match change {
-                Change::Applied(rollout) => {
-                    let key = rollout.key.clone();
-                    let (urgency, phase) =
-                        (view::urgency_rank(&rollout, &state.metrics), rollout.phase);
-                    state.unreadable.remove(&key);
-                    let before = state.rollouts.insert(key.clone(), rollout);
-                    refresh_actual_weight(state, &key);
-                    act::observe(state, &key);
-                    // Most changes move no row: the order is kept unless the
-                    // rollout is new or its urgency changed.
-                    match before {
-                        Some(b) if view::urgency_rank(&b, &state.metrics) == urgency => {
-                            state.view_dirty |= b.phase != phase;
-                        }
-                        _ => state.reorder.moved(key),
-                    }
-                }
-                Change::Deleted(key) => {
-                    state.unreadable.remove(&key);
-                    state.rollouts.remove(&key);
-                    state.reorder.moved(key);
-                }
-                Change::Listing {
-                    context,
-                    namespace,
-                    items,
-                } => {
-                    let seen = state
-                        .listing
-                        .entry((Kind::Rollout, context, namespace))
-                        .or_default();
-                    seen.extend(items.iter().map(|r| r.key.clone()));
-                    insert_listed(state, items);
-                }
-                Change::Relisted {
-                    context,
-                    namespace,
-                    items,
-                } => {
-                    let mut seen = state
-                        .listing
-                        .remove(&(Kind::Rollout, context.clone(), namespace.clone()))
-                        .unwrap_or_default();
-                    seen.extend(items.iter().map(|r| r.key.clone()));
-                    let gone = |k: &ObjectKey| {
-                        in_list(k, &context, namespace.as_deref()) && !seen.contains(k)
-                    };
-                    state.rollouts.retain(|k, _| !gone(k));
-                    let listed = |k: &ObjectKey| in_list(k, &context, namespace.as_deref());
-                    state
-                        .unreadable
-                        .retain(|k, (kind, _)| !listed(k) || *kind != Kind::Rollout);
-                    insert_listed(state, items);
-                    let pending: Vec<ObjectKey> = state.actions.keys().cloned().collect();
-                    pending.iter().for_each(|k| act::observe(state, k));
-                }
-            }
-            state.targets_dirty = true;
-        }
+        ClusterEvent::Rollout(change) => on_rollouts(state, change, Kind::Rollout),
+        ClusterEvent::Canary(change) => on_rollouts(state, change, Kind::Canary),
+        ClusterEvent::Deployment(change) => super::deployments::on_deployments(state, change),
         ClusterEvent::ReplicaSet(change) => {
             let touched: Vec<ObjectKey> = match &change {
                 Change::Applied(rs) => owner_key(&rs.key, &rs.owner).into_iter().collect(),
@@ -160,13 +102,85 @@ pub(super) fn on_cluster(state: &mut State, event: ClusterEvent) {
 }
 
 /// Rollouts of a list, in: the rows are sorted again.
-fn insert_listed(state: &mut State, items: Vec<crate::model::Rollout>) {
+fn insert_listed(state: &mut State, items: Vec<Rollout>) {
     for rollout in items {
         let key = rollout.key.clone();
         state.rollouts.insert(key.clone(), Box::new(rollout));
         refresh_actual_weight(state, &key);
     }
     state.reorder.all();
+}
+
+/// Rollouts of one watched kind (Argo's, or Flagger Canaries) applied, deleted or
+/// listed; a list of one kind leaves the other's rows alone.
+fn on_rollouts(state: &mut State, change: Change<Rollout>, kind: Kind) {
+    match change {
+        Change::Applied(rollout) => {
+            let key = rollout.key.clone();
+            let (urgency, phase) = (view::urgency_rank(&rollout, &state.metrics), rollout.phase);
+            state.unreadable.remove(&key);
+            let before = state.rollouts.insert(key.clone(), rollout);
+            refresh_actual_weight(state, &key);
+            super::deployments::owner_applied(state, &key);
+            act::observe(state, &key);
+            // Most changes move no row: the order is kept unless the
+            // rollout is new or its urgency changed.
+            match before {
+                Some(b) if view::urgency_rank(&b, &state.metrics) == urgency => {
+                    state.view_dirty |= b.phase != phase;
+                }
+                _ => state.reorder.moved(key),
+            }
+        }
+        Change::Deleted(key) => {
+            state.unreadable.remove(&key);
+            state.rollouts.remove(&key);
+            state.reorder.moved(key);
+            super::deployments::claims_anew(state);
+        }
+        Change::Listing {
+            context,
+            namespace,
+            items,
+        } => {
+            let seen = state.listing.entry((kind, context, namespace)).or_default();
+            seen.extend(items.iter().map(|r| r.key.clone()));
+            insert_listed(state, items);
+            super::deployments::claims_anew(state);
+        }
+        Change::Relisted {
+            context,
+            namespace,
+            items,
+        } => {
+            let mut seen = state
+                .listing
+                .remove(&(kind, context.clone(), namespace.clone()))
+                .unwrap_or_default();
+            seen.extend(items.iter().map(|r| r.key.clone()));
+            let listed = |k: &ObjectKey| in_list(k, &context, namespace.as_deref());
+            state
+                .rollouts
+                .retain(|k, r| !listed(k) || watched_as(r) != kind || seen.contains(k));
+            state
+                .unreadable
+                .retain(|k, (of, _)| !listed(k) || *of != kind);
+            insert_listed(state, items);
+            let pending: Vec<ObjectKey> = state.actions.keys().cloned().collect();
+            pending.iter().for_each(|k| act::observe(state, k));
+            super::deployments::claims_anew(state);
+        }
+    }
+    state.targets_dirty = true;
+}
+
+/// The watch a fleet row comes from.
+fn watched_as(rollout: &Rollout) -> Kind {
+    match rollout.workload {
+        Workload::FlaggerCanary => Kind::Canary,
+        Workload::Deployment => Kind::Deployment,
+        Workload::ArgoRollout => Kind::Rollout,
+    }
 }
 
 /// Without traffic routing, a canary's real share of traffic follows its

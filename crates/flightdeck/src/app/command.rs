@@ -1,5 +1,7 @@
 //! `:` commands: `:ctx NAME`, `:ns NAME`, `:dora`, `:changes`, `:messages`, `:q`.
 
+use crate::model::Workload;
+
 /// A command line, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Command {
@@ -14,6 +16,8 @@ pub(super) enum Command {
     Context(Option<String>),
     /// `None`: every namespace.
     Namespace(Option<String>),
+    /// `:kind NAME`: one kind of workload; `None`: all kinds.
+    Kind(Option<Workload>),
 }
 
 pub(super) fn parse(line: &str) -> Result<Command, String> {
@@ -34,9 +38,19 @@ pub(super) fn parse(line: &str) -> Result<Command, String> {
         "changes" | "changed" => Ok(Command::Changes),
         "ctx" | "context" => Ok(Command::Context(scope(arg))),
         "ns" | "namespace" => Ok(Command::Namespace(scope(arg))),
-        "" => Err("type a command: ctx NAME, ns NAME, dora, changes, messages, q".into()),
+        "kind" | "k" => match scope(arg) {
+            None => Ok(Command::Kind(None)),
+            Some(name) => Workload::parse(&name)
+                .map(|w| Command::Kind(Some(w)))
+                .ok_or_else(|| {
+                    format!(":kind: no kind {name:?} (rollout, canary, deployment or all)")
+                }),
+        },
+        "" => {
+            Err("type a command: ctx NAME, ns NAME, kind NAME, dora, changes, messages, q".into())
+        }
         other => Err(format!(
-            "unknown command :{other} (try :ctx NAME, :ns NAME, :dora, :changes, :messages, :q)"
+            "unknown command :{other} (try :ctx NAME, :ns NAME, :kind NAME, :dora, :changes, :messages, :q)"
         )),
     }
 }
@@ -54,6 +68,12 @@ mod tests {
             Ok(Command::Context(Some("prod-eu".into())))
         );
         assert_eq!(parse("ctx"), Ok(Command::Context(None)));
+        assert_eq!(
+            parse("kind canary"),
+            Ok(Command::Kind(Some(Workload::FlaggerCanary)))
+        );
+        assert_eq!(parse("kind all"), Ok(Command::Kind(None)));
+        assert!(parse("kind pods").unwrap_err().contains("no kind \"pods\""));
         assert_eq!(parse("ns all"), Ok(Command::Namespace(None)));
         assert_eq!(
             parse("ns shop"),

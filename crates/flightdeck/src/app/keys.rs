@@ -233,6 +233,11 @@ fn run_command(state: &mut State, line: &str) -> Reaction {
             state.contexts.push((name, Default::default()));
             Reaction::effect(watch_effect(state))
         }
+        Command::Kind(kind) => {
+            state.kind_scope = kind;
+            state.view_dirty = true;
+            Reaction::redraw()
+        }
         Command::Namespace(namespace) => {
             state.namespace_scope = namespace.clone();
             state.view_dirty = true;

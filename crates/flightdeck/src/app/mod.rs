@@ -4,6 +4,7 @@
 mod act;
 mod cluster_events;
 mod command;
+mod deployments;
 mod dora;
 mod event;
 mod history_keys;

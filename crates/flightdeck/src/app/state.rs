@@ -190,6 +190,10 @@ pub struct State {
     pub replica_sets: HashMap<ObjectKey, Vec<ReplicaSet>>,
     /// AnalysisRuns by the key of the Rollout (or Experiment) that owns them.
     pub analysis_runs: HashMap<ObjectKey, Vec<AnalysisRun>>,
+    /// Every Deployment watched, plain or owned; the plain ones are rows of `rollouts` too.
+    pub deployments: HashMap<ObjectKey, Box<Rollout>>,
+    /// Deployments that a Canary or a Rollout owns, by the key of their owner.
+    pub claims: HashMap<ObjectKey, ObjectKey>,
     /// Experiments by the key of the Rollout that owns them.
     pub experiments: HashMap<ObjectKey, Vec<Experiment>>,
     /// Objects that could not be read, with the error naming the field; the
@@ -204,6 +208,8 @@ pub struct State {
     /// View narrowing by `:ctx` and `:ns`.
     pub context_scope: Option<String>,
     pub namespace_scope: Option<String>,
+    /// View narrowing by `:kind` to one kind of workload.
+    pub kind_scope: Option<crate::model::Workload>,
     pub filter: String,
     /// The rows of the fleet pane, sorted by urgency; rebuilt by `settle`.
     pub view: Rows,
@@ -299,6 +305,8 @@ impl State {
             replica_sets: HashMap::new(),
             analysis_runs: HashMap::new(),
             experiments: HashMap::new(),
+            deployments: HashMap::new(),
+            claims: HashMap::new(),
             unreadable: HashMap::new(),
             contexts: contexts
                 .into_iter()
@@ -308,6 +316,7 @@ impl State {
             watched_namespace: namespace,
             context_scope: None,
             namespace_scope: None,
+            kind_scope: None,
             filter: String::new(),
             view: Rows::default(),
             phase_counts: [0; 5],

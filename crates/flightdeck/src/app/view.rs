@@ -31,7 +31,10 @@ fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
 }
 
 fn in_scope(state: &State, key: &ObjectKey) -> bool {
-    state
+    let kind = state
+        .kind_scope
+        .is_none_or(|kind| state.rollouts.get(key).is_some_and(|r| r.workload == kind));
+    kind && state
         .context_scope
         .as_ref()
         .is_none_or(|c| *c == key.context)
@@ -62,13 +65,18 @@ pub struct DataWidths {
     pub namespace: usize,
     /// Some name is used in two namespaces (of one context or two).
     pub names_repeat: bool,
+    /// More than one kind of workload (Argo Rollouts, Flagger Canaries,
+    /// Deployments) is in the fleet: the fleet shows each row's kind.
+    pub kinds: bool,
 }
 
 impl DataWidths {
     fn of<'a>(rollouts: impl Iterator<Item = &'a Rollout>) -> DataWidths {
         let mut widths = DataWidths::default();
         let mut namespace_of: HashMap<&str, &str> = HashMap::new();
+        let mut first_kind = None;
         for r in rollouts {
+            widths.kinds |= *first_kind.get_or_insert(r.workload) != r.workload;
             let k = &r.key;
             widths.name = widths.name.max(k.name.chars().count());
             widths.namespace = widths.namespace.max(k.namespace.chars().count());

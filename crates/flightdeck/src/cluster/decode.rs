@@ -75,6 +75,49 @@ const POD_TEMPLATE: Shape = Fields {
     rest: Rest::Skip,
 };
 
+/// A Deployment's pod template: its containers' images, and its annotations (where
+/// `kubectl rollout restart` writes `restartedAt`).
+const ANNOTATED_POD_TEMPLATE: Shape = Fields {
+    named: &[
+        (
+            "metadata",
+            Fields {
+                named: &[("annotations", Whole)],
+                rest: Rest::Skip,
+            },
+        ),
+        (
+            "spec",
+            Fields {
+                named: &[(
+                    "containers",
+                    Fields {
+                        named: &[("name", Whole), ("image", Whole)],
+                        rest: Rest::Skip,
+                    },
+                )],
+                rest: Rest::Skip,
+            },
+        ),
+    ],
+    rest: Rest::Skip,
+};
+
+/// A Deployment: a workload whose template's annotations are read too.
+const DEPLOYMENT: Shape = Fields {
+    named: &[
+        ("metadata", METADATA),
+        (
+            "spec",
+            Fields {
+                named: &[("template", ANNOTATED_POD_TEMPLATE)],
+                rest: Rest::Whole,
+            },
+        ),
+    ],
+    rest: Rest::Whole,
+};
+
 /// A workload whose `spec.template` is a pod template (Rollouts, ReplicaSets).
 const WORKLOAD: Shape = Fields {
     named: &[
@@ -333,7 +376,8 @@ pub const fn shape_of(kind: Kind) -> &'static Shape {
     match kind {
         Kind::Rollout | Kind::ReplicaSet => &WORKLOAD,
         Kind::Experiment => &EXPERIMENT,
-        Kind::AnalysisRun => &OBJECT,
+        Kind::AnalysisRun | Kind::Canary => &OBJECT,
+        Kind::Deployment => &DEPLOYMENT,
     }
 }
 

@@ -33,6 +33,8 @@ pub fn resource_name(kind: Kind) -> &'static str {
         Kind::ReplicaSet => "replicasets.apps",
         Kind::AnalysisRun => "analysisruns.argoproj.io",
         Kind::Experiment => "experiments.argoproj.io",
+        Kind::Canary => "canaries.flagger.app",
+        Kind::Deployment => "deployments.apps",
     }
 }
 
@@ -96,7 +98,15 @@ fn client_error_words(error: &kube::Error, kind: Kind, site: &WatchSite<'_>) -> 
 fn status_words(status: &kube::core::Status, kind: Kind, site: &WatchSite<'_>) -> String {
     let resource = resource_name(kind);
     match status.code {
-        404 if kind == Kind::ReplicaSet => format!("{} does not serve {resource}", site.context),
+        404 if matches!(kind, Kind::ReplicaSet | Kind::Deployment) => {
+            format!("{} does not serve {resource}", site.context)
+        }
+        404 if kind == Kind::Canary => {
+            format!(
+                "Flagger is not installed in {} (no {resource})",
+                site.context
+            )
+        }
         404 => format!(
             "Argo Rollouts is not installed in {} (no {resource})",
             site.context

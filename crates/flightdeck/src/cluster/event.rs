@@ -9,6 +9,16 @@ pub enum Kind {
     ReplicaSet,
     AnalysisRun,
     Experiment,
+    /// Flagger's `Canary`: optional, a cluster without Flagger serves none.
+    Canary,
+    Deployment,
+}
+
+impl Kind {
+    /// A kind a cluster may well not serve (its CRD not installed): no failure to report.
+    pub fn optional(self) -> bool {
+        self == Kind::Canary
+    }
 }
 
 /// A change to the objects of one kind in one context.
@@ -71,4 +81,9 @@ pub enum ClusterEvent {
     ReplicaSet(Change<ReplicaSet>),
     AnalysisRun(Change<AnalysisRun>),
     Experiment(Change<Experiment>),
+    /// Flagger Canaries, mapped to rollouts of kind Flagger Canary.
+    Canary(Change<Rollout>),
+    /// Deployments, mapped to rollouts of kind Deployment (those a Canary or a Rollout
+    /// owns included: the app places them).
+    Deployment(Change<Rollout>),
 }

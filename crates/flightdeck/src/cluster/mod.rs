@@ -21,5 +21,8 @@ pub use connect::{Connection, Scope, connect};
 pub use decode::as_watched;
 pub use errors::ConnectError;
 pub use event::{Change, ClusterEvent, Kind};
-pub use map::{MapError, map_analysis_run, map_experiment, map_replica_set, map_rollout};
+pub use map::{
+    MapError, map_analysis_run, map_canary, map_deployment, map_experiment, map_replica_set,
+    map_rollout,
+};
 pub use watch::Watches;

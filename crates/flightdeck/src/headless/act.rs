@@ -239,7 +239,7 @@ pub async fn act(scope: &Scope, target: &ActRequest, policy: &Policy) -> Result<
 
     request.typed_name = typed_name;
     request.time = Timestamp::now();
-    let call = connection.act(&key, action);
+    let call = connection.act_as(&key, rollout.workload, action);
     // On disk before anything is sent: a crash from here on leaves the entry.
     let recorded = audited::record(audit, policy, request).await?;
     println!("sending {what} (audit entry {})", recorded.id);

@@ -17,9 +17,14 @@ const DEADLINE: Duration = Duration::from_secs(15);
 /// failed (a user who may not read ReplicaSets still gets the rollouts).
 fn settled(health: &ContextHealth) -> bool {
     health.error().is_some()
-        || [Kind::Rollout, Kind::ReplicaSet, Kind::AnalysisRun]
-            .iter()
-            .all(|k| health.listed.contains(k) || health.problem(*k).is_some())
+        || [
+            Kind::Rollout,
+            Kind::ReplicaSet,
+            Kind::AnalysisRun,
+            Kind::Canary,
+        ]
+        .iter()
+        .all(|k| health.listed.contains(k) || health.problem(*k).is_some())
 }
 
 /// One look at the contexts `connection` chose, in `namespace` (or all).

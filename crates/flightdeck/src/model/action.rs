@@ -83,6 +83,12 @@ pub fn availability(
     action: RolloutAction,
     has_previous_revision: bool,
 ) -> Result<(), String> {
+    if let Some(canary) = &rollout.flagger {
+        return super::flagger_actions::availability(canary, action);
+    }
+    if rollout.workload == super::Workload::Deployment {
+        return deployment_availability(rollout, action);
+    }
     let verb = action.verb();
     let held = rollout.paused_by_user || !rollout.pause_conditions.is_empty();
     let why = match action {
@@ -122,6 +128,34 @@ pub fn availability(
     }
 }
 
+/// A plain Deployment's actions, as `kubectl rollout pause|resume|restart` send them.
+fn deployment_availability(deployment: &Rollout, action: RolloutAction) -> Result<(), String> {
+    let why = match action {
+        RolloutAction::Pause if deployment.paused_by_user => {
+            Some("the Deployment is already paused")
+        }
+        RolloutAction::Resume if !deployment.paused_by_user => Some("the Deployment is not paused"),
+        RolloutAction::Pause | RolloutAction::Resume | RolloutAction::Restart => None,
+        // `kubectl rollout undo`'s previous revision; the ReplicaSets are read when sent.
+        RolloutAction::Undo { revision: None } if deployment.revision.unwrap_or(0) > 1 => None,
+        RolloutAction::Undo { revision: None } => Some("there is no previous revision"),
+        RolloutAction::Undo { revision: Some(_) } => Some(
+            "a Deployment goes back to its previous revision only (flightdeck does not list \
+             its ReplicaSets); kubectl rollout undo --to-revision picks another",
+        ),
+        RolloutAction::Promote | RolloutAction::PromoteFull => {
+            Some("a Deployment has no steps to promote: its rolling update goes on by itself")
+        }
+        RolloutAction::Abort | RolloutAction::Retry => {
+            Some("a Deployment has no abort: pause it, or undo to the previous revision")
+        }
+    };
+    match why {
+        Some(why) => Err(format!("{}: {why}", action.verb())),
+        None => Ok(()),
+    }
+}
+
 /// What, other than a person, holds a paused rollout, in words.
 fn held_by(rollout: &Rollout) -> Option<&'static str> {
     let reason = rollout.pause_conditions.first()?.reason.as_str();
@@ -136,6 +170,9 @@ fn held_by(rollout: &Rollout) -> Option<&'static str> {
 /// Why an action that applies is unusual in this state, for the dialog:
 /// the plugin sends it, but a person should know what it will (not) do.
 pub fn unusual(rollout: &Rollout, action: RolloutAction) -> Option<String> {
+    if let Some(canary) = &rollout.flagger {
+        return super::flagger_actions::what_happens(canary, action);
+    }
     match action {
         RolloutAction::Promote if rollout.aborted => Some(
             "the rollout is aborted: while the abort stands the controller keeps all traffic \

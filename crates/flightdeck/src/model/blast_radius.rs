@@ -135,6 +135,9 @@ pub fn blast_radius(
     action: RolloutAction,
     measured: Option<(f64, f64)>,
 ) -> BlastRadius {
+    if rollout.flagger.is_some() {
+        return super::flagger_actions::radius(rollout, action, measured);
+    }
     let mut versions = match rollout.strategy {
         Strategy::BlueGreen => blue_green(rollout, replica_sets, action),
         Strategy::Canary { .. } => canary(rollout, replica_sets, action),

@@ -8,6 +8,7 @@ mod analysis;
 mod blast_radius;
 mod canary_weight;
 mod experiment;
+mod flagger_actions;
 mod replica_set;
 mod rollout;
 mod step;
@@ -15,6 +16,7 @@ mod step;
 pub mod testing;
 mod text;
 mod verdict;
+mod workload;
 
 pub use action::{RolloutAction, availability, unusual};
 pub use analysis::{AnalysisMetric, AnalysisPhase, AnalysisRun};
@@ -26,8 +28,14 @@ pub use rollout::{
     Condition, ObjectKey, PauseCondition, Phase, Replicas, Rollout, Scaling, Strategy, Urgency,
     rank,
 };
-pub use step::{Step, age_changes_at, minute_age, minute_age_changes_at, set_weight_at, short_age};
+pub use step::{
+    Step, age_changes_at, minute_age, minute_age_changes_at, set_weight_at, short_age,
+    short_duration,
+};
 pub use text::{Text, interned, shared_steps};
 pub use verdict::{
     Classification, DataAmount, DataUnit, Direction, EffectSize, MetricResult, Outcome, Verdict,
+};
+pub use workload::{
+    DeploymentDetail, FlaggerCanary, FlaggerPhase, FlaggerStrategy, Gate, Workload,
 };

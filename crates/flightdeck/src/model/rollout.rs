@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::Step;
 use super::text::{Text, interned};
 use super::verdict::Outcome;
+use super::workload::{DeploymentDetail, FlaggerCanary, Workload};
 
 /// Where an object lives: its cluster context, namespace and name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -206,9 +207,26 @@ pub struct Rollout {
     pub conditions: Vec<Condition>,
     /// When the current step (or state) began, as far as the status says.
     pub since: Option<Timestamp>,
+    /// What moves it: an Argo Rollout, a Flagger Canary, a Deployment.
+    pub workload: Workload,
+    /// A Flagger Canary's own status and analysis plan.
+    pub flagger: Option<Box<FlaggerCanary>>,
+    /// A plain Deployment's rolling update.
+    pub deployment: Option<Box<DeploymentDetail>>,
+    /// An Argo Rollout's `spec.workloadRef` Deployment, which shows under the Rollout.
+    pub workload_ref: Option<String>,
 }
 
 impl Rollout {
+    /// The phase as its own controller names it: Flagger's phases for a Canary.
+    pub fn phase_label(&self) -> &'static str {
+        match &self.flagger {
+            Some(f) if f.suspended && f.phase.in_flight() => "Suspended",
+            Some(f) => f.phase.label(),
+            None => self.phase.label(),
+        }
+    }
+
     /// A pause that only a person (or a script acting for one) ends: a
     /// `pause: {}` step, a blue-green awaiting promotion, or `spec.paused`.
     pub fn waiting_for_person(&self) -> bool {

@@ -45,6 +45,10 @@ pub fn rollout(context: &str, namespace: &str, name: &str, phase: Phase) -> Roll
         scaling: Scaling::default(),
         conditions: Vec::new(),
         since: Some(at(-3_600)),
+        workload: Workload::ArgoRollout,
+        flagger: None,
+        deployment: None,
+        workload_ref: None,
     }
 }
 
@@ -108,5 +112,65 @@ pub fn replica_set(owner: &Rollout, hash: &str, revision: u64, replicas: u32) ->
         created: Some(at(-7_200 + revision as i64 * 600)),
         template_annotations: Vec::new(),
         revision_history: Vec::new(),
+    }
+}
+
+/// A Flagger Canary of podinfo in test, weighted 10% steps to 50%, at `weight`, with a
+/// load tester's confirm-promotion and rollback gates.
+pub fn flagger_canary(phase: FlaggerPhase, weight: u32) -> Rollout {
+    let gate = |name: &str, path: &str| Gate {
+        webhook: name.into(),
+        url: format!("http://flagger-loadtester.test/{path}"),
+    };
+    let flagger = FlaggerCanary {
+        phase,
+        strategy: FlaggerStrategy::Canary,
+        target: "podinfo".into(),
+        suspended: false,
+        skip_analysis: false,
+        canary_weight: weight,
+        iterations: 0,
+        failed_checks: 1,
+        threshold: Some(5),
+        interval: Some(30),
+        step_weight: Some(10),
+        step_weights: Vec::new(),
+        max_weight: Some(50),
+        max_iterations: None,
+        matches: Vec::new(),
+        last_applied: Some("5d2a".into()),
+        last_promoted: Some("7f9c".into()),
+        promotion_gate: Some(gate("ask", "gate/check")),
+        rollback_gate: Some(gate("undo", "rollback/check")),
+        rollout_gate: None,
+    };
+    let steps: Vec<Step> = [10, 20, 30, 40, 50]
+        .map(Step::SetWeight)
+        .into_iter()
+        .chain([Step::Other("gate".into()), Step::Other("promote".into())])
+        .collect();
+    Rollout {
+        strategy: Strategy::Canary {
+            traffic_routed: true,
+        },
+        phase: phase.common(false),
+        aborted: phase == FlaggerPhase::Failed,
+        current_step: Some((weight / 10).saturating_sub(1) as usize),
+        steps: steps.into(),
+        set_weight: weight,
+        actual_weight: weight,
+        stable_hash: Some("7f9c".into()),
+        current_hash: Some(if phase.in_flight() { "5d2a" } else { "7f9c" }.into()),
+        replicas: Replicas {
+            desired: 4,
+            current: 4,
+            updated: 1,
+            ready: 4,
+            available: 4,
+        },
+        revision: None,
+        workload: Workload::FlaggerCanary,
+        flagger: Some(Box::new(flagger)),
+        ..rollout("eu", "test", "podinfo", phase.common(false))
     }
 }

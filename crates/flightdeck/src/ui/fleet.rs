@@ -18,6 +18,9 @@ use crate::model::{Rollout, Strategy, minute_age_changes_at};
 
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Column {
+    /// The kind of workload, one letter (the help has the legend); shown when the
+    /// fleet holds more than one kind.
+    Kind,
     Name,
     Namespace,
     Context,
@@ -35,6 +38,7 @@ enum Column {
 impl Column {
     fn title(self) -> &'static str {
         match self {
+            Column::Kind => "K",
             Column::Name => "NAME",
             Column::Namespace => "NAMESPACE",
             Column::Context => "CONTEXT",
@@ -50,7 +54,8 @@ impl Column {
 }
 
 /// Reading order, left to right.
-const ORDER: [Column; 10] = [
+const ORDER: [Column; 11] = [
+    Column::Kind,
     Column::Name,
     Column::Namespace,
     Column::Context,
@@ -75,6 +80,8 @@ struct Fit {
     contexts: bool,
     /// A name is used in two namespaces: the namespace tells them apart.
     names_repeat: bool,
+    /// More than one kind of workload is shown.
+    kinds: bool,
 }
 
 /// The columns that fit, each with its left edge (from the pane's inner
@@ -93,6 +100,7 @@ fn fit_columns(fit: Fit) -> Vec<(Column, u16, u16)> {
     // (smallest, as wide as the data)
     let wanted = |column: Column| -> (u16, u16) {
         match column {
+            Column::Kind => (1, 1),
             Column::Name => data(fit.name, 10, "NAME"),
             Column::Namespace => data(fit.namespace, 6, "NAMESPACE"),
             Column::Context => data(fit.context, 8, "CONTEXT"),
@@ -114,6 +122,9 @@ fn fit_columns(fit: Fit) -> Vec<(Column, u16, u16)> {
             .sum()
     };
     let mut core = vec![Column::Name, Column::Step, Column::Weight, Column::Verdict];
+    if fit.kinds {
+        core.insert(0, Column::Kind);
+    }
     if fit.contexts {
         core.push(Column::Context);
     }
@@ -261,6 +272,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) -> usiz
             .unwrap_or(0),
         contexts: shown_contexts.len() > 1,
         names_repeat: widths.names_repeat,
+        kinds: widths.kinds,
     });
     buf.set_style(
         Rect::new(inner.x, inner.y, inner.width, 1),
@@ -341,11 +353,22 @@ fn cell<'a>(
 ) -> Option<(Cow<'a, str>, Style)> {
     let plain = |text: &'a str| Some((Cow::Borrowed(text), Style::new()));
     match column {
+        Column::Kind => Some((
+            rollout.workload.letter().into(),
+            theme.muted().add_modifier(Modifier::BOLD),
+        )),
         Column::Name => plain(&rollout.key.name),
         Column::Namespace => plain(&rollout.key.namespace),
         Column::Context => plain(&rollout.key.context),
-        Column::Strategy => plain(rollout.strategy.label()),
-        Column::Phase => Some((rollout.phase.label().into(), theme.phase(rollout.phase))),
+        Column::Strategy => plain(match (&rollout.flagger, &rollout.deployment) {
+            (Some(f), _) => f.strategy.label(),
+            (_, Some(_)) => "rolling",
+            _ => rollout.strategy.label(),
+        }),
+        Column::Phase => Some((
+            super::format::fleet_phase(rollout).into(),
+            theme.phase(rollout.phase),
+        )),
         Column::Step => Some((rollout.step_label()?.into(), Style::new())),
         Column::Weight => Some((
             format!("{}%", shown_weight(rollout)?).into(),
@@ -461,6 +484,7 @@ mod tests {
             context: 11,
             contexts: true,
             names_repeat: false,
+            kinds: false,
         }
     }
 
@@ -506,6 +530,18 @@ mod tests {
                 "IN STEP",
                 "AGE"
             ]
+        );
+    }
+
+    #[test]
+    fn a_fleet_of_several_kinds_shows_the_kind_first() {
+        let kinds = Fit {
+            kinds: true,
+            ..fit(55)
+        };
+        assert_eq!(
+            titles(&fit_columns(kinds)),
+            ["K", "NAME", "CONTEXT", "STEP", "WT", "VERDICT", "IN STEP"]
         );
     }
 

@@ -74,6 +74,16 @@ pub fn thousands(value: f64) -> String {
     out
 }
 
+/// The phase as the fleet's column shows it: Flagger's own phase for a Canary, in
+/// the column's eleven cells.
+pub(super) fn fleet_phase(rollout: &crate::model::Rollout) -> &'static str {
+    match rollout.phase_label() {
+        "WaitingPromotion" => "WaitPromote",
+        "Initializing" => "Initialize",
+        label => label,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -99,6 +99,11 @@ fn line(state: &State, theme: &Theme, detail: Detail) -> Line<'static> {
         (None, d) if d >= Detail::ScopeShort => "all ns".to_string(),
         (None, _) => "all namespaces".to_string(),
     }));
+    if let Some(kind) = state.kind_scope {
+        spans.push(sep());
+        spans.push(Span::raw(format!("kind {}", kind.name())));
+    }
+
     Line::from(spans)
 }
 

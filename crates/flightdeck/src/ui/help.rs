@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 
 use super::{Theme, overlay, phase_icon};
 use crate::app::{KeyMode, State};
-use crate::model::Phase;
+use crate::model::{Phase, Workload};
 
 /// Draws the overlay scrolled `scroll` lines; returns its lines and how
 /// many show.
@@ -45,6 +45,10 @@ pub fn draw(
     for (command, what) in [
         (":ctx NAME", "one context (:ctx alone: all)"),
         (":ns NAME", "one namespace (:ns alone: all)"),
+        (
+            ":kind NAME",
+            "one kind: rollout, canary, deployment (alone: all)",
+        ),
         (":messages", "every message of this session"),
         (":q", "quit"),
     ] {
@@ -57,6 +61,11 @@ pub fn draw(
             Span::styled(format!("  {:<16}", phase_icon(phase)), theme.phase(phase)),
             Span::raw(phase.label()),
         ]));
+    }
+    lines.push(Line::raw(""));
+    lines.push(heading("kinds (column K)"));
+    for kind in Workload::ALL {
+        lines.push(entry(kind.letter().into(), kind.legend().into()));
     }
     lines.push(Line::raw(""));
     lines.push(heading("verdicts (canary against stable)"));

@@ -2,7 +2,9 @@
 //! stale contexts, verdicts, messages) and the actions (keys, dialogs, RBAC).
 
 mod actions;
+mod deployments;
 mod dora;
+mod flagger;
 mod fleet;
 
 use super::testing::state_of;

@@ -36,6 +36,12 @@ pub enum ApiRequest {
     PatchStatus,
     /// A SelfSubjectAccessReview: may the user do what an action needs?
     ReviewAccess,
+    GetCanary,
+    PatchCanary,
+    GetDeployment,
+    PatchDeployment,
+    /// A POST to a Flagger load tester's gate, through the API server's service proxy.
+    OpenGate,
 }
 
 impl ApiRequest {
@@ -44,7 +50,9 @@ impl ApiRequest {
             ApiRequest::GetRollout => "get",
             ApiRequest::ListReplicaSets => "list",
             ApiRequest::PatchRollout | ApiRequest::PatchStatus => "patch",
-            ApiRequest::ReviewAccess => "create",
+            ApiRequest::ReviewAccess | ApiRequest::OpenGate => "create",
+            ApiRequest::GetCanary | ApiRequest::GetDeployment => "get",
+            ApiRequest::PatchCanary | ApiRequest::PatchDeployment => "patch",
         }
     }
 
@@ -54,13 +62,22 @@ impl ApiRequest {
             ApiRequest::ListReplicaSets => "replicasets",
             ApiRequest::PatchStatus => "rollouts/status",
             ApiRequest::ReviewAccess => "selfsubjectaccessreviews",
+            ApiRequest::GetCanary | ApiRequest::PatchCanary => "canaries.flagger.app",
+            ApiRequest::GetDeployment | ApiRequest::PatchDeployment => "deployments.apps",
+            ApiRequest::OpenGate => "services/proxy",
         }
     }
 
     fn is_of_the_rollout(self) -> bool {
         matches!(
             self,
-            ApiRequest::GetRollout | ApiRequest::PatchRollout | ApiRequest::PatchStatus
+            ApiRequest::GetRollout
+                | ApiRequest::PatchRollout
+                | ApiRequest::PatchStatus
+                | ApiRequest::GetCanary
+                | ApiRequest::PatchCanary
+                | ApiRequest::GetDeployment
+                | ApiRequest::PatchDeployment
         )
     }
 }

@@ -5,9 +5,11 @@
 //! `plan` decides the calls from the rollout's JSON (pure); `execute` reads,
 //! plans and sends them; `event` is the Event recorded on success.
 
+mod deployment;
 pub(super) mod errors;
 mod event;
 mod execute;
+mod flagger;
 mod plan;
 mod undo;
 
@@ -25,7 +27,7 @@ use execute::RolloutApi;
 use plan::Call;
 
 use super::Connection;
-use crate::model::{ObjectKey, RolloutAction};
+use crate::model::{ObjectKey, RolloutAction, Workload};
 
 /// What an action sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +55,192 @@ impl ActionReport {
 }
 
 impl Connection {
+    /// Take `action` on the workload `key` of kind `workload`: an Argo Rollout as
+    /// [`act`](Self::act) does, a Flagger Canary with Flagger's calls (`spec.suspend`,
+    /// the load tester's gates, `spec.skipAnalysis`).
+    pub fn act_as(
+        &self,
+        key: &ObjectKey,
+        workload: Workload,
+        action: RolloutAction,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<ActionReport, ActionError>> + Send + 'static>>
+    {
+        match workload {
+            Workload::FlaggerCanary => Box::pin(self.act_on_canary(key, action)),
+            Workload::Deployment => Box::pin(self.act_on_deployment(key, action)),
+            _ => Box::pin(self.act(key, action)),
+        }
+    }
+
+    fn act_on_deployment(
+        &self,
+        key: &ObjectKey,
+        action: RolloutAction,
+    ) -> impl Future<Output = Result<ActionReport, ActionError>> + Send + 'static + use<> {
+        let connection = self.clone();
+        let key = key.clone();
+        async move {
+            let context = connection
+                .client(&key.context)
+                .await
+                .map_err(ActionError::Kubeconfig)?;
+            let site = Site {
+                context: key.context.to_string(),
+                namespace: key.namespace.to_string(),
+                name: key.name.clone(),
+                user: context.user.clone(),
+                server: context.server.clone(),
+            };
+            let deployments: Api<DynamicObject> = Api::namespaced_with(
+                context.client.clone(),
+                &key.namespace,
+                &ApiResource::erase::<k8s_openapi::api::apps::v1::Deployment>(&()),
+            );
+            let deployment = deployments
+                .get(&key.name)
+                .await
+                .and_then(json)
+                .map_err(|e| errors::words(&e, errors::ApiRequest::GetDeployment, &site))?;
+            let (patched, sent) = if let RolloutAction::Undo { .. } = action {
+                let selector =
+                    deployment::selector(&deployment).map_err(ActionError::NotApplicable)?;
+                let replica_sets: Api<DynamicObject> = Api::namespaced_with(
+                    context.client.clone(),
+                    &key.namespace,
+                    &ApiResource::erase::<k8s_openapi::api::apps::v1::ReplicaSet>(&()),
+                );
+                let sets: Vec<Value> = replica_sets
+                    .list(&ListParams::default().labels(&selector))
+                    .await
+                    .and_then(|list| list.items.into_iter().map(json).collect())
+                    .map_err(|e| errors::words(&e, errors::ApiRequest::ListReplicaSets, &site))?;
+                let Some(patch) =
+                    deployment::undo(&deployment, &sets).map_err(ActionError::NotApplicable)?
+                else {
+                    return Ok(ActionReport {
+                        key,
+                        action,
+                        sent: Vec::new(),
+                        note: Some("the template already matches the previous revision".into()),
+                        event_error: None,
+                    });
+                };
+                let patch: json_patch::Patch = serde_json::from_value(patch)
+                    .map_err(|e| ActionError::NotApplicable(format!("undo: {e}")))?;
+                let patched = deployments
+                    .patch(
+                        &key.name,
+                        &PatchParams::default(),
+                        &Patch::<()>::Json(patch),
+                    )
+                    .await
+                    .and_then(json)
+                    .map_err(|e| errors::words(&e, errors::ApiRequest::PatchDeployment, &site))?;
+                let said = "JSON patch of /spec/template and /metadata/annotations back to the \
+                            previous revision";
+                (patched, said.to_string())
+            } else {
+                let body = deployment::plan(action, &deployment, Timestamp::now())
+                    .map_err(ActionError::NotApplicable)?;
+                let patched = deployments
+                    .patch(&key.name, &PatchParams::default(), &Patch::Strategic(&body))
+                    .await
+                    .and_then(json)
+                    .map_err(|e| errors::words(&e, errors::ApiRequest::PatchDeployment, &site))?;
+                (patched, format!("strategic merge patch {body}"))
+            };
+            let mut event_error = None;
+            let (event, mut regarding) = event::event(&key, action, &context.user, &patched);
+            regarding.api_version = Some("apps/v1".into());
+            regarding.kind = Some("Deployment".into());
+            if let Err(e) = context.recorder.publish(&event, &regarding).await {
+                let e = format!("the Event was not recorded: {e}");
+                tracing::warn!(deployment = %key, "{e}");
+                event_error = Some(e);
+            }
+            Ok(ActionReport {
+                key,
+                action,
+                sent: vec![sent],
+                note: None,
+                event_error,
+            })
+        }
+    }
+
+    fn act_on_canary(
+        &self,
+        key: &ObjectKey,
+        action: RolloutAction,
+    ) -> impl Future<Output = Result<ActionReport, ActionError>> + Send + 'static + use<> {
+        let connection = self.clone();
+        let key = key.clone();
+        async move {
+            let context = connection
+                .client(&key.context)
+                .await
+                .map_err(ActionError::Kubeconfig)?;
+            let site = Site {
+                context: key.context.to_string(),
+                namespace: key.namespace.to_string(),
+                name: key.name.clone(),
+                user: context.user.clone(),
+                server: context.server.clone(),
+            };
+            let canaries: Api<DynamicObject> =
+                Api::namespaced_with(context.client.clone(), &key.namespace, &canary_resource());
+            let canary = canaries
+                .get(&key.name)
+                .await
+                .and_then(json)
+                .map_err(|e| errors::words(&e, errors::ApiRequest::GetCanary, &site))?;
+            let calls = flagger::plan(action, &canary).map_err(ActionError::NotApplicable)?;
+            let mut sent = Vec::new();
+            for call in &calls {
+                let result = match call {
+                    flagger::FlaggerCall::Spec(body) => canaries
+                        .patch(&key.name, &PatchParams::default(), &Patch::Merge(body))
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| errors::words(&e, errors::ApiRequest::PatchCanary, &site)),
+                    flagger::FlaggerCall::Gate { path, body, .. } => {
+                        open_gate(&context.client, path, body)
+                            .await
+                            .map_err(|e| errors::words(&e, errors::ApiRequest::OpenGate, &site))
+                    }
+                };
+                if let Err(cause) = result {
+                    return Err(if sent.is_empty() {
+                        cause
+                    } else {
+                        ActionError::Partial {
+                            applied: sent,
+                            not_applied: calls[1..].iter().map(|c| c.describe()).collect(),
+                            cause: Box::new(cause),
+                        }
+                    });
+                }
+                sent.push(call.describe());
+            }
+            let mut event_error = None;
+            let (event, mut regarding) = event::event(&key, action, &context.user, &canary);
+            regarding.api_version = Some("flagger.app/v1beta1".into());
+            regarding.kind = Some("Canary".into());
+            if let Err(e) = context.recorder.publish(&event, &regarding).await {
+                let e = format!("the Event was not recorded: {e}");
+                tracing::warn!(canary = %key, "{e}");
+                event_error = Some(e);
+            }
+            Ok(ActionReport {
+                key,
+                action,
+                sent,
+                note: None,
+                event_error,
+            })
+        }
+    }
+
     /// Take `action` on the rollout `key`: read it where the plugin does,
     /// send the calls, retry a 409 conflict from a fresh read, and record a
     /// `Flightdeck<Action>` Event on it (a failed Event is logged, not fatal).
@@ -108,6 +296,22 @@ impl Connection {
             })
         }
     }
+}
+
+fn canary_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("flagger.app", "v1beta1", "Canary"),
+        "canaries",
+    )
+}
+
+/// POST `body` to a load tester's gate through the API server's service proxy.
+async fn open_gate(client: &kube::Client, path: &str, body: &Value) -> Result<(), kube::Error> {
+    let request = http::Request::post(path)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(serde_json::to_vec(body).map_err(kube::Error::SerdeError)?)
+        .map_err(kube::Error::HttpError)?;
+    client.request_text(request).await.map(|_| ())
 }
 
 fn rollout_resource() -> ApiResource {

@@ -5,6 +5,9 @@
 //! of the wrong type is a `MapError` naming the object and the field.
 
 mod analysis_run;
+mod canary;
+mod condition;
+mod deployment;
 mod experiment;
 mod fields;
 mod meta;
@@ -14,6 +17,8 @@ mod rollout;
 mod steps;
 
 pub use analysis_run::map_analysis_run;
+pub use canary::map_canary;
+pub use deployment::map_deployment;
 pub use experiment::map_experiment;
 pub use fields::MapError;
 pub(crate) use meta::HASH_LABEL;

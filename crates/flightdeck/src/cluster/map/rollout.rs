@@ -4,10 +4,11 @@
 use serde_json::Value;
 
 use crate::model::{
-    Condition, ObjectKey, PauseCondition, Phase, Replicas, Rollout, Scaling, Strategy,
-    canary_set_weight, current_canary_step, interned, shared_steps,
+    ObjectKey, PauseCondition, Phase, Replicas, Rollout, Scaling, Strategy, Workload,
+    canary_set_weight, current_canary_step, shared_steps,
 };
 
+use super::condition::map_condition;
 use super::fields::{Field, MapError};
 use super::meta::Meta;
 use super::phase::{PhaseFacts, argo_phase};
@@ -49,17 +50,11 @@ pub fn map_rollout(context: &str, obj: &Value) -> Result<Rollout, MapError> {
     let mut progressing_updated = None;
     let conditions = root.at(&status(&["conditions"]), |list| {
         list.each(|c| {
-            let kind = c.at(&["type"], |f| f.string())?;
-            if kind == "Progressing" {
+            let condition = map_condition(c, "lastTransitionTime")?;
+            if condition.kind == "Progressing" {
                 progressing_updated = c.at(&["lastUpdateTime"], |f| f.time())?;
             }
-            Ok(Condition {
-                kind: interned(&kind),
-                status: interned(&c.at(&["status"], |f| f.string())?),
-                reason: interned(&c.at(&["reason"], |f| f.string())?),
-                message: c.at(&["message"], |f| f.string())?.into(),
-                since: c.at(&["lastTransitionTime"], |f| f.time())?,
-            })
+            Ok(condition)
         })
     })?;
     let replicas = Replicas {
@@ -198,6 +193,10 @@ pub fn map_rollout(context: &str, obj: &Value) -> Result<Rollout, MapError> {
         scaling,
         conditions,
         since,
+        workload: Workload::ArgoRollout,
+        flagger: None,
+        deployment: None,
+        workload_ref: text(&spec(&["workloadRef", "name"]))?,
     })
 }
 

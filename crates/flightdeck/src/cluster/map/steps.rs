@@ -36,7 +36,7 @@ fn map_step(step: Field<'_, '_>) -> Result<Step, MapError> {
 
 /// A pause duration: an integer is seconds, as is a string of digits;
 /// otherwise a Go duration such as `"1m30s"` (Argo's `DurationString`).
-fn pause_seconds(duration: Field<'_, '_>) -> Result<Option<u64>, MapError> {
+pub(super) fn pause_seconds(duration: Field<'_, '_>) -> Result<Option<u64>, MapError> {
     if let Ok(seconds) = duration.count::<u64>() {
         return Ok(seconds);
     }

@@ -40,6 +40,8 @@ pub(super) async fn watch_kind<T: Watched>(
     let mut relay = Relay::<T>::new(scope.context, scope.namespace);
     // The words of the failure being reported, while the watch is down.
     let mut down: Option<String> = None;
+    // An optional kind the server does not serve has been told as listed.
+    let mut absent_said = false;
     'watcher: loop {
         let streaming = scope.client.streams_lists();
         let config = watcher_config(kind, scope.watch_timeout, streaming);
@@ -103,6 +105,17 @@ pub(super) async fn watch_kind<T: Watched>(
                     tracing::debug!(context = scope.context, ?kind, "410 Gone: listing again");
                     continue;
                 }
+                // A cluster without the kind's CRD (Flagger not installed): nothing to
+                // show and nothing wrong; the watcher keeps looking with its backoff.
+                // Said once as listed (none of them), so that no one waits for it.
+                Err(error) if kind.optional() && is_not_found(&error) => {
+                    tracing::debug!(context = scope.context, ?kind, "not served: {error}");
+                    if absent_said {
+                        continue;
+                    }
+                    absent_said = true;
+                    vec![relay.live()]
+                }
                 Err(error) => {
                     let words = watch_error_words(&error, kind, &site);
                     if may_narrow && listed.is_some() && is_forbidden(&error) {
@@ -155,6 +168,16 @@ fn watcher_config(
 /// servers and proxies that reject unknown parameters.
 fn refuses_streaming(code: u16) -> bool {
     matches!(code, 400 | 422)
+}
+
+fn is_not_found(error: &watcher::Error) -> bool {
+    match error {
+        watcher::Error::InitialListFailed(kube::Error::Api(status))
+        | watcher::Error::WatchStartFailed(kube::Error::Api(status))
+        | watcher::Error::WatchFailed(kube::Error::Api(status)) => status.code == 404,
+        watcher::Error::WatchError(status) => status.code == 404,
+        _ => false,
+    }
 }
 
 fn is_forbidden(error: &watcher::Error) -> bool {

@@ -67,11 +67,13 @@ pub fn spawn_watchers(
     Watches { tasks }
 }
 
-const KINDS: [Kind; 4] = [
+const KINDS: [Kind; 6] = [
     Kind::Rollout,
     Kind::ReplicaSet,
     Kind::AnalysisRun,
     Kind::Experiment,
+    Kind::Canary,
+    Kind::Deployment,
 ];
 
 /// Namespaces checked for access at once, when looking for those a user may read.
@@ -194,19 +196,30 @@ async fn watch_scope(
     may_narrow: bool,
 ) -> End {
     let (listed, rollouts_listed) = oneshot::channel();
-    let (rollouts, _) = futures::join!(
-        watch_kind::<Rollout>(scope, events.clone(), Some(listed), may_narrow),
-        async {
-            if rollouts_listed.await.is_ok() {
-                futures::join!(
-                    watch_kind::<ReplicaSet>(scope, events.clone(), None, false),
-                    watch_kind::<AnalysisRun>(scope, events.clone(), None, false),
-                    watch_kind::<Experiment>(scope, events.clone(), None, false)
-                );
+    let rollouts = watch_kind::<Rollout>(scope, events.clone(), Some(listed), may_narrow);
+    let others = async {
+        futures::join!(
+            // Beside the rollouts, not after them: a cluster may run Flagger (or plain
+            // Deployments) without Argo.
+            watch_kind::<watched::FlaggerCanary>(scope, events.clone(), None, false),
+            watch_kind::<watched::Deployment>(scope, events.clone(), None, false),
+            async {
+                if rollouts_listed.await.is_ok() {
+                    futures::join!(
+                        watch_kind::<ReplicaSet>(scope, events.clone(), None, false),
+                        watch_kind::<AnalysisRun>(scope, events.clone(), None, false),
+                        watch_kind::<Experiment>(scope, events.clone(), None, false)
+                    );
+                }
             }
-        }
-    );
-    rollouts
+        )
+    };
+    // The rollouts' watch ends the scope (a forbidden cluster-wide list is watched
+    // namespace by namespace instead): the others end with it.
+    match futures::future::select(std::pin::pin!(rollouts), std::pin::pin!(others)).await {
+        futures::future::Either::Left((end, _)) => end,
+        futures::future::Either::Right(_) => End::Gone,
+    }
 }
 
 /// The namespaces whose rollouts the user may list, when they may list the

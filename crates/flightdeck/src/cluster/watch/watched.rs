@@ -6,7 +6,8 @@ use serde_json::Value;
 
 use crate::cluster::decode::{Kept, Shape, shape_of};
 use crate::cluster::map::{
-    MapError, map_analysis_run, map_experiment, map_replica_set, map_rollout,
+    MapError, map_analysis_run, map_canary, map_deployment, map_experiment, map_replica_set,
+    map_rollout,
 };
 use crate::cluster::{Change, ClusterEvent, Kind};
 use crate::model::{AnalysisRun, Experiment, ReplicaSet, Rollout};
@@ -17,6 +18,8 @@ pub(super) fn api_resource(kind: Kind) -> ApiResource {
         Kind::ReplicaSet => ("apps", "v1", "ReplicaSet", "replicasets"),
         Kind::AnalysisRun => ("argoproj.io", "v1alpha1", "AnalysisRun", "analysisruns"),
         Kind::Experiment => ("argoproj.io", "v1alpha1", "Experiment", "experiments"),
+        Kind::Canary => ("flagger.app", "v1beta1", "Canary", "canaries"),
+        Kind::Deployment => ("apps", "v1", "Deployment", "deployments"),
     };
     ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, name), plural)
 }
@@ -82,5 +85,67 @@ impl Watched for AnalysisRun {
     }
     fn wrap(change: Change<Self>) -> ClusterEvent {
         ClusterEvent::AnalysisRun(change)
+    }
+}
+
+/// A Flagger Canary as watched: a rollout of kind Flagger Canary, told to the app apart
+/// from Argo's (a relist of one kind must not drop the other).
+#[derive(Debug, Clone)]
+pub(super) struct FlaggerCanary(pub Rollout);
+
+fn rewrap<T>(change: Change<T>, inner: impl Fn(T) -> Rollout) -> Change<Rollout> {
+    match change {
+        Change::Applied(c) => Change::Applied(Box::new(inner(*c))),
+        Change::Deleted(key) => Change::Deleted(key),
+        Change::Listing {
+            context,
+            namespace,
+            items,
+        } => Change::Listing {
+            context,
+            namespace,
+            items: items.into_iter().map(inner).collect(),
+        },
+        Change::Relisted {
+            context,
+            namespace,
+            items,
+        } => Change::Relisted {
+            context,
+            namespace,
+            items: items.into_iter().map(inner).collect(),
+        },
+    }
+}
+
+/// A Deployment as watched: a rollout of kind Deployment.
+#[derive(Debug, Clone)]
+pub(super) struct Deployment(pub Rollout);
+
+impl Kept for Deployment {
+    const SHAPE: &'static Shape = shape_of(Kind::Deployment);
+}
+
+impl Watched for Deployment {
+    const KIND: Kind = Kind::Deployment;
+    fn map(context: &str, object: &Value) -> Result<Self, MapError> {
+        map_deployment(context, object).map(Deployment)
+    }
+    fn wrap(change: Change<Self>) -> ClusterEvent {
+        ClusterEvent::Deployment(rewrap(change, |d| d.0))
+    }
+}
+
+impl Kept for FlaggerCanary {
+    const SHAPE: &'static Shape = shape_of(Kind::Canary);
+}
+
+impl Watched for FlaggerCanary {
+    const KIND: Kind = Kind::Canary;
+    fn map(context: &str, object: &Value) -> Result<Self, MapError> {
+        map_canary(context, object).map(FlaggerCanary)
+    }
+    fn wrap(change: Change<Self>) -> ClusterEvent {
+        ClusterEvent::Canary(rewrap(change, |c| c.0))
     }
 }

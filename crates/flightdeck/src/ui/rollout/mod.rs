@@ -17,6 +17,7 @@ use crate::metrics::RolloutMetricsReport;
 use crate::model::{Rollout, Strategy, age_changes_at};
 
 mod analysis;
+mod flagger;
 mod versions;
 
 use analysis::{analysis, experiments};
@@ -46,7 +47,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) -> (usi
                 " · {} · {} · {} ",
                 key.namespace,
                 key.context,
-                rollout.strategy.label()
+                match (&rollout.flagger, &rollout.deployment) {
+                    (Some(f), _) => format!("Flagger {}", f.strategy.label()),
+                    (_, Some(_)) => "Deployment".to_string(),
+                    _ => rollout.strategy.label().to_string(),
+                }
             ),
             theme.muted(),
         ),
@@ -68,10 +73,20 @@ fn lines(rollout: &Rollout, state: &State, theme: &Theme, width: usize) -> Vec<L
     let mut out = Vec::new();
     let phase_style = theme.phase(rollout.phase);
     let mut status = vec![Span::styled(
-        format!("{} {}", phase_icon(rollout.phase), rollout.phase.label()),
+        format!("{} {}", phase_icon(rollout.phase), rollout.phase_label()),
         phase_style,
     )];
-    if rollout.paused_by_user {
+    if rollout.paused_by_user && rollout.deployment.is_some() {
+        status.push(Span::styled(
+            "  paused by a person (spec.paused)",
+            theme.muted(),
+        ));
+    } else if rollout.paused_by_user && rollout.flagger.is_some() {
+        status.push(Span::styled(
+            "  suspended by a person (spec.suspend)",
+            theme.muted(),
+        ));
+    } else if rollout.paused_by_user {
         status.push(Span::styled(
             "  paused by a person (spec.paused)",
             theme.muted(),
@@ -86,6 +101,9 @@ fn lines(rollout: &Rollout, state: &State, theme: &Theme, width: usize) -> Vec<L
         status.push(Span::styled(format!("  revision {rev}"), theme.muted()));
     }
     out.push(Line::from(status));
+    if let Some(canary) = &rollout.flagger {
+        out.extend(flagger::flagger_lines(canary, theme));
+    }
     let health = state
         .contexts
         .iter()
@@ -137,7 +155,9 @@ fn lines(rollout: &Rollout, state: &State, theme: &Theme, width: usize) -> Vec<L
     }
     experiments(&mut out, rollout, state, theme, width);
     out.push(Line::raw(""));
-    replicas(&mut out, rollout, &sets, state, theme);
+    if rollout.flagger.is_none() && rollout.deployment.is_none() {
+        replicas(&mut out, rollout, &sets, state, theme);
+    }
     revisions(&mut out, rollout, state, theme, width);
     if let Some(problem) = problem(Kind::AnalysisRun) {
         out.push(Line::raw(""));

@@ -70,6 +70,40 @@ pub(super) fn versions(
     theme: &Theme,
     width: usize,
 ) {
+    if let Some(d) = &rollout.deployment {
+        let r = rollout.replicas;
+        out.push(Line::raw(format!(
+            "{} · updated {} · ready {} · available {} of {} desired",
+            d.strategy, r.updated, r.ready, r.available, r.desired
+        )));
+        out.push(Line::styled(
+            format!(
+                "maxSurge {} · maxUnavailable {} · {} pods now",
+                d.max_surge, d.max_unavailable, r.current
+            ),
+            theme.muted(),
+        ));
+        if let Some(at) = &d.restarted_at {
+            out.push(Line::styled(format!("restarted at {at}"), theme.muted()));
+        }
+        return;
+    }
+    if let Some(canary) = &rollout.flagger {
+        // The versions are the primary and target Deployments, whose pods flightdeck
+        // does not watch yet: say so rather than count none.
+        let w = rollout.actual_weight.min(100);
+        out.push(Line::raw(format!(
+            "primary {}-primary {}% · canary {} {w}%",
+            canary.target,
+            100 - w,
+            canary.target
+        )));
+        out.push(Line::styled(
+            "pods of the Deployments: not watched yet",
+            theme.muted(),
+        ));
+        return;
+    }
     if sets.is_empty() {
         out.push(match problem {
             Some(problem) => Line::styled(

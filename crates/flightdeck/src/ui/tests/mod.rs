@@ -3,6 +3,7 @@
 //! particular cases is checked in `panes`.
 
 mod dora;
+mod flagger;
 mod panes;
 
 use crossterm::event::KeyCode;

@@ -1,0 +1,121 @@
+//! Deployments in the app: plain ones are rows, those a Canary or a Rollout owns are not
+//! (and give their owner its pods), whatever order the lists come in; undo goes to the
+//! previous revision without a picker, as `kubectl rollout undo` does.
+use crossterm::event::KeyCode;
+
+use super::super::testing::press;
+use super::*;
+use crate::model::testing::flagger_canary;
+use crate::model::{DeploymentDetail, FlaggerPhase, Replicas, RolloutAction, Workload};
+
+fn deployment(name: &str, desired: u32) -> Rollout {
+    Rollout {
+        workload: Workload::Deployment,
+        strategy: crate::model::Strategy::Other,
+        revision: Some(4),
+        replicas: Replicas {
+            desired,
+            current: desired,
+            updated: desired,
+            ready: desired,
+            available: desired,
+        },
+        images: vec![format!("{name}:v4")],
+        deployment: Some(Box::new(DeploymentDetail {
+            strategy: "RollingUpdate".into(),
+            max_surge: "25%".into(),
+            max_unavailable: "25%".into(),
+            deadline_exceeded: false,
+            restarted_at: None,
+            owned: false,
+        })),
+        ..rollout("eu", "test", name, Phase::Healthy)
+    }
+}
+
+fn deployments(state: &mut State, items: Vec<Rollout>) {
+    update(
+        state,
+        Event::Cluster(ClusterEvent::Deployment(Change::Relisted {
+            context: "eu".into(),
+            namespace: None,
+            items,
+        })),
+    );
+    settle(state);
+}
+
+fn canaries(state: &mut State, items: Vec<Rollout>) {
+    update(
+        state,
+        Event::Cluster(ClusterEvent::Canary(Change::Relisted {
+            context: "eu".into(),
+            namespace: None,
+            items,
+        })),
+    );
+    settle(state);
+}
+
+fn podinfo() -> Rollout {
+    let mut c = flagger_canary(FlaggerPhase::Progressing, 20);
+    c.key = ObjectKey::new("eu", "test", "podinfo");
+    c
+}
+
+#[test]
+fn a_canarys_deployments_show_under_it_in_either_order() {
+    let listed = || {
+        vec![
+            deployment("podinfo", 1),
+            deployment("podinfo-primary", 4),
+            deployment("web", 2),
+        ]
+    };
+    for canary_first in [true, false] {
+        let mut s = state();
+        if canary_first {
+            canaries(&mut s, vec![podinfo()]);
+            deployments(&mut s, listed());
+        } else {
+            deployments(&mut s, listed());
+            assert_eq!(names(&s).len(), 3, "all plain until the Canary comes");
+            canaries(&mut s, vec![podinfo()]);
+        }
+        let mut shown = names(&s);
+        shown.sort();
+        assert_eq!(shown, ["podinfo", "web"], "canary first: {canary_first}");
+        let row = &s.rollouts[&ObjectKey::new("eu", "test", "podinfo")];
+        assert_eq!(row.workload, Workload::FlaggerCanary);
+        assert_eq!((row.replicas.desired, row.replicas.updated), (4, 1));
+        assert_eq!(row.images, ["podinfo:v4"]);
+        assert!(s.view.widths().kinds);
+    }
+    // The Canary gone: its Deployments are plain again.
+    let mut s = state();
+    canaries(&mut s, vec![podinfo()]);
+    deployments(&mut s, listed());
+    canaries(&mut s, Vec::new());
+    assert_eq!(names(&s).len(), 3);
+}
+
+#[test]
+fn undo_of_a_deployment_asks_for_the_previous_revision_without_a_picker() {
+    let mut s = state();
+    deployments(&mut s, vec![deployment("web", 2)]);
+    press(&mut s, KeyCode::Char('u'));
+    let Mode::Confirm(confirm) = &s.mode else {
+        panic!("a confirm dialog: {:?}", s.mode)
+    };
+    assert_eq!(confirm.action, RolloutAction::Undo { revision: None });
+    assert_eq!(confirm.allowed, Ok(()));
+    let first = deployment("web", 2);
+    let mut only = first.clone();
+    only.revision = Some(1);
+    assert!(
+        crate::model::availability(&only, RolloutAction::Undo { revision: None }, false)
+            .unwrap_err()
+            .contains("no previous revision")
+    );
+    assert!(crate::model::availability(&first, RolloutAction::Abort, false).is_err());
+}
