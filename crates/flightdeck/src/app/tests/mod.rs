@@ -6,6 +6,7 @@ mod deployments;
 mod dora;
 mod flagger;
 mod fleet;
+mod listing;
 
 use super::testing::state_of;
 use super::*;
