@@ -290,6 +290,10 @@ pub struct DemoArgs {
     /// Make every request to the simulated clusters wait this long (100ms, 1s): a slow link.
     #[arg(long, value_name = "DURATION", value_parser = flightdeck_sim::parse_latency)]
     pub latency: Option<std::time::Duration>,
+    /// Refuse streamed lists (422), as Kubernetes without the WatchList feature (its
+    /// default before 1.27 and in 1.33): flightdeck lists in pages then.
+    #[arg(long)]
+    pub no_streamed_lists: bool,
 }
 
 /// `--metrics`.
@@ -318,6 +322,7 @@ impl DemoArgs {
             },
             prometheus: self.prometheus.clone(),
             latency: self.latency,
+            no_streamed_lists: self.no_streamed_lists,
         }
     }
 }

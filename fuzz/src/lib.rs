@@ -8,7 +8,9 @@
 //! cockpit relies on.
 
 use flightdeck::app::Keymap;
-use flightdeck::cluster::{map_analysis_run, map_replica_set, map_rollout};
+use flightdeck::cluster::{
+    Kind, as_watched, map_analysis_run, map_experiment, map_replica_set, map_rollout,
+};
 use flightdeck::config::ConfigFile;
 use flightdeck::metrics::decode_response;
 use flightdeck::model::actual_weight;
@@ -26,6 +28,20 @@ pub fn cluster_object(data: &[u8]) {
     };
     let replica_set = map_replica_set("fuzz", &object).ok();
     let _ = map_analysis_run("fuzz", &object);
+    // What the watches decode maps exactly as the whole object does, errors included.
+    let same = |kind, map: &dyn Fn(&serde_json::Value) -> String| {
+        assert_eq!(map(&as_watched(kind, &object)), map(&object), "{kind:?}");
+    };
+    same(Kind::Rollout, &|j| format!("{:?}", map_rollout("fuzz", j)));
+    same(Kind::ReplicaSet, &|j| {
+        format!("{:?}", map_replica_set("fuzz", j))
+    });
+    same(Kind::AnalysisRun, &|j| {
+        format!("{:?}", map_analysis_run("fuzz", j))
+    });
+    same(Kind::Experiment, &|j| {
+        format!("{:?}", map_experiment("fuzz", j))
+    });
     let Ok(rollout) = map_rollout("fuzz", &object) else {
         return;
     };

@@ -397,3 +397,61 @@ async fn resume_never_promotes_a_waiting_blue_green() {
     );
     assert_eq!(patches(&fleet, EU), Vec::<String>::new());
 }
+
+/// Whether the API server streams lists (one watch per kind, objects as they come) or
+/// refuses them with 422 as Kubernetes without the WatchList feature does, `status`
+/// shows the same fleet: flightdeck lists in pages of 500 where it must, as kubectl.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_is_the_same_whether_lists_are_streamed_or_refused() {
+    use flightdeck_sim::FleetOptions;
+    let mut fleets = Vec::new();
+    for streamed_lists in [true, false] {
+        let fleet = Fleet::start(FleetOptions {
+            streamed_lists,
+            // Time all but stands still, so both fleets are the same fleet.
+            speed: 0.001,
+            ..FleetOptions::default()
+        })
+        .await
+        .unwrap();
+        let data = tempfile::tempdir().unwrap();
+        let output = run(flightdeck(&fleet, data.path(), &["status", "-o", "json"])).await;
+        assert!(output.status.success(), "{output:?}");
+        let rows: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let mut seen: Vec<String> = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {}/{} r{} {} {}",
+                    r["context"], r["namespace"], r["name"], r["revision"], r["phase"], r["images"]
+                )
+            })
+            .collect();
+        seen.sort();
+        let lists: Vec<String> = fleet
+            .requests(EU)
+            .into_iter()
+            .filter(|r| r.method == "GET" && r.path.contains("/rollouts"))
+            .map(|r| r.path)
+            .collect();
+        fleets.push((seen, lists));
+    }
+    let (streamed, refused) = (&fleets[0], &fleets[1]);
+    assert!(streamed.0.len() > 5, "{:?}", streamed.0);
+    assert_eq!(streamed.0, refused.0);
+    let asked = |lists: &[String], what: &str| lists.iter().any(|p| p.contains(what));
+    assert!(
+        asked(&streamed.1, "sendInitialEvents=true"),
+        "{:?}",
+        streamed.1
+    );
+    assert!(!asked(&streamed.1, "limit=500"), "{:?}", streamed.1);
+    assert!(
+        asked(&refused.1, "sendInitialEvents=true"),
+        "{:?}",
+        refused.1
+    );
+    assert!(asked(&refused.1, "limit=500"), "{:?}", refused.1);
+}

@@ -6,4 +6,8 @@ mod actions;
 mod headless;
 mod links;
 mod map;
+mod memory;
 mod watch;
+
+#[global_allocator]
+static ALLOCATOR: memory::Counting = memory::Counting;

@@ -173,8 +173,8 @@ fn canary_details_come_from_spec_and_status() {
     assert_eq!(r.observed_generation, 429);
     assert_eq!(r.created, Some("2019-10-25T06:07:18Z".parse().unwrap()));
     assert_eq!(
-        r.steps,
-        vec![
+        *r.steps,
+        [
             Step::SetWeight(20),
             Step::Pause { seconds: None },
             Step::SetWeight(40),
@@ -410,4 +410,97 @@ fn analysis_run_maps_its_metrics() {
             ),
         ]
     );
+}
+
+/// The watches decode only what the mapping reads: every fixture maps the same from
+/// what they keep as from the whole object, errors included.
+#[test]
+fn what_the_watches_keep_maps_as_the_whole_object_does() {
+    use flightdeck::cluster::{Kind, as_watched, map_experiment};
+    let mut objects: Vec<(String, Value)> = Vec::new();
+    for folder in ["status", "examples"] {
+        let (found, _) = flightdeck_testkit::fixture_objects_and_unloadable(folder);
+        objects.extend(found);
+    }
+    let ours = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cluster");
+    for entry in std::fs::read_dir(&ours).unwrap() {
+        let path = entry.unwrap().path();
+        for obj in yaml_documents(&path) {
+            objects.push((path.display().to_string(), obj));
+        }
+    }
+    let mut compared = [0; 4];
+    for (file, obj) in &objects {
+        let (kind, at) = match kind(obj) {
+            "Rollout" => (Kind::Rollout, 0),
+            "ReplicaSet" => (Kind::ReplicaSet, 1),
+            "AnalysisRun" => (Kind::AnalysisRun, 2),
+            "Experiment" => (Kind::Experiment, 3),
+            _ => continue,
+        };
+        let map = |json: &Value| match kind {
+            Kind::Rollout => format!("{:?}", map_rollout(CONTEXT, json)),
+            Kind::ReplicaSet => format!("{:?}", map_replica_set(CONTEXT, json)),
+            Kind::AnalysisRun => format!("{:?}", map_analysis_run(CONTEXT, json)),
+            Kind::Experiment => format!("{:?}", map_experiment(CONTEXT, json)),
+        };
+        let kept = as_watched(kind, obj);
+        assert_eq!(map(&kept), map(obj), "{file}: {}", obj["metadata"]["name"]);
+        assert!(
+            kept["metadata"].get("managedFields").is_none(),
+            "{file}: managedFields kept"
+        );
+        assert!(kept.to_string().len() <= obj.to_string().len());
+        compared[at] += 1;
+    }
+    // Each kind has fixtures to compare.
+    assert!(compared.iter().all(|n| *n > 0), "{compared:?}");
+}
+
+#[test]
+fn an_experiment_maps_its_templates_and_analyses() {
+    use flightdeck::cluster::{Kind, as_watched, map_experiment};
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/cluster/experiment-running.yaml");
+    let obj = &yaml_documents(&path)[0];
+    for json in [obj.clone(), as_watched(Kind::Experiment, obj)] {
+        let e = map_experiment(CONTEXT, &json).unwrap();
+        assert_eq!(
+            (e.owner.as_deref(), e.hash.as_deref(), e.phase),
+            (Some("search"), Some("6f9c7d8b5"), AnalysisPhase::Running)
+        );
+        let templates: Vec<_> = e
+            .templates
+            .iter()
+            .map(|t| {
+                (
+                    t.name.as_str(),
+                    t.images.clone(),
+                    t.available,
+                    t.status.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            templates,
+            [
+                (
+                    "baseline",
+                    vec!["registry.example.com/search:v1".to_string()],
+                    1,
+                    "Running"
+                ),
+                (
+                    "canary",
+                    vec!["registry.example.com/search:v2".to_string()],
+                    0,
+                    "Progressing"
+                ),
+            ]
+        );
+        assert_eq!(
+            e.analyses,
+            [("ranking".to_string(), AnalysisPhase::Running)]
+        );
+    }
 }

@@ -1,6 +1,9 @@
 //! The watchers end to end against a tiny fake API server: the kubeconfig is
 //! read, a client made, Rollouts and ReplicaSets listed (and their watches
 //! left open), and AnalysisRuns answered 404 as on a cluster without them.
+//! Streamed lists are served, refused (422, as by a server without the
+//! WatchList feature) or ignored (objects but no end marker, as by servers that
+//! do not know `sendInitialEvents`): the fleet is the same in all three.
 
 use std::convert::Infallible;
 use std::path::Path;
@@ -41,8 +44,26 @@ fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
         .unwrap()
 }
 
-/// Lists come back at once; a watch stays open with nothing to say.
-async fn serve(request: Request<hyper::body::Incoming>) -> Result<Response<Body>, Infallible> {
+/// What the fake server does with a streamed list (a watch with `sendInitialEvents`).
+#[derive(Clone, Copy, Debug)]
+enum Streams {
+    /// The objects, then the bookmark marking their end, as Kubernetes with WatchList.
+    Served,
+    /// 422, as Kubernetes without the WatchList feature (1.33's default) answers.
+    Refused,
+    /// The objects and no end marker: the parameter is not known.
+    Ignored,
+}
+
+fn watch_line(kind: &str, object: &Value) -> Bytes {
+    Bytes::from(json!({"type": kind, "object": object}).to_string() + "\n")
+}
+
+/// Lists come back at once; a watch stays open with nothing more to say.
+async fn serve(
+    streams: Streams,
+    request: Request<hyper::body::Incoming>,
+) -> Result<Response<Body>, Infallible> {
     let path = request.uri().path();
     let query = request.uri().query().unwrap_or_default();
     let items = match path {
@@ -63,27 +84,46 @@ async fn serve(request: Request<hyper::body::Incoming>) -> Result<Response<Body>
             return Ok(json_response(StatusCode::NOT_FOUND, &status));
         }
     };
-    if query
-        .split('&')
-        .any(|p| p == "watch=true" || p == "watch=1")
-    {
+    let has = |param: &str| query.split('&').any(|p| p == param);
+    if has("watch=true") || has("watch=1") {
+        let mut lines = Vec::new();
+        if has("sendInitialEvents=true") {
+            if matches!(streams, Streams::Refused) {
+                let status = json!({
+                    "kind": "Status", "apiVersion": "v1", "status": "Failure",
+                    "message": "ListOptions.meta.k8s.io \"\" is invalid: sendInitialEvents: Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled",
+                    "reason": "Invalid", "code": 422
+                });
+                return Ok(json_response(StatusCode::UNPROCESSABLE_ENTITY, &status));
+            }
+            lines.extend(items.iter().map(|item| watch_line("ADDED", item)));
+            if matches!(streams, Streams::Served) {
+                let end = json!({"kind": "Rollout", "apiVersion": "argoproj.io/v1alpha1",
+                    "metadata": {"resourceVersion": "1",
+                                 "annotations": {"k8s.io/initial-events-end": "true"}}});
+                lines.push(watch_line("BOOKMARK", &end));
+            }
+        }
+        let lines = futures::stream::iter(lines.into_iter().map(|l| Ok(Frame::data(l))));
         let silent = futures::stream::pending::<Result<Frame<Bytes>, Infallible>>();
-        return Ok(Response::new(StreamBody::new(silent).boxed()));
+        return Ok(Response::new(BodyExt::boxed(StreamBody::new(
+            futures::StreamExt::chain(lines, silent),
+        ))));
     }
     let list = json!({"kind": "List", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": items});
     Ok(json_response(StatusCode::OK, &list))
 }
 
-async fn fake_api_server() -> String {
+async fn fake_api_server(streams: Streams) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move {
         loop {
             let (stream, _) = listener.accept().await.unwrap();
-            tokio::spawn(
-                hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), hyper::service::service_fn(serve)),
-            );
+            tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(
+                TokioIo::new(stream),
+                hyper::service::service_fn(move |r| serve(streams, r)),
+            ));
         }
     });
     format!("http://{address}")
@@ -91,7 +131,15 @@ async fn fake_api_server() -> String {
 
 #[tokio::test]
 async fn watchers_list_go_live_and_report_a_missing_kind() {
-    let server = fake_api_server().await;
+    for streams in [Streams::Served, Streams::Refused, Streams::Ignored] {
+        let started = std::time::Instant::now();
+        watch_the_fixtures(streams).await;
+        println!("{streams:?}: the fleet whole in {:?}", started.elapsed());
+    }
+}
+
+async fn watch_the_fixtures(streams: Streams) {
+    let server = fake_api_server(streams).await;
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("config");
     std::fs::write(

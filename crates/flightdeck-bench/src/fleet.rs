@@ -61,7 +61,9 @@ pub fn state(listed: &Listed, rollouts: usize, (width, height): (u16, u16)) -> S
         .events
         .iter()
         .filter_map(|e| match e {
-            ClusterEvent::Rollout(Change::Relisted { items, .. }) => Some(items),
+            ClusterEvent::Rollout(
+                Change::Relisted { items, .. } | Change::Listing { items, .. },
+            ) => Some(items),
             _ => None,
         })
         .flatten()
@@ -86,50 +88,52 @@ pub fn state(listed: &Listed, rollouts: usize, (width, height): (u16, u16)) -> S
     app::update(&mut state, Event::Resize { width, height });
     for event in &listed.events {
         let event = match event.clone() {
-            ClusterEvent::Rollout(Change::Relisted {
-                context,
-                namespace,
-                mut items,
-            }) => {
-                items.retain(|r| kept.contains(&r.key));
-                ClusterEvent::Rollout(Change::Relisted {
-                    context,
-                    namespace,
-                    items,
-                })
+            ClusterEvent::Rollout(change) => {
+                retain(change, |r| kept.contains(&r.key)).map(ClusterEvent::Rollout)
             }
-            ClusterEvent::ReplicaSet(Change::Relisted {
-                context,
-                namespace,
-                mut items,
-            }) => {
-                items.retain(|rs| owned(&rs.key, &rs.owner));
-                ClusterEvent::ReplicaSet(Change::Relisted {
-                    context,
-                    namespace,
-                    items,
-                })
+            ClusterEvent::ReplicaSet(change) => {
+                retain(change, |rs| owned(&rs.key, &rs.owner)).map(ClusterEvent::ReplicaSet)
             }
-            ClusterEvent::AnalysisRun(Change::Relisted {
-                context,
-                namespace,
-                mut items,
-            }) => {
-                items.retain(|run| owned(&run.key, &run.owner));
-                ClusterEvent::AnalysisRun(Change::Relisted {
-                    context,
-                    namespace,
-                    items,
-                })
+            ClusterEvent::AnalysisRun(change) => {
+                retain(change, |run| owned(&run.key, &run.owner)).map(ClusterEvent::AnalysisRun)
             }
-            ClusterEvent::Rollout(Change::Applied(r)) if !kept.contains(&r.key) => continue,
-            ClusterEvent::ReplicaSet(Change::Applied(rs)) if !owned(&rs.key, &rs.owner) => {
-                continue;
-            }
-            other => other,
+            other => Some(other),
         };
+        let Some(event) = event else { continue };
         app::update(&mut state, Event::Cluster(event));
     }
     app::settle(&mut state);
     state
+}
+
+/// The change with only the objects `keep` keeps; an applied one not kept is none.
+fn retain<T>(change: Change<T>, keep: impl Fn(&T) -> bool) -> Option<Change<T>> {
+    match change {
+        Change::Listing {
+            context,
+            namespace,
+            mut items,
+        } => {
+            items.retain(&keep);
+            Some(Change::Listing {
+                context,
+                namespace,
+                items,
+            })
+        }
+        Change::Relisted {
+            context,
+            namespace,
+            mut items,
+        } => {
+            items.retain(&keep);
+            Some(Change::Relisted {
+                context,
+                namespace,
+                items,
+            })
+        }
+        Change::Applied(item) if !keep(&item) => None,
+        other => Some(other),
+    }
 }

@@ -14,10 +14,13 @@ mod pty;
 mod reaction;
 mod render;
 mod report;
+mod scale;
 mod sim;
+mod slow_link;
 mod startup;
 mod update;
 pub mod verdict;
+mod versus;
 
 use std::path::Path;
 use std::time::Duration;
@@ -47,6 +50,12 @@ pub enum Part {
     Verdict,
     /// DORA: figures over a million deploys, the last day's changes, recording, memory.
     Dora,
+    /// `flightdeck status` beside `kubectl get` at 10,000 rollouts.
+    Status,
+    /// Start-up at 10,000 rollouts in one context and 50,000 in ten, and memory.
+    Scale,
+    /// 10,000 rollouts through 100 ms round trips: the fleet whole, an action's effect.
+    SlowLink,
 }
 
 const CLUSTERS: u16 = 10;
@@ -83,6 +92,21 @@ fn measure(runtime: &Runtime, home: &Path, parts: &[Part]) -> eyre::Result<Vec<F
             "the verdict on {VERDICT_CANARIES} seeded canaries per case"
         ));
         figures.extend(verdict::figures(VERDICT_CANARIES));
+    }
+    if parts.contains(&Part::Status) {
+        step("`status` beside `kubectl get`: a simulator of 1 cluster of 10000 rollouts");
+        let sim = Simulator::start(1, 10_000, home)?;
+        figures.extend(versus::figures(&sim, 10_000, home)?);
+    }
+    if parts.contains(&Part::Scale) {
+        step("start-up at 10000 rollouts in 1 context");
+        figures.extend(scale::one_context(home, FIRST_CONTEXT)?);
+        step("start-up and memory at 50000 rollouts in 10 contexts");
+        figures.extend(scale::ten_contexts(home)?);
+    }
+    if parts.contains(&Part::SlowLink) {
+        step("a slow link: 10000 rollouts through 100 ms round trips");
+        figures.extend(slow_link::figures(home, FIRST_CONTEXT)?);
     }
     if parts.contains(&Part::Startup) {
         step(&format!(

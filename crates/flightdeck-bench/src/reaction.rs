@@ -21,7 +21,7 @@ use flightdeck::model::ObjectKey;
 
 async fn rollouts(kubeconfig: &Path, key: &ObjectKey) -> eyre::Result<Api<DynamicObject>> {
     let options = KubeConfigOptions {
-        context: Some(key.context.clone()),
+        context: Some(key.context.to_string()),
         ..KubeConfigOptions::default()
     };
     let config =
@@ -36,9 +36,9 @@ async fn rollouts(kubeconfig: &Path, key: &ObjectKey) -> eyre::Result<Api<Dynami
 
 /// The rollout's row in the fleet pane (the left half) shows `phase`.
 fn row_shows(screen: &vt100::Screen, key: &ObjectKey, phase: &str) -> bool {
-    screen
-        .rows(0, WIDTH / 2)
-        .any(|row| row.contains(&key.name) && row.contains(&key.context) && row.contains(phase))
+    screen.rows(0, WIDTH / 2).any(|row| {
+        row.contains(&key.name) && row.contains(key.context.as_str()) && row.contains(phase)
+    })
 }
 
 /// When a watch of this process sees each change of `spec.paused` on `name`.

@@ -18,9 +18,20 @@ impl Simulator {
     /// `clusters` simulated clusters of `rollouts` generated rollouts each;
     /// returns once they answer (the kubeconfig path is printed then).
     pub fn start(clusters: u16, rollouts: usize, home: &Path) -> eyre::Result<Simulator> {
+        Simulator::start_with(clusters, rollouts, &[], home)
+    }
+
+    /// The same, with more of `demo`'s options (`--latency 100ms`).
+    pub fn start_with(
+        clusters: u16,
+        rollouts: usize,
+        options: &[&str],
+        home: &Path,
+    ) -> eyre::Result<Simulator> {
         let mut child = Command::new(std::env::current_exe()?)
             .args(["demo", "--serve", "--clusters", &clusters.to_string()])
             .args(["--rollouts", &rollouts.to_string()])
+            .args(options)
             .envs(home_env(home))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -36,6 +36,8 @@ pub struct DemoOptions {
     pub prometheus: Option<reqwest::Url>,
     /// Every request to the simulated clusters waits this long.
     pub latency: Option<Duration>,
+    /// Refuse streamed lists (422) as Kubernetes without the WatchList feature does.
+    pub no_streamed_lists: bool,
 }
 
 /// The fleet `flightdeck demo` asks for: clusters `sim-prod-eu`, `sim-prod-us`, then
@@ -62,6 +64,7 @@ pub fn fleet_options(args: &DemoOptions) -> FleetOptions {
         extra_users: Vec::new(),
         token_context: None,
         latency: args.latency,
+        streamed_lists: !args.no_streamed_lists,
         kubeconfig_dir: None,
         past: true,
     }

@@ -168,6 +168,36 @@ impl ApiError {
         }
     }
 
+    /// 422 for a request's list options, as `ValidateListOptions` words it: each cause is
+    /// a field and what is wrong with it ("Forbidden: …", "Unsupported value: …").
+    pub fn invalid_options(causes: &[(&str, String)]) -> Self {
+        let words: Vec<String> = causes
+            .iter()
+            .map(|(field, what)| format!("{field}: {what}"))
+            .collect();
+        let listed = match words.as_slice() {
+            [one] => one.clone(),
+            many => format!("[{}]", many.join(", ")),
+        };
+        let causes: Vec<Value> = causes
+            .iter()
+            .map(|(field, what)| {
+                let reason = if what.starts_with("Forbidden") {
+                    "FieldValueForbidden"
+                } else {
+                    "FieldValueNotSupported"
+                };
+                json!({"reason": reason, "message": what, "field": field})
+            })
+            .collect();
+        ApiError {
+            code: 422,
+            reason: "Invalid",
+            message: format!("ListOptions.meta.k8s.io \"\" is invalid: {listed}"),
+            details: Some(json!({"group": "meta.k8s.io", "kind": "ListOptions", "causes": causes})),
+        }
+    }
+
     pub fn internal(message: impl Into<String>) -> Self {
         ApiError {
             code: 500,

@@ -81,6 +81,9 @@ pub struct FleetOptions {
     pub token_context: Option<PathBuf>,
     /// Every request waits this long before it is answered (a slow link).
     pub latency: Option<Duration>,
+    /// Serve streamed lists (Kubernetes with the WatchList feature); `false` refuses
+    /// them with 422 as Kubernetes 1.33 does by default.
+    pub streamed_lists: bool,
     /// Where to write the kubeconfig (default: a new directory under the system temp dir,
     /// removed when the fleet stops).
     pub kubeconfig_dir: Option<PathBuf>,
@@ -116,6 +119,7 @@ impl Default for FleetOptions {
             extra_users: Vec::new(),
             token_context: None,
             latency: None,
+            streamed_lists: true,
             kubeconfig_dir: None,
             past: false,
         }
@@ -237,6 +241,7 @@ impl Fleet {
                 clock,
                 metrics: Box::new(move || metrics_text::render(&metrics_source.snapshot())),
                 latency: options.latency,
+                streamed_lists: options.streamed_lists,
             });
             let mut listeners: Vec<(server::Listener, Option<PathBuf>)> = options
                 .users()

@@ -70,14 +70,14 @@ pub fn hash_of(value: &Value) -> String {
 pub fn pod_template_hash(template: &Value) -> String {
     let mut template = template.clone();
     if let Some(labels) = template["metadata"]["labels"].as_object_mut() {
-        labels.shift_remove(HASH_LABEL);
+        labels.remove(HASH_LABEL);
     }
     if let Some(annotations) = template["metadata"]["annotations"].as_object_mut() {
-        annotations.shift_remove(COMMIT_TIME_ANNOTATION);
+        annotations.remove(COMMIT_TIME_ANNOTATION);
         if annotations.is_empty() {
             template["metadata"]
                 .as_object_mut()
-                .map(|m| m.shift_remove("annotations"));
+                .map(|m| m.remove("annotations"));
         }
     }
     hash_of(&template)
@@ -205,7 +205,7 @@ pub fn set_condition(
 /// Remove a field of an object, if it is one.
 pub fn remove(map: &mut Value, field: &str) {
     if let Some(m) = map.as_object_mut() {
-        m.shift_remove(field);
+        m.remove(field);
     }
 }
 

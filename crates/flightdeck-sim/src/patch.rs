@@ -69,7 +69,7 @@ fn without(object: &Value, fields: &[&str]) -> Value {
     let mut copy = object.clone();
     if let Some(map) = copy.as_object_mut() {
         for f in fields {
-            map.shift_remove(*f);
+            map.remove(*f);
         }
     }
     copy
@@ -99,7 +99,7 @@ pub fn admit(
             match intended.get("status") {
                 Some(status) if !status.is_null() => after["status"] = status.clone(),
                 _ => {
-                    after.as_object_mut().map(|m| m.shift_remove("status"));
+                    after.as_object_mut().map(|m| m.remove("status"));
                 }
             }
             after
@@ -110,7 +110,7 @@ pub fn admit(
                 match before.get("status") {
                     Some(status) => after["status"] = status.clone(),
                     None => {
-                        after.as_object_mut().map(|m| m.shift_remove("status"));
+                        after.as_object_mut().map(|m| m.remove("status"));
                     }
                 }
             }
@@ -121,9 +121,7 @@ pub fn admit(
         match before["metadata"].get(field) {
             Some(v) => after["metadata"][field] = v.clone(),
             None => {
-                after["metadata"]
-                    .as_object_mut()
-                    .map(|m| m.shift_remove(field));
+                after["metadata"].as_object_mut().map(|m| m.remove(field));
             }
         }
     }

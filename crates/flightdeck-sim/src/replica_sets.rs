@@ -130,7 +130,7 @@ impl Set {
     /// A ReplicaSet wanted again (an undo within the delay) loses its deadline.
     pub fn drop_scale_down_deadline(&mut self) {
         if let Some(annotations) = self.value["metadata"]["annotations"].as_object_mut() {
-            annotations.shift_remove(SCALE_DOWN_DEADLINE);
+            annotations.remove(SCALE_DOWN_DEADLINE);
         }
     }
 

@@ -70,8 +70,8 @@ impl Entry {
         Entry {
             time,
             user: user.to_string(),
-            context: rollout.key.context.clone(),
-            namespace: rollout.key.namespace.clone(),
+            context: rollout.key.context.to_string(),
+            namespace: rollout.key.namespace.to_string(),
             name: rollout.key.name.clone(),
             action: action.to_string(),
             before: state_before(rollout),

@@ -8,6 +8,7 @@ mod handlers;
 mod query;
 mod resources;
 mod routes;
+mod watch_options;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -47,6 +48,9 @@ pub struct ApiState {
     pub metrics: Box<dyn Fn() -> String + Send + Sync>,
     /// How long every request waits before it is answered (a slow link).
     pub latency: Option<Duration>,
+    /// Whether watches serve streamed lists (`sendInitialEvents`), as Kubernetes with
+    /// the WatchList feature does; without, they are refused with 422.
+    pub streamed_lists: bool,
 }
 
 /// Who a listener serves.

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use super::query::Query;
 use super::routes::ResourcePath;
+use super::watch_options;
 use super::{ApiState, Body, Received, full, json_response, parse_json};
 use crate::access::{self, Attributes, User};
 use crate::api_error::ApiError;
@@ -211,6 +212,9 @@ impl Call<'_> {
     }
 
     fn watch(&self) -> Result<Response<Body>, ApiError> {
+        if let Some(invalid) = watch_options::check(self.query, self.state.streamed_lists) {
+            return Err(invalid);
+        }
         let (labels, fields) = self.selectors()?;
         let request = WatchRequest {
             resource: self.target.resource,
@@ -227,8 +231,11 @@ impl Call<'_> {
                 .unwrap_or(DEFAULT_WATCH_TIMEOUT),
         };
         let lines = watch::start(self.state.store.clone(), request);
-        let stream =
-            tokio_stream::wrappers::ReceiverStream::new(lines).map(|line| Ok(Frame::data(line)));
+        // Lines waiting together go out in one chunk, as the API server flushes only
+        // when its queue of events is empty.
+        let stream = tokio_stream::wrappers::ReceiverStream::new(lines)
+            .ready_chunks(64)
+            .map(|lines| Ok(Frame::data(Bytes::from(lines.concat()))));
         Ok(Response::builder()
             .status(StatusCode::OK)
             .header("content-type", "application/json")
@@ -269,11 +276,11 @@ impl Call<'_> {
         }
         if let Some(meta) = object["metadata"].as_object_mut() {
             for server_owned in ["uid", "creationTimestamp", "resourceVersion", "generation"] {
-                meta.shift_remove(server_owned);
+                meta.remove(server_owned);
             }
         }
         if r.status_subresource {
-            object.as_object_mut().map(|m| m.shift_remove("status"));
+            object.as_object_mut().map(|m| m.remove("status"));
         }
         let stored =
             self.state

@@ -95,11 +95,11 @@ async fn fixtures_read_back_unchanged() {
             object["metadata"]["resourceVersion"].clone(),
         );
         if object["metadata"]["resourceVersion"].is_null() {
-            meta.shift_remove("resourceVersion");
+            meta.remove("resourceVersion");
         }
         for filled in ["uid", "creationTimestamp", "generation"] {
             if object["metadata"].get(filled).is_none() {
-                meta.shift_remove(filled);
+                meta.remove(filled);
             }
         }
         assert_eq!(

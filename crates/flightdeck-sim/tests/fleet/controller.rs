@@ -290,7 +290,7 @@ async fn undo_to_the_stable_template_skips_the_steps_and_bumps_the_revision() {
     template["metadata"]["labels"]
         .as_object_mut()
         .unwrap()
-        .shift_remove("rollouts-pod-template-hash");
+        .remove("rollouts-pod-template-hash");
 
     let undo: json_patch::Patch = serde_json::from_value(
         json!([{"op": "replace", "path": "/spec/template", "value": template}]),

@@ -11,7 +11,9 @@ use super::update::Reaction;
 use super::{Action, Effect, Flash, Mode, State};
 use crate::cluster::Access;
 use crate::model::Outcome as VerdictOutcome;
-use crate::model::{BlastRadius, ObjectKey, Rollout, RolloutAction, blast_radius, unusual};
+use crate::model::{
+    BlastRadius, ObjectKey, Rollout, RolloutAction, blast_radius, interned, unusual,
+};
 
 /// How long an RBAC answer is trusted.
 const ACCESS_TTL_SECONDS: i64 = 300;
@@ -297,7 +299,7 @@ pub(super) fn on_access(
     // do not ask again before an answer would have expired.
     let access = result.ok();
     state.access.insert(
-        (context, namespace),
+        (interned(&context), interned(&namespace)),
         AccessState::Known {
             at: state.now,
             user,
@@ -328,8 +330,8 @@ pub(super) fn access_effects(state: &mut State) -> Vec<Effect> {
     }
     state.access.insert(slot, AccessState::Checking);
     vec![Effect::CheckAccess {
-        context: key.context,
-        namespace: key.namespace,
+        context: key.context.to_string(),
+        namespace: key.namespace.to_string(),
     }]
 }
 

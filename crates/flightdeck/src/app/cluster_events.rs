@@ -77,24 +77,39 @@ pub(super) fn on_cluster(state: &mut State, event: ClusterEvent) {
                     state.rollouts.remove(&key);
                     state.reorder.moved(key);
                 }
+                Change::Listing {
+                    context,
+                    namespace,
+                    items,
+                } => {
+                    let seen = state
+                        .listing
+                        .entry((Kind::Rollout, context, namespace))
+                        .or_default();
+                    seen.extend(items.iter().map(|r| r.key.clone()));
+                    insert_listed(state, items);
+                }
                 Change::Relisted {
                     context,
                     namespace,
                     items,
                 } => {
+                    let mut seen = state
+                        .listing
+                        .remove(&(Kind::Rollout, context.clone(), namespace.clone()))
+                        .unwrap_or_default();
+                    seen.extend(items.iter().map(|r| r.key.clone()));
+                    let gone = |k: &ObjectKey| {
+                        in_list(k, &context, namespace.as_deref()) && !seen.contains(k)
+                    };
+                    state.rollouts.retain(|k, _| !gone(k));
                     let listed = |k: &ObjectKey| in_list(k, &context, namespace.as_deref());
-                    state.rollouts.retain(|k, _| !listed(k));
                     state
                         .unreadable
                         .retain(|k, (kind, _)| !listed(k) || *kind != Kind::Rollout);
-                    let keys: Vec<ObjectKey> = items.iter().map(|r| r.key.clone()).collect();
-                    state
-                        .rollouts
-                        .extend(items.into_iter().map(|r| (r.key.clone(), Box::new(r))));
-                    keys.iter().for_each(|k| refresh_actual_weight(state, k));
+                    insert_listed(state, items);
                     let pending: Vec<ObjectKey> = state.actions.keys().cloned().collect();
                     pending.iter().for_each(|k| act::observe(state, k));
-                    state.reorder.all();
                 }
             }
             state.targets_dirty = true;
@@ -103,6 +118,10 @@ pub(super) fn on_cluster(state: &mut State, event: ClusterEvent) {
             let touched: Vec<ObjectKey> = match &change {
                 Change::Applied(rs) => owner_key(&rs.key, &rs.owner).into_iter().collect(),
                 Change::Deleted(_) => Vec::new(),
+                Change::Listing { items, .. } => items
+                    .iter()
+                    .filter_map(|rs| owner_key(&rs.key, &rs.owner))
+                    .collect(),
                 Change::Relisted {
                     context, namespace, ..
                 } => state
@@ -114,6 +133,7 @@ pub(super) fn on_cluster(state: &mut State, event: ClusterEvent) {
             };
             apply_owned(
                 &mut state.replica_sets,
+                (&mut state.listing, Kind::ReplicaSet),
                 change,
                 |rs| owner_key(&rs.key, &rs.owner),
                 |rs| &rs.key,
@@ -124,17 +144,29 @@ pub(super) fn on_cluster(state: &mut State, event: ClusterEvent) {
         }
         ClusterEvent::AnalysisRun(change) => apply_owned(
             &mut state.analysis_runs,
+            (&mut state.listing, Kind::AnalysisRun),
             change,
             |run| owner_key(&run.key, &run.owner),
             |run| &run.key,
         ),
         ClusterEvent::Experiment(change) => apply_owned(
             &mut state.experiments,
+            (&mut state.listing, Kind::Experiment),
             change,
             |e| owner_key(&e.key, &e.owner),
             |e| &e.key,
         ),
     }
+}
+
+/// Rollouts of a list, in: the rows are sorted again.
+fn insert_listed(state: &mut State, items: Vec<crate::model::Rollout>) {
+    for rollout in items {
+        let key = rollout.key.clone();
+        state.rollouts.insert(key.clone(), Box::new(rollout));
+        refresh_actual_weight(state, &key);
+    }
+    state.reorder.all();
 }
 
 /// Without traffic routing, a canary's real share of traffic follows its
@@ -172,21 +204,33 @@ fn owner_key(key: &ObjectKey, owner: &Option<String>) -> Option<ObjectKey> {
 }
 
 /// Keep objects grouped under the Rollout that owns them; unowned ones are
-/// not shown and not kept.
+/// not shown and not kept. `listing` holds what the lists in progress have
+/// shown so far, by kind, context and namespace.
 fn apply_owned<T>(
     groups: &mut std::collections::HashMap<ObjectKey, Vec<T>>,
+    (listing, kind): (&mut super::state::Listing, Kind),
     change: Change<T>,
     owner: impl Fn(&T) -> Option<ObjectKey>,
     key: impl Fn(&T) -> &ObjectKey,
 ) {
+    let mut upsert = |item: T| {
+        let Some(owner) = owner(&item) else { return };
+        let group = groups.entry(owner).or_default();
+        match group.iter_mut().find(|x| key(x) == key(&item)) {
+            Some(slot) => *slot = item,
+            None => group.push(item),
+        }
+    };
     match change {
-        Change::Applied(item) => {
-            let Some(owner) = owner(&item) else { return };
-            let group = groups.entry(owner).or_default();
-            match group.iter_mut().find(|x| key(x) == key(&item)) {
-                Some(slot) => *slot = *item,
-                None => group.push(*item),
-            }
+        Change::Applied(item) => upsert(*item),
+        Change::Listing {
+            context,
+            namespace,
+            items,
+        } => {
+            let seen = listing.entry((kind, context, namespace)).or_default();
+            seen.extend(items.iter().map(|x| key(x).clone()));
+            items.into_iter().for_each(upsert);
         }
         Change::Deleted(gone) => {
             let owner = groups
@@ -209,12 +253,17 @@ fn apply_owned<T>(
             namespace,
             items,
         } => {
-            groups.retain(|o, _| !in_list(o, &context, namespace.as_deref()));
-            for item in items {
-                if let Some(o) = owner(&item) {
-                    groups.entry(o).or_default().push(item);
+            let mut seen = listing
+                .remove(&(kind, context.clone(), namespace.clone()))
+                .unwrap_or_default();
+            seen.extend(items.iter().map(|x| key(x).clone()));
+            items.into_iter().for_each(upsert);
+            groups.retain(|o, group| {
+                if in_list(o, &context, namespace.as_deref()) {
+                    group.retain(|x| seen.contains(key(x)));
                 }
-            }
+                !group.is_empty()
+            });
         }
     }
 }

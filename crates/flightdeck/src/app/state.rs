@@ -1,6 +1,6 @@
 //! What the cockpit knows and shows.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use jiff::Timestamp;
 
@@ -9,7 +9,7 @@ use super::view::{Reorder, Rows};
 use crate::cluster::{Access, Kind};
 use crate::metrics::{BackendNames, RolloutMetricsReport, Target};
 use crate::model::{
-    AnalysisRun, BlastRadius, Experiment, ObjectKey, ReplicaSet, Rollout, RolloutAction,
+    AnalysisRun, BlastRadius, Experiment, ObjectKey, ReplicaSet, Rollout, RolloutAction, Text,
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +56,9 @@ pub struct UndoPicker {
     pub choices: Vec<RevisionChoice>,
     pub cursor: usize,
 }
+
+/// The keys a list in progress has shown, by kind, context and namespace (`None`: all).
+pub(super) type Listing = HashMap<(Kind, String, Option<String>), HashSet<ObjectKey>>;
 
 /// A revision one can undo to, as the picker lists it.
 #[derive(Debug, Clone, PartialEq)]
@@ -210,6 +213,9 @@ pub struct State {
     pub(super) view_dirty: bool,
     /// Rollouts that came, went or changed urgency since the rows were built.
     pub(super) reorder: Reorder,
+    /// What each list in progress has shown so far: at its end, what it did not
+    /// show is gone.
+    pub(super) listing: Listing,
     pub cursor: usize,
     /// A person has moved the cursor: from then on it follows its rollout.
     pub cursor_moved: bool,
@@ -235,7 +241,7 @@ pub struct State {
     /// action is sent, and every action key says so.
     pub audit_unwritable: Option<String>,
     /// RBAC answers by (context, namespace).
-    pub access: HashMap<(String, String), AccessState>,
+    pub access: HashMap<(Text, Text), AccessState>,
     /// Which metrics backend each context reads, by name ("simulated traffic",
     /// "eu: Datadog (datadoghq.eu)"); a context that reads none has no verdicts.
     pub metrics_sources: BackendNames,
@@ -307,6 +313,7 @@ impl State {
             phase_counts: [0; 5],
             view_dirty: false,
             reorder: Reorder::Kept,
+            listing: Listing::new(),
             cursor: 0,
             cursor_moved: false,
             selected: None,

@@ -55,7 +55,7 @@ impl Access {
             user: user.to_string(),
             verb: "patch",
             resource: refused,
-            namespace: rollout.key.namespace.clone(),
+            namespace: rollout.key.namespace.to_string(),
         })
     }
 }

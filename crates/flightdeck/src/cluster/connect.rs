@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -78,6 +79,19 @@ pub(super) struct ContextClient {
     pub recorder: Recorder,
     /// `insecure-skip-tls-verify`: TLS is not verified for this context.
     pub insecure: bool,
+    /// The server has refused a streamed list (`sendInitialEvents`): list in pages.
+    pub lists_in_pages: AtomicBool,
+}
+
+impl ContextClient {
+    /// Whether to ask for streamed lists: until the server refuses one.
+    pub fn streams_lists(&self) -> bool {
+        !self.lists_in_pages.load(Ordering::Relaxed)
+    }
+
+    pub fn stop_streaming_lists(&self) {
+        self.lists_in_pages.store(true, Ordering::Relaxed);
+    }
 }
 
 /// Reads the kubeconfig and checks the contexts the scope asks for. No
@@ -211,6 +225,7 @@ async fn client_for(
         user,
         recorder,
         insecure,
+        lists_in_pages: AtomicBool::new(false),
     }))
 }
 

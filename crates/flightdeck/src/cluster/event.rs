@@ -18,8 +18,17 @@ pub enum Change<T> {
     /// through channels by value.
     Applied(Box<T>),
     Deleted(ObjectKey),
-    /// A full (re)list: these are now all the objects of this kind in
-    /// `context`, in `namespace` (or in all namespaces when `None`).
+    /// Part of a (re)list still arriving: these objects exist. Sent as a list
+    /// streams in, so that the fleet shows what has come so far and no list is
+    /// held whole twice.
+    Listing {
+        context: String,
+        namespace: Option<String>,
+        items: Vec<T>,
+    },
+    /// The end of a (re)list, with its last part: the objects of this kind in
+    /// `context`, in `namespace` (or in all namespaces when `None`), are now
+    /// these and those of the `Listing`s before it.
     Relisted {
         context: String,
         namespace: Option<String>,

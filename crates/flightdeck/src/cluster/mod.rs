@@ -9,6 +9,7 @@
 mod access;
 mod actions;
 mod connect;
+mod decode;
 mod errors;
 mod event;
 mod map;
@@ -17,6 +18,7 @@ mod watch;
 pub use access::Access;
 pub use actions::{ActionError, ActionReport};
 pub use connect::{Connection, Scope, connect};
+pub use decode::as_watched;
 pub use errors::ConnectError;
 pub use event::{Change, ClusterEvent, Kind};
 pub use map::{MapError, map_analysis_run, map_experiment, map_replica_set, map_rollout};

@@ -363,7 +363,7 @@ pub fn figures_by(
         let group = match by {
             By::Workload => key.to_string(),
             By::Namespace => format!("{}/{}", key.context, key.namespace),
-            By::Context => key.context.clone(),
+            By::Context => key.context.to_string(),
             By::Fleet => "fleet".to_string(),
         };
         walk(list, &period, settings, tallies.entry(group).or_default());

@@ -74,7 +74,8 @@ impl History {
         let mut bytes =
             self.workloads.capacity() * (size_of::<ObjectKey>() + size_of::<Vec<Deploy>>() + 1);
         for (key, list) in &self.workloads {
-            bytes += text(&key.context) + text(&key.namespace) + text(&key.name);
+            // The key's context and namespace are interned, shared with the whole fleet.
+            bytes += text(&key.name);
             bytes += list.capacity() * size_of::<Deploy>();
             for d in list {
                 let id = &d.id;

@@ -44,8 +44,8 @@ fn condition_since(rollout: &Rollout, kind: &str, reason: Option<&str>) -> Optio
 
 fn id_of(key: &ObjectKey, hash: &str, revision: u64) -> DeployId {
     DeployId {
-        context: key.context.clone(),
-        namespace: key.namespace.clone(),
+        context: key.context.to_string(),
+        namespace: key.namespace.to_string(),
         name: key.name.clone(),
         hash: hash.to_string(),
         revision,

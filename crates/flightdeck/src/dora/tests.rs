@@ -244,7 +244,7 @@ fn condition(kind: &str, reason: &str, since: Timestamp) -> Condition {
         kind: kind.into(),
         status: "True".into(),
         reason: reason.into(),
-        message: String::new(),
+        message: "".into(),
         since: Some(since),
     }
 }

@@ -145,7 +145,7 @@ impl QueriedRollouts {
     ) -> (MetricReading, Option<(f64, f64)>) {
         let resolution = self.reader.resolution();
         let plan = Plan::new(target.since, now, resolution);
-        let cluster = self.clusters.get(&target.key.context);
+        let cluster = self.clusters.get(target.key.context.as_str());
         let mut versions = vec![
             (&target.stable_hash, "stable"),
             (&target.canary_hash, "canary"),
@@ -289,12 +289,14 @@ fn variables(
     resolution: Resolution,
 ) -> BTreeMap<String, String> {
     [
-        ("context", target.key.context.clone()),
+        ("context", target.key.context.to_string()),
         (
             "cluster",
-            cluster.unwrap_or(&target.key.context).to_string(),
+            cluster
+                .map_or(target.key.context.as_str(), String::as_str)
+                .to_string(),
         ),
-        ("namespace", target.key.namespace.clone()),
+        ("namespace", target.key.namespace.to_string()),
         ("rollout", target.key.name.clone()),
         ("hash", hash.to_string()),
         ("version", hash.to_string()),

@@ -323,7 +323,8 @@ mod tests {
             Step::SetWeight(40),
             Step::Pause { seconds: None },
             Step::SetWeight(70),
-        ];
+        ]
+        .into();
         r.actual_weight = 40;
         let sets = vec![
             replica_set(&r, "search-api-stable", 3, 6),
@@ -515,7 +516,7 @@ mod tests {
     #[test]
     fn a_settled_canary_has_one_version_with_all_the_traffic() {
         let mut healthy = rollout("eu", "shop", "cart", Phase::Healthy);
-        healthy.steps = vec![Step::SetWeight(20), Step::Pause { seconds: None }];
+        healthy.steps = vec![Step::SetWeight(20), Step::Pause { seconds: None }].into();
         healthy.current_step = Some(2);
         let sets = vec![
             replica_set(&healthy, "cart-old", 1, 0),

@@ -13,6 +13,7 @@ mod rollout;
 mod step;
 #[cfg(test)]
 pub mod testing;
+mod text;
 mod verdict;
 
 pub use action::{RolloutAction, availability, unusual};
@@ -25,7 +26,8 @@ pub use rollout::{
     Condition, ObjectKey, PauseCondition, Phase, Replicas, Rollout, Scaling, Strategy, Urgency,
     rank,
 };
-pub use step::{Step, age_changes_at, set_weight_at, short_age};
+pub use step::{Step, age_changes_at, minute_age, minute_age_changes_at, set_weight_at, short_age};
+pub use text::{Text, interned, shared_steps};
 pub use verdict::{
     Classification, DataAmount, DataUnit, Direction, EffectSize, MetricResult, Outcome, Verdict,
 };

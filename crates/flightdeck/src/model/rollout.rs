@@ -4,26 +4,26 @@ use std::fmt;
 
 use jiff::Timestamp;
 
+use std::sync::Arc;
+
 use super::Step;
+use super::text::{Text, interned};
 use super::verdict::Outcome;
 
 /// Where an object lives: its cluster context, namespace and name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ObjectKey {
-    pub context: String,
-    pub namespace: String,
+    /// Interned: a fleet has a handful of contexts and namespaces.
+    pub context: Text,
+    pub namespace: Text,
     pub name: String,
 }
 
 impl ObjectKey {
-    pub fn new(
-        context: impl Into<String>,
-        namespace: impl Into<String>,
-        name: impl Into<String>,
-    ) -> Self {
+    pub fn new(context: &str, namespace: &str, name: impl Into<String>) -> Self {
         Self {
-            context: context.into(),
-            namespace: namespace.into(),
+            context: interned(context),
+            namespace: interned(namespace),
             name: name.into(),
         }
     }
@@ -124,10 +124,11 @@ pub struct PauseCondition {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Condition {
-    pub kind: String,
-    pub status: String,
-    pub reason: String,
-    pub message: String,
+    /// Interned, as are status and reason: a few words, held by every rollout.
+    pub kind: Text,
+    pub status: Text,
+    pub reason: Text,
+    pub message: Text,
     pub since: Option<Timestamp>,
 }
 
@@ -181,7 +182,8 @@ pub struct Rollout {
     pub pause_conditions: Vec<PauseCondition>,
     pub controller_pause: bool,
     pub aborted: bool,
-    pub steps: Vec<Step>,
+    /// Shared with every rollout of the same plan.
+    pub steps: Arc<[Step]>,
     /// `status.currentStepIndex`; equal to `steps.len()` when all are done.
     pub current_step: Option<usize>,
     /// The weight the steps ask for now (Argo's `GetCurrentSetWeight`).
@@ -329,9 +331,11 @@ mod tests {
         assert_eq!(r.pause_ends_at(), Some(at(40)));
         // Caught by the fuzz target's check: a pause of u64::MAX seconds
         // (`duration: "18446744073709551615"`) ended a second before it began.
-        r.steps[3] = Step::Pause {
+        let mut steps = r.steps.to_vec();
+        steps[3] = Step::Pause {
             seconds: Some(u64::MAX),
         };
+        r.steps = steps.into();
         assert_eq!(r.pause_ends_at(), None);
     }
 }

@@ -4,7 +4,7 @@ use std::fmt;
 
 use jiff::Timestamp;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Step {
     SetWeight(u32),
     /// `pause: {}` waits for a person; `pause: {duration}` for a time.
@@ -70,6 +70,17 @@ pub fn short_age(seconds: i64) -> String {
     let s = seconds.max(0);
     match s {
         0..60 => format!("{s}s"),
+        _ => minute_age(s),
+    }
+}
+
+/// An age to the minute: "<1m", "5m", "3h", "2d". The fleet shows ages so,
+/// since a column of seconds would redraw the screen every second for nothing
+/// a person acts on (the rollout pane and countdowns keep the seconds).
+pub fn minute_age(seconds: i64) -> String {
+    let s = seconds.max(0);
+    match s {
+        0..60 => "<1m".to_string(),
         60..3600 => format!("{}m", s / 60),
         3600..86400 => format!("{}h", s / 3600),
         _ => format!("{}d", s / 86400),
@@ -79,9 +90,19 @@ pub fn short_age(seconds: i64) -> String {
 /// When the age of `since`, shown by [`short_age`], next reads differently
 /// after `now`: the next second, minute, hour or day of its age.
 pub fn age_changes_at(since: Timestamp, now: Timestamp) -> Timestamp {
+    changes_at(since, now, 1)
+}
+
+/// When the age of `since`, shown by [`minute_age`], next reads differently.
+pub fn minute_age_changes_at(since: Timestamp, now: Timestamp) -> Timestamp {
+    changes_at(since, now, 60)
+}
+
+/// The next second (or `first_unit`), minute, hour or day of an age.
+fn changes_at(since: Timestamp, now: Timestamp, first_unit: i64) -> Timestamp {
     let age = (now.as_second() - since.as_second()).max(0);
     let unit = match age {
-        0..60 => 1,
+        0..60 => first_unit,
         60..3600 => 60,
         3600..86400 => 3600,
         _ => 86400,
@@ -135,5 +156,22 @@ mod tests {
             let just_before = Timestamp::from_second(next.as_second() - 1).unwrap();
             assert_eq!(shown(t(now)), shown(just_before), "at {now}");
         }
+    }
+
+    #[test]
+    fn the_fleet_reads_ages_to_the_minute_and_ticks_only_then() {
+        assert_eq!(minute_age(0), "<1m");
+        assert_eq!(minute_age(59), "<1m");
+        assert_eq!(minute_age(60), "1m");
+        assert_eq!(minute_age(7200), "2h");
+        let since = Timestamp::from_second(1_000).unwrap();
+        let now = Timestamp::from_second(1_012).unwrap();
+        assert_eq!(minute_age_changes_at(since, now).as_second(), 1_060);
+        assert_eq!(age_changes_at(since, now).as_second(), 1_013);
+        let later = Timestamp::from_second(1_000 + 3_601).unwrap();
+        assert_eq!(
+            minute_age_changes_at(since, later),
+            age_changes_at(since, later)
+        );
     }
 }

@@ -25,7 +25,7 @@ pub fn rollout(context: &str, namespace: &str, name: &str, phase: Phase) -> Roll
         pause_conditions: Vec::new(),
         controller_pause: false,
         aborted: phase == Phase::Aborted,
-        steps: Vec::new(),
+        steps: Vec::new().into(),
         current_step: None,
         set_weight: 100,
         actual_weight: 100,
@@ -69,7 +69,7 @@ pub fn canary(context: &str, namespace: &str, name: &str, phase: Phase, step: us
         _ => Vec::new(),
     };
     Rollout {
-        steps,
+        steps: steps.into(),
         current_step: Some(step),
         set_weight: weight,
         actual_weight: if phase == Phase::Aborted { 0 } else { weight },

@@ -10,11 +10,11 @@ use ratatui::style::{Modifier, Style};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::cells;
-use super::format::{age_at, fit, fit_middle};
+use super::format::{fit, fit_middle, minute_age_at};
 use super::{Theme, phase_icon};
 use crate::app::{ActionState, Focus, State};
 use crate::model::Outcome;
-use crate::model::{Rollout, Strategy, age_changes_at};
+use crate::model::{Rollout, Strategy, minute_age_changes_at};
 
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Column {
@@ -352,8 +352,14 @@ fn cell<'a>(
             Style::new().fg(theme.canary),
         )),
         Column::Verdict => verdict_cell(rollout, state, theme).map(|(w, s)| (w.into(), s)),
-        Column::InStep => Some((age_at(state.now, rollout.since).into(), theme.muted())),
-        Column::Age => Some((age_at(state.now, rollout.created).into(), theme.muted())),
+        Column::InStep => Some((
+            minute_age_at(state.now, rollout.since).into(),
+            theme.muted(),
+        )),
+        Column::Age => Some((
+            minute_age_at(state.now, rollout.created).into(),
+            theme.muted(),
+        )),
     }
 }
 
@@ -439,7 +445,7 @@ pub fn next_change(state: &State, rows: usize) -> Option<Timestamp> {
         .filter_map(|k| state.rollouts.get(k))
         .flat_map(|r| [r.since, r.created])
         .flatten()
-        .map(|since| age_changes_at(since, state.now))
+        .map(|since| minute_age_changes_at(since, state.now))
         .min()
 }
 

@@ -2,11 +2,16 @@
 
 use jiff::Timestamp;
 
-use crate::model::short_age;
+use crate::model::{minute_age, short_age};
 
 /// The age of `since` at `now`, or "" when unknown.
 pub fn age_at(now: Timestamp, since: Option<Timestamp>) -> String {
     since.map_or_else(String::new, |t| short_age(now.as_second() - t.as_second()))
+}
+
+/// The age of `since` at `now` to the minute, or "" when unknown.
+pub fn minute_age_at(now: Timestamp, since: Option<Timestamp>) -> String {
+    since.map_or_else(String::new, |t| minute_age(now.as_second() - t.as_second()))
 }
 
 /// The first `n` characters of a pod-template hash, as the plugin abbreviates.

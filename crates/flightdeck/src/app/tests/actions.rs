@@ -262,7 +262,7 @@ fn confirm_keys_follow_the_keymap_and_a_typed_name_takes_every_letter() {
     assert!(matches!(out.effects.as_slice(), [Effect::Act { .. }]));
 
     let (mut s, target) = acting_state();
-    s.policy.production_contexts = vec![target.context.clone()];
+    s.policy.production_contexts = vec![target.context.to_string()];
     press(&mut s, KeyCode::Char('a'));
     typed(&mut s, "checkout");
     let Mode::Confirm(confirm) = &s.mode else {

@@ -20,7 +20,7 @@ pub fn event(
     let regarding = ObjectReference {
         api_version: Some("argoproj.io/v1alpha1".into()),
         kind: Some("Rollout".into()),
-        namespace: Some(key.namespace.clone()),
+        namespace: Some(key.namespace.to_string()),
         name: Some(key.name.clone()),
         uid: text(&rollout["metadata"]["uid"]),
         resource_version: text(&rollout["metadata"]["resourceVersion"]),

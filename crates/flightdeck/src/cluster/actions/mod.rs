@@ -70,8 +70,8 @@ impl Connection {
                 .await
                 .map_err(ActionError::Kubeconfig)?;
             let site = Site {
-                context: key.context.clone(),
-                namespace: key.namespace.clone(),
+                context: key.context.to_string(),
+                namespace: key.namespace.to_string(),
                 name: key.name.clone(),
                 user: context.user.clone(),
                 server: context.server.clone(),

@@ -105,7 +105,7 @@ pub fn plan(rollout: &Value, replica_sets: &[Value], wanted: Option<u64>) -> Res
 fn without_hash_label(template: &Value) -> Value {
     let mut template = template.clone();
     if let Some(labels) = template["metadata"]["labels"].as_object_mut() {
-        labels.shift_remove(HASH_LABEL);
+        labels.remove(HASH_LABEL);
     }
     template
 }
@@ -179,7 +179,7 @@ mod tests {
         expected["metadata"]["labels"]
             .as_object_mut()
             .unwrap()
-            .shift_remove(HASH_LABEL);
+            .remove(HASH_LABEL);
         assert_eq!(
             p.calls,
             [Call::Template {

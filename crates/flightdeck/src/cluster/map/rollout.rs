@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::model::{
     Condition, ObjectKey, PauseCondition, Phase, Replicas, Rollout, Scaling, Strategy,
-    canary_set_weight, current_canary_step,
+    canary_set_weight, current_canary_step, interned, shared_steps,
 };
 
 use super::fields::{Field, MapError};
@@ -54,10 +54,10 @@ pub fn map_rollout(context: &str, obj: &Value) -> Result<Rollout, MapError> {
                 progressing_updated = c.at(&["lastUpdateTime"], |f| f.time())?;
             }
             Ok(Condition {
-                kind,
-                status: c.at(&["status"], |f| f.string())?,
-                reason: c.at(&["reason"], |f| f.string())?,
-                message: c.at(&["message"], |f| f.string())?,
+                kind: interned(&kind),
+                status: interned(&c.at(&["status"], |f| f.string())?),
+                reason: interned(&c.at(&["reason"], |f| f.string())?),
+                message: c.at(&["message"], |f| f.string())?.into(),
                 since: c.at(&["lastTransitionTime"], |f| f.time())?,
             })
         })
@@ -182,7 +182,7 @@ pub fn map_rollout(context: &str, obj: &Value) -> Result<Rollout, MapError> {
         pause_conditions,
         controller_pause: facts.controller_pause,
         aborted,
-        steps,
+        steps: shared_steps(steps),
         current_step,
         set_weight,
         actual_weight,
