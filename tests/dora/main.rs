@@ -35,6 +35,29 @@ pub fn flightdeck_with(home: &Path, args: &[&str], vars: &[(&str, &str)]) -> Chi
         .expect("flightdeck runs")
 }
 
+/// A child that is killed when dropped, so that a failing test leaves no recorder running.
+pub struct Running(pub Child);
+
+impl std::ops::Deref for Running {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 pub fn stderr_of(home: &Path) -> String {
     std::fs::read_to_string(home.join("stderr")).unwrap_or_default()
 }

@@ -140,10 +140,10 @@ async fn a_recorder_whose_postgresql_is_down_tries_again_with_backoff() {
     )
     .unwrap();
     let kubeconfig = fleet.kubeconfig_path().display().to_string();
-    let mut recorder = super::flightdeck(
+    let mut recorder = super::Running(super::flightdeck(
         home.path(),
         &["record", "--kubeconfig", &kubeconfig, "--all-contexts"],
-    );
+    ));
     let start = Instant::now();
     let log = loop {
         let log = super::stderr_of(home.path());
@@ -190,11 +190,11 @@ async fn a_recorder_writes_a_teams_postgresql_and_dora_reads_it_back() {
     .unwrap();
     let vars = [(PASSWORD_ENV, pg.password.as_str())];
     let kubeconfig = fleet.kubeconfig_path().display().to_string();
-    let mut recorder = super::flightdeck_with(
+    let mut recorder = super::Running(super::flightdeck_with(
         home.path(),
         &["record", "--kubeconfig", &kubeconfig, "--all-contexts"],
         &vars,
-    );
+    ));
     let mut config: postgres::Config = pg.url().parse().unwrap();
     config.password(&pg.password);
     let start = Instant::now();

@@ -7,7 +7,7 @@ use flightdeck_sim::{Fleet, FleetOptions};
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
 use kube::discovery::ApiResource;
 
-use super::{dump, flightdeck, ledger_path, settled, stderr_of};
+use super::{Running, dump, flightdeck, ledger_path, settled, stderr_of};
 
 const QUIET: Duration = Duration::from_secs(3);
 const TIMEOUT: Duration = Duration::from_secs(90);
@@ -22,12 +22,12 @@ async fn frozen_fleet() -> Fleet {
     .expect("the fleet starts")
 }
 
-fn record(home: &std::path::Path, fleet: &Fleet) -> std::process::Child {
+fn record(home: &std::path::Path, fleet: &Fleet) -> Running {
     let kubeconfig = fleet.kubeconfig_path().display().to_string();
-    flightdeck(
+    Running(flightdeck(
         home,
         &["record", "--kubeconfig", &kubeconfig, "--all-contexts"],
-    )
+    ))
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -57,21 +57,31 @@ const METADATA: Shape = Fields {
     rest: Rest::Whole,
 };
 
-/// A pod template: its containers' names and images.
+/// A pod template: its containers' names and images, and its annotations (where a
+/// pipeline puts the commit time DORA's lead time reads).
 const POD_TEMPLATE: Shape = Fields {
-    named: &[(
-        "spec",
-        Fields {
-            named: &[(
-                "containers",
-                Fields {
-                    named: &[("name", Whole), ("image", Whole)],
-                    rest: Rest::Skip,
-                },
-            )],
-            rest: Rest::Skip,
-        },
-    )],
+    named: &[
+        (
+            "metadata",
+            Fields {
+                named: &[("annotations", Whole)],
+                rest: Rest::Skip,
+            },
+        ),
+        (
+            "spec",
+            Fields {
+                named: &[(
+                    "containers",
+                    Fields {
+                        named: &[("name", Whole), ("image", Whole)],
+                        rest: Rest::Skip,
+                    },
+                )],
+                rest: Rest::Skip,
+            },
+        ),
+    ],
     rest: Rest::Skip,
 };
 
@@ -418,7 +428,10 @@ mod tests {
                 "replicas": 5,
                 "strategy": {"canary": {"steps": [{"setWeight": 20}]}},
                 "template": {
-                    "metadata": {"labels": {"app": "checkout"}},
+                    "metadata": {
+                        "labels": {"app": "checkout"},
+                        "annotations": {"flightdeck.io/commit-time": "2026-11-30T10:00:00Z"}
+                    },
                     "spec": {"containers": [{
                         "name": "app", "image": "checkout:v2",
                         "env": [{"name": "A", "value": "b"}], "resources": {"limits": {}}
@@ -442,7 +455,10 @@ mod tests {
                 "spec": {
                     "replicas": 5,
                     "strategy": {"canary": {"steps": [{"setWeight": 20}]}},
-                    "template": {"spec": {"containers": [{"name": "app", "image": "checkout:v2"}]}}
+                    "template": {
+                        "metadata": {"annotations": {"flightdeck.io/commit-time": "2026-11-30T10:00:00Z"}},
+                        "spec": {"containers": [{"name": "app", "image": "checkout:v2"}]}
+                    }
                 },
                 "status": {"phase": "Paused", "currentStepIndex": 1}
             })

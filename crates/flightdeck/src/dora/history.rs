@@ -74,7 +74,7 @@ impl History {
         let mut bytes =
             self.workloads.capacity() * (size_of::<ObjectKey>() + size_of::<Vec<Deploy>>() + 1);
         for (key, list) in &self.workloads {
-            // The context and namespace are interned, shared with the fleet.
+            // The key's context and namespace are interned, shared with the whole fleet.
             bytes += text(&key.name);
             bytes += list.capacity() * size_of::<Deploy>();
             for d in list {
