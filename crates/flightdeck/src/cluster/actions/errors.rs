@@ -15,6 +15,19 @@ pub struct Site {
     pub server: String,
 }
 
+impl Site {
+    /// The object at `key`, reached as `user` on `server`.
+    pub fn of(key: &crate::model::ObjectKey, user: &str, server: &str) -> Site {
+        Site {
+            context: key.context.to_string(),
+            namespace: key.namespace.to_string(),
+            name: key.name.clone(),
+            user: user.to_string(),
+            server: server.to_string(),
+        }
+    }
+}
+
 /// checkout in shop on prod-eu, as alice: the site of the tests' actions.
 #[cfg(test)]
 pub fn test_site() -> Site {

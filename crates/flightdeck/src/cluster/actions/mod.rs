@@ -84,13 +84,7 @@ impl Connection {
                 .client(&key.context)
                 .await
                 .map_err(ActionError::Kubeconfig)?;
-            let site = Site {
-                context: key.context.to_string(),
-                namespace: key.namespace.to_string(),
-                name: key.name.clone(),
-                user: context.user.clone(),
-                server: context.server.clone(),
-            };
+            let site = Site::of(&key, &context.user, &context.server);
             let deployments: Api<DynamicObject> = Api::namespaced_with(
                 context.client.clone(),
                 &key.namespace,
@@ -180,13 +174,7 @@ impl Connection {
                 .client(&key.context)
                 .await
                 .map_err(ActionError::Kubeconfig)?;
-            let site = Site {
-                context: key.context.to_string(),
-                namespace: key.namespace.to_string(),
-                name: key.name.clone(),
-                user: context.user.clone(),
-                server: context.server.clone(),
-            };
+            let site = Site::of(&key, &context.user, &context.server);
             let canaries: Api<DynamicObject> =
                 Api::namespaced_with(context.client.clone(), &key.namespace, &canary_resource());
             let canary = canaries
@@ -257,13 +245,7 @@ impl Connection {
                 .client(&key.context)
                 .await
                 .map_err(ActionError::Kubeconfig)?;
-            let site = Site {
-                context: key.context.to_string(),
-                namespace: key.namespace.to_string(),
-                name: key.name.clone(),
-                user: context.user.clone(),
-                server: context.server.clone(),
-            };
+            let site = Site::of(&key, &context.user, &context.server);
             let api = KubeRollout {
                 rollouts: Api::namespaced_with(
                     context.client.clone(),
