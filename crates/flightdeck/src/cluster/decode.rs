@@ -58,36 +58,9 @@ const METADATA: Shape = Fields {
 };
 
 /// A pod template: its containers' names and images, and its annotations (where a
-/// pipeline puts the commit time DORA's lead time reads).
+/// pipeline puts the commit time DORA's lead time reads, and `kubectl rollout
+/// restart` its `restartedAt`).
 const POD_TEMPLATE: Shape = Fields {
-    named: &[
-        (
-            "metadata",
-            Fields {
-                named: &[("annotations", Whole)],
-                rest: Rest::Skip,
-            },
-        ),
-        (
-            "spec",
-            Fields {
-                named: &[(
-                    "containers",
-                    Fields {
-                        named: &[("name", Whole), ("image", Whole)],
-                        rest: Rest::Skip,
-                    },
-                )],
-                rest: Rest::Skip,
-            },
-        ),
-    ],
-    rest: Rest::Skip,
-};
-
-/// A Deployment's pod template: its containers' images, and its annotations (where
-/// `kubectl rollout restart` writes `restartedAt`).
-const ANNOTATED_POD_TEMPLATE: Shape = Fields {
     named: &[
         (
             "metadata",
@@ -120,7 +93,7 @@ const DEPLOYMENT: Shape = Fields {
         (
             "spec",
             Fields {
-                named: &[("template", ANNOTATED_POD_TEMPLATE)],
+                named: &[("template", POD_TEMPLATE)],
                 rest: Rest::Whole,
             },
         ),

@@ -80,11 +80,7 @@ impl Connection {
         let connection = self.clone();
         let key = key.clone();
         async move {
-            let context = connection
-                .client(&key.context)
-                .await
-                .map_err(ActionError::Kubeconfig)?;
-            let site = Site::of(&key, &context.user, &context.server);
+            let (context, site) = reach(&connection, &key).await?;
             let deployments: Api<DynamicObject> = Api::namespaced_with(
                 context.client.clone(),
                 &key.namespace,
@@ -170,11 +166,7 @@ impl Connection {
         let connection = self.clone();
         let key = key.clone();
         async move {
-            let context = connection
-                .client(&key.context)
-                .await
-                .map_err(ActionError::Kubeconfig)?;
-            let site = Site::of(&key, &context.user, &context.server);
+            let (context, site) = reach(&connection, &key).await?;
             let canaries: Api<DynamicObject> =
                 Api::namespaced_with(context.client.clone(), &key.namespace, &canary_resource());
             let canary = canaries
@@ -241,11 +233,7 @@ impl Connection {
         let connection = self.clone();
         let key = key.clone();
         async move {
-            let context = connection
-                .client(&key.context)
-                .await
-                .map_err(ActionError::Kubeconfig)?;
-            let site = Site::of(&key, &context.user, &context.server);
+            let (context, site) = reach(&connection, &key).await?;
             let api = KubeRollout {
                 rollouts: Api::namespaced_with(
                     context.client.clone(),
@@ -278,6 +266,19 @@ impl Connection {
             })
         }
     }
+}
+
+/// The client of `key`'s context, and where errors about `key` are said to be.
+async fn reach(
+    connection: &Connection,
+    key: &ObjectKey,
+) -> Result<(std::sync::Arc<super::connect::ContextClient>, Site), ActionError> {
+    let context = connection
+        .client(&key.context)
+        .await
+        .map_err(ActionError::Kubeconfig)?;
+    let site = Site::of(key, &context.user, &context.server);
+    Ok((context, site))
 }
 
 fn canary_resource() -> ApiResource {
