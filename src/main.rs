@@ -5,10 +5,12 @@ use color_eyre::eyre;
 use flightdeck::{cockpit, config, headless, logging, metrics, term};
 
 mod cli;
+mod heap;
 
 use cli::{Cli, Command};
 
 fn main() -> ExitCode {
+    heap::tune();
     let cli = Cli::parse();
     if let Err(error) = term::install_hooks() {
         eprintln!("flightdeck: {error}");

@@ -1,7 +1,10 @@
 //! What the watches report: objects applied, deleted and relisted, grouped under the
 //! Rollout that owns them, and each context's health.
 
+use std::collections::{HashMap, HashSet};
+
 use super::act;
+use super::listing::{Listing, in_scope};
 use super::view;
 use super::{Flash, State};
 use crate::cluster::{Change, ClusterEvent, Kind};
@@ -69,7 +72,7 @@ pub(super) fn on_cluster(state: &mut State, event: ClusterEvent) {
                 } => state
                     .rollouts
                     .keys()
-                    .filter(|k| in_list(k, context, namespace.as_deref()))
+                    .filter(|k| in_scope(k, context, namespace.as_deref()))
                     .cloned()
                     .collect(),
             };
@@ -143,8 +146,10 @@ fn on_rollouts(state: &mut State, change: Change<Rollout>, kind: Kind) {
             namespace,
             items,
         } => {
-            let seen = state.listing.entry((kind, context, namespace)).or_default();
-            seen.extend(items.iter().map(|r| r.key.clone()));
+            let held = held_rows(&state.rollouts, kind, &context, namespace.as_deref());
+            let keys = items.iter().map(|r| &r.key);
+            let scope = (kind, context.clone(), namespace.clone());
+            state.listing.part(scope, held, keys);
             insert_listed(state, items);
             super::deployments::claims_anew(state);
         }
@@ -153,15 +158,12 @@ fn on_rollouts(state: &mut State, change: Change<Rollout>, kind: Kind) {
             namespace,
             items,
         } => {
-            let mut seen = state
-                .listing
-                .remove(&(kind, context.clone(), namespace.clone()))
-                .unwrap_or_default();
-            seen.extend(items.iter().map(|r| r.key.clone()));
-            let listed = |k: &ObjectKey| in_list(k, &context, namespace.as_deref());
-            state
-                .rollouts
-                .retain(|k, r| !listed(k) || watched_as(r) != kind || seen.contains(k));
+            let held = held_rows(&state.rollouts, kind, &context, namespace.as_deref());
+            let keys = items.iter().map(|r| &r.key);
+            let scope = (kind, context.clone(), namespace.clone());
+            let gone = state.listing.end(scope, held, keys);
+            state.rollouts.retain(|k, _| !gone.contains(k));
+            let listed = |k: &ObjectKey| in_scope(k, &context, namespace.as_deref());
             state
                 .unreadable
                 .retain(|k, (of, _)| !listed(k) || *of != kind);
@@ -172,6 +174,22 @@ fn on_rollouts(state: &mut State, change: Change<Rollout>, kind: Kind) {
         }
     }
     state.targets_dirty = true;
+}
+
+/// The rows a list of `kind` in this scope would show again, read when it starts.
+fn held_rows(
+    rollouts: &HashMap<ObjectKey, Box<Rollout>>,
+    kind: Kind,
+    context: &str,
+    namespace: Option<&str>,
+) -> impl FnOnce() -> HashSet<ObjectKey> {
+    move || {
+        rollouts
+            .iter()
+            .filter(|(k, r)| in_scope(k, context, namespace) && watched_as(r) == kind)
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
 }
 
 /// The watch a fleet row comes from.
@@ -205,12 +223,6 @@ fn health_mut<'a>(state: &'a mut State, context: &str) -> &'a mut super::Context
     &mut state.contexts[at].1
 }
 
-/// Whether `key` is among what a list of `context` (in `namespace`, or all)
-/// covers.
-fn in_list(key: &ObjectKey, context: &str, namespace: Option<&str>) -> bool {
-    key.context == context && namespace.is_none_or(|ns| key.namespace == ns)
-}
-
 fn owner_key(key: &ObjectKey, owner: &Option<String>) -> Option<ObjectKey> {
     owner
         .as_ref()
@@ -218,33 +230,46 @@ fn owner_key(key: &ObjectKey, owner: &Option<String>) -> Option<ObjectKey> {
 }
 
 /// Keep objects grouped under the Rollout that owns them; unowned ones are
-/// not shown and not kept. `listing` holds what the lists in progress have
-/// shown so far, by kind, context and namespace.
+/// not shown and not kept. `listing` tracks the lists in progress.
 fn apply_owned<T>(
-    groups: &mut std::collections::HashMap<ObjectKey, Vec<T>>,
-    (listing, kind): (&mut super::state::Listing, Kind),
+    groups: &mut HashMap<ObjectKey, Vec<T>>,
+    (listing, kind): (&mut Listing, Kind),
     change: Change<T>,
     owner: impl Fn(&T) -> Option<ObjectKey>,
     key: impl Fn(&T) -> &ObjectKey,
 ) {
-    let mut upsert = |item: T| {
+    let upsert = |groups: &mut HashMap<ObjectKey, Vec<T>>, item: T| {
         let Some(owner) = owner(&item) else { return };
         let group = groups.entry(owner).or_default();
         match group.iter_mut().find(|x| key(x) == key(&item)) {
             Some(slot) => *slot = item,
-            None => group.push(item),
+            None => {
+                // Groups are a few ReplicaSets or runs each, kept for life: grown
+                // one at a time rather than doubled from four.
+                group.reserve_exact(1);
+                group.push(item);
+            }
         }
     };
+    // What the groups hold in a list's scope, read when the list starts.
+    let held = |groups: &HashMap<ObjectKey, Vec<T>>, context: &str, namespace: Option<&str>| {
+        groups
+            .iter()
+            .filter(|(o, _)| in_scope(o, context, namespace))
+            .flat_map(|(_, group)| group.iter().map(|x| key(x).clone()))
+            .collect()
+    };
     match change {
-        Change::Applied(item) => upsert(*item),
+        Change::Applied(item) => upsert(groups, *item),
         Change::Listing {
             context,
             namespace,
             items,
         } => {
-            let seen = listing.entry((kind, context, namespace)).or_default();
-            seen.extend(items.iter().map(|x| key(x).clone()));
-            items.into_iter().for_each(upsert);
+            let before = || held(groups, &context, namespace.as_deref());
+            let keys = items.iter().map(&key);
+            listing.part((kind, context.clone(), namespace.clone()), before, keys);
+            items.into_iter().for_each(|item| upsert(groups, item));
         }
         Change::Deleted(gone) => {
             let owner = groups
@@ -267,17 +292,16 @@ fn apply_owned<T>(
             namespace,
             items,
         } => {
-            let mut seen = listing
-                .remove(&(kind, context.clone(), namespace.clone()))
-                .unwrap_or_default();
-            seen.extend(items.iter().map(|x| key(x).clone()));
-            items.into_iter().for_each(upsert);
-            groups.retain(|o, group| {
-                if in_list(o, &context, namespace.as_deref()) {
-                    group.retain(|x| seen.contains(key(x)));
-                }
-                !group.is_empty()
-            });
+            let before = || held(groups, &context, namespace.as_deref());
+            let keys = items.iter().map(&key);
+            let gone = listing.end((kind, context.clone(), namespace.clone()), before, keys);
+            items.into_iter().for_each(|item| upsert(groups, item));
+            if !gone.is_empty() {
+                groups.retain(|_, group| {
+                    group.retain(|x| !gone.contains(key(x)));
+                    !group.is_empty()
+                });
+            }
         }
     }
 }

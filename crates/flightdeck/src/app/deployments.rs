@@ -3,7 +3,9 @@
 //! an Argo Rollout's `workloadRef`, or an ownerReference to either), in which case it
 //! shows under its owner: a Canary takes its pods from its primary and target.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+
+use super::listing::in_scope;
 
 use super::State;
 use super::view;
@@ -26,11 +28,10 @@ pub(super) fn on_deployments(state: &mut State, change: Change<Rollout>) {
             namespace,
             items,
         } => {
-            let seen = state
-                .listing
-                .entry((Kind::Deployment, context, namespace))
-                .or_default();
-            seen.extend(items.iter().map(|d| d.key.clone()));
+            let held = held(&state.deployments, &context, namespace.as_deref());
+            let keys = items.iter().map(|d| &d.key);
+            let scope = (Kind::Deployment, context.clone(), namespace.clone());
+            state.listing.part(scope, held, keys);
             let mut touched = Vec::new();
             for d in items {
                 touched.push(d.key.clone());
@@ -44,23 +45,12 @@ pub(super) fn on_deployments(state: &mut State, change: Change<Rollout>) {
             namespace,
             items,
         } => {
-            let mut seen = state
-                .listing
-                .remove(&(Kind::Deployment, context.clone(), namespace.clone()))
-                .unwrap_or_default();
-            seen.extend(items.iter().map(|d| d.key.clone()));
-            let gone = |k: &ObjectKey| {
-                k.context == context
-                    && namespace.as_ref().is_none_or(|ns| k.namespace == *ns)
-                    && !seen.contains(k)
-            };
-            let mut touched: Vec<ObjectKey> = state
-                .deployments
-                .keys()
-                .filter(|k| gone(k))
-                .cloned()
-                .collect();
-            state.deployments.retain(|k, _| !gone(k));
+            let held = held(&state.deployments, &context, namespace.as_deref());
+            let keys = items.iter().map(|d| &d.key);
+            let scope = (Kind::Deployment, context.clone(), namespace.clone());
+            let gone = state.listing.end(scope, held, keys);
+            state.deployments.retain(|k, _| !gone.contains(k));
+            let mut touched: Vec<ObjectKey> = gone.into_iter().collect();
             for d in items {
                 touched.push(d.key.clone());
                 state.deployments.insert(d.key.clone(), Box::new(d));
@@ -73,6 +63,21 @@ pub(super) fn on_deployments(state: &mut State, change: Change<Rollout>) {
         place(state, key);
     }
     state.targets_dirty = true;
+}
+
+/// The Deployments a list in this scope would show again, read when it starts.
+fn held(
+    deployments: &HashMap<ObjectKey, Box<Rollout>>,
+    context: &str,
+    namespace: Option<&str>,
+) -> impl FnOnce() -> HashSet<ObjectKey> {
+    move || {
+        deployments
+            .keys()
+            .filter(|k| in_scope(k, context, namespace))
+            .cloned()
+            .collect()
+    }
 }
 
 /// The Deployments a Canary or a Rollout owns.

@@ -10,6 +10,7 @@ mod event;
 mod history_keys;
 mod keymap;
 mod keys;
+mod listing;
 mod offer;
 mod state;
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! What the cockpit knows and shows.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use jiff::Timestamp;
 
@@ -56,9 +56,6 @@ pub struct UndoPicker {
     pub choices: Vec<RevisionChoice>,
     pub cursor: usize,
 }
-
-/// The keys a list in progress has shown, by kind, context and namespace (`None`: all).
-pub(super) type Listing = HashMap<(Kind, String, Option<String>), HashSet<ObjectKey>>;
 
 /// A revision one can undo to, as the picker lists it.
 #[derive(Debug, Clone, PartialEq)]
@@ -219,9 +216,8 @@ pub struct State {
     pub(super) view_dirty: bool,
     /// Rollouts that came, went or changed urgency since the rows were built.
     pub(super) reorder: Reorder,
-    /// What each list in progress has shown so far: at its end, what it did not
-    /// show is gone.
-    pub(super) listing: Listing,
+    /// The lists in progress: at each one's end, what it did not show is gone.
+    pub(super) listing: super::listing::Listing,
     pub cursor: usize,
     /// A person has moved the cursor: from then on it follows its rollout.
     pub cursor_moved: bool,
@@ -322,7 +318,7 @@ impl State {
             phase_counts: [0; 5],
             view_dirty: false,
             reorder: Reorder::Kept,
-            listing: Listing::new(),
+            listing: Default::default(),
             cursor: 0,
             cursor_moved: false,
             selected: None,

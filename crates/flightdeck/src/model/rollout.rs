@@ -169,7 +169,6 @@ pub fn rank(rollout: &Rollout, verdict: Option<&Outcome>) -> (Urgency, u8) {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rollout {
     pub key: ObjectKey,
-    pub uid: String,
     pub created: Option<Timestamp>,
     pub generation: i64,
     pub observed_generation: i64,

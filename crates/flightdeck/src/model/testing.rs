@@ -11,7 +11,6 @@ pub fn at(second: i64) -> Timestamp {
 pub fn rollout(context: &str, namespace: &str, name: &str, phase: Phase) -> Rollout {
     Rollout {
         key: ObjectKey::new(context, namespace, name),
-        uid: format!("uid-{name}"),
         created: Some(at(-86_400)),
         generation: 3,
         observed_generation: 3,

@@ -154,7 +154,6 @@ pub fn map_canary(context: &str, obj: &Value) -> Result<Rollout, MapError> {
     };
     let rollout = Rollout {
         key: ObjectKey::new(context, &meta.namespace, &meta.name),
-        uid: meta.uid,
         created: meta.created,
         generation: root
             .at(&["metadata", "generation"], |f| f.int())?

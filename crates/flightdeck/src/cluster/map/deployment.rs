@@ -114,7 +114,6 @@ pub fn map_deployment(context: &str, obj: &Value) -> Result<Rollout, MapError> {
     };
     Ok(Rollout {
         key: ObjectKey::new(context, &meta.namespace, &meta.name),
-        uid: meta.uid,
         created: meta.created,
         generation,
         observed_generation: observed,

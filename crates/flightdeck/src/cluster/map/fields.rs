@@ -135,17 +135,19 @@ impl<'v, 'p> Field<'v, 'p> {
     ) -> Result<Vec<T>, MapError> {
         match self.present() {
             None => Ok(Vec::new()),
-            Some(Value::Array(items)) => items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| {
-                    f(Field {
+            Some(Value::Array(items)) => {
+                // Sized to the list: collecting through a `Result` would start at
+                // four and double, and the model keeps these vectors for life.
+                let mut mapped = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    mapped.push(f(Field {
                         object: self.object,
                         path: Path::Index(&self.path, i),
                         value: Some(item),
-                    })
-                })
-                .collect(),
+                    })?);
+                }
+                Ok(mapped)
+            }
             Some(other) => Err(self.expected("a list", other)),
         }
     }

@@ -14,7 +14,6 @@ pub struct Meta {
     pub object: String,
     pub namespace: String,
     pub name: String,
-    pub uid: String,
     pub created: Option<Timestamp>,
     /// `rollout.argoproj.io/revision`.
     pub revision: Option<u64>,
@@ -40,7 +39,6 @@ impl Meta {
         let namespace = unnamed.at(&["metadata", "namespace"], |f| f.string())?;
         let object = format!("{namespace}/{name}");
         let meta = Field::root(&object, obj);
-        let uid = meta.at(&["metadata", "uid"], |f| f.string())?;
         let created = meta.at(&["metadata", "creationTimestamp"], |f| f.time())?;
         let revision = meta.at(&["metadata", "annotations", REVISION_ANNOTATION], |f| {
             f.numeric_string()
@@ -62,7 +60,6 @@ impl Meta {
             object,
             namespace,
             name,
-            uid,
             created,
             revision,
             owner,

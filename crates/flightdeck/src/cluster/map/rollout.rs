@@ -164,7 +164,6 @@ pub fn map_rollout(context: &str, obj: &Value) -> Result<Rollout, MapError> {
 
     Ok(Rollout {
         key: ObjectKey::new(context, &meta.namespace, &meta.name),
-        uid: meta.uid,
         created: meta.created,
         generation: facts.generation,
         // Argo reads a missing or non-numeric observedGeneration as observed.
