@@ -37,7 +37,7 @@ async fn rollouts(kubeconfig: &Path, key: &ObjectKey) -> eyre::Result<Api<Dynami
 /// The rollout's row in the fleet pane (the left half) shows `phase`.
 fn row_shows(screen: &vt100::Screen, key: &ObjectKey, phase: &str) -> bool {
     screen.rows(0, WIDTH / 2).any(|row| {
-        row.contains(&key.name) && row.contains(key.context.as_str()) && row.contains(phase)
+        row.contains(key.name.as_str()) && row.contains(key.context.as_str()) && row.contains(phase)
     })
 }
 
@@ -74,7 +74,7 @@ pub fn measure(
 ) -> eyre::Result<Reaction> {
     let api = runtime.block_on(rollouts(kubeconfig, key))?;
     let (tx, seen) = mpsc::channel();
-    let watch = runtime.spawn(watch_paused(api.clone(), key.name.clone(), tx));
+    let watch = runtime.spawn(watch_paused(api.clone(), key.name.to_string(), tx));
     // Esc alone (clearing the filter), not taken with `/` as alt-/.
     cockpit.type_keys("\x1b")?;
     cockpit.settle(Duration::from_millis(300), Duration::from_secs(5));

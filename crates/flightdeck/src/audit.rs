@@ -72,7 +72,7 @@ impl Entry {
             user: user.to_string(),
             context: rollout.key.context.to_string(),
             namespace: rollout.key.namespace.to_string(),
-            name: rollout.key.name.clone(),
+            name: rollout.key.name.to_string(),
             action: action.to_string(),
             before: state_before(rollout),
             outcome: EntryState::Pending,

@@ -75,7 +75,9 @@ impl History {
             self.workloads.capacity() * (size_of::<ObjectKey>() + size_of::<Vec<Deploy>>() + 1);
         for (key, list) in &self.workloads {
             // The key's context and namespace are interned, shared with the whole fleet.
-            bytes += text(&key.name);
+            if key.name.is_heap_allocated() {
+                bytes += key.name.capacity();
+            }
             bytes += list.capacity() * size_of::<Deploy>();
             for d in list {
                 let id = &d.id;

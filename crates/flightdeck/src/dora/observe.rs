@@ -46,7 +46,7 @@ fn id_of(key: &ObjectKey, hash: &str, revision: u64) -> DeployId {
     DeployId {
         context: key.context.to_string(),
         namespace: key.namespace.to_string(),
-        name: key.name.clone(),
+        name: key.name.to_string(),
         hash: hash.to_string(),
         revision,
     }

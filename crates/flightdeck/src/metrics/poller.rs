@@ -150,7 +150,7 @@ mod tests {
 
         fn read<'a>(&'a self, target: &'a Target) -> BoxFuture<'a, RolloutReading> {
             let definition = &Preset::Argo.metrics(None)[0];
-            let versions = if self.failing.contains(&target.key.name) {
+            let versions = if self.failing.iter().any(|f| *f == target.key.name) {
                 Err("execution: query timed out".to_string())
             } else {
                 Ok(PerVersion::default())

@@ -297,7 +297,7 @@ fn variables(
                 .to_string(),
         ),
         ("namespace", target.key.namespace.to_string()),
-        ("rollout", target.key.name.clone()),
+        ("rollout", target.key.name.to_string()),
         ("hash", hash.to_string()),
         ("version", hash.to_string()),
         ("service", format!("{}-{role}", target.key.name)),

@@ -104,7 +104,7 @@ pub fn radius(
     measured: Option<(f64, f64)>,
 ) -> BlastRadius {
     let canary = rollout.flagger.as_deref();
-    let target = canary.map_or(rollout.key.name.clone(), |c| c.target.clone());
+    let target = canary.map_or_else(|| rollout.key.name.to_string(), |c| c.target.clone());
     let w = rollout.actual_weight.min(100);
     let (primary_pods, canary_pods) = (rollout.replicas.desired, rollout.replicas.updated);
     let (share_after, pods_after, replaced, note) = match action {

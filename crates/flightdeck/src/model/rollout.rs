@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use std::sync::Arc;
 
 use super::Step;
-use super::text::{Text, interned};
+use super::text::{Name, Text, interned};
 use super::verdict::Outcome;
 use super::workload::{DeploymentDetail, FlaggerCanary, Workload};
 
@@ -17,11 +17,11 @@ pub struct ObjectKey {
     /// Interned: a fleet has a handful of contexts and namespaces.
     pub context: Text,
     pub namespace: Text,
-    pub name: String,
+    pub name: Name,
 }
 
 impl ObjectKey {
-    pub fn new(context: &str, namespace: &str, name: impl Into<String>) -> Self {
+    pub fn new(context: &str, namespace: &str, name: impl Into<Name>) -> Self {
         Self {
             context: interned(context),
             namespace: interned(namespace),

@@ -94,7 +94,7 @@ pub fn replica_set(owner: &Rollout, hash: &str, revision: u64, replicas: u32) ->
     let key = &owner.key;
     ReplicaSet {
         key: ObjectKey::new(&key.context, &key.namespace, format!("{}-{hash}", key.name)),
-        owner: Some(key.name.clone()),
+        owner: Some(key.name.to_string()),
         hash: hash.to_string(),
         revision: Some(revision),
         images: vec![format!(

@@ -10,6 +10,9 @@ use std::collections::HashSet;
 use std::sync::{Arc, LazyLock, Mutex};
 
 pub use arcstr::ArcStr as Text;
+/// An object's name or a template hash: kept inline up to 24 bytes (most names
+/// and every hash), so the many copies of a key allocate nothing.
+pub use compact_str::CompactString as Name;
 
 use super::Step;
 

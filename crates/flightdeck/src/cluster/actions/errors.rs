@@ -21,7 +21,7 @@ impl Site {
         Site {
             context: key.context.to_string(),
             namespace: key.namespace.to_string(),
-            name: key.name.clone(),
+            name: key.name.to_string(),
             user: user.to_string(),
             server: server.to_string(),
         }

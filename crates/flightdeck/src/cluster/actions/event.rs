@@ -21,7 +21,7 @@ pub fn event(
         api_version: Some("argoproj.io/v1alpha1".into()),
         kind: Some("Rollout".into()),
         namespace: Some(key.namespace.to_string()),
-        name: Some(key.name.clone()),
+        name: Some(key.name.to_string()),
         uid: text(&rollout["metadata"]["uid"]),
         resource_version: text(&rollout["metadata"]["resourceVersion"]),
         ..ObjectReference::default()

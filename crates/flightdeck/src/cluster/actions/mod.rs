@@ -245,7 +245,7 @@ impl Connection {
                     &key.namespace,
                     &ApiResource::erase::<k8s_openapi::api::apps::v1::ReplicaSet>(&()),
                 ),
-                name: key.name.clone(),
+                name: key.name.to_string(),
             };
             let sent = execute::run(&api, action, &site, Timestamp::now()).await?;
             let mut event_error = None;

@@ -125,8 +125,8 @@ mod tests {
         match event {
             ClusterEvent::ReplicaSet(
                 Change::Relisted { items, .. } | Change::Listing { items, .. },
-            ) => items.iter().map(|rs| rs.key.name.clone()).collect(),
-            ClusterEvent::ReplicaSet(Change::Applied(rs)) => vec![rs.key.name.clone()],
+            ) => items.iter().map(|rs| rs.key.name.to_string()).collect(),
+            ClusterEvent::ReplicaSet(Change::Applied(rs)) => vec![rs.key.name.to_string()],
             other => panic!("not a ReplicaSet change: {other:?}"),
         }
     }
