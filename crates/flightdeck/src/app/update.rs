@@ -98,8 +98,8 @@ pub fn update(state: &mut State, event: Event) -> Reaction {
             record(dora::observe(state, touch))
         }
         Event::Ledger(event) => {
-            dora::on_ledger(state, event);
-            Reaction::redraw()
+            let facts = dora::on_ledger(state, event);
+            record(facts)
         }
         Event::Terminate => Reaction::effect(Effect::Quit),
         Event::ActionSent {
@@ -126,8 +126,10 @@ pub fn update(state: &mut State, event: Event) -> Reaction {
                 state.metrics.insert(update.key.clone(), update.report);
                 // A verdict that turns FAIL moves its rollout up the fleet.
                 if rank(state) != before {
-                    state.reorder.moved(update.key);
+                    state.reorder.moved(update.key.clone());
                 }
+                // A new verdict is a mark on the deploy it judges.
+                return record(dora::observe(state, dora::Touch::One(update.key)));
             }
             Reaction::redraw()
         }

@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::model::ObjectKey;
+use crate::model::{ObjectKey, Workload};
 
 /// What identifies a deploy: where the workload is, and which pod template at which
 /// revision (an undo brings an old template back under a new revision: a new deploy).
@@ -12,10 +12,16 @@ use crate::model::ObjectKey;
 pub struct DeployId {
     pub context: String,
     pub namespace: String,
+    /// Part of the identity: a Rollout and a Canary may share a namespace and a name.
+    /// (Absent from the ledgers of schema 1, which held Rollouts only.)
+    #[serde(default)]
+    pub kind: WorkloadKind,
     pub name: String,
-    /// `rollouts-pod-template-hash`.
+    /// `rollouts-pod-template-hash` of a Rollout, `pod-template-hash` of a
+    /// Deployment, the `lastAppliedSpec` of a Canary.
     pub hash: String,
-    /// `rollout.argoproj.io/revision`.
+    /// `rollout.argoproj.io/revision`, `deployment.kubernetes.io/revision` (of a
+    /// Canary's target).
     pub revision: u64,
 }
 
@@ -30,17 +36,34 @@ impl DeployId {
 }
 
 /// What kind of workload was deployed (a byte, not a string: there are many deploys).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub enum WorkloadKind {
     /// An Argo Rollout.
     #[default]
     Rollout,
+    /// A Flagger Canary (its target Deployment's revisions).
+    Canary,
+    /// A plain Deployment.
+    Deployment,
 }
 
 impl WorkloadKind {
+    /// As Kubernetes names the kind (and the ledger's `kind` column holds it).
     pub fn label(self) -> &'static str {
         match self {
             WorkloadKind::Rollout => "Rollout",
+            WorkloadKind::Canary => "Canary",
+            WorkloadKind::Deployment => "Deployment",
+        }
+    }
+
+    pub fn of(workload: Workload) -> WorkloadKind {
+        match workload {
+            Workload::ArgoRollout => WorkloadKind::Rollout,
+            Workload::FlaggerCanary => WorkloadKind::Canary,
+            Workload::Deployment => WorkloadKind::Deployment,
         }
     }
 }
@@ -110,13 +133,24 @@ pub struct ActionMark {
     pub action: String,
 }
 
+/// A verdict the deploy had from a moment on: its outcome and the metrics that
+/// decided it. A new mark only when either changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerdictMark {
+    pub at: Timestamp,
+    /// `PASS`, `MARGINAL`, `FAIL`.
+    pub outcome: String,
+    /// The deciding metrics, `error rate, latency p99` (empty for a pass).
+    #[serde(default)]
+    pub deciding: String,
+}
+
 /// One deploy. Every field merges (see [`Deploy::merge`]) so that facts from the
 /// cluster's history, the watches and the audit trail, in any order and any number
 /// of times, make the same record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Deploy {
     pub id: DeployId,
-    pub kind: WorkloadKind,
     pub images: Vec<String>,
     pub started: Timestamp,
     /// When the change was committed (from the pod template's annotation).
@@ -137,11 +171,16 @@ pub struct Deploy {
     pub request_rate: Option<f64>,
     /// The latest verdict on it: `PASS`, `FAIL 33/100`, ...
     pub verdict: Option<String>,
+    /// Every verdict it had, oldest first (none in ledgers of schema 1).
+    #[serde(default)]
+    pub verdicts: Vec<VerdictMark>,
     pub actions: Vec<ActionMark>,
 }
 
 /// Marks kept per deploy: a canary's steps, not every reading.
 const TRAFFIC_MARKS: usize = 64;
+/// Verdict transitions kept per deploy: the first and the latest ones.
+const VERDICT_MARKS: usize = 32;
 
 fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
     match (a, b) {
@@ -155,7 +194,6 @@ impl Deploy {
     pub fn new(id: DeployId, started: Timestamp) -> Deploy {
         Deploy {
             id,
-            kind: WorkloadKind::Rollout,
             images: Vec::new(),
             started,
             commit: None,
@@ -167,6 +205,7 @@ impl Deploy {
             traffic: Vec::new(),
             request_rate: None,
             verdict: None,
+            verdicts: Vec::new(),
             actions: Vec::new(),
         }
     }
@@ -222,6 +261,22 @@ impl Deploy {
         }
         if other.verdict.is_some() {
             self.verdict.clone_from(&other.verdict);
+        }
+        for mark in &other.verdicts {
+            if !self.verdicts.contains(mark) {
+                self.verdicts.push(mark.clone());
+            }
+        }
+        self.verdicts
+            .sort_by(|a, b| (a.at, &a.outcome, &a.deciding).cmp(&(b.at, &b.outcome, &b.deciding)));
+        self.verdicts.dedup_by(|later, first| later.at == first.at);
+        // The same verdict seen again is no transition.
+        self.verdicts.dedup_by(|later, first| {
+            (&later.outcome, &later.deciding) == (&first.outcome, &first.deciding)
+        });
+        if self.verdicts.len() > VERDICT_MARKS {
+            let extra = self.verdicts.len() - VERDICT_MARKS;
+            self.verdicts.drain(1..=extra);
         }
         for action in &other.actions {
             if !self.actions.contains(action) {
@@ -322,6 +377,7 @@ mod tests {
         DeployId {
             context: "eu".into(),
             namespace: "shop".into(),
+            kind: Default::default(),
             name: "checkout".into(),
             hash: format!("h{revision}"),
             revision,

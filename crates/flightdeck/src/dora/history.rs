@@ -207,6 +207,7 @@ mod tests {
         let id = DeployId {
             context: "eu".into(),
             namespace: "shop".into(),
+            kind: Default::default(),
             name: name.into(),
             hash: format!("h{revision}"),
             revision,

@@ -282,6 +282,7 @@ mod tests {
         let id = |r| DeployId {
             context: "eu".into(),
             namespace: "shop".into(),
+            kind: Default::default(),
             name: "checkout".into(),
             hash: format!("h{r}"),
             revision: r,

@@ -99,7 +99,7 @@ pub async fn record(
             .collect();
         (backends, pollers)
     });
-    state.dora.commit_annotation = dora.commit_annotation.clone();
+    state.dora.commit_annotations = dora.commit_annotations.clone();
     say(&format!(
         "watching {} into the ledger at {}",
         connection.selected().join(", "),

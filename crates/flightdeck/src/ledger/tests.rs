@@ -9,6 +9,7 @@ fn fact(name: &str, revision: u64, started: i64) -> Deploy {
     let id = DeployId {
         context: "eu".into(),
         namespace: "shop".into(),
+        kind: Default::default(),
         name: name.into(),
         hash: format!("h{revision}"),
         revision,

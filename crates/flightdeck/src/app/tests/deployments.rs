@@ -28,6 +28,7 @@ fn deployment(name: &str, desired: u32) -> Rollout {
             deadline_exceeded: false,
             restarted_at: None,
             owned: false,
+            template_annotations: Vec::new(),
         })),
         ..rollout("eu", "test", name, Phase::Healthy)
     }

@@ -167,6 +167,7 @@ fn the_ledgers_deploys_join_and_its_trouble_is_kept_to_say() {
     let id = DeployId {
         context: "eu".into(),
         namespace: "shop".into(),
+        kind: Default::default(),
         name: "gone".into(),
         hash: "h1".into(),
         revision: 1,

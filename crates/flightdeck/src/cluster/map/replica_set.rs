@@ -7,6 +7,18 @@ use crate::model::{ObjectKey, ReplicaSet, Replicas};
 use super::fields::{Field, MapError};
 use super::meta::{HASH_LABEL, Meta};
 
+/// The annotations of an object's pod template (where a commit time may be found).
+pub(super) fn template_annotations(
+    root: &Field<'_, '_>,
+) -> Result<Vec<(String, String)>, MapError> {
+    root.at(&["spec", "template", "metadata", "annotations"], |f| {
+        f.keys()?
+            .into_iter()
+            .map(|k| Ok((k.to_string(), f.with(k, |v| v.string())??)))
+            .collect::<Result<Vec<_>, MapError>>()
+    })
+}
+
 /// Maps a raw `apps/v1` ReplicaSet. It must carry Argo's
 /// `rollouts-pod-template-hash` label (the watcher selects on it).
 pub fn map_replica_set(context: &str, obj: &Value) -> Result<ReplicaSet, MapError> {
@@ -37,12 +49,7 @@ pub fn map_replica_set(context: &str, obj: &Value) -> Result<ReplicaSet, MapErro
             available: root.at(&["status", "availableReplicas"], |f| f.count_or_zero())?,
         },
         created: meta.created,
-        template_annotations: root.at(&["spec", "template", "metadata", "annotations"], |f| {
-            f.keys()?
-                .into_iter()
-                .map(|k| Ok((k.to_string(), f.with(k, |v| v.string())??)))
-                .collect::<Result<Vec<_>, MapError>>()
-        })?,
+        template_annotations: template_annotations(&root)?,
         revision_history: root
             .at(
                 &[

@@ -15,6 +15,7 @@ fn deploy(context: &str, ns: &str, name: &str, revision: u64, started: i64) -> D
     let id = DeployId {
         context: context.into(),
         namespace: ns.into(),
+        kind: Default::default(),
         name: name.into(),
         hash: format!("{name}{revision}"),
         revision,
