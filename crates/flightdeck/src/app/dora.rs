@@ -25,6 +25,20 @@ pub enum LedgerState {
     /// Cannot be used: why, naming it. The figures still count what the
     /// watches show.
     Unavailable(String),
+    /// Cannot be reached or written now: tried again after a while, what is seen
+    /// meanwhile kept in memory.
+    Retrying(Retry),
+}
+
+/// Why the ledger is tried again, when, and what waits for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retry {
+    pub why: String,
+    pub after: std::time::Duration,
+    /// Deploys kept in memory to be written.
+    pub kept: usize,
+    /// Facts about further deploys, dropped: more than memory keeps.
+    pub dropped: usize,
 }
 
 /// What the ledger's executor says.
@@ -38,6 +52,7 @@ pub enum LedgerEvent {
     },
     Unavailable(String),
     WriteFailed(String),
+    Retrying(Retry),
 }
 
 /// The DORA strip: the selected workload and the fleet.
@@ -53,6 +68,8 @@ pub struct Strip {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DoraRow {
     pub key: ObjectKey,
+    /// The kind its newest deploy was of.
+    pub kind: dora::WorkloadKind,
     pub figures: Figures,
     /// Successful deploys per week, the last `WEEKS` weeks, oldest first.
     pub weekly: Vec<u64>,
@@ -301,11 +318,13 @@ pub(super) fn on_ledger(state: &mut State, event: LedgerEvent) -> Vec<Deploy> {
             let seen = std::mem::replace(&mut state.dora.history, deploys);
             state.dora.history.absorb(seen);
             state.dora.ledger = LedgerState::Ready(at);
+            state.dora.write_error = None;
             invalidate(state);
             return observe(state, Touch::KnownFirst);
         }
         LedgerEvent::Unavailable(why) => state.dora.ledger = LedgerState::Unavailable(why),
         LedgerEvent::WriteFailed(why) => state.dora.write_error = Some(why),
+        LedgerEvent::Retrying(retry) => state.dora.ledger = LedgerState::Retrying(retry),
     }
     Vec::new()
 }
@@ -395,6 +414,7 @@ fn rows(state: &mut State) {
         .workloads()
         .map(|(key, list)| DoraRow {
             key: key.clone(),
+            kind: list.last().map(|d| d.id.kind).unwrap_or_default(),
             figures: dora::figures_of(list, period, &d.settings),
             weekly: dora::weekly(list, WEEKS, state.now, &d.settings),
         })

@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::deploy::{Deploy, Exposure};
+use super::deploy::{Deploy, Exposure, VerdictMark, WorkloadKind};
 use super::history::History;
 use crate::model::ObjectKey;
 
@@ -14,6 +14,7 @@ pub struct Change {
     pub at: Timestamp,
     #[serde(serialize_with = "key_text")]
     pub key: ObjectKey,
+    pub kind: WorkloadKind,
     pub revision: u64,
     /// `shop:v1 → shop:v2` for a deploy, the action (`abort`) for an action.
     pub what: String,
@@ -21,8 +22,30 @@ pub struct Change {
     /// A deploy's outcome so far (empty for an action).
     pub outcome: String,
     pub verdict: String,
+    /// Every verdict the deploy had, oldest first (none for an action).
+    pub verdicts: Vec<VerdictMark>,
     pub exposure: Option<Exposure>,
     pub action: bool,
+}
+
+impl Change {
+    /// The verdicts a deploy had, `PASS → FAIL score 12/100`: each transition's
+    /// outcome, the latest with its score; `short`, the earlier ones by their first
+    /// letter (`P→M→FAIL score 40/100`).
+    pub fn verdict_trail(&self, short: bool) -> String {
+        let Some((_, earlier)) = self.verdicts.split_last() else {
+            return self.verdict.clone();
+        };
+        let mut trail: Vec<&str> = earlier
+            .iter()
+            .map(|v| match short {
+                true => v.outcome.get(..1).unwrap_or_default(),
+                false => v.outcome.as_str(),
+            })
+            .collect();
+        trail.push(&self.verdict);
+        trail.join(if short { "→" } else { " → " })
+    }
 }
 
 fn key_text<S: serde::Serializer>(key: &ObjectKey, s: S) -> Result<S::Ok, S::Error> {
@@ -49,11 +72,13 @@ pub fn changes(history: &History, since: Timestamp, limit: usize) -> Vec<Change>
             rows.push(Change {
                 at: action.at,
                 key: key.clone(),
+                kind: deploy.id.kind,
                 revision: deploy.id.revision,
                 what: action.action.clone(),
                 who: action.user.clone(),
                 outcome: String::new(),
                 verdict: String::new(),
+                verdicts: Vec::new(),
                 exposure: None,
                 action: true,
             });
@@ -61,6 +86,7 @@ pub fn changes(history: &History, since: Timestamp, limit: usize) -> Vec<Change>
         rows.push(Change {
             at: deploy.started,
             key,
+            kind: deploy.id.kind,
             revision: deploy.id.revision,
             what,
             who: if who.is_empty() {
@@ -70,6 +96,7 @@ pub fn changes(history: &History, since: Timestamp, limit: usize) -> Vec<Change>
             },
             outcome: deploy.outcome().label().to_string(),
             verdict: deploy.verdict.clone().unwrap_or_default(),
+            verdicts: deploy.verdicts.clone(),
             exposure: deploy.exposure(),
             action: false,
         });

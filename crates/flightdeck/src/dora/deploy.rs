@@ -59,12 +59,14 @@ impl WorkloadKind {
         }
     }
 
-    pub fn of(workload: Workload) -> WorkloadKind {
-        match workload {
-            Workload::ArgoRollout => WorkloadKind::Rollout,
-            Workload::FlaggerCanary => WorkloadKind::Canary,
-            Workload::Deployment => WorkloadKind::Deployment,
-        }
+    /// The letter of the fleet's kind column.
+    pub fn letter(self) -> &'static str {
+        let workload = match self {
+            WorkloadKind::Rollout => Workload::ArgoRollout,
+            WorkloadKind::Canary => Workload::FlaggerCanary,
+            WorkloadKind::Deployment => Workload::Deployment,
+        };
+        workload.letter()
     }
 }
 
