@@ -290,6 +290,14 @@ impl Deploy {
         *self != before
     }
 
+    /// When it was at 100% at the latest: when seen there, else (read from the
+    /// cluster's history, where no object says) when the next revision started, for
+    /// a version that did not fail was running at 100% before it was replaced.
+    pub fn completed_by(&self) -> Option<Timestamp> {
+        self.completed
+            .or(self.superseded.filter(|_| self.failed.is_none()))
+    }
+
     /// When the bad version stopped taking traffic: its stop, else its failure.
     pub fn stop_time(&self) -> Option<Timestamp> {
         self.stopped.or(self.failed.map(|(_, at)| at))

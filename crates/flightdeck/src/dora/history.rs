@@ -84,6 +84,12 @@ impl History {
                 bytes += d.images.iter().map(text).sum::<usize>();
                 bytes += d.traffic.capacity() * size_of::<super::deploy::TrafficMark>();
                 bytes += d.verdict.as_ref().map_or(0, text);
+                bytes += d.verdicts.capacity() * size_of::<super::deploy::VerdictMark>();
+                bytes += d
+                    .verdicts
+                    .iter()
+                    .map(|v| text(&v.outcome) + text(&v.deciding))
+                    .sum::<usize>();
                 bytes += d.actions.capacity() * size_of::<super::deploy::ActionMark>();
                 bytes += d
                     .actions

@@ -407,3 +407,40 @@ fn the_exposure_of_a_failure_known_only_from_history_is_unknown_not_zero() {
         "nothing counted as zero exposure"
     );
 }
+
+#[test]
+fn history_bounds_a_deploys_end_by_the_next_revisions_start_and_no_more() {
+    // Read from the cluster's history: revision 1 replaced by revision 2 two hours
+    // after it started, rolled back to revision 3 (the old template) a day later; no
+    // object says when 1 or 3 reached 100%.
+    let mut one = deploy("cart", 1, 0);
+    one.commit = Some(t(-H));
+    one.superseded = Some(t(2 * H));
+    let mut two = deploy("cart", 2, 2 * H);
+    two.commit = Some(t(H));
+    two.superseded = Some(t(D));
+    two.failed = Some((Failure::RolledBack, t(D)));
+    let mut three = deploy("cart", 3, D);
+    three.commit = Some(t(-H));
+    let f = figures_of(&[one, two, three.clone()], week(), &Settings::default());
+    // Revision 1: at most 3 h from commit to 100%; revision 3 not known to have
+    // shipped: no lead time, and no recovery yet (never a guess).
+    assert_eq!(f.lead_time, Some(SignedDuration::from_hours(3)));
+    assert_eq!((f.succeeded, f.lead_time_unknown), (1, 0));
+    assert_eq!((f.recovery, f.unrecovered), (None, 1));
+    // Replaced in turn: 3 was at 100% by then, which bounds the recovery.
+    three.superseded = Some(t(D + 4 * H));
+    let four = deploy("cart", 4, D + 4 * H);
+    let list = [
+        deploy("cart", 1, 0),
+        {
+            let mut two = deploy("cart", 2, 2 * H);
+            two.failed = Some((Failure::RolledBack, t(D)));
+            two
+        },
+        three,
+        four,
+    ];
+    let f = figures_of(&list, week(), &Settings::default());
+    assert_eq!(f.recovery, Some(SignedDuration::from_hours(4)));
+}
