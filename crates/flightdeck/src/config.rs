@@ -521,4 +521,58 @@ mod tests {
             "{err}"
         );
     }
+
+    /// The commit time's annotations, tried in order; a list that cannot be right is
+    /// said with its file and line.
+    #[test]
+    fn commit_time_annotations_are_a_checked_list_with_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        let load = || load_from(Some(&file), Some(dir.path()), TermProfile::Ansi256);
+        std::fs::write(&file, "").unwrap();
+        assert_eq!(
+            load().unwrap().dora.commit_annotations,
+            ["flightdeck.io/commit-time", "dora/commitTimestamp"]
+        );
+        std::fs::write(
+            &file,
+            "[dora]\ncommit_time_annotations = [\"ci.example.com/committed-at\", \"flightdeck.io/commit-time\"]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            load().unwrap().dora.commit_annotations,
+            ["ci.example.com/committed-at", "flightdeck.io/commit-time"]
+        );
+        std::fs::write(
+            &file,
+            "\n[dora]\nfix_forward = \"1h\"\ncommit_time_annotations = []\n",
+        )
+        .unwrap();
+        let err = load().unwrap_err().to_string();
+        assert!(err.starts_with(&file.display().to_string()), "{err}");
+        assert!(
+            err.contains(
+                "line 4: [dora] commit_time_annotations = []: name at least one annotation"
+            ),
+            "{err}"
+        );
+        std::fs::write(
+            &file,
+            "[dora]\ncommit_time_annotations = [\"commit time\"]\n",
+        )
+        .unwrap();
+        let err = load().unwrap_err().to_string();
+        assert!(
+            err.contains("line 2: [dora] commit_time_annotations = [\"commit time\"]: \"commit time\" is not an annotation key"),
+            "{err}"
+        );
+        std::fs::write(&file, "[dora]\ncommit_time_annotation = \"x\"\n").unwrap();
+        let err = load().unwrap_err().to_string();
+        assert!(
+            err.contains("line 2") && err.contains("unknown field"),
+            "{err}"
+        );
+        assert!(is_annotation_key("dora/commitTimestamp") && is_annotation_key("built-at"));
+        assert!(!is_annotation_key("Flightdeck.io/x") && !is_annotation_key("a/-b"));
+    }
 }
