@@ -77,6 +77,7 @@ pub fn apply(store: &Store, change: Change, now: Timestamp) {
                 "AnalysisTemplate" => ANALYSIS_TEMPLATES,
                 "Canary" => crate::discovery::CANARIES,
                 "Deployment" => crate::discovery::DEPLOYMENTS,
+                "ReplicaSet" => crate::discovery::REPLICASETS,
                 _ => ROLLOUTS,
             };
             store.create(resource, object, now).map(|_| ())

@@ -12,7 +12,7 @@ use crate::dora::{
     self, Deploy, Figures, History, Observation, Settings, Trends, VerdictMark, Window,
 };
 use crate::metrics::RolloutMetricsReport;
-use crate::model::{ObjectKey, Outcome as VerdictOutcome, RolloutAction, Workload};
+use crate::model::{ObjectKey, Outcome as VerdictOutcome, ReplicaSet, RolloutAction, Workload};
 
 /// Where the ledger stands, as the strip says it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -269,13 +269,55 @@ pub(super) fn observe(state: &mut State, touch: Touch) -> Vec<Deploy> {
         if let Some(now_at) = now_at {
             state.dora.seen.insert(key, now_at);
         }
-        for fact in facts {
-            if let Some(now) = state.dora.history.merge(fact) {
-                changed.push(now.clone());
-            }
+        merge(state, facts, &mut changed);
+    }
+    changed
+}
+
+/// Merge facts in; the deploys they changed, as they now stand, join `changed`.
+fn merge(state: &mut State, facts: Vec<Deploy>, changed: &mut Vec<Deploy>) {
+    for fact in facts {
+        if let Some(now) = state.dora.history.merge(fact) {
+            changed.push(now.clone());
+            state.dora.dirty = true;
         }
     }
-    state.dora.dirty |= !changed.is_empty();
+}
+
+/// The Deployments' ReplicaSets listed in `context`: the revisions each plain
+/// Deployment keeps (a Canary's target has its deploys from the Canary).
+pub(super) fn on_deployment_history(
+    state: &mut State,
+    context: &str,
+    sets: Vec<ReplicaSet>,
+) -> Vec<Deploy> {
+    let mut by_owner: HashMap<ObjectKey, Vec<ReplicaSet>> = HashMap::new();
+    for set in sets {
+        if let Some(owner) = &set.owner {
+            let key = ObjectKey::new(context, &set.key.namespace, owner.clone());
+            by_owner.entry(key).or_default().push(set);
+        }
+    }
+    let mut changed = Vec::new();
+    for (key, sets) in by_owner {
+        let Some(deployment) = state
+            .rollouts
+            .get(&key)
+            .filter(|r| r.workload == Workload::Deployment)
+        else {
+            continue;
+        };
+        let facts = dora::deployment_history(&Observation {
+            rollout: deployment,
+            replica_sets: &sets,
+            target: None,
+            live: None,
+            commit_annotations: &state.dora.commit_annotations,
+            verdict: None,
+            request_rate: None,
+        });
+        merge(state, facts, &mut changed);
+    }
     changed
 }
 

@@ -1,12 +1,13 @@
 //! What a plain Deployment says about its deploys: one per revision
 //! (`deployment.kubernetes.io/revision`), its hash that of the ReplicaSet the
 //! `Progressing` condition names (the controller names each `<deployment>-<hash>`).
-//! The Deployment keeps no times of its own but that condition's: a deploy is known
-//! from when the watch sees the revision change, and the condition's
-//! `NewReplicaSetAvailable` says when a known one completed while no one watched.
+//! Its ReplicaSets, read once at start, give the revisions it still keeps, each with
+//! its creation time; after that a deploy is known from when the watch sees the
+//! revision change, and the condition's `NewReplicaSetAvailable` says when a known
+//! one completed while no one watched.
 
 use super::deploy::{Deploy, TrafficMark, WorkloadKind};
-use super::observe::{Observation, commit_time, id_of, replaced};
+use super::observe::{Observation, commit_time, id_of, replaced, revisions};
 use crate::model::Phase;
 
 /// The pod-template hash in `ReplicaSet "web-7c9f8d6b5" is progressing.`
@@ -15,6 +16,43 @@ fn named_hash<'a>(message: &'a str, deployment: &str) -> Option<&'a str> {
     name.strip_prefix(deployment)?
         .strip_prefix('-')
         .filter(|h| !h.is_empty())
+}
+
+/// Complete (every desired replica updated and available): seen so now, or when the
+/// `Progressing` condition last said `NewReplicaSetAvailable`.
+fn complete(o: &Observation<'_>, deploy: &mut Deploy) {
+    deploy.completed = o.live.or_else(|| {
+        o.rollout
+            .conditions
+            .iter()
+            .find(|c| c.kind == "Progressing" && c.reason == "NewReplicaSetAvailable")
+            .and_then(|c| c.since)
+    });
+    deploy.peak_weight = 100;
+    if let Some(done) = deploy.completed {
+        deploy.traffic.push(TrafficMark {
+            at: done,
+            weight: 100,
+            step: None,
+        });
+    }
+}
+
+/// The facts about every revision the Deployment's ReplicaSets still show (the
+/// cluster's history, read once at start), as a Rollout's are read: created, rolled
+/// back (`deployment.kubernetes.io/revision-history`), superseded; the newest
+/// complete when the Deployment is.
+pub fn deployment_history(o: &Observation<'_>) -> Vec<Deploy> {
+    let (mut deploys, newest) = revisions(o, WorkloadKind::Deployment);
+    let current = deploys
+        .last_mut()
+        .filter(|d| Some(d.id.revision) == newest && newest == o.rollout.revision);
+    if let Some(current) = current
+        && o.rollout.phase == Phase::Healthy
+    {
+        complete(o, current);
+    }
+    deploys
 }
 
 /// The facts about the Deployment's deploy now (and the one it replaced). `before`:
@@ -56,20 +94,7 @@ pub fn deployment_deploys(
         .as_ref()
         .and_then(|d| commit_time(&d.template_annotations, o.commit_annotations));
     if rollout.phase == Phase::Healthy {
-        // Complete: every desired replica updated and available.
-        deploy.completed = o.live.or_else(|| {
-            progressing
-                .filter(|c| c.reason == "NewReplicaSetAvailable")
-                .and_then(|c| c.since)
-        });
-        deploy.peak_weight = 100;
-        if let Some(done) = deploy.completed {
-            deploy.traffic.push(TrafficMark {
-                at: done,
-                weight: 100,
-                step: None,
-            });
-        }
+        complete(o, &mut deploy);
     } else {
         // Its share while rolling: updated of desired replicas.
         let r = rollout.replicas;

@@ -24,7 +24,7 @@ pub use deploy::{
     ActionMark, Deploy, DeployId, Exposure, Failure, Outcome, TrafficMark, VerdictMark,
     WorkloadKind,
 };
-pub use deployment::deployment_deploys;
+pub use deployment::{deployment_deploys, deployment_history};
 pub use figures::{
     By, Figures, Period, Settings, Trend, Trends, Window, figures_by, figures_of, fleet, trends,
     weekly,

@@ -102,8 +102,10 @@ pub(super) fn replaced(known: &[Deploy], new: &Deploy) -> Option<Deploy> {
     Some(fact)
 }
 
-/// The facts about every deploy the rollout's ReplicaSets still show.
-pub fn deploys_of(o: &Observation<'_>) -> Vec<Deploy> {
+/// The deploys the ReplicaSets show, in revision order, with their starts (an undo's
+/// as bounded by the revision before it), the rollbacks their revision-history
+/// records, and when each was superseded; and the newest revision.
+pub(super) fn revisions(o: &Observation<'_>, kind: WorkloadKind) -> (Vec<Deploy>, Option<u64>) {
     let rollout = o.rollout;
     let key = &rollout.key;
     let mut sets: Vec<&ReplicaSet> = o
@@ -124,8 +126,7 @@ pub fn deploys_of(o: &Observation<'_>) -> Vec<Deploy> {
         let mut started = created;
         if let Some(&old) = rs.revision_history.iter().max() {
             for &held in &rs.revision_history {
-                let mut earlier =
-                    Deploy::new(id_of(key, WorkloadKind::Rollout, &rs.hash, held), created);
+                let mut earlier = Deploy::new(id_of(key, kind, &rs.hash, held), created);
                 earlier.images.clone_from(&rs.images);
                 deploys.push(earlier);
             }
@@ -149,10 +150,7 @@ pub fn deploys_of(o: &Observation<'_>) -> Vec<Deploy> {
                 undone.failed = Some((Failure::RolledBack, started));
             }
         }
-        let mut deploy = Deploy::new(
-            id_of(key, WorkloadKind::Rollout, &rs.hash, revision),
-            started,
-        );
+        let mut deploy = Deploy::new(id_of(key, kind, &rs.hash, revision), started);
         deploy.images.clone_from(&rs.images);
         deploy.commit = commit_time(&rs.template_annotations, o.commit_annotations);
         deploys.push(deploy);
@@ -164,6 +162,13 @@ pub fn deploys_of(o: &Observation<'_>) -> Vec<Deploy> {
         deploys[i - 1].superseded = Some(next);
     }
     let newest = sets.last().and_then(|rs| rs.revision);
+    (deploys, newest)
+}
+
+/// The facts about every deploy the rollout's ReplicaSets still show.
+pub fn deploys_of(o: &Observation<'_>) -> Vec<Deploy> {
+    let rollout = o.rollout;
+    let (mut deploys, newest) = revisions(o, WorkloadKind::Rollout);
     for deploy in &mut deploys {
         let is = |h: &Option<String>| h.as_deref() == Some(deploy.id.hash.as_str());
         let current = Some(deploy.id.revision) == newest;

@@ -187,3 +187,76 @@ fn a_deploy_the_ledger_knew_is_finished_from_the_objects_when_the_ledger_answers
     assert_eq!(facts[0].outcome(), Outcome::Succeeded);
     assert_eq!(facts[0].completed, Some(at(-60)), "the condition's time");
 }
+
+/// A ReplicaSet of the Deployment `owner`, as the Deployment controller made it.
+fn set_of(owner: &str, revision: u64, created: i64) -> crate::model::ReplicaSet {
+    crate::model::ReplicaSet {
+        key: ObjectKey::new("eu", "test", format!("{owner}-h{revision}")),
+        owner: Some(owner.into()),
+        hash: format!("h{revision}"),
+        revision: Some(revision),
+        images: vec![format!("{owner}:v{revision}")],
+        replicas: Replicas::default(),
+        created: Some(at(created)),
+        template_annotations: vec![("flightdeck.io/commit-time".into(), "1789990000".into())],
+        revision_history: Vec::new(),
+    }
+}
+
+#[test]
+fn a_plain_deployments_replica_sets_give_its_revision_history_and_a_canarys_target_none() {
+    let mut s = state();
+    let mut target = deployment("podinfo", 3, 4);
+    target.deployment.as_mut().unwrap().owned = true;
+    let listed = Change::Relisted {
+        context: "eu".into(),
+        namespace: None,
+        items: vec![deployment("web", 7, 4), target],
+    };
+    deployment_event(&mut s, listed);
+    update(
+        &mut s,
+        Event::Cluster(ClusterEvent::Canary(Change::Applied(Box::new(
+            flagger_canary(FlaggerPhase::Succeeded, 0),
+        )))),
+    );
+    let sets = vec![
+        set_of("web", 5, -3_000),
+        set_of("web", 7, -1_000),
+        set_of("web", 6, -2_000),
+        set_of("podinfo", 3, -500),
+    ];
+    let out = update(
+        &mut s,
+        Event::Cluster(ClusterEvent::DeploymentHistory {
+            context: "eu".into(),
+            sets,
+        }),
+    );
+    let mut facts = recorded(&out);
+    facts.sort_by_key(|d| d.id.revision);
+    assert!(
+        facts
+            .iter()
+            .all(|d| d.id.name == "web" && d.id.kind == WorkloadKind::Deployment)
+    );
+    assert_eq!(
+        facts.iter().map(|d| d.id.revision).collect::<Vec<_>>(),
+        [5, 6, 7]
+    );
+    assert_eq!(facts[0].started, at(-3_000));
+    assert_eq!(facts[0].superseded, Some(at(-2_000)));
+    assert_eq!(facts[0].commit, Some(at(-10_000)));
+    // The current revision, complete when its condition says.
+    assert_eq!(
+        (facts[2].outcome(), facts[2].completed),
+        (Outcome::Succeeded, Some(at(-60)))
+    );
+    // The Deployment's own list again finds the same deploy, not another.
+    let again = Change::Relisted {
+        context: "eu".into(),
+        namespace: None,
+        items: vec![deployment("web", 7, 4)],
+    };
+    assert!(deployment_event(&mut s, again).is_empty());
+}

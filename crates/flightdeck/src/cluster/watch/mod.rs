@@ -21,6 +21,7 @@ use kube::api::{Api, ListParams, PostParams};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+mod history;
 mod kind;
 mod relay;
 mod streamed;
@@ -196,13 +197,21 @@ async fn watch_scope(
     may_narrow: bool,
 ) -> End {
     let (listed, rollouts_listed) = oneshot::channel();
+    let (canaries, canaries_listed) = oneshot::channel();
+    let (deployments, deployments_listed) = oneshot::channel();
     let rollouts = watch_kind::<Rollout>(scope, events.clone(), Some(listed), may_narrow);
     let others = async {
         futures::join!(
             // Beside the rollouts, not after them: a cluster may run Flagger (or plain
             // Deployments) without Argo.
-            watch_kind::<watched::FlaggerCanary>(scope, events.clone(), None, false),
-            watch_kind::<watched::Deployment>(scope, events.clone(), None, false),
+            watch_kind::<watched::FlaggerCanary>(scope, events.clone(), Some(canaries), false),
+            watch_kind::<watched::Deployment>(scope, events.clone(), Some(deployments), false),
+            async {
+                // Once it is known which Deployments are a Canary's.
+                if canaries_listed.await.is_ok() && deployments_listed.await.is_ok() {
+                    history::deployment_history(scope, events).await;
+                }
+            },
             async {
                 if rollouts_listed.await.is_ok() {
                     futures::join!(
