@@ -423,6 +423,30 @@ mod tests {
     }
 
     #[test]
+    fn verdict_transitions_merge_in_any_order_without_repeats() {
+        let mark = |second, outcome: &str| VerdictMark {
+            at: t(second),
+            outcome: outcome.into(),
+            deciding: String::new(),
+        };
+        let mut a = Deploy::new(id(1), t(0));
+        a.verdicts = vec![mark(10, "PASS"), mark(30, "FAIL")];
+        let mut b = Deploy::new(id(1), t(0));
+        b.verdicts = vec![mark(20, "PASS"), mark(40, "PASS")];
+        let mut ab = a.clone();
+        ab.merge(&b);
+        let mut ba = b.clone();
+        ba.merge(&a);
+        assert_eq!(ab, ba);
+        // PASS at 20 repeats PASS at 10; PASS at 40 follows the FAIL: a transition.
+        assert_eq!(
+            ab.verdicts,
+            [mark(10, "PASS"), mark(30, "FAIL"), mark(40, "PASS")]
+        );
+        assert!(!ab.merge(&b), "merged twice, nothing new");
+    }
+
+    #[test]
     fn exposure_integrates_the_traffic_until_the_stop() {
         let mut d = Deploy::new(id(1), t(0));
         d.traffic = vec![

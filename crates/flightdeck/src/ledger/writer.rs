@@ -209,3 +209,38 @@ fn lost(kept: &Kept) {
         tracing::warn!("ledger: {lost} deploys' facts could not be written before the end");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dora::WorkloadKind;
+
+    fn fact(revision: u64, weight: u32) -> Deploy {
+        let id = DeployId {
+            context: "eu".into(),
+            namespace: "shop".into(),
+            kind: WorkloadKind::Deployment,
+            name: "web".into(),
+            hash: format!("h{revision}"),
+            revision,
+        };
+        let mut d = Deploy::new(id, Timestamp::from_second(1_800_000_000).unwrap());
+        d.peak_weight = weight;
+        d
+    }
+
+    #[test]
+    fn what_waits_for_the_ledger_is_merged_per_deploy_and_bounded() {
+        let mut kept = Kept::default();
+        kept.add(vec![fact(1, 10), fact(1, 40), fact(2, 5)]);
+        assert_eq!((kept.deploys.len(), kept.dropped), (2, 0));
+        assert_eq!(kept.deploys[&fact(1, 0).id].peak_weight, 40);
+        kept.add((3..KEPT_MAX as u64 + 3).map(|r| fact(r, 1)).collect());
+        assert_eq!((kept.deploys.len(), kept.dropped), (KEPT_MAX, 2));
+        // A deploy already kept still takes its facts.
+        kept.add(vec![fact(2, 90)]);
+        assert_eq!(kept.deploys[&fact(2, 0).id].peak_weight, 90);
+        assert_eq!(kept.take().len(), KEPT_MAX);
+        assert!(kept.deploys.is_empty());
+    }
+}
