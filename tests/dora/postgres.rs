@@ -32,6 +32,21 @@ fn location(pg: &Postgres) -> Location {
     }
 }
 
+/// The deploys the ledger holds (none while it cannot be read).
+fn rows(config: &postgres::Config) -> i64 {
+    // The blocking client makes a runtime of its own: not on a runtime's thread.
+    let asked = config.clone();
+    std::thread::spawn(move || {
+        asked
+            .connect(postgres::NoTls)
+            .ok()
+            .and_then(|mut c| c.query_one("SELECT count(*) FROM deploys", &[]).ok())
+            .map_or(0, |r| r.get(0))
+    })
+    .join()
+    .unwrap()
+}
+
 #[test]
 fn the_ledger_on_postgresql_merges_counts_once_and_refuses_a_newer_schema() {
     let pg = Postgres::start();
@@ -203,17 +218,7 @@ async fn a_recorder_writes_a_teams_postgresql_and_dora_reads_it_back() {
     let mut same_since = Instant::now();
     // Until the rows stop growing for three seconds.
     loop {
-        // The blocking client makes a runtime of its own: not on this one's thread.
-        let asked = config.clone();
-        let rows: i64 = std::thread::spawn(move || {
-            asked
-                .connect(postgres::NoTls)
-                .ok()
-                .and_then(|mut c| c.query_one("SELECT count(*) FROM deploys", &[]).ok())
-                .map_or(0, |r| r.get(0))
-        })
-        .join()
-        .unwrap();
+        let rows = rows(&config);
         if rows != last {
             last = rows;
             same_since = Instant::now();
@@ -357,16 +362,7 @@ async fn the_cockpit_tries_an_unreachable_postgresql_again_and_recovers() {
     config.password(&pg.password);
     let start = Instant::now();
     let rows = loop {
-        let asked = config.clone();
-        let rows: i64 = std::thread::spawn(move || {
-            asked
-                .connect(postgres::NoTls)
-                .ok()
-                .and_then(|mut c| c.query_one("SELECT count(*) FROM deploys", &[]).ok())
-                .map_or(0, |r| r.get(0))
-        })
-        .join()
-        .unwrap();
+        let rows = rows(&config);
         if rows > 0 || start.elapsed() > wait {
             break rows;
         }

@@ -6,8 +6,8 @@
 //! revision change, and the condition's `NewReplicaSetAvailable` says when a known
 //! one completed while no one watched.
 
-use super::deploy::{Deploy, TrafficMark, WorkloadKind};
-use super::observe::{Observation, commit_time, id_of, replaced, revisions};
+use super::deploy::{Deploy, WorkloadKind};
+use super::observe::{Observation, at_full, commit_time, id_of, replaced, revisions};
 use crate::model::Phase;
 
 /// The pod-template hash in `ReplicaSet "web-7c9f8d6b5" is progressing.`
@@ -21,21 +21,12 @@ fn named_hash<'a>(message: &'a str, deployment: &str) -> Option<&'a str> {
 /// Complete (every desired replica updated and available): seen so now, or when the
 /// `Progressing` condition last said `NewReplicaSetAvailable`.
 fn complete(o: &Observation<'_>, deploy: &mut Deploy) {
-    deploy.completed = o.live.or_else(|| {
-        o.rollout
-            .conditions
-            .iter()
-            .find(|c| c.kind == "Progressing" && c.reason == "NewReplicaSetAvailable")
-            .and_then(|c| c.since)
-    });
-    deploy.peak_weight = 100;
-    if let Some(done) = deploy.completed {
-        deploy.traffic.push(TrafficMark {
-            at: done,
-            weight: 100,
-            step: None,
-        });
-    }
+    let condition = o
+        .rollout
+        .conditions
+        .iter()
+        .find(|c| c.kind == "Progressing" && c.reason == "NewReplicaSetAvailable");
+    at_full(deploy, o.live.or_else(|| condition.and_then(|c| c.since)));
 }
 
 /// The facts about every revision the Deployment's ReplicaSets still show (the
@@ -103,16 +94,7 @@ pub fn deployment_deploys(
             desired => u32::try_from(u64::from(r.updated.min(desired)) * 100 / u64::from(desired))
                 .unwrap_or(100),
         };
-        deploy.peak_weight = weight;
-        o.verdict_on(&mut deploy);
-        deploy.request_rate = o.request_rate;
-        if let Some(now) = o.live {
-            deploy.traffic.push(TrafficMark {
-                at: now,
-                weight,
-                step: None,
-            });
-        }
+        o.under_way(&mut deploy, weight);
     }
     let mut facts: Vec<Deploy> = replaced(known, &deploy).into_iter().collect();
     facts.push(deploy);
@@ -145,8 +127,8 @@ mod observed {
 
     use super::*;
     use crate::dora::{Failure, History, Outcome};
-    use crate::model::testing::{at, rollout};
-    use crate::model::{Condition, DeploymentDetail, Replicas, Rollout, Workload};
+    use crate::model::testing::{at, rolling_update, rollout};
+    use crate::model::{Condition, Replicas, Rollout, Workload};
 
     fn web(revision: u64, hash: &str, phase: Phase, updated: u32, since: i64) -> Rollout {
         let reason = if phase == Phase::Healthy {
@@ -174,15 +156,10 @@ mod observed {
                     .into(),
                 since: Some(at(since)),
             }],
-            deployment: Some(Box::new(DeploymentDetail {
-                strategy: "RollingUpdate".into(),
-                max_surge: "25%".into(),
-                max_unavailable: "25%".into(),
-                deadline_exceeded: false,
-                restarted_at: None,
-                owned: false,
-                template_annotations: vec![("dora/commitTimestamp".into(), "1789990000".into())],
-            })),
+            deployment: Some(rolling_update(
+                false,
+                &[("dora/commitTimestamp", "1789990000")],
+            )),
             ..rollout("eu", "shop", "web", phase)
         }
     }

@@ -5,8 +5,8 @@
 //! spec, or from the `Promoted` condition (`Unknown` while an analysis runs: its
 //! transition time is when the analysis began).
 
-use super::deploy::{Deploy, Failure, TrafficMark, WorkloadKind};
-use super::observe::{Observation, commit_time, id_of, replaced};
+use super::deploy::{Deploy, Failure, WorkloadKind};
+use super::observe::{Observation, at_full, commit_time, id_of, replaced};
 use crate::model::FlaggerPhase;
 
 /// The facts about the Canary's deploy now (and the one it replaced). `before`:
@@ -52,15 +52,7 @@ pub fn canary_deploys(o: &Observation<'_>, known: &[Deploy], before: Option<&str
     match canary.phase {
         FlaggerPhase::Succeeded | FlaggerPhase::Initialized if promoted_now => {
             // Promoted: the primary runs the new spec and takes all traffic.
-            deploy.completed = when("True");
-            deploy.peak_weight = 100;
-            if let Some(done) = deploy.completed {
-                deploy.traffic.push(TrafficMark {
-                    at: done,
-                    weight: 100,
-                    step: None,
-                });
-            }
+            at_full(&mut deploy, when("True"));
         }
         FlaggerPhase::Failed => {
             // Rolled back: the canary scaled to zero, all traffic to the primary.
@@ -69,19 +61,7 @@ pub fn canary_deploys(o: &Observation<'_>, known: &[Deploy], before: Option<&str
                 deploy.stopped = Some(at);
             }
         }
-        _ if in_flight => {
-            let weight = canary.canary_weight.min(100);
-            deploy.peak_weight = weight;
-            o.verdict_on(&mut deploy);
-            deploy.request_rate = o.request_rate;
-            if let Some(now) = o.live {
-                deploy.traffic.push(TrafficMark {
-                    at: now,
-                    weight,
-                    step: None,
-                });
-            }
-        }
+        _ if in_flight => o.under_way(&mut deploy, canary.canary_weight.min(100)),
         _ => {}
     }
     let mut facts: Vec<Deploy> = replaced(known, &deploy).into_iter().collect();
@@ -95,8 +75,8 @@ mod tests {
 
     use super::*;
     use crate::dora::{History, Outcome};
-    use crate::model::testing::{at, flagger_canary, rollout};
-    use crate::model::{Condition, DeploymentDetail, Phase, Rollout, Workload};
+    use crate::model::testing::{at, flagger_canary, rolling_update, rollout};
+    use crate::model::{Condition, Phase, Rollout, Workload};
 
     /// The target Deployment `podinfo` at `revision`, with a commit time.
     fn target(revision: u64) -> Rollout {
@@ -104,18 +84,10 @@ mod tests {
             revision: Some(revision),
             images: vec![format!("podinfo:v{revision}")],
             workload: Workload::Deployment,
-            deployment: Some(Box::new(DeploymentDetail {
-                strategy: "RollingUpdate".into(),
-                max_surge: "25%".into(),
-                max_unavailable: "25%".into(),
-                deadline_exceeded: false,
-                restarted_at: None,
-                owned: true,
-                template_annotations: vec![(
-                    "flightdeck.io/commit-time".into(),
-                    "1789999000".into(),
-                )],
-            })),
+            deployment: Some(rolling_update(
+                true,
+                &[("flightdeck.io/commit-time", "1789999000")],
+            )),
             ..rollout("eu", "test", "podinfo", Phase::Healthy)
         }
     }

@@ -78,6 +78,34 @@ impl Observation<'_> {
             deploy.verdicts.push(mark.clone());
         }
     }
+
+    /// `deploy` under way with `weight` percent of the traffic: its verdict, the
+    /// request rate, and (seen live) a mark of its share now.
+    pub(super) fn under_way(&self, deploy: &mut Deploy, weight: u32) {
+        deploy.peak_weight = weight;
+        self.verdict_on(deploy);
+        deploy.request_rate = self.request_rate;
+        if let Some(now) = self.live {
+            deploy.traffic.push(TrafficMark {
+                at: now,
+                weight,
+                step: None,
+            });
+        }
+    }
+}
+
+/// `deploy` took all traffic at `at` (when known).
+pub(super) fn at_full(deploy: &mut Deploy, at: Option<Timestamp>) {
+    deploy.completed = at;
+    deploy.peak_weight = 100;
+    if let Some(done) = at {
+        deploy.traffic.push(TrafficMark {
+            at: done,
+            weight: 100,
+            step: None,
+        });
+    }
 }
 
 /// The fact that `new` ended the workload's deploy before it (of `known`, the

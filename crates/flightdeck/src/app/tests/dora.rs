@@ -23,7 +23,8 @@ fn applied_set(s: &mut State, rs: crate::model::ReplicaSet) -> Reaction {
     )
 }
 
-fn recorded(reaction: &Reaction) -> Vec<Deploy> {
+/// The facts a reaction sends to the ledger.
+pub(super) fn recorded(reaction: &Reaction) -> Vec<Deploy> {
     reaction
         .effects
         .iter()

@@ -3,10 +3,11 @@
 //! comes from its status and its target Deployment; a deploy the ledger knew is
 //! finished from what the objects show when the ledger's answer comes.
 
+use super::dora::recorded;
 use super::*;
 use crate::dora::{Deploy, Failure, Outcome, WorkloadKind};
-use crate::model::testing::{at, flagger_canary};
-use crate::model::{Condition, DeploymentDetail, FlaggerPhase, Replicas, RolloutAction, Workload};
+use crate::model::testing::{at, flagger_canary, rolling_update};
+use crate::model::{Condition, FlaggerPhase, Replicas, RolloutAction, Workload};
 
 /// The Deployment `name` in eu/test at `revision`, `updated` of 4 replicas new.
 fn deployment(name: &str, revision: u64, updated: u32) -> Rollout {
@@ -43,33 +44,13 @@ fn deployment(name: &str, revision: u64, updated: u32) -> Rollout {
                 .into(),
             since: Some(at(-60)),
         }],
-        deployment: Some(Box::new(DeploymentDetail {
-            strategy: "RollingUpdate".into(),
-            max_surge: "25%".into(),
-            max_unavailable: "25%".into(),
-            deadline_exceeded: false,
-            restarted_at: None,
-            owned: false,
-            template_annotations: Vec::new(),
-        })),
+        deployment: Some(rolling_update(false, &[])),
         ..rollout("eu", "test", name, phase)
     }
 }
 
 fn deployment_event(s: &mut State, change: Change<Rollout>) -> Vec<Deploy> {
     recorded(&update(s, Event::Cluster(ClusterEvent::Deployment(change))))
-}
-
-fn recorded(reaction: &Reaction) -> Vec<Deploy> {
-    reaction
-        .effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Record(facts) => Some(facts.clone()),
-            _ => None,
-        })
-        .flatten()
-        .collect()
 }
 
 #[test]
