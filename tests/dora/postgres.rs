@@ -136,25 +136,17 @@ fn a_wrong_password_is_an_error_that_does_not_show_it() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_recorder_whose_postgresql_is_down_tries_again_with_backoff() {
-    let fleet = flightdeck_sim::Fleet::start(flightdeck_sim::FleetOptions {
-        speed: 1e-6,
-        past: true,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let fleet = super::frozen_fleet().await;
     let home = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    std::fs::create_dir_all(home.path().join("config/flightdeck")).unwrap();
-    std::fs::write(
-        home.path().join("config/flightdeck/config.toml"),
-        format!("[ledger]\nurl = \"postgres://fd:s3cret-pw@127.0.0.1:{port}/ledger\"\n"),
-    )
-    .unwrap();
+    super::write_config(
+        home.path(),
+        &format!("[ledger]\nurl = \"postgres://fd:s3cret-pw@127.0.0.1:{port}/ledger\"\n"),
+    );
     let kubeconfig = fleet.kubeconfig_path().display().to_string();
     let mut recorder = super::Running(super::flightdeck(
         home.path(),
@@ -187,23 +179,15 @@ async fn a_recorder_whose_postgresql_is_down_tries_again_with_backoff() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_recorder_writes_a_teams_postgresql_and_dora_reads_it_back() {
     let pg = Postgres::start();
-    let fleet = flightdeck_sim::Fleet::start(flightdeck_sim::FleetOptions {
-        speed: 1e-6,
-        past: true,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let fleet = super::frozen_fleet().await;
     let home = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(home.path().join("config/flightdeck")).unwrap();
-    std::fs::write(
-        home.path().join("config/flightdeck/config.toml"),
-        format!(
+    super::write_config(
+        home.path(),
+        &format!(
             "[ledger]\nurl = \"{}\"\npassword_env = \"{PASSWORD_ENV}\"\n",
             pg.url()
         ),
-    )
-    .unwrap();
+    );
     let vars = [(PASSWORD_ENV, pg.password.as_str())];
     let kubeconfig = fleet.kubeconfig_path().display().to_string();
     let mut recorder = super::Running(super::flightdeck_with(
@@ -324,23 +308,15 @@ fn a_postgresql_ledger_of_schema_1_is_migrated_with_nothing_lost() {
 async fn the_cockpit_tries_an_unreachable_postgresql_again_and_recovers() {
     let pg = Postgres::start();
     pg.stop();
-    let fleet = flightdeck_sim::Fleet::start(flightdeck_sim::FleetOptions {
-        speed: 1e-6,
-        past: true,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let fleet = super::frozen_fleet().await;
     let home = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(home.path().join("config/flightdeck")).unwrap();
-    std::fs::write(
-        home.path().join("config/flightdeck/config.toml"),
-        format!(
+    super::write_config(
+        home.path(),
+        &format!(
             "[ledger]\nurl = \"postgres://{}:{}@127.0.0.1:{}/postgres\"\n",
             pg.user, pg.password, pg.port
         ),
-    )
-    .unwrap();
+    );
     let tmux = flightdeck_testkit::Tmux::start(120, 40, home.path());
     tmux.type_text(&format!(
         "{} --kubeconfig {} --all-contexts",

@@ -3,24 +3,14 @@
 
 use std::time::Duration;
 
-use flightdeck_sim::{Fleet, FleetOptions};
+use flightdeck_sim::Fleet;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
 use kube::discovery::ApiResource;
 
-use super::{Running, dump, flightdeck, ledger_path, settled, stderr_of};
+use super::{Running, dump, flightdeck, frozen_fleet, ledger_path, settled, stderr_of};
 
 const QUIET: Duration = Duration::from_secs(3);
 const TIMEOUT: Duration = Duration::from_secs(90);
-
-async fn frozen_fleet() -> Fleet {
-    Fleet::start(FleetOptions {
-        speed: 1e-6,
-        past: true,
-        ..FleetOptions::default()
-    })
-    .await
-    .expect("the fleet starts")
-}
 
 fn record(home: &std::path::Path, fleet: &Fleet) -> Running {
     let kubeconfig = fleet.kubeconfig_path().display().to_string();
