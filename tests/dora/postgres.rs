@@ -283,7 +283,8 @@ fn a_postgresql_ledger_of_schema_1_is_migrated_with_nothing_lost() {
             outcome: "FAIL".into(),
             deciding: "error rate".into(),
         },
-    ];
+    ]
+    .into();
     assert_eq!(ledger.record(std::slice::from_ref(&canary)).unwrap(), 1);
     let mut all = Ledger::open(&location)
         .unwrap()

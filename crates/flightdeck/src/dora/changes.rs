@@ -95,8 +95,8 @@ pub fn changes(history: &History, since: Timestamp, limit: usize) -> Vec<Change>
                 who.join(", ")
             },
             outcome: deploy.outcome().label().to_string(),
-            verdict: deploy.verdict.clone().unwrap_or_default(),
-            verdicts: deploy.verdicts.clone(),
+            verdict: deploy.verdict.as_deref().unwrap_or_default().to_string(),
+            verdicts: deploy.verdicts.as_slice().to_vec(),
             exposure: deploy.exposure(),
             action: false,
         });

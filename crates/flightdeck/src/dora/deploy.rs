@@ -2,6 +2,8 @@
 //! as the ledger keeps it.
 
 use jiff::Timestamp;
+use std::mem::size_of;
+
 use serde::{Deserialize, Serialize};
 
 use crate::model::{ObjectKey, Workload};
@@ -147,6 +149,81 @@ pub struct VerdictMark {
     pub deciding: String,
 }
 
+/// The verdict transitions a deploy had, oldest first: boxed, for most deploys (read
+/// from the cluster's history) have none, and a ledger holds millions of deploys.
+/// Serialized as the list.
+#[derive(Debug, Clone, Default)]
+pub struct Verdicts(Option<Box<Vec<VerdictMark>>>);
+
+impl Verdicts {
+    pub fn as_slice(&self) -> &[VerdictMark] {
+        self.0.as_deref().map_or(&[], Vec::as_slice)
+    }
+
+    pub fn push(&mut self, mark: VerdictMark) {
+        self.0.get_or_insert_with(Default::default).push(mark);
+    }
+
+    /// The bytes its marks take.
+    pub fn heap_bytes(&self) -> usize {
+        self.0.as_ref().map_or(0, |list| {
+            size_of::<Vec<VerdictMark>>()
+                + list.capacity() * size_of::<VerdictMark>()
+                + list
+                    .iter()
+                    .map(|v| v.outcome.capacity() + v.deciding.capacity())
+                    .sum::<usize>()
+        })
+    }
+
+    /// Fold `other`'s in: by time, one mark a moment, a repeat of the verdict before
+    /// it no transition; the first and the latest kept when there are too many.
+    fn merge(&mut self, other: &Verdicts) {
+        if other.as_slice().is_empty() {
+            return;
+        }
+        let list = self.0.get_or_insert_with(Default::default);
+        for mark in other.as_slice() {
+            if !list.contains(mark) {
+                list.push(mark.clone());
+            }
+        }
+        list.sort_by(|a, b| (a.at, &a.outcome, &a.deciding).cmp(&(b.at, &b.outcome, &b.deciding)));
+        list.dedup_by(|later, first| later.at == first.at);
+        list.dedup_by(|later, first| {
+            (&later.outcome, &later.deciding) == (&first.outcome, &first.deciding)
+        });
+        if list.len() > VERDICT_MARKS {
+            let extra = list.len() - VERDICT_MARKS;
+            list.drain(1..=extra);
+        }
+    }
+}
+
+impl From<Vec<VerdictMark>> for Verdicts {
+    fn from(list: Vec<VerdictMark>) -> Verdicts {
+        Verdicts((!list.is_empty()).then(|| Box::new(list)))
+    }
+}
+
+impl PartialEq for Verdicts {
+    fn eq(&self, other: &Verdicts) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Serialize for Verdicts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.as_slice().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Verdicts {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Verdicts, D::Error> {
+        Vec::<VerdictMark>::deserialize(d).map(Verdicts::from)
+    }
+}
+
 /// One deploy. Every field merges (see [`Deploy::merge`]) so that facts from the
 /// cluster's history, the watches and the audit trail, in any order and any number
 /// of times, make the same record.
@@ -172,10 +249,10 @@ pub struct Deploy {
     /// Requests per second to the workload (both versions) when known.
     pub request_rate: Option<f64>,
     /// The latest verdict on it: `PASS`, `FAIL 33/100`, ...
-    pub verdict: Option<String>,
+    pub verdict: Option<Box<str>>,
     /// Every verdict it had, oldest first (none in ledgers of schema 1).
     #[serde(default)]
-    pub verdicts: Vec<VerdictMark>,
+    pub verdicts: Verdicts,
     pub actions: Vec<ActionMark>,
 }
 
@@ -207,7 +284,7 @@ impl Deploy {
             traffic: Vec::new(),
             request_rate: None,
             verdict: None,
-            verdicts: Vec::new(),
+            verdicts: Verdicts::default(),
             actions: Vec::new(),
         }
     }
@@ -264,22 +341,7 @@ impl Deploy {
         if other.verdict.is_some() {
             self.verdict.clone_from(&other.verdict);
         }
-        for mark in &other.verdicts {
-            if !self.verdicts.contains(mark) {
-                self.verdicts.push(mark.clone());
-            }
-        }
-        self.verdicts
-            .sort_by(|a, b| (a.at, &a.outcome, &a.deciding).cmp(&(b.at, &b.outcome, &b.deciding)));
-        self.verdicts.dedup_by(|later, first| later.at == first.at);
-        // The same verdict seen again is no transition.
-        self.verdicts.dedup_by(|later, first| {
-            (&later.outcome, &later.deciding) == (&first.outcome, &first.deciding)
-        });
-        if self.verdicts.len() > VERDICT_MARKS {
-            let extra = self.verdicts.len() - VERDICT_MARKS;
-            self.verdicts.drain(1..=extra);
-        }
+        self.verdicts.merge(&other.verdicts);
         for action in &other.actions {
             if !self.actions.contains(action) {
                 self.actions.push(action.clone());
@@ -430,9 +492,9 @@ mod tests {
             deciding: String::new(),
         };
         let mut a = Deploy::new(id(1), t(0));
-        a.verdicts = vec![mark(10, "PASS"), mark(30, "FAIL")];
+        a.verdicts = vec![mark(10, "PASS"), mark(30, "FAIL")].into();
         let mut b = Deploy::new(id(1), t(0));
-        b.verdicts = vec![mark(20, "PASS"), mark(40, "PASS")];
+        b.verdicts = vec![mark(20, "PASS"), mark(40, "PASS")].into();
         let mut ab = a.clone();
         ab.merge(&b);
         let mut ba = b.clone();
@@ -440,7 +502,7 @@ mod tests {
         assert_eq!(ab, ba);
         // PASS at 20 repeats PASS at 10; PASS at 40 follows the FAIL: a transition.
         assert_eq!(
-            ab.verdicts,
+            ab.verdicts.as_slice(),
             [mark(10, "PASS"), mark(30, "FAIL"), mark(40, "PASS")]
         );
         assert!(!ab.merge(&b), "merged twice, nothing new");

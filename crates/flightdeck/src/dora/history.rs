@@ -83,13 +83,8 @@ impl History {
                 bytes += d.images.capacity() * size_of::<String>();
                 bytes += d.images.iter().map(text).sum::<usize>();
                 bytes += d.traffic.capacity() * size_of::<super::deploy::TrafficMark>();
-                bytes += d.verdict.as_ref().map_or(0, text);
-                bytes += d.verdicts.capacity() * size_of::<super::deploy::VerdictMark>();
-                bytes += d
-                    .verdicts
-                    .iter()
-                    .map(|v| text(&v.outcome) + text(&v.deciding))
-                    .sum::<usize>();
+                bytes += d.verdict.as_ref().map_or(0, |v| v.len());
+                bytes += d.verdicts.heap_bytes();
                 bytes += d.actions.capacity() * size_of::<super::deploy::ActionMark>();
                 bytes += d
                     .actions

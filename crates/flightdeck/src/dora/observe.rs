@@ -74,7 +74,7 @@ impl Observation<'_> {
     /// The verdict now on `deploy`, the one taking the canary's traffic.
     pub(super) fn verdict_on(&self, deploy: &mut Deploy) {
         if let Some((text, mark)) = &self.verdict {
-            deploy.verdict = Some(text.clone());
+            deploy.verdict = Some(text.as_str().into());
             deploy.verdicts.push(mark.clone());
         }
     }

@@ -346,7 +346,7 @@ fn a_live_abort_is_a_failure_stopped_when_the_canary_has_no_traffic() {
     );
     assert_eq!(d.verdict.as_deref(), Some("FAIL"));
     assert_eq!(
-        d.verdicts,
+        d.verdicts.as_slice(),
         [fail_at(at(10))],
         "the same verdict again is no transition"
     );

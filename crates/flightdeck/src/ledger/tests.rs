@@ -199,7 +199,7 @@ fn a_ledger_of_schema_1_is_migrated_with_nothing_lost() {
     let d = &old[0];
     assert_eq!(d.id.kind, crate::dora::WorkloadKind::Rollout);
     assert_eq!(d.verdict.as_deref(), Some("FAIL score 12/100"));
-    assert!(d.verdicts.is_empty());
+    assert!(d.verdicts.as_slice().is_empty());
     assert_eq!(d.failed.map(|f| f.0), Some(Failure::Aborted));
     assert_eq!(d.actions[0].user, "alice");
     // A Canary of the same namespace, name, hash and revision is a deploy of its own.

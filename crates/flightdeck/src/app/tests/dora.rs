@@ -258,6 +258,7 @@ fn each_verdict_transition_is_marked_on_the_deploy_it_judges() {
     let d = s.dora.history.of(&r.key).last().unwrap();
     let marks: Vec<(&str, jiff::Timestamp)> = d
         .verdicts
+        .as_slice()
         .iter()
         .map(|v| (v.outcome.as_str(), v.at))
         .collect();

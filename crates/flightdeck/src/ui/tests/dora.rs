@@ -62,7 +62,8 @@ fn history() -> Vec<Deploy> {
     bad.verdicts = vec![
         verdict(-H + 60, "PASS", ""),
         verdict(-H + 600, "FAIL", "error rate"),
-    ];
+    ]
+    .into();
     out.push(bad);
     // A Canary's deploy, rolled back by Flagger after its verdict turned.
     let mut canary = deploy("sim-prod-eu", "shop", "basket", 5, -3 * H);
@@ -75,7 +76,8 @@ fn history() -> Vec<Deploy> {
         verdict(-3 * H + 60, "PASS", ""),
         verdict(-3 * H + 300, "MARGINAL", "latency p99"),
         verdict(-3 * H + 600, "FAIL", "error rate"),
-    ];
+    ]
+    .into();
     out.push(canary);
     for (revision, started) in [(1, -14 * D), (2, -7 * D)] {
         let mut d = deploy("sim-prod-us", "platform", "auth", revision, started);
