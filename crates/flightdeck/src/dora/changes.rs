@@ -105,3 +105,42 @@ pub fn changes(history: &History, since: Timestamp, limit: usize) -> Vec<Change>
     rows.truncate(limit);
     rows
 }
+
+#[cfg(test)]
+mod tests {
+    use jiff::Timestamp;
+
+    use super::*;
+    use crate::dora::{DeployId, Failure};
+
+    #[test]
+    fn a_change_says_its_kind_and_every_verdict_for_scripts() {
+        let at = |s: i64| Timestamp::from_second(1_800_000_000 + s).unwrap();
+        let id = DeployId {
+            context: "eu".into(),
+            namespace: "shop".into(),
+            kind: WorkloadKind::Canary,
+            name: "basket".into(),
+            hash: "5d2a".into(),
+            revision: 4,
+        };
+        let mut d = Deploy::new(id, at(0));
+        d.failed = Some((Failure::RolledBack, at(600)));
+        d.verdict = Some("FAIL score 40/100".into());
+        let mark = |s, outcome: &str, deciding: &str| VerdictMark {
+            at: at(s),
+            outcome: outcome.into(),
+            deciding: deciding.into(),
+        };
+        d.verdicts = vec![mark(60, "PASS", ""), mark(300, "FAIL", "error rate")].into();
+        let rows = changes(&History::from_deploys([d]), at(-60), 10);
+        assert_eq!(rows[0].verdict_trail(false), "PASS → FAIL score 40/100");
+        assert_eq!(rows[0].verdict_trail(true), "P→FAIL score 40/100");
+        let json = serde_json::to_value(&rows[0]).unwrap();
+        assert_eq!(json["kind"], "Canary");
+        assert_eq!(json["key"], "eu/shop/basket");
+        assert_eq!(json["verdicts"][1]["outcome"], "FAIL");
+        assert_eq!(json["verdicts"][1]["deciding"], "error rate");
+        assert_eq!(json["verdicts"][1]["at"], "2027-01-15T08:05:00Z");
+    }
+}
