@@ -153,6 +153,10 @@ pub struct VerdictMark {
 /// from the cluster's history) have none, and a ledger holds millions of deploys.
 /// Serialized as the list.
 #[derive(Debug, Clone, Default)]
+#[expect(
+    clippy::box_collection,
+    reason = "a thin pointer: 8 bytes a deploy, not a Vec's 24, for most have no verdict"
+)]
 pub struct Verdicts(Option<Box<Vec<VerdictMark>>>);
 
 impl Verdicts {
