@@ -186,6 +186,9 @@ impl Scope<'_> {
     }
 }
 
+/// How long the Deployments' history waits for the Canaries' list.
+const CANARIES_WAITED: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The rollouts first: the fleet shows as soon as they are listed, and the
 /// larger lists of the other kinds neither compete with theirs for the link
 /// nor are held in memory at the same time. `may_narrow`: a cluster-wide
@@ -207,8 +210,10 @@ async fn watch_scope(
             watch_kind::<watched::FlaggerCanary>(scope, events.clone(), Some(canaries), false),
             watch_kind::<watched::Deployment>(scope, events.clone(), Some(deployments), false),
             async {
-                // Once it is known which Deployments are a Canary's.
-                if canaries_listed.await.is_ok() && deployments_listed.await.is_ok() {
+                // Once it is known which Deployments are a Canary's (or, when the
+                // Canaries cannot be listed, a while after the Deployments are).
+                if deployments_listed.await.is_ok() {
+                    let _ = tokio::time::timeout(CANARIES_WAITED, canaries_listed).await;
                     history::deployment_history(scope, events).await;
                 }
             },
