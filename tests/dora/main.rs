@@ -13,6 +13,24 @@ use std::time::{Duration, Instant};
 use flightdeck::dora::Deploy;
 use flightdeck::ledger::{Ledger, Location};
 
+/// The simulated fleet with its thirty days of past, its clock standing still (so
+/// that what the ledger should hold does not move while a test looks).
+pub async fn frozen_fleet() -> flightdeck_sim::Fleet {
+    flightdeck_sim::Fleet::start(flightdeck_sim::FleetOptions {
+        speed: 1e-6,
+        past: true,
+        ..Default::default()
+    })
+    .await
+    .expect("the fleet starts")
+}
+
+/// `config.toml` under `home` says `text`.
+pub fn write_config(home: &Path, text: &str) {
+    std::fs::create_dir_all(home.join("config/flightdeck")).unwrap();
+    std::fs::write(home.join("config/flightdeck/config.toml"), text).unwrap();
+}
+
 /// `flightdeck ARGS` with its files under `home`, stderr to `home/stderr`.
 pub fn flightdeck(home: &Path, args: &[&str]) -> Child {
     flightdeck_with(home, args, &[])

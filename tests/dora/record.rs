@@ -3,24 +3,14 @@
 
 use std::time::Duration;
 
-use flightdeck_sim::{Fleet, FleetOptions};
+use flightdeck_sim::Fleet;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
 use kube::discovery::ApiResource;
 
-use super::{Running, dump, flightdeck, ledger_path, settled, stderr_of};
+use super::{Running, dump, flightdeck, frozen_fleet, ledger_path, settled, stderr_of};
 
 const QUIET: Duration = Duration::from_secs(3);
 const TIMEOUT: Duration = Duration::from_secs(90);
-
-async fn frozen_fleet() -> Fleet {
-    Fleet::start(FleetOptions {
-        speed: 1e-6,
-        past: true,
-        ..FleetOptions::default()
-    })
-    .await
-    .expect("the fleet starts")
-}
 
 fn record(home: &std::path::Path, fleet: &Fleet) -> Running {
     let kubeconfig = fleet.kubeconfig_path().display().to_string();
@@ -39,6 +29,14 @@ async fn killed_and_restarted_the_recorder_loses_nothing_and_counts_nothing_twic
     let before = settled(&path, QUIET, TIMEOUT).await;
     // The demo's thirty days: hundreds of deploys, from the cluster's history alone.
     assert!(before.len() > 100, "{} deploys", before.len());
+    // Every kind: the Canaries' analyses under way, and each plain Deployment's three
+    // ReplicaSets (its revision history).
+    let of_kind = |kind: &str| {
+        let said = format!("\"kind\":\"{kind}\"");
+        before.iter().filter(|d| d.contains(&said)).count()
+    };
+    assert!(of_kind("Canary") >= 3, "{}", of_kind("Canary"));
+    assert_eq!(of_kind("Deployment"), 4 * 3);
     first.kill().unwrap(); // SIGKILL: no chance to tidy up.
     first.wait().unwrap();
     assert_eq!(dump(&path), before, "all that was written survives kill -9");

@@ -8,6 +8,17 @@ use flightdeck_testkit::Tmux;
 
 const WAIT: Duration = Duration::from_secs(60);
 
+/// `flightdeck demo` in a 120x40 terminal.
+fn demo(home: &std::path::Path) -> Tmux {
+    let tmux = Tmux::start(120, 40, home);
+    tmux.type_text(&format!(
+        "{} demo --seed 1",
+        env!("CARGO_BIN_EXE_flightdeck")
+    ));
+    tmux.press("Enter");
+    tmux
+}
+
 /// The change fail rate on the strip's line that starts with `lead`.
 fn change_fail(screen: &str, lead: &str) -> Option<f64> {
     let line = screen.lines().find(|l| l.trim_start().starts_with(lead))?;
@@ -18,12 +29,7 @@ fn change_fail(screen: &str, lead: &str) -> Option<f64> {
 #[test]
 fn the_demo_shows_dora_and_an_abort_raises_the_change_fail_rate() {
     let home = tempfile::tempdir().unwrap();
-    let tmux = Tmux::start(120, 40, home.path());
-    tmux.type_text(&format!(
-        "{} demo --seed 1",
-        env!("CARGO_BIN_EXE_flightdeck")
-    ));
-    tmux.press("Enter");
+    let tmux = demo(home.path());
     let screen = tmux.wait_for("the DORA strip", WAIT, |s| {
         s.contains("DORA 30d fleet") && change_fail(s, "DORA 30d").is_some()
     });
@@ -60,6 +66,40 @@ fn the_demo_shows_dora_and_an_abort_raises_the_change_fail_rate() {
         .find(|l| l.contains("shop/checkout"))
         .unwrap_or_default();
     assert!(newest.contains("abort"), "newest first:\n{changes}");
+    tmux.press("Escape");
+    tmux.type_text("q");
+}
+
+#[test]
+fn aborting_the_failing_flagger_canary_shows_in_the_changes_view_with_its_kind() {
+    let home = tempfile::tempdir().unwrap();
+    let tmux = demo(home.path());
+    tmux.wait_for("the DORA strip", WAIT, |s| s.contains("DORA 30d fleet"));
+    tmux.type_text("/basket");
+    tmux.press("Enter");
+    tmux.wait_for("basket's analysis", WAIT, |s| {
+        s.contains("basket · shop · sim-prod-eu · Flagger canary")
+    });
+    tmux.type_text("a");
+    tmux.wait_for("the blast radius", WAIT, |s| s.contains("abort basket?"));
+    tmux.type_text("y");
+    tmux.wait_for("aborted", WAIT, |s| s.contains("abort basket: done"));
+    tmux.press("Escape");
+    tmux.type_text("c");
+    let changes = tmux.wait_for("the Canary's abort in the changes view", WAIT, |s| {
+        s.contains("changes · last 30d")
+            && s.lines()
+                .any(|l| l.contains("F shop/basket") && l.contains("abort"))
+            && s.lines().any(|l| {
+                // Flagger rolls it back once the gate is open, maybe before the abort's
+                // answer comes: the earlier failure is the one kept.
+                l.contains("F shop/basket") && (l.contains("aborted") || l.contains("rolled back"))
+            })
+    });
+    assert!(
+        !changes.lines().any(|l| l.contains("A shop/basket")),
+        "a Canary, not a Rollout:\n{changes}"
+    );
     tmux.press("Escape");
     tmux.type_text("q");
 }

@@ -36,6 +36,7 @@ fn synthetic(now: Timestamp) -> Vec<Deploy> {
             let id = DeployId {
                 context: format!("sim-prod-{}", w % 10),
                 namespace: format!("team-{:02}", w % 50),
+                kind: Default::default(),
                 name: format!("svc-{w:05}"),
                 hash: format!("{w:x}{r:x}"),
                 revision: r as u64 + 1,

@@ -69,7 +69,7 @@ pub async fn run(
     let audit = Audit::open_default().map_err(|e| e.to_string());
     state.audit_unwritable = audit.as_ref().err().cloned();
     state.dora.settings = config.dora.figures;
-    state.dora.commit_annotation = config.dora.commit_annotation.clone();
+    state.dora.commit_annotations = config.dora.commit_annotations.clone();
     let theme = config.theme;
     let (replies, mut answers) = mpsc::unbounded_channel::<Event>();
     let ledger = open_ledger(&config.ledger, &mut state, &replies);

@@ -48,8 +48,8 @@ pub struct LedgerSettings {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DoraFile {
-    /// The pod-template annotation with the commit time.
-    commit_time_annotation: Option<String>,
+    /// The pod-template annotations that may hold the commit time, tried in order.
+    commit_time_annotations: Option<Vec<String>>,
     /// `1h`, `30m`: a redeploy this soon after a deploy reached 100% fixes it forward.
     fix_forward: Option<String>,
 }
@@ -57,14 +57,16 @@ struct DoraFile {
 /// `[dora]`, resolved.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DoraSettings {
-    pub commit_annotation: String,
+    pub commit_annotations: Vec<String>,
     pub figures: crate::dora::Settings,
 }
 
 impl Default for DoraSettings {
     fn default() -> DoraSettings {
         DoraSettings {
-            commit_annotation: crate::dora::COMMIT_TIME_ANNOTATION.to_string(),
+            commit_annotations: crate::dora::COMMIT_TIME_ANNOTATIONS
+                .map(str::to_string)
+                .to_vec(),
             figures: crate::dora::Settings::default(),
         }
     }
@@ -72,8 +74,17 @@ impl Default for DoraSettings {
 
 fn dora_settings(file: &DoraFile) -> Result<DoraSettings, String> {
     let mut settings = DoraSettings::default();
-    if let Some(annotation) = &file.commit_time_annotation {
-        settings.commit_annotation.clone_from(annotation);
+    if let Some(names) = &file.commit_time_annotations {
+        let said = format!("[dora] commit_time_annotations = {names:?}");
+        if names.is_empty() {
+            return Err(format!("{said}: name at least one annotation"));
+        }
+        if let Some(bad) = names.iter().find(|n| !is_annotation_key(n)) {
+            return Err(format!(
+                "{said}: {bad:?} is not an annotation key (prefix/name, as `flightdeck.io/commit-time`)"
+            ));
+        }
+        settings.commit_annotations.clone_from(names);
     }
     if let Some(text) = &file.fix_forward {
         let span: jiff::Span = text
@@ -84,6 +95,31 @@ fn dora_settings(file: &DoraFile) -> Result<DoraSettings, String> {
             .abs();
     }
     Ok(settings)
+}
+
+/// A Kubernetes annotation key: an optional DNS-subdomain prefix and `/`, then a
+/// name of up to 63 letters, digits, `-`, `_` or `.`, beginning and ending with a
+/// letter or digit.
+fn is_annotation_key(key: &str) -> bool {
+    let (prefix, name) = key.rsplit_once('/').unwrap_or(("", key));
+    let edges = |s: &str| {
+        s.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && s.ends_with(|c: char| c.is_ascii_alphanumeric())
+    };
+    let name_ok = name.len() <= 63
+        && edges(name)
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    let prefix_ok = !key.contains('/')
+        || (prefix.len() <= 253
+            && prefix.split('.').all(|label| {
+                edges(label)
+                    && label
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            }));
+    name_ok && prefix_ok
 }
 
 impl ConfigFile {
@@ -174,7 +210,8 @@ pub fn load_from(
                 path: path.to_path_buf(),
                 message,
             })?;
-            if let Err(problem) = check_metrics(&file) {
+            let checked = check_metrics(&file).and_then(|()| dora_settings(&file.dora).map(drop));
+            if let Err(problem) = checked {
                 return Err(ConfigError {
                     path: path.to_path_buf(),
                     message: match line_naming(&text, &problem) {
@@ -483,5 +520,59 @@ mod tests {
             err.contains("keymap.toml: [normal] fly: unknown action"),
             "{err}"
         );
+    }
+
+    /// The commit time's annotations, tried in order; a list that cannot be right is
+    /// said with its file and line.
+    #[test]
+    fn commit_time_annotations_are_a_checked_list_with_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        let load = || load_from(Some(&file), Some(dir.path()), TermProfile::Ansi256);
+        std::fs::write(&file, "").unwrap();
+        assert_eq!(
+            load().unwrap().dora.commit_annotations,
+            ["flightdeck.io/commit-time", "dora/commitTimestamp"]
+        );
+        std::fs::write(
+            &file,
+            "[dora]\ncommit_time_annotations = [\"ci.example.com/committed-at\", \"flightdeck.io/commit-time\"]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            load().unwrap().dora.commit_annotations,
+            ["ci.example.com/committed-at", "flightdeck.io/commit-time"]
+        );
+        std::fs::write(
+            &file,
+            "\n[dora]\nfix_forward = \"1h\"\ncommit_time_annotations = []\n",
+        )
+        .unwrap();
+        let err = load().unwrap_err().to_string();
+        assert!(err.starts_with(&file.display().to_string()), "{err}");
+        assert!(
+            err.contains(
+                "line 4: [dora] commit_time_annotations = []: name at least one annotation"
+            ),
+            "{err}"
+        );
+        std::fs::write(
+            &file,
+            "[dora]\ncommit_time_annotations = [\"commit time\"]\n",
+        )
+        .unwrap();
+        let err = load().unwrap_err().to_string();
+        assert!(
+            err.contains("line 2: [dora] commit_time_annotations = [\"commit time\"]: \"commit time\" is not an annotation key"),
+            "{err}"
+        );
+        std::fs::write(&file, "[dora]\ncommit_time_annotation = \"x\"\n").unwrap();
+        let err = load().unwrap_err().to_string();
+        assert!(
+            err.contains("line 2") && err.contains("unknown field"),
+            "{err}"
+        );
+        assert!(is_annotation_key("dora/commitTimestamp") && is_annotation_key("built-at"));
+        assert!(!is_annotation_key("Flightdeck.io/x") && !is_annotation_key("a/-b"));
     }
 }

@@ -119,21 +119,33 @@ impl Postgres {
                 "--no-sync",
             ],
         );
-        let options = format!("-h 127.0.0.1 -p {} -k {}", pg.port, pg.dir.display());
-        pg.run(
+        pg.resume();
+        pg
+    }
+
+    /// Stop the server (the cluster stays): the ledger's server gone away.
+    pub fn stop(&self) {
+        let data = self.path("data");
+        self.run("pg_ctl", &["-D", &data, "-m", "fast", "-w", "stop"]);
+    }
+
+    /// Start the server again, on the same port.
+    pub fn resume(&self) {
+        let data = self.path("data");
+        let options = format!("-h 127.0.0.1 -p {} -k {}", self.port, self.dir.display());
+        self.run(
             "pg_ctl",
             &[
                 "-D",
                 &data,
                 "-l",
-                &pg.path("log"),
+                &self.path("log"),
                 "-w",
                 "-o",
                 &options,
                 "start",
             ],
         );
-        pg
     }
 
     fn path(&self, name: &str) -> String {

@@ -295,6 +295,18 @@ fn write_status(canary: &mut Value, s: &Status, time: &str) {
             "New revision detected, progressing canary analysis.",
         ),
     };
+    // As Flagger's MakeStatusConditions: the transition time stays while the status
+    // and reason do.
+    let condition = &canary["status"]["conditions"][0];
+    let since = match (condition["status"].as_str(), condition["reason"].as_str()) {
+        (Some(status), Some(reason)) if (status, reason) == (promoted.0, promoted.1) => {
+            condition["lastTransitionTime"]
+                .as_str()
+                .unwrap_or(time)
+                .to_string()
+        }
+        _ => time.to_string(),
+    };
     canary["status"] = json!({
         "observedGeneration": generation,
         "phase": s.phase,
@@ -306,7 +318,7 @@ fn write_status(canary: &mut Value, s: &Status, time: &str) {
         "lastTransitionTime": time,
         "conditions": [{
             "type": "Promoted", "status": promoted.0, "reason": promoted.1,
-            "message": promoted.2, "lastUpdateTime": time, "lastTransitionTime": time,
+            "message": promoted.2, "lastUpdateTime": time, "lastTransitionTime": since,
         }],
     });
 }

@@ -333,7 +333,7 @@ pub fn demo(clusters: usize, origin: Timestamp) -> Vec<Action> {
     }
     for cluster in 0..clusters {
         actions.extend(super::flagger::demo_flagger(cluster, start));
-        actions.extend(super::deployments::demo_deployments(cluster, start));
+        actions.extend(super::deployments::demo_deployments(cluster, start, origin));
     }
     actions.sort_by_key(|a| a.at);
     actions

@@ -5,8 +5,12 @@
 
 use serde_json::{Value, json};
 
+use jiff::{SignedDuration, Timestamp};
+
 use super::manifests::image;
-use super::{Action, Change};
+use super::{Action, Change, DEPLOYMENT_REVISION, commit_lag};
+use crate::clock::rfc3339;
+use crate::objects::COMMIT_TIME_ANNOTATION;
 
 /// (namespace, name, tag, replicas, updated, available, paused, past its deadline).
 type Plain = (
@@ -68,19 +72,70 @@ fn deployment(p: &Plain) -> Value {
     })
 }
 
-/// The plain Deployments of `cluster` (prod-us only), created at `start`.
-pub(super) fn demo_deployments(cluster: usize, start: i64) -> Vec<Action> {
+/// The revisions each Deployment's ReplicaSets keep: the current one (7) and two
+/// before it, created this many days before the demo's start.
+const KEPT: [(u64, i64); 3] = [(5, 20), (6, 11), (7, 2)];
+
+/// A ReplicaSet of `p` at `revision`, as the Deployment controller leaves one: named
+/// `<deployment>-<pod-template-hash>`, the revision annotated, created at `created`,
+/// its template's commit time a while before.
+fn replica_set(p: &Plain, revision: u64, created: Timestamp) -> Value {
+    let (namespace, name, tag, replicas, ..) = *p;
+    let current = revision == 7;
+    let hash = if current {
+        "7c9f8d6b5".to_string()
+    } else {
+        format!("6b{revision}d4f9c")
+    };
+    let image = if current {
+        image(namespace, name, tag)
+    } else {
+        image(namespace, name, &format!("{tag}-r{revision}"))
+    };
+    let committed = created - SignedDuration::from_secs(commit_lag(&image));
+    json!({
+        "apiVersion": "apps/v1", "kind": "ReplicaSet",
+        "metadata": {
+            "name": format!("{name}-{hash}"), "namespace": namespace,
+            "creationTimestamp": rfc3339(created),
+            "labels": {"app": name, "pod-template-hash": hash},
+            "annotations": {DEPLOYMENT_REVISION: revision.to_string()},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": name,
+                                 "controller": true, "blockOwnerDeletion": true}]
+        },
+        "spec": {
+            "replicas": if current { replicas } else { 0 },
+            "selector": {"matchLabels": {"app": name, "pod-template-hash": hash}},
+            "template": {
+                "metadata": {"labels": {"app": name, "pod-template-hash": hash},
+                             "annotations": {COMMIT_TIME_ANNOTATION: rfc3339(committed)}},
+                "spec": {"containers": [{"name": name, "image": image}]}
+            }
+        },
+        "status": {"replicas": if current { replicas } else { 0 }}
+    })
+}
+
+/// The plain Deployments of `cluster` (prod-us only), created at `start`, with the
+/// ReplicaSets of their last revisions (`origin`: the live start).
+pub(super) fn demo_deployments(cluster: usize, start: i64, origin: Timestamp) -> Vec<Action> {
     if cluster != 1 {
         return Vec::new();
     }
-    PLAIN
-        .iter()
-        .map(|p| Action {
+    let mut actions = Vec::new();
+    for p in PLAIN {
+        let create = |change| Action {
             at: start,
             cluster,
-            change: Change::Create(deployment(p)),
-        })
-        .collect()
+            change,
+        };
+        actions.push(create(Change::Create(deployment(p))));
+        for (revision, days) in KEPT {
+            let created = origin - SignedDuration::from_hours(24 * days);
+            actions.push(create(Change::Create(replica_set(p, revision, created))));
+        }
+    }
+    actions
 }
 
 #[cfg(test)]
@@ -96,7 +151,11 @@ mod tests {
         );
         let stuck = &all[3]["status"]["conditions"][1];
         assert_eq!(stuck["reason"], "ProgressDeadlineExceeded");
-        assert_eq!(demo_deployments(1, -900).len(), 4);
-        assert!(demo_deployments(0, -900).is_empty());
+        let origin = Timestamp::from_second(1_800_000_000).unwrap();
+        assert_eq!(
+            demo_deployments(1, -900, origin).len(),
+            4 * (1 + KEPT.len())
+        );
+        assert!(demo_deployments(0, -900, origin).is_empty());
     }
 }

@@ -60,7 +60,8 @@ const SERVICES: &[FlaggerService] = &[
 fn deployment(namespace: &str, name: &str, image: &str) -> Value {
     json!({
         "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": name, "namespace": namespace, "labels": {"app": name}},
+        "metadata": {"name": name, "namespace": namespace, "labels": {"app": name},
+                     "annotations": {super::DEPLOYMENT_REVISION: "1"}},
         "spec": {
             "replicas": 3,
             "selector": {"matchLabels": {"app": name}},

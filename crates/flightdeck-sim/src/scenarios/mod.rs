@@ -54,6 +54,9 @@ pub enum Change {
 
 /// How long before its deploy an image's commit was made: 20 minutes to 6 hours,
 /// the same for the same image.
+/// The Deployment controller's revision annotation.
+pub(crate) const DEPLOYMENT_REVISION: &str = "deployment.kubernetes.io/revision";
+
 pub(crate) fn commit_lag(image: &str) -> i64 {
     let hash = image.bytes().fold(0x811c_9dc5_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
@@ -74,6 +77,7 @@ pub fn apply(store: &Store, change: Change, now: Timestamp) {
                 "AnalysisTemplate" => ANALYSIS_TEMPLATES,
                 "Canary" => crate::discovery::CANARIES,
                 "Deployment" => crate::discovery::DEPLOYMENTS,
+                "ReplicaSet" => crate::discovery::REPLICASETS,
                 _ => ROLLOUTS,
             };
             store.create(resource, object, now).map(|_| ())
@@ -97,8 +101,18 @@ pub fn apply(store: &Store, change: Change, now: Timestamp) {
             .map(|_| ()),
         Change::SetDeploymentImage { key, image } => store
             .update(crate::discovery::DEPLOYMENTS, &key, |d| {
+                let committed = now - jiff::SignedDuration::from_secs(commit_lag(&image));
+                d["spec"]["template"]["metadata"]["annotations"][COMMIT_TIME_ANNOTATION] =
+                    json!(crate::clock::rfc3339(committed));
                 d["spec"]["template"]["spec"]["containers"][0]["image"] = json!(image);
                 bump_generation(d);
+                // A new template is a new revision, as the Deployment controller numbers it.
+                let revision = d["metadata"]["annotations"][DEPLOYMENT_REVISION]
+                    .as_str()
+                    .and_then(|r| r.parse::<u64>().ok())
+                    .unwrap_or(0);
+                d["metadata"]["annotations"][DEPLOYMENT_REVISION] =
+                    json!((revision + 1).to_string());
                 Ok(())
             })
             .map(|_| ()),

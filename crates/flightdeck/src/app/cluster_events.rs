@@ -59,6 +59,8 @@ pub(super) fn on_cluster(state: &mut State, event: ClusterEvent) {
         ClusterEvent::Rollout(change) => on_rollouts(state, change, Kind::Rollout),
         ClusterEvent::Canary(change) => on_rollouts(state, change, Kind::Canary),
         ClusterEvent::Deployment(change) => super::deployments::on_deployments(state, change),
+        // Read for the ledger alone (`dora::observe`).
+        ClusterEvent::DeploymentHistory { .. } => {}
         ClusterEvent::ReplicaSet(change) => {
             let touched: Vec<ObjectKey> = match &change {
                 Change::Applied(rs) => owner_key(&rs.key, &rs.owner).into_iter().collect(),

@@ -6,9 +6,13 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::State;
 use crate::cluster::{Change, ClusterEvent};
-use crate::dora::{self, Deploy, Figures, History, Observation, Settings, Trends, Window};
+use std::collections::HashMap;
+
+use crate::dora::{
+    self, Deploy, Figures, History, Observation, Settings, Trends, VerdictMark, Window,
+};
 use crate::metrics::RolloutMetricsReport;
-use crate::model::{ObjectKey, Outcome as VerdictOutcome, RolloutAction};
+use crate::model::{ObjectKey, Outcome as VerdictOutcome, ReplicaSet, RolloutAction, Workload};
 
 /// Where the ledger stands, as the strip says it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +25,20 @@ pub enum LedgerState {
     /// Cannot be used: why, naming it. The figures still count what the
     /// watches show.
     Unavailable(String),
+    /// Cannot be reached or written now: tried again after a while, what is seen
+    /// meanwhile kept in memory.
+    Retrying(Retry),
+}
+
+/// Why the ledger is tried again, when, and what waits for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retry {
+    pub why: String,
+    pub after: std::time::Duration,
+    /// Deploys kept in memory to be written.
+    pub kept: usize,
+    /// Facts about further deploys, dropped: more than memory keeps.
+    pub dropped: usize,
 }
 
 /// What the ledger's executor says.
@@ -34,6 +52,7 @@ pub enum LedgerEvent {
     },
     Unavailable(String),
     WriteFailed(String),
+    Retrying(Retry),
 }
 
 /// The DORA strip: the selected workload and the fleet.
@@ -49,6 +68,8 @@ pub struct Strip {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DoraRow {
     pub key: ObjectKey,
+    /// The kind its newest deploy was of.
+    pub kind: dora::WorkloadKind,
     pub figures: Figures,
     /// Successful deploys per week, the last `WEEKS` weeks, oldest first.
     pub weekly: Vec<u64>,
@@ -66,7 +87,10 @@ const REFRESH_MS: i64 = 2_000;
 pub struct DoraState {
     pub history: History,
     pub settings: Settings,
-    pub commit_annotation: String,
+    pub commit_annotations: Vec<String>,
+    /// What each Canary (its `lastAppliedSpec`) and Deployment (its revision) was
+    /// last seen at: a watch event that changes it starts a deploy.
+    seen: HashMap<ObjectKey, String>,
     pub ledger: LedgerState,
     /// The last ledger write that failed, if it has not worked since.
     pub write_error: Option<String>,
@@ -86,7 +110,8 @@ impl Default for DoraState {
         DoraState {
             history: History::new(),
             settings: Settings::default(),
-            commit_annotation: dora::COMMIT_TIME_ANNOTATION.to_string(),
+            commit_annotations: dora::COMMIT_TIME_ANNOTATIONS.map(str::to_string).to_vec(),
+            seen: HashMap::new(),
             ledger: LedgerState::Off,
             write_error: None,
             window: Window::Month,
@@ -117,6 +142,9 @@ pub(super) enum Touch {
     One(ObjectKey),
     /// A list: history, read from the objects' timestamps.
     Listed(String, Option<String>),
+    /// Every Canary and Deployment, as the objects show them: the ledger's deploys
+    /// just came in, and theirs are found from the deploys known.
+    KnownFirst,
 }
 
 pub(super) fn touched(event: &ClusterEvent) -> Touch {
@@ -126,9 +154,17 @@ pub(super) fn touched(event: &ClusterEvent) -> Touch {
         })
     };
     match event {
-        ClusterEvent::Rollout(Change::Applied(r)) => Touch::One(r.key.clone()),
+        ClusterEvent::Rollout(Change::Applied(r))
+        | ClusterEvent::Canary(Change::Applied(r))
+        | ClusterEvent::Deployment(Change::Applied(r)) => Touch::One(r.key.clone()),
         ClusterEvent::ReplicaSet(Change::Applied(rs)) => owner(&rs.key, &rs.owner),
         ClusterEvent::Rollout(Change::Relisted {
+            context, namespace, ..
+        })
+        | ClusterEvent::Canary(Change::Relisted {
+            context, namespace, ..
+        })
+        | ClusterEvent::Deployment(Change::Relisted {
             context, namespace, ..
         })
         | ClusterEvent::ReplicaSet(Change::Relisted {
@@ -140,18 +176,28 @@ pub(super) fn touched(event: &ClusterEvent) -> Touch {
 
 fn verdict_of(
     report: Option<&Result<RolloutMetricsReport, String>>,
-) -> (Option<String>, Option<f64>) {
+    now: Timestamp,
+) -> (Option<(String, VerdictMark)>, Option<f64>) {
     let Some(Ok(report)) = report else {
         return (None, None);
     };
-    let verdict = match report.verdict.outcome {
-        VerdictOutcome::Pass | VerdictOutcome::Marginal | VerdictOutcome::Fail => {
-            let text = report.verdict.to_string();
-            Some(text.split(':').next().unwrap_or(&text).to_string())
-        }
-        _ => None,
+    let outcome = match report.verdict.outcome {
+        VerdictOutcome::Pass => "PASS",
+        VerdictOutcome::Marginal => "MARGINAL",
+        VerdictOutcome::Fail => "FAIL",
+        _ => return (None, report.rps.map(|(stable, canary)| stable + canary)),
     };
-    (verdict, report.rps.map(|(stable, canary)| stable + canary))
+    let text = report.verdict.to_string();
+    let line = text.split(':').next().unwrap_or(&text).to_string();
+    let mark = VerdictMark {
+        at: now,
+        outcome: outcome.to_string(),
+        deciding: report.verdict.deciding.join(", "),
+    };
+    (
+        Some((line, mark)),
+        report.rps.map(|(stable, canary)| stable + canary),
+    )
 }
 
 /// Derive the facts of the touched rollouts, merge them in; the ones that changed
@@ -159,7 +205,11 @@ fn verdict_of(
 pub(super) fn observe(state: &mut State, touch: Touch) -> Vec<Deploy> {
     let (keys, live): (Vec<ObjectKey>, Option<Timestamp>) = match touch {
         Touch::None => return Vec::new(),
-        Touch::One(key) => (vec![key], Some(state.now)),
+        // A Canary's target Deployment changed: the Canary's deploy did.
+        Touch::One(key) => match state.claims.get(&key) {
+            Some(owner) => (vec![owner.clone()], Some(state.now)),
+            None => (vec![key], Some(state.now)),
+        },
         Touch::Listed(context, namespace) => (
             state
                 .rollouts
@@ -171,28 +221,103 @@ pub(super) fn observe(state: &mut State, touch: Touch) -> Vec<Deploy> {
                 .collect(),
             None,
         ),
+        Touch::KnownFirst => (
+            state
+                .rollouts
+                .iter()
+                .filter(|(_, r)| r.workload != Workload::ArgoRollout)
+                .map(|(k, _)| k.clone())
+                .collect(),
+            None,
+        ),
     };
     let mut changed = Vec::new();
     for key in keys {
         let Some(rollout) = state.rollouts.get(&key) else {
             continue;
         };
-        let (verdict, request_rate) = verdict_of(state.metrics.get(&key));
-        let facts = dora::deploys_of(&Observation {
+        let (verdict, request_rate) = verdict_of(state.metrics.get(&key), state.now);
+        let target = rollout.flagger.as_ref().and_then(|f| {
+            let at = ObjectKey::new(&key.context, &key.namespace, f.target.clone());
+            state.deployments.get(&at).map(|d| &**d)
+        });
+        let o = Observation {
             rollout,
             replica_sets: state.replica_sets.get(&key).map_or(&[], Vec::as_slice),
+            target,
             live,
-            commit_annotation: &state.dora.commit_annotation,
+            commit_annotations: &state.dora.commit_annotations,
             verdict,
             request_rate,
-        });
-        for fact in facts {
-            if let Some(now) = state.dora.history.merge(fact) {
-                changed.push(now.clone());
-            }
+        };
+        let known = state.dora.history.of(&key);
+        let before = state.dora.seen.get(&key).map(String::as_str);
+        let (facts, now_at) = match rollout.workload {
+            Workload::ArgoRollout => (dora::deploys_of(&o), None),
+            Workload::FlaggerCanary => (
+                dora::canary_deploys(&o, known, before),
+                rollout
+                    .flagger
+                    .as_ref()
+                    .and_then(|f| f.last_applied.clone()),
+            ),
+            Workload::Deployment => (
+                dora::deployment_deploys(&o, known, before),
+                rollout.revision.map(|r| r.to_string()),
+            ),
+        };
+        if let Some(now_at) = now_at {
+            state.dora.seen.insert(key, now_at);
+        }
+        merge(state, facts, &mut changed);
+    }
+    changed
+}
+
+/// Merge facts in; the deploys they changed, as they now stand, join `changed`.
+fn merge(state: &mut State, facts: Vec<Deploy>, changed: &mut Vec<Deploy>) {
+    for fact in facts {
+        if let Some(now) = state.dora.history.merge(fact) {
+            changed.push(now.clone());
+            state.dora.dirty = true;
         }
     }
-    state.dora.dirty |= !changed.is_empty();
+}
+
+/// The Deployments' ReplicaSets listed in `context`: the revisions each plain
+/// Deployment keeps (a Canary's target has its deploys from the Canary).
+pub(super) fn on_deployment_history(
+    state: &mut State,
+    context: &str,
+    sets: Vec<ReplicaSet>,
+) -> Vec<Deploy> {
+    let mut by_owner: HashMap<ObjectKey, Vec<ReplicaSet>> = HashMap::new();
+    for set in sets {
+        if let Some(owner) = &set.owner {
+            let key = ObjectKey::new(context, &set.key.namespace, owner.clone());
+            by_owner.entry(key).or_default().push(set);
+        }
+    }
+    let mut changed = Vec::new();
+    for (key, sets) in by_owner {
+        let Some(deployment) = state
+            .rollouts
+            .get(&key)
+            .filter(|r| r.workload == Workload::Deployment)
+        else {
+            continue;
+        };
+        let facts = dora::deployment_history(&Observation {
+            rollout: deployment,
+            replica_sets: &sets,
+            target: None,
+            live: None,
+            commit_annotations: &state.dora.commit_annotations,
+            verdict: None,
+            request_rate: None,
+        });
+        merge(state, facts, &mut changed);
+    }
     changed
 }
 
@@ -226,18 +351,24 @@ pub(super) fn on_action_sent(
     }
 }
 
-pub(super) fn on_ledger(state: &mut State, event: LedgerEvent) {
+/// What the ledger's executor said; returns the facts to record (a Canary's or a
+/// Deployment's deploy the ledger knew, which the objects show finished meanwhile).
+pub(super) fn on_ledger(state: &mut State, event: LedgerEvent) -> Vec<Deploy> {
     match event {
         LedgerEvent::Opened { at, deploys } => {
             // What the watches showed meanwhile (few) into what the ledger holds (many).
             let seen = std::mem::replace(&mut state.dora.history, deploys);
             state.dora.history.absorb(seen);
             state.dora.ledger = LedgerState::Ready(at);
+            state.dora.write_error = None;
             invalidate(state);
+            return observe(state, Touch::KnownFirst);
         }
         LedgerEvent::Unavailable(why) => state.dora.ledger = LedgerState::Unavailable(why),
         LedgerEvent::WriteFailed(why) => state.dora.write_error = Some(why),
+        LedgerEvent::Retrying(retry) => state.dora.ledger = LedgerState::Retrying(retry),
     }
+    Vec::new()
 }
 
 /// Compute what the strip and the open view show, when the deploys or the
@@ -325,6 +456,7 @@ fn rows(state: &mut State) {
         .workloads()
         .map(|(key, list)| DoraRow {
             key: key.clone(),
+            kind: list.last().map(|d| d.id.kind).unwrap_or_default(),
             figures: dora::figures_of(list, period, &d.settings),
             weekly: dora::weekly(list, WEEKS, state.now, &d.settings),
         })

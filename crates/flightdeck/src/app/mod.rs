@@ -22,7 +22,7 @@ mod view;
 
 pub use dora::{
     CHANGES_KEPT, COLUMNS as DORA_COLUMNS, ChangeRow, DoraRow, DoraState, HistoryView, LedgerEvent,
-    LedgerState, Strip, WEEKS,
+    LedgerState, Retry, Strip, WEEKS,
 };
 pub use event::{Effect, Event};
 pub use keymap::{Action, Key, KeyMode, Keymap};

@@ -92,14 +92,17 @@ pub fn update(state: &mut State, event: Event) -> Reaction {
                 effects: Vec::new(),
             }
         }
+        Event::Cluster(crate::cluster::ClusterEvent::DeploymentHistory { context, sets }) => {
+            record(dora::on_deployment_history(state, &context, sets))
+        }
         Event::Cluster(event) => {
             let touch = dora::touched(&event);
             on_cluster(state, event);
             record(dora::observe(state, touch))
         }
         Event::Ledger(event) => {
-            dora::on_ledger(state, event);
-            Reaction::redraw()
+            let facts = dora::on_ledger(state, event);
+            record(facts)
         }
         Event::Terminate => Reaction::effect(Effect::Quit),
         Event::ActionSent {
@@ -126,8 +129,10 @@ pub fn update(state: &mut State, event: Event) -> Reaction {
                 state.metrics.insert(update.key.clone(), update.report);
                 // A verdict that turns FAIL moves its rollout up the fleet.
                 if rank(state) != before {
-                    state.reorder.moved(update.key);
+                    state.reorder.moved(update.key.clone());
                 }
+                // A new verdict is a mark on the deploy it judges.
+                return record(dora::observe(state, dora::Touch::One(update.key)));
             }
             Reaction::redraw()
         }

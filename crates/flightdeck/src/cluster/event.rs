@@ -86,4 +86,10 @@ pub enum ClusterEvent {
     /// Deployments, mapped to rollouts of kind Deployment (those a Canary or a Rollout
     /// owns included: the app places them).
     Deployment(Change<Rollout>),
+    /// The Deployments' ReplicaSets (their revision history), listed once in a scope
+    /// after its Deployments and Canaries; not kept, only read for the DORA ledger.
+    DeploymentHistory {
+        context: String,
+        sets: Vec<ReplicaSet>,
+    },
 }

@@ -2,9 +2,11 @@
 //! as the ledger keeps it.
 
 use jiff::Timestamp;
+use std::mem::size_of;
+
 use serde::{Deserialize, Serialize};
 
-use crate::model::ObjectKey;
+use crate::model::{ObjectKey, Workload};
 
 /// What identifies a deploy: where the workload is, and which pod template at which
 /// revision (an undo brings an old template back under a new revision: a new deploy).
@@ -12,10 +14,16 @@ use crate::model::ObjectKey;
 pub struct DeployId {
     pub context: String,
     pub namespace: String,
+    /// Part of the identity: a Rollout and a Canary may share a namespace and a name.
+    /// (Absent from the ledgers of schema 1, which held Rollouts only.)
+    #[serde(default)]
+    pub kind: WorkloadKind,
     pub name: String,
-    /// `rollouts-pod-template-hash`.
+    /// `rollouts-pod-template-hash` of a Rollout, `pod-template-hash` of a
+    /// Deployment, the `lastAppliedSpec` of a Canary.
     pub hash: String,
-    /// `rollout.argoproj.io/revision`.
+    /// `rollout.argoproj.io/revision`, `deployment.kubernetes.io/revision` (of a
+    /// Canary's target).
     pub revision: u64,
 }
 
@@ -30,18 +38,37 @@ impl DeployId {
 }
 
 /// What kind of workload was deployed (a byte, not a string: there are many deploys).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub enum WorkloadKind {
     /// An Argo Rollout.
     #[default]
     Rollout,
+    /// A Flagger Canary (its target Deployment's revisions).
+    Canary,
+    /// A plain Deployment.
+    Deployment,
 }
 
 impl WorkloadKind {
+    /// As Kubernetes names the kind (and the ledger's `kind` column holds it).
     pub fn label(self) -> &'static str {
         match self {
             WorkloadKind::Rollout => "Rollout",
+            WorkloadKind::Canary => "Canary",
+            WorkloadKind::Deployment => "Deployment",
         }
+    }
+
+    /// The letter of the fleet's kind column.
+    pub fn letter(self) -> &'static str {
+        let workload = match self {
+            WorkloadKind::Rollout => Workload::ArgoRollout,
+            WorkloadKind::Canary => Workload::FlaggerCanary,
+            WorkloadKind::Deployment => Workload::Deployment,
+        };
+        workload.letter()
     }
 }
 
@@ -110,13 +137,103 @@ pub struct ActionMark {
     pub action: String,
 }
 
+/// A verdict the deploy had from a moment on: its outcome and the metrics that
+/// decided it. A new mark only when either changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerdictMark {
+    pub at: Timestamp,
+    /// `PASS`, `MARGINAL`, `FAIL`.
+    pub outcome: String,
+    /// The deciding metrics, `error rate, latency p99` (empty for a pass).
+    #[serde(default)]
+    pub deciding: String,
+}
+
+/// The verdict transitions a deploy had, oldest first: boxed, for most deploys (read
+/// from the cluster's history) have none, and a ledger holds millions of deploys.
+/// Serialized as the list.
+#[derive(Debug, Clone, Default)]
+#[expect(
+    clippy::box_collection,
+    reason = "a thin pointer: 8 bytes a deploy, not a Vec's 24, for most have no verdict"
+)]
+pub struct Verdicts(Option<Box<Vec<VerdictMark>>>);
+
+impl Verdicts {
+    pub fn as_slice(&self) -> &[VerdictMark] {
+        self.0.as_deref().map_or(&[], Vec::as_slice)
+    }
+
+    pub fn push(&mut self, mark: VerdictMark) {
+        self.0.get_or_insert_with(Default::default).push(mark);
+    }
+
+    /// The bytes its marks take.
+    pub fn heap_bytes(&self) -> usize {
+        self.0.as_ref().map_or(0, |list| {
+            size_of::<Vec<VerdictMark>>()
+                + list.capacity() * size_of::<VerdictMark>()
+                + list
+                    .iter()
+                    .map(|v| v.outcome.capacity() + v.deciding.capacity())
+                    .sum::<usize>()
+        })
+    }
+
+    /// Fold `other`'s in: by time, one mark a moment, a repeat of the verdict before
+    /// it no transition; the first and the latest kept when there are too many.
+    fn merge(&mut self, other: &Verdicts) {
+        if other.as_slice().is_empty() {
+            return;
+        }
+        let list = self.0.get_or_insert_with(Default::default);
+        for mark in other.as_slice() {
+            if !list.contains(mark) {
+                list.push(mark.clone());
+            }
+        }
+        list.sort_by(|a, b| (a.at, &a.outcome, &a.deciding).cmp(&(b.at, &b.outcome, &b.deciding)));
+        list.dedup_by(|later, first| later.at == first.at);
+        list.dedup_by(|later, first| {
+            (&later.outcome, &later.deciding) == (&first.outcome, &first.deciding)
+        });
+        if list.len() > VERDICT_MARKS {
+            let extra = list.len() - VERDICT_MARKS;
+            list.drain(1..=extra);
+        }
+    }
+}
+
+impl From<Vec<VerdictMark>> for Verdicts {
+    fn from(list: Vec<VerdictMark>) -> Verdicts {
+        Verdicts((!list.is_empty()).then(|| Box::new(list)))
+    }
+}
+
+impl PartialEq for Verdicts {
+    fn eq(&self, other: &Verdicts) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Serialize for Verdicts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.as_slice().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Verdicts {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Verdicts, D::Error> {
+        Vec::<VerdictMark>::deserialize(d).map(Verdicts::from)
+    }
+}
+
 /// One deploy. Every field merges (see [`Deploy::merge`]) so that facts from the
 /// cluster's history, the watches and the audit trail, in any order and any number
 /// of times, make the same record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Deploy {
     pub id: DeployId,
-    pub kind: WorkloadKind,
     pub images: Vec<String>,
     pub started: Timestamp,
     /// When the change was committed (from the pod template's annotation).
@@ -136,12 +253,17 @@ pub struct Deploy {
     /// Requests per second to the workload (both versions) when known.
     pub request_rate: Option<f64>,
     /// The latest verdict on it: `PASS`, `FAIL 33/100`, ...
-    pub verdict: Option<String>,
+    pub verdict: Option<Box<str>>,
+    /// Every verdict it had, oldest first (none in ledgers of schema 1).
+    #[serde(default)]
+    pub verdicts: Verdicts,
     pub actions: Vec<ActionMark>,
 }
 
 /// Marks kept per deploy: a canary's steps, not every reading.
 const TRAFFIC_MARKS: usize = 64;
+/// Verdict transitions kept per deploy: the first and the latest ones.
+const VERDICT_MARKS: usize = 32;
 
 fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
     match (a, b) {
@@ -155,7 +277,6 @@ impl Deploy {
     pub fn new(id: DeployId, started: Timestamp) -> Deploy {
         Deploy {
             id,
-            kind: WorkloadKind::Rollout,
             images: Vec::new(),
             started,
             commit: None,
@@ -167,6 +288,7 @@ impl Deploy {
             traffic: Vec::new(),
             request_rate: None,
             verdict: None,
+            verdicts: Verdicts::default(),
             actions: Vec::new(),
         }
     }
@@ -223,6 +345,7 @@ impl Deploy {
         if other.verdict.is_some() {
             self.verdict.clone_from(&other.verdict);
         }
+        self.verdicts.merge(&other.verdicts);
         for action in &other.actions {
             if !self.actions.contains(action) {
                 self.actions.push(action.clone());
@@ -231,6 +354,14 @@ impl Deploy {
         self.actions
             .sort_by(|a, b| (a.at, &a.action).cmp(&(b.at, &b.action)));
         *self != before
+    }
+
+    /// When it was at 100% at the latest: when seen there, else (read from the
+    /// cluster's history, where no object says) when the next revision started, for
+    /// a version that did not fail was running at 100% before it was replaced.
+    pub fn completed_by(&self) -> Option<Timestamp> {
+        self.completed
+            .or(self.superseded.filter(|_| self.failed.is_none()))
     }
 
     /// When the bad version stopped taking traffic: its stop, else its failure.
@@ -322,6 +453,7 @@ mod tests {
         DeployId {
             context: "eu".into(),
             namespace: "shop".into(),
+            kind: Default::default(),
             name: "checkout".into(),
             hash: format!("h{revision}"),
             revision,
@@ -354,6 +486,30 @@ mod tests {
         assert_eq!(ab.started, t(90));
         assert_eq!(ab.outcome(), Outcome::Failed(Failure::Aborted));
         assert_eq!(ab.traffic.len(), 2);
+    }
+
+    #[test]
+    fn verdict_transitions_merge_in_any_order_without_repeats() {
+        let mark = |second, outcome: &str| VerdictMark {
+            at: t(second),
+            outcome: outcome.into(),
+            deciding: String::new(),
+        };
+        let mut a = Deploy::new(id(1), t(0));
+        a.verdicts = vec![mark(10, "PASS"), mark(30, "FAIL")].into();
+        let mut b = Deploy::new(id(1), t(0));
+        b.verdicts = vec![mark(20, "PASS"), mark(40, "PASS")].into();
+        let mut ab = a.clone();
+        ab.merge(&b);
+        let mut ba = b.clone();
+        ba.merge(&a);
+        assert_eq!(ab, ba);
+        // PASS at 20 repeats PASS at 10; PASS at 40 follows the FAIL: a transition.
+        assert_eq!(
+            ab.verdicts.as_slice(),
+            [mark(10, "PASS"), mark(30, "FAIL"), mark(40, "PASS")]
+        );
+        assert!(!ab.merge(&b), "merged twice, nothing new");
     }
 
     #[test]

@@ -246,8 +246,9 @@ fn recovered_at(list: &[Deploy], i: usize, at: Timestamp) -> Option<Option<Times
         return Some(Some(stopped));
     }
     let later = list[i + 1..].iter().find(|n| n.succeeded())?;
-    // Recovered; when exactly is known only if it was seen reaching 100%.
-    Some(later.completed.map(|c| c.max(at)))
+    // Recovered; when is known if it was seen reaching 100%, else bounded by when it
+    // was replaced in turn.
+    Some(later.completed_by().map(|c| c.max(at)))
 }
 
 fn walk(list: &[Deploy], period: &Period, settings: &Settings, tally: &mut Tally) {
@@ -285,7 +286,7 @@ fn walk(list: &[Deploy], period: &Period, settings: &Settings, tally: &mut Tally
             if let Some(slot) = tally.days.get_mut(day) {
                 *slot = true;
             }
-            match (d.commit, d.completed) {
+            match (d.commit, d.completed_by()) {
                 (Some(commit), Some(done)) if done >= commit => {
                     tally.lead_ms.push(millis(commit, done));
                 }

@@ -85,7 +85,8 @@ impl History {
                 bytes += d.images.capacity() * size_of::<String>();
                 bytes += d.images.iter().map(text).sum::<usize>();
                 bytes += d.traffic.capacity() * size_of::<super::deploy::TrafficMark>();
-                bytes += d.verdict.as_ref().map_or(0, text);
+                bytes += d.verdict.as_ref().map_or(0, |v| v.len());
+                bytes += d.verdicts.heap_bytes();
                 bytes += d.actions.capacity() * size_of::<super::deploy::ActionMark>();
                 bytes += d
                     .actions
@@ -209,6 +210,7 @@ mod tests {
         let id = DeployId {
             context: "eu".into(),
             namespace: "shop".into(),
+            kind: Default::default(),
             name: name.into(),
             hash: format!("h{revision}"),
             revision,

@@ -4,26 +4,43 @@
 
 use jiff::Timestamp;
 
-use super::deploy::{ActionMark, Deploy, DeployId, Failure, TrafficMark};
+use super::deploy::{
+    ActionMark, Deploy, DeployId, Failure, TrafficMark, VerdictMark, WorkloadKind,
+};
 use super::history::History;
 use crate::model::{ObjectKey, Phase, ReplicaSet, Rollout, RolloutAction};
 
-/// The pod-template annotation read for a deploy's commit time by default
-/// (RFC 3339, or seconds since 1970), as a CI pipeline sets it.
-pub const COMMIT_TIME_ANNOTATION: &str = "flightdeck.io/commit-time";
+/// The pod-template annotations read for a deploy's commit time by default, tried
+/// in order (RFC 3339, or seconds since 1970), as a CI pipeline sets them:
+/// flightdeck's own, and the one the `dora-controller` reads.
+pub const COMMIT_TIME_ANNOTATIONS: [&str; 2] =
+    ["flightdeck.io/commit-time", "dora/commitTimestamp"];
 
 /// A rollout as a watch shows it.
 pub struct Observation<'a> {
     pub rollout: &'a Rollout,
     pub replica_sets: &'a [ReplicaSet],
+    /// A Canary's target Deployment (whose revisions and pod template it analyses).
+    pub target: Option<&'a Rollout>,
     /// When it was seen changing (a watch event); `None` for what a list shows,
     /// which is history: only the objects' own timestamps count then.
     pub live: Option<Timestamp>,
-    /// The pod-template annotation that holds the commit time.
-    pub commit_annotation: &'a str,
-    /// The canary's verdict now, and the workload's requests per second.
-    pub verdict: Option<String>,
+    /// The pod-template annotations that may hold the commit time, in order.
+    pub commit_annotations: &'a [String],
+    /// The canary's verdict now (its line, and the transition it marks), and the
+    /// workload's requests per second.
+    pub verdict: Option<(String, VerdictMark)>,
     pub request_rate: Option<f64>,
+}
+
+/// The commit time the first of `names` found on a pod template gives.
+pub fn commit_time(annotations: &[(String, String)], names: &[String]) -> Option<Timestamp> {
+    names.iter().find_map(|name| {
+        annotations
+            .iter()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| parse_commit_time(v))
+    })
 }
 
 /// `2024-05-01T10:00:00Z` or `1714557600`.
@@ -42,18 +59,81 @@ fn condition_since(rollout: &Rollout, kind: &str, reason: Option<&str>) -> Optio
         .and_then(|c| c.since)
 }
 
-fn id_of(key: &ObjectKey, hash: &str, revision: u64) -> DeployId {
+pub(super) fn id_of(key: &ObjectKey, kind: WorkloadKind, hash: &str, revision: u64) -> DeployId {
     DeployId {
         context: key.context.to_string(),
         namespace: key.namespace.to_string(),
+        kind,
         name: key.name.to_string(),
         hash: hash.to_string(),
         revision,
     }
 }
 
-/// The facts about every deploy the rollout's ReplicaSets still show.
-pub fn deploys_of(o: &Observation<'_>) -> Vec<Deploy> {
+impl Observation<'_> {
+    /// The verdict now on `deploy`, the one taking the canary's traffic.
+    pub(super) fn verdict_on(&self, deploy: &mut Deploy) {
+        if let Some((text, mark)) = &self.verdict {
+            deploy.verdict = Some(text.as_str().into());
+            deploy.verdicts.push(mark.clone());
+        }
+    }
+
+    /// `deploy` under way with `weight` percent of the traffic: its verdict, the
+    /// request rate, and (seen live) a mark of its share now.
+    pub(super) fn under_way(&self, deploy: &mut Deploy, weight: u32) {
+        deploy.peak_weight = weight;
+        self.verdict_on(deploy);
+        deploy.request_rate = self.request_rate;
+        if let Some(now) = self.live {
+            deploy.traffic.push(TrafficMark {
+                at: now,
+                weight,
+                step: None,
+            });
+        }
+    }
+}
+
+/// `deploy` took all traffic at `at` (when known).
+pub(super) fn at_full(deploy: &mut Deploy, at: Option<Timestamp>) {
+    deploy.completed = at;
+    deploy.peak_weight = 100;
+    if let Some(done) = at {
+        deploy.traffic.push(TrafficMark {
+            at: done,
+            weight: 100,
+            step: None,
+        });
+    }
+}
+
+/// The fact that `new` ended the workload's deploy before it (of `known`, the
+/// workload's deploys in start order): rolled back when `new` brings an older pod
+/// template back, else superseded.
+pub(super) fn replaced(known: &[Deploy], new: &Deploy) -> Option<Deploy> {
+    let last = known
+        .iter()
+        .rfind(|d| d.id.kind == new.id.kind && d.id != new.id && d.started <= new.started)?;
+    if last.id.revision >= new.id.revision {
+        return None;
+    }
+    let mut fact = Deploy::new(last.id.clone(), last.started);
+    let back = known.iter().any(|d| {
+        d.id.kind == new.id.kind && d.id.hash == new.id.hash && d.id.revision < new.id.revision
+    });
+    if back {
+        fact.failed = Some((Failure::RolledBack, new.started));
+    } else {
+        fact.superseded = Some(new.started);
+    }
+    Some(fact)
+}
+
+/// The deploys the ReplicaSets show, in revision order, with their starts (an undo's
+/// as bounded by the revision before it), the rollbacks their revision-history
+/// records, and when each was superseded; and the newest revision.
+pub(super) fn revisions(o: &Observation<'_>, kind: WorkloadKind) -> (Vec<Deploy>, Option<u64>) {
     let rollout = o.rollout;
     let key = &rollout.key;
     let mut sets: Vec<&ReplicaSet> = o
@@ -74,7 +154,7 @@ pub fn deploys_of(o: &Observation<'_>) -> Vec<Deploy> {
         let mut started = created;
         if let Some(&old) = rs.revision_history.iter().max() {
             for &held in &rs.revision_history {
-                let mut earlier = Deploy::new(id_of(key, &rs.hash, held), created);
+                let mut earlier = Deploy::new(id_of(key, kind, &rs.hash, held), created);
                 earlier.images.clone_from(&rs.images);
                 deploys.push(earlier);
             }
@@ -98,13 +178,9 @@ pub fn deploys_of(o: &Observation<'_>) -> Vec<Deploy> {
                 undone.failed = Some((Failure::RolledBack, started));
             }
         }
-        let mut deploy = Deploy::new(id_of(key, &rs.hash, revision), started);
+        let mut deploy = Deploy::new(id_of(key, kind, &rs.hash, revision), started);
         deploy.images.clone_from(&rs.images);
-        deploy.commit = rs
-            .template_annotations
-            .iter()
-            .find(|(k, _)| k == o.commit_annotation)
-            .and_then(|(_, v)| parse_commit_time(v));
+        deploy.commit = commit_time(&rs.template_annotations, o.commit_annotations);
         deploys.push(deploy);
     }
     deploys.sort_by_key(|d| d.id.revision);
@@ -114,6 +190,13 @@ pub fn deploys_of(o: &Observation<'_>) -> Vec<Deploy> {
         deploys[i - 1].superseded = Some(next);
     }
     let newest = sets.last().and_then(|rs| rs.revision);
+    (deploys, newest)
+}
+
+/// The facts about every deploy the rollout's ReplicaSets still show.
+pub fn deploys_of(o: &Observation<'_>) -> Vec<Deploy> {
+    let rollout = o.rollout;
+    let (mut deploys, newest) = revisions(o, WorkloadKind::Rollout);
     for deploy in &mut deploys {
         let is = |h: &Option<String>| h.as_deref() == Some(deploy.id.hash.as_str());
         let current = Some(deploy.id.revision) == newest;
@@ -139,7 +222,7 @@ pub fn deploys_of(o: &Observation<'_>) -> Vec<Deploy> {
         } else if current && is(&rollout.current_hash) {
             let weight = rollout.new_version_weight();
             deploy.peak_weight = weight;
-            deploy.verdict.clone_from(&o.verdict);
+            o.verdict_on(deploy);
             deploy.request_rate = o.request_rate;
             if let Some(now) = o.live {
                 let step = rollout.current_step.and_then(|s| u16::try_from(s).ok());

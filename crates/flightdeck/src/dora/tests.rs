@@ -25,6 +25,7 @@ fn deploy(name: &str, revision: u64, started: i64) -> Deploy {
     let id = DeployId {
         context: if name == "search" { "us" } else { "eu" }.into(),
         namespace: "shop".into(),
+        kind: Default::default(),
         name: name.into(),
         hash: format!("{name}{revision}"),
         revision,
@@ -239,6 +240,18 @@ fn weekly_counts_successes_oldest_week_first() {
     );
 }
 
+fn annotations() -> Vec<String> {
+    COMMIT_TIME_ANNOTATIONS.map(str::to_string).to_vec()
+}
+
+fn fail_at(at: Timestamp) -> VerdictMark {
+    VerdictMark {
+        at,
+        outcome: "FAIL".into(),
+        deciding: "error rate".into(),
+    }
+}
+
 fn condition(kind: &str, reason: &str, since: Timestamp) -> Condition {
     Condition {
         kind: kind.into(),
@@ -258,13 +271,14 @@ fn the_clusters_history_gives_revisions_completion_and_rollbacks() {
     let mut back = replica_set(&r, "checkout-stable", 3, 4);
     back.revision_history = vec![1];
     back.created = Some(at(-7_200));
-    back.template_annotations = vec![(COMMIT_TIME_ANNOTATION.into(), "1790000000".into())];
+    back.template_annotations = vec![("dora/commitTimestamp".into(), "1790000000".into())];
     let sets = [bad.clone(), back];
     let observation = Observation {
         rollout: &r,
         replica_sets: &sets,
+        target: None,
         live: None,
-        commit_annotation: COMMIT_TIME_ANNOTATION,
+        commit_annotations: &annotations(),
         verdict: None,
         request_rate: None,
     };
@@ -303,9 +317,10 @@ fn a_live_abort_is_a_failure_stopped_when_the_canary_has_no_traffic() {
         Observation {
             rollout: r,
             replica_sets: sets,
+            target: None,
             live: Some(live),
-            commit_annotation: COMMIT_TIME_ANNOTATION,
-            verdict: Some("FAIL".into()),
+            commit_annotations: &[],
+            verdict: Some(("FAIL".into(), fail_at(live))),
             request_rate: Some(50.0),
         }
     }
@@ -330,6 +345,11 @@ fn a_live_abort_is_a_failure_stopped_when_the_canary_has_no_traffic() {
         "the step it had reached, with its time"
     );
     assert_eq!(d.verdict.as_deref(), Some("FAIL"));
+    assert_eq!(
+        d.verdicts.as_slice(),
+        [fail_at(at(10))],
+        "the same verdict again is no transition"
+    );
     // Seen at 50% from second 10, at 0% from second 20; nothing before was seen.
     assert_eq!(d.exposure().unwrap().share_seconds, 0.5 * 10.0);
     // Seen again: nothing changes.
@@ -386,4 +406,41 @@ fn the_exposure_of_a_failure_known_only_from_history_is_unknown_not_zero() {
         f.exposure.big_bang_seconds, 0.0,
         "nothing counted as zero exposure"
     );
+}
+
+#[test]
+fn history_bounds_a_deploys_end_by_the_next_revisions_start_and_no_more() {
+    // Read from the cluster's history: revision 1 replaced by revision 2 two hours
+    // after it started, rolled back to revision 3 (the old template) a day later; no
+    // object says when 1 or 3 reached 100%.
+    let mut one = deploy("cart", 1, 0);
+    one.commit = Some(t(-H));
+    one.superseded = Some(t(2 * H));
+    let mut two = deploy("cart", 2, 2 * H);
+    two.commit = Some(t(H));
+    two.superseded = Some(t(D));
+    two.failed = Some((Failure::RolledBack, t(D)));
+    let mut three = deploy("cart", 3, D);
+    three.commit = Some(t(-H));
+    let f = figures_of(&[one, two, three.clone()], week(), &Settings::default());
+    // Revision 1: at most 3 h from commit to 100%; revision 3 not known to have
+    // shipped: no lead time, and no recovery yet (never a guess).
+    assert_eq!(f.lead_time, Some(SignedDuration::from_hours(3)));
+    assert_eq!((f.succeeded, f.lead_time_unknown), (1, 0));
+    assert_eq!((f.recovery, f.unrecovered), (None, 1));
+    // Replaced in turn: 3 was at 100% by then, which bounds the recovery.
+    three.superseded = Some(t(D + 4 * H));
+    let four = deploy("cart", 4, D + 4 * H);
+    let list = [
+        deploy("cart", 1, 0),
+        {
+            let mut two = deploy("cart", 2, 2 * H);
+            two.failed = Some((Failure::RolledBack, t(D)));
+            two
+        },
+        three,
+        four,
+    ];
+    let f = figures_of(&list, week(), &Settings::default());
+    assert_eq!(f.recovery, Some(SignedDuration::from_hours(4)));
 }

@@ -246,19 +246,20 @@ pub fn changes(age: &str, json: bool, ledger: &LedgerSettings) -> Result<(), Str
         return writeln!(out).map_err(|e| e.to_string());
     }
     let headers = [
-        "WHEN", "WORKLOAD", "REV", "WHAT", "WHO", "OUTCOME", "VERDICT", "EXPOSURE",
+        "WHEN", "KIND", "WORKLOAD", "REV", "WHAT", "WHO", "OUTCOME", "VERDICTS", "EXPOSURE",
     ];
     let rows: Vec<Vec<String>> = rows
         .iter()
         .map(|c| {
             vec![
                 c.at.strftime("%Y-%m-%d %H:%M:%SZ").to_string(),
+                c.kind.label().to_string(),
                 c.key.to_string(),
                 c.revision.to_string(),
                 c.what.clone(),
                 c.who.clone(),
                 c.outcome.clone(),
-                c.verdict.clone(),
+                c.verdict_trail(false),
                 c.exposure
                     .map(|e| format!("{:.0} s at 100%", e.share_seconds))
                     .unwrap_or_default(),
@@ -282,6 +283,7 @@ mod tests {
         let id = |r| DeployId {
             context: "eu".into(),
             namespace: "shop".into(),
+            kind: Default::default(),
             name: "checkout".into(),
             hash: format!("h{r}"),
             revision: r,

@@ -99,7 +99,7 @@ pub async fn record(
             .collect();
         (backends, pollers)
     });
-    state.dora.commit_annotation = dora.commit_annotation.clone();
+    state.dora.commit_annotations = dora.commit_annotations.clone();
     say(&format!(
         "watching {} into the ledger at {}",
         connection.selected().join(", "),
@@ -145,7 +145,12 @@ pub async fn record(
                             w.record(all);
                         }
                     }
-                    LedgerEvent::Unavailable(why) | LedgerEvent::WriteFailed(why) => {
+                    // The writer tries an unreachable ledger again itself.
+                    LedgerEvent::Retrying(retry) => {
+                        say(&format!("{}; trying again in {}s", retry.why, retry.after.as_secs()));
+                    }
+                    LedgerEvent::WriteFailed(why) => say(why),
+                    LedgerEvent::Unavailable(why) => {
                         say(&format!("{why}; trying again in {}s", backoff.as_secs()));
                         writer = None;
                         retry_at = Some(tokio::time::Instant::now() + backoff);

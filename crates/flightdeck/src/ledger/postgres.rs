@@ -143,13 +143,13 @@ impl Postgres {
         let read = tx
             .prepare(
                 "SELECT body FROM deploys WHERE context = $1 AND namespace = $2 AND name = $3
-                 AND hash = $4 AND revision = $5 FOR UPDATE",
+                 AND hash = $4 AND revision = $5 AND kind = $6 FOR UPDATE",
             )
             .map_err(text)?;
         let update = tx
             .prepare(
-                "UPDATE deploys SET started_ms = $6, body = $7 WHERE context = $1
-                 AND namespace = $2 AND name = $3 AND hash = $4 AND revision = $5",
+                "UPDATE deploys SET started_ms = $7, body = $8 WHERE context = $1
+                 AND namespace = $2 AND name = $3 AND hash = $4 AND revision = $5 AND kind = $6",
             )
             .map_err(text)?;
         let mut changed = 0;
@@ -165,7 +165,7 @@ impl Postgres {
                         &id.name,
                         &id.hash,
                         &revision,
-                        &fact.kind.label(),
+                        &id.kind.label(),
                         &fact.started.as_millisecond(),
                         &schema::body(fact),
                     ],
@@ -179,7 +179,14 @@ impl Postgres {
             let row = tx
                 .query_one(
                     &read,
-                    &[&id.context, &id.namespace, &id.name, &id.hash, &revision],
+                    &[
+                        &id.context,
+                        &id.namespace,
+                        &id.name,
+                        &id.hash,
+                        &revision,
+                        &id.kind.label(),
+                    ],
                 )
                 .map_err(text)?;
             let mut deploy = schema::from_body(row.get(0))?;
@@ -194,6 +201,7 @@ impl Postgres {
                     &id.name,
                     &id.hash,
                     &revision,
+                    &id.kind.label(),
                     &deploy.started.as_millisecond(),
                     &schema::body(&deploy),
                 ],

@@ -4,7 +4,7 @@
 use crate::dora::Deploy;
 
 /// The schema this flightdeck writes.
-pub const VERSION: i64 = 1;
+pub const VERSION: i64 = 2;
 
 pub const META: &str =
     "CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL)";
@@ -12,8 +12,9 @@ pub const META: &str =
 pub const READ_VERSION: &str = "SELECT value FROM ledger_meta WHERE key = 'schema_version'";
 
 /// Migration `i` takes the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&[&str]] = &[&[
-    "CREATE TABLE deploys (
+pub const MIGRATIONS: &[&[&str]] = &[
+    &[
+        "CREATE TABLE deploys (
         context TEXT NOT NULL,
         namespace TEXT NOT NULL,
         name TEXT NOT NULL,
@@ -24,8 +25,29 @@ pub const MIGRATIONS: &[&[&str]] = &[&[
         body TEXT NOT NULL,
         PRIMARY KEY (context, namespace, name, hash, revision)
     )",
-    "CREATE INDEX deploys_started ON deploys (started_ms)",
-]];
+        "CREATE INDEX deploys_started ON deploys (started_ms)",
+    ],
+    // 2: the kind joins the key (a Canary and a Rollout may share a namespace and a
+    // name); each body gains the verdicts it had, read as none from schema 1's.
+    &[
+        "CREATE TABLE deploys_2 (
+            context TEXT NOT NULL,
+            namespace TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            revision BIGINT NOT NULL,
+            started_ms BIGINT NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (context, namespace, kind, name, hash, revision)
+        )",
+        "INSERT INTO deploys_2 (context, namespace, kind, name, hash, revision, started_ms, body)
+         SELECT context, namespace, kind, name, hash, revision, started_ms, body FROM deploys",
+        "DROP TABLE deploys",
+        "ALTER TABLE deploys_2 RENAME TO deploys",
+        "CREATE INDEX deploys_started ON deploys (started_ms)",
+    ],
+];
 
 /// The body column: the whole deploy.
 pub fn body(deploy: &Deploy) -> String {

@@ -82,7 +82,7 @@ impl Sqlite {
             let mut read = tx
                 .prepare_cached(
                     "SELECT body FROM deploys WHERE context = ?1 AND namespace = ?2
-                     AND name = ?3 AND hash = ?4 AND revision = ?5",
+                     AND name = ?3 AND hash = ?4 AND revision = ?5 AND kind = ?6",
                 )
                 .map_err(|e| e.to_string())?;
             let mut write = tx
@@ -99,7 +99,8 @@ impl Sqlite {
                     id.namespace,
                     id.name,
                     id.hash,
-                    schema::revision(fact)
+                    schema::revision(fact),
+                    id.kind.label()
                 ];
                 let stored: Option<String> = read
                     .query_row(key, |r| r.get(0))
@@ -122,7 +123,7 @@ impl Sqlite {
                         id.name,
                         id.hash,
                         schema::revision(fact),
-                        deploy.kind.label(),
+                        id.kind.label(),
                         deploy.started.as_millisecond(),
                         schema::body(&deploy)
                     ])

@@ -9,6 +9,7 @@ fn fact(name: &str, revision: u64, started: i64) -> Deploy {
     let id = DeployId {
         context: "eu".into(),
         namespace: "shop".into(),
+        kind: Default::default(),
         name: name.into(),
         hash: format!("h{revision}"),
         revision,
@@ -160,4 +161,64 @@ fn a_missing_password_variable_is_named() {
         error.contains("postgres://fd@127.0.0.1:1/ledger"),
         "{error}"
     );
+}
+
+/// A deploy as flightdeck wrote it with schema 1: no kind in its identity, its latest
+/// verdict only.
+pub(super) const SCHEMA_1_BODY: &str = r#"{"id":{"context":"eu","namespace":"shop","name":"checkout","hash":"h1","revision":1},"kind":"Rollout","images":["shop:v1"],"started":"2027-01-15T08:00:00Z","commit":null,"completed":null,"superseded":null,"failed":["aborted","2027-01-15T08:03:20Z"],"stopped":null,"peak_weight":20,"traffic":[],"request_rate":null,"verdict":"FAIL score 12/100","actions":[{"at":"2027-01-15T08:03:20Z","user":"alice","action":"abort"}]}"#;
+
+#[test]
+fn a_ledger_of_schema_1_is_migrated_with_nothing_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.sqlite");
+    let db = rusqlite::Connection::open(&path).unwrap();
+    db.execute_batch(schema::META).unwrap();
+    for statement in schema::MIGRATIONS[0] {
+        db.execute_batch(statement).unwrap();
+    }
+    db.execute(
+        "INSERT INTO ledger_meta (key, value) VALUES ('schema_version', 1)",
+        [],
+    )
+    .unwrap();
+    db.execute(
+        "INSERT INTO deploys VALUES ('eu', 'shop', 'checkout', 'h1', 1, 'Rollout', ?1, ?2)",
+        rusqlite::params![
+            Timestamp::from_second(1_799_999_600)
+                .unwrap()
+                .as_millisecond(),
+            SCHEMA_1_BODY
+        ],
+    )
+    .unwrap();
+    drop(db);
+    let location = Location::Sqlite(path.clone());
+    let mut ledger = Ledger::open(&location).unwrap();
+    let old = ledger.load(Timestamp::MIN).unwrap();
+    assert_eq!(old.len(), 1);
+    let d = &old[0];
+    assert_eq!(d.id.kind, crate::dora::WorkloadKind::Rollout);
+    assert_eq!(d.verdict.as_deref(), Some("FAIL score 12/100"));
+    assert!(d.verdicts.as_slice().is_empty());
+    assert_eq!(d.failed.map(|f| f.0), Some(Failure::Aborted));
+    assert_eq!(d.actions[0].user, "alice");
+    // A Canary of the same namespace, name, hash and revision is a deploy of its own.
+    let mut canary = d.clone();
+    canary.id.kind = crate::dora::WorkloadKind::Canary;
+    canary.verdicts.push(crate::dora::VerdictMark {
+        at: canary.started,
+        outcome: "PASS".into(),
+        deciding: String::new(),
+    });
+    assert_eq!(ledger.record(&[canary.clone(), d.clone()]).unwrap(), 1);
+    drop(ledger);
+    let mut again = Ledger::open(&location).unwrap();
+    let mut all = again.load(Timestamp::MIN).unwrap();
+    all.sort_by_key(|d| d.id.kind);
+    assert_eq!(all, [d.clone(), canary]);
+    let db = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = db
+        .query_row(schema::READ_VERSION, [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, schema::VERSION);
 }

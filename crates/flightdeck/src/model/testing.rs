@@ -114,6 +114,22 @@ pub fn replica_set(owner: &Rollout, hash: &str, revision: u64, replicas: u32) ->
     }
 }
 
+/// A Deployment's rolling update with Kubernetes' defaults.
+pub fn rolling_update(owned: bool, template_annotations: &[(&str, &str)]) -> Box<DeploymentDetail> {
+    Box::new(DeploymentDetail {
+        strategy: "RollingUpdate".into(),
+        max_surge: "25%".into(),
+        max_unavailable: "25%".into(),
+        deadline_exceeded: false,
+        restarted_at: None,
+        owned,
+        template_annotations: template_annotations
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    })
+}
+
 /// A Flagger Canary of podinfo in test, weighted 10% steps to 50%, at `weight`, with a
 /// load tester's confirm-promotion and rollback gates.
 pub fn flagger_canary(phase: FlaggerPhase, weight: u32) -> Rollout {

@@ -248,6 +248,8 @@ pub struct DeploymentDetail {
     /// The Deployment is owned by something else (an ownerReference to a Canary or a
     /// Rollout): it shows under its owner, not as a row of its own.
     pub owned: bool,
+    /// The pod template's annotations (where a commit time may be found).
+    pub template_annotations: Vec<(String, String)>,
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The changes view (`:changes`): every deploy and action across the contexts, newest
-//! first: when, what (old → new image), who, the outcome so far, the verdict and, for
+//! first: when, what kind of workload and which, what (old → new image), who, the
+//! outcome so far, the verdicts it had and, for
 //! a failed deploy, the traffic it took.
 
 use ratatui::Frame;
@@ -34,21 +35,23 @@ pub fn draw(
     let inner = block.inner(area);
     let rows = usize::from(inner.height.saturating_sub(2));
     let width = usize::from(inner.width);
-    // WHEN 11, WORKLOAD, WHAT, WHO 10, OUTCOME 11, VERDICT 10, EXPOSURE 28, a space each.
+    // WHEN 11, K 1, WORKLOAD, WHAT, WHO 10, OUTCOME 11, VERDICT 14, EXPOSURE 28, a
+    // space each.
     let workload = 20.min(width / 5);
     let what = width
-        .saturating_sub(12 + workload + 1 + 1 + 11 + 12 + 11 + 28)
+        .saturating_sub(12 + 2 + workload + 1 + 1 + 11 + 12 + 15 + 28)
         .clamp(10, 60);
     let bold = Style::new().add_modifier(Modifier::BOLD);
     let cell =
         |text: &str, w: usize, style: Style| Span::styled(format!("{:<w$} ", fit(text, w)), style);
     let mut lines = vec![Line::from(vec![
         cell("WHEN", 11, bold),
+        cell("K", 1, bold),
         cell("WORKLOAD", workload, bold),
         cell("WHAT", what, bold),
         cell("WHO", 10, bold),
         cell("OUTCOME", 11, bold),
-        cell("VERDICT", 10, bold),
+        cell("VERDICT", 14, bold),
         Span::styled("EXPOSURE", bold),
     ])];
     if d.changes.is_empty() {
@@ -66,6 +69,7 @@ pub fn draw(
         let name = format!("{}/{}", row.key.namespace, row.key.name);
         let mut line = Line::from(vec![
             cell(&when, 11, theme.muted()),
+            cell(row.kind.letter(), 1, theme.muted()),
             cell(&name, workload, Style::new()),
             Span::styled(
                 format!("{:<what$} ", fit_left(&short_images(&row.what), what)),
@@ -77,7 +81,11 @@ pub fn draw(
             ),
             cell(&row.who, 10, Style::new()),
             cell(&row.outcome, 11, outcome_style),
-            cell(&row.verdict.replace(" score ", " "), 10, Style::new()),
+            cell(
+                &row.verdict_trail(true).replace(" score ", " "),
+                14,
+                Style::new(),
+            ),
             Span::raw(row.exposure.as_ref().map(exposure).unwrap_or_default()),
         ]);
         if i == view.cursor {

@@ -154,6 +154,22 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             Style::new().fg(theme.error),
         )),
         LedgerState::Opening => Some(Line::styled("reading the ledger…", theme.muted())),
+        LedgerState::Retrying(retry) => {
+            // What it means first: the reason may be long.
+            let mut text = format!(
+                "ledger unreachable, trying again in {}s, {} deploys kept in memory",
+                retry.after.as_secs(),
+                thousands(retry.kept as f64)
+            );
+            if retry.dropped > 0 {
+                text.push_str(&format!(
+                    " ({} more dropped)",
+                    thousands(retry.dropped as f64)
+                ));
+            }
+            text.push_str(&format!(": {}", retry.why));
+            Some(Line::styled(text, Style::new().fg(theme.error)))
+        }
         _ => state
             .dora
             .write_error

@@ -72,7 +72,7 @@ pub fn draw(
     let inner = block.inner(area);
     let rows = usize::from(inner.height.saturating_sub(2));
     let width = usize::from(inner.width);
-    let name_width = width.saturating_sub(66).clamp(12, 48);
+    let name_width = width.saturating_sub(68).clamp(12, 48);
     let head = |i: usize, text: &str, w: usize| {
         let marked = if d.sort == i {
             format!("{text}▼")
@@ -85,6 +85,7 @@ pub fn draw(
         )
     };
     let mut lines = vec![Line::from(vec![
+        Span::styled("K ", Style::new().add_modifier(Modifier::BOLD)),
         head(0, "WORKLOAD", name_width),
         head(1, "DEPLOYS/DAY", 11),
         head(2, "LEAD TIME", 9),
@@ -105,6 +106,7 @@ pub fn draw(
         let name = format!("{}/{}/{}", row.key.context, row.key.namespace, row.key.name);
         let fails = format!("{} {}/{}", rate(f.change_fail_rate), f.failed, f.deploys);
         let mut line = Line::from(vec![
+            cell(row.kind.letter().to_string(), 1, theme.muted()),
             cell(name, name_width, Style::new()),
             cell(per_day(f), 11, band_style(f.frequency_band(), theme)),
             cell(

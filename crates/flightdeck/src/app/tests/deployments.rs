@@ -5,8 +5,8 @@ use crossterm::event::KeyCode;
 
 use super::super::testing::press;
 use super::*;
-use crate::model::testing::flagger_canary;
-use crate::model::{DeploymentDetail, FlaggerPhase, Replicas, RolloutAction, Workload};
+use crate::model::testing::{flagger_canary, rolling_update};
+use crate::model::{FlaggerPhase, Replicas, RolloutAction, Workload};
 
 fn deployment(name: &str, desired: u32) -> Rollout {
     Rollout {
@@ -21,14 +21,7 @@ fn deployment(name: &str, desired: u32) -> Rollout {
             available: desired,
         },
         images: vec![format!("{name}:v4")],
-        deployment: Some(Box::new(DeploymentDetail {
-            strategy: "RollingUpdate".into(),
-            max_surge: "25%".into(),
-            max_unavailable: "25%".into(),
-            deadline_exceeded: false,
-            restarted_at: None,
-            owned: false,
-        })),
+        deployment: Some(rolling_update(false, &[])),
         ..rollout("eu", "test", name, Phase::Healthy)
     }
 }

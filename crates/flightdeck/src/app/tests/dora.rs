@@ -23,7 +23,8 @@ fn applied_set(s: &mut State, rs: crate::model::ReplicaSet) -> Reaction {
     )
 }
 
-fn recorded(reaction: &Reaction) -> Vec<Deploy> {
+/// The facts a reaction sends to the ledger.
+pub(super) fn recorded(reaction: &Reaction) -> Vec<Deploy> {
     reaction
         .effects
         .iter()
@@ -167,6 +168,7 @@ fn the_ledgers_deploys_join_and_its_trouble_is_kept_to_say() {
     let id = DeployId {
         context: "eu".into(),
         namespace: "shop".into(),
+        kind: Default::default(),
         name: "gone".into(),
         hash: "h1".into(),
         revision: 1,
@@ -228,4 +230,40 @@ fn the_views_open_by_key_and_command_sort_change_window_and_go_to_the_rollout() 
     assert_eq!(s.mode, Mode::Normal);
     assert_eq!(s.selected.as_ref(), Some(&r.key));
     assert_eq!(s.focus, Focus::Rollout);
+}
+
+#[test]
+fn each_verdict_transition_is_marked_on_the_deploy_it_judges() {
+    use crate::model::Outcome as Verdict;
+    let (mut s, r) = live_canary();
+    // A metrics backend follows the canary.
+    s.metrics_sources.default = Some("test".into());
+    s.targets_dirty = true;
+    settle(&mut s);
+    let judged = |s: &mut State, outcome, second| {
+        s.now = at(second);
+        let update_of = crate::metrics::MetricsUpdate {
+            key: r.key.clone(),
+            report: Ok(super::report(outcome)),
+        };
+        recorded(&update(s, Event::Metrics(update_of)))
+    };
+    assert_eq!(judged(&mut s, Verdict::Pass, 10).len(), 1);
+    assert!(
+        judged(&mut s, Verdict::Pass, 20).is_empty(),
+        "no transition"
+    );
+    assert_eq!(judged(&mut s, Verdict::Fail, 30).len(), 1);
+    assert_eq!(judged(&mut s, Verdict::Pass, 40).len(), 1);
+    let d = s.dora.history.of(&r.key).last().unwrap();
+    let marks: Vec<(&str, jiff::Timestamp)> = d
+        .verdicts
+        .as_slice()
+        .iter()
+        .map(|v| (v.outcome.as_str(), v.at))
+        .collect();
+    assert_eq!(
+        marks,
+        [("PASS", at(10)), ("FAIL", at(30)), ("PASS", at(40))]
+    );
 }

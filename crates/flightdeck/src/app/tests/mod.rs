@@ -4,6 +4,7 @@
 mod actions;
 mod deployments;
 mod dora;
+mod dora_kinds;
 mod flagger;
 mod fleet;
 mod listing;

@@ -19,7 +19,7 @@ use crate::cluster::{ClusterEvent, Kind};
 /// Objects per page of a list, where lists cannot be streamed: kubectl's 500. A page is
 /// held as the server's bytes until decoded (decoding keeps only what is read), so ten
 /// contexts listing at once hold a few tens of MB at the peak.
-const LIST_PAGE: u32 = 500;
+pub(super) const LIST_PAGE: u32 = 500;
 
 /// Watches one kind in one scope until the receiver is gone; says on
 /// `listed` when the first list is done.
@@ -114,6 +114,9 @@ pub(super) async fn watch_kind<T: Watched>(
                         continue;
                     }
                     absent_said = true;
+                    if let Some(listed) = listed.take() {
+                        let _ = listed.send(());
+                    }
                     vec![relay.live()]
                 }
                 Err(error) => {

@@ -4,8 +4,8 @@ use crossterm::event::KeyCode;
 
 use super::{fleet_state, screen};
 use crate::app::testing::press;
-use crate::app::{Event, LedgerEvent, State, settle, update};
-use crate::dora::{ActionMark, Deploy, DeployId, Failure, TrafficMark};
+use crate::app::{Event, LedgerEvent, Retry, State, settle, update};
+use crate::dora::{ActionMark, Deploy, DeployId, Failure, TrafficMark, VerdictMark, WorkloadKind};
 use crate::model::testing::at;
 
 const H: i64 = 3_600;
@@ -15,6 +15,7 @@ fn deploy(context: &str, ns: &str, name: &str, revision: u64, started: i64) -> D
     let id = DeployId {
         context: context.into(),
         namespace: ns.into(),
+        kind: Default::default(),
         name: name.into(),
         hash: format!("{name}{revision}"),
         revision,
@@ -58,13 +59,40 @@ fn history() -> Vec<Deploy> {
         user: "alice".into(),
         action: "abort".into(),
     }];
+    bad.verdicts = vec![
+        verdict(-H + 60, "PASS", ""),
+        verdict(-H + 600, "FAIL", "error rate"),
+    ]
+    .into();
     out.push(bad);
+    // A Canary's deploy, rolled back by Flagger after its verdict turned.
+    let mut canary = deploy("sim-prod-eu", "shop", "basket", 5, -3 * H);
+    canary.id.kind = WorkloadKind::Canary;
+    canary.peak_weight = 30;
+    canary.failed = Some((Failure::RolledBack, at(-3 * H + 900)));
+    canary.stopped = canary.failed.map(|f| f.1);
+    canary.verdict = Some("FAIL score 40/100".into());
+    canary.verdicts = vec![
+        verdict(-3 * H + 60, "PASS", ""),
+        verdict(-3 * H + 300, "MARGINAL", "latency p99"),
+        verdict(-3 * H + 600, "FAIL", "error rate"),
+    ]
+    .into();
+    out.push(canary);
     for (revision, started) in [(1, -14 * D), (2, -7 * D)] {
         let mut d = deploy("sim-prod-us", "platform", "auth", revision, started);
         d.completed = Some(at(started + 600));
         out.push(d);
     }
     out
+}
+
+fn verdict(second: i64, outcome: &str, deciding: &str) -> VerdictMark {
+    VerdictMark {
+        at: at(second),
+        outcome: outcome.into(),
+        deciding: deciding.into(),
+    }
 }
 
 fn with_history(width: u16, height: u16) -> State {
@@ -110,6 +138,40 @@ fn a_ledger_that_cannot_be_used_says_why_in_the_strip() {
         ),
         "{text}"
     );
+}
+
+#[test]
+fn an_unreachable_ledger_is_tried_again_and_the_strip_says_so() {
+    let mut state = with_history(120, 40);
+    update(
+        &mut state,
+        Event::Ledger(LedgerEvent::Retrying(Retry {
+            why: "cannot open the ledger at postgres://fd@db/ledger: connection refused".into(),
+            after: std::time::Duration::from_secs(8),
+            kept: 1_200,
+            dropped: 0,
+        })),
+    );
+    settle(&mut state);
+    let text = screen(&state);
+    assert!(
+        text.contains(
+            "ledger unreachable, trying again in 8s, 1,200 deploys kept in memory: cannot open the"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("DORA 30d fleet"), "the figures stay: {text}");
+    update(
+        &mut state,
+        Event::Ledger(LedgerEvent::Opened {
+            at: "postgres://fd@db/ledger".into(),
+            deploys: crate::dora::History::new(),
+        }),
+    );
+    settle(&mut state);
+    let text = screen(&state);
+    assert!(!text.contains("ledger unreachable"), "recovered: {text}");
+    assert!(text.contains("DORA 30d fleet"), "{text}");
 }
 
 #[test]
