@@ -64,7 +64,7 @@ async fn pause_resume_and_restart_leave_what_kubectl_leaves() {
     fleet.load(US, twin("by-flightdeck")).unwrap();
     let cache = tempfile::tempdir().unwrap();
     let connection = connection(&fleet).await;
-    let ours = ObjectKey::new(US, "platform", "by-flightdeck");
+    let ours = ObjectKey::of(Workload::Deployment, US, "platform", "by-flightdeck");
     for (verb, action) in [
         ("pause", RolloutAction::Pause),
         ("resume", RolloutAction::Resume),
@@ -156,12 +156,17 @@ async fn the_watch_shows_plain_deployments_and_not_those_flagger_owns() {
             .iter()
             .all(|n| !n.starts_with("basket") && !n.starts_with("billing"))
     );
-    let stuck = &state.rollouts[&ObjectKey::new(US, "payments", "invoices")];
+    let stuck = &state.rollouts[&ObjectKey::of(Workload::Deployment, US, "payments", "invoices")];
     assert_eq!(stuck.phase, Phase::Degraded);
-    let paused = &state.rollouts[&ObjectKey::new(US, "shop", "recommender")];
+    let paused = &state.rollouts[&ObjectKey::of(Workload::Deployment, US, "shop", "recommender")];
     assert_eq!(paused.phase, Phase::Paused);
     // The Canaries have their pods from their Deployments.
-    let billing = &state.rollouts[&ObjectKey::new("sim-prod-eu", "payments", "billing")];
+    let billing = &state.rollouts[&ObjectKey::of(
+        Workload::FlaggerCanary,
+        "sim-prod-eu",
+        "payments",
+        "billing",
+    )];
     assert_eq!(billing.replicas.desired, 3);
     assert!(
         billing
@@ -262,7 +267,7 @@ async fn undo_leaves_what_kubectl_rollout_undo_leaves() {
         String::from_utf8_lossy(&out.stderr)
     );
     let connection = connection(&fleet).await;
-    let ours = ObjectKey::new(US, "platform", "undo-by-flightdeck");
+    let ours = ObjectKey::of(Workload::Deployment, US, "platform", "undo-by-flightdeck");
     fleet.clear_requests(US);
     let report = connection
         .act_as(

@@ -15,6 +15,19 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The kind of workload the objects of this kind are (Argo's for those that are
+    /// not workloads): part of their keys.
+    pub fn workload(self) -> crate::model::Workload {
+        use crate::model::Workload;
+        match self {
+            Kind::Canary => Workload::FlaggerCanary,
+            Kind::Deployment => Workload::Deployment,
+            Kind::Rollout | Kind::ReplicaSet | Kind::AnalysisRun | Kind::Experiment => {
+                Workload::ArgoRollout
+            }
+        }
+    }
+
     /// A kind a cluster may well not serve (its CRD not installed): no failure to report.
     pub fn optional(self) -> bool {
         self == Kind::Canary

@@ -169,6 +169,7 @@ pub fn flagger_canary(phase: FlaggerPhase, weight: u32) -> Rollout {
             available: 4,
         },
         revision: None,
+        key: ObjectKey::of(Workload::FlaggerCanary, "eu", "test", "podinfo"),
         workload: Workload::FlaggerCanary,
         flagger: Some(Box::new(flagger)),
         ..rollout("eu", "test", "podinfo", phase.common(false))

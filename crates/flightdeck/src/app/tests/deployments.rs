@@ -29,6 +29,7 @@ fn deployment(name: &str, desired: u32) -> Rollout {
             restarted_at: None,
             owned: false,
         })),
+        key: ObjectKey::of(Workload::Deployment, "eu", "test", name),
         ..rollout("eu", "test", name, Phase::Healthy)
     }
 }
@@ -58,9 +59,7 @@ fn canaries(state: &mut State, items: Vec<Rollout>) {
 }
 
 fn podinfo() -> Rollout {
-    let mut c = flagger_canary(FlaggerPhase::Progressing, 20);
-    c.key = ObjectKey::new("eu", "test", "podinfo");
-    c
+    flagger_canary(FlaggerPhase::Progressing, 20)
 }
 
 #[test]
@@ -85,7 +84,7 @@ fn a_canarys_deployments_show_under_it_in_either_order() {
         let mut shown = names(&s);
         shown.sort();
         assert_eq!(shown, ["podinfo", "web"], "canary first: {canary_first}");
-        let row = &s.rollouts[&ObjectKey::new("eu", "test", "podinfo")];
+        let row = &s.rollouts[&ObjectKey::of(Workload::FlaggerCanary, "eu", "test", "podinfo")];
         assert_eq!(row.workload, Workload::FlaggerCanary);
         assert_eq!((row.replicas.desired, row.replicas.updated), (4, 1));
         assert_eq!(row.images, ["podinfo:v4"]);

@@ -113,7 +113,7 @@ pub fn map_deployment(context: &str, obj: &Value) -> Result<Rollout, MapError> {
         100
     };
     Ok(Rollout {
-        key: ObjectKey::new(context, &meta.namespace, &meta.name),
+        key: ObjectKey::of(Workload::Deployment, context, &meta.namespace, &meta.name),
         uid: meta.uid,
         created: meta.created,
         generation,
