@@ -45,11 +45,13 @@ pub enum Change {
     /// Skip the steps of the update in progress (`status.promoteFull`), as history does.
     PromoteFull(ObjectKey),
     Abort(ObjectKey),
-    /// Roll out a new image on a Deployment (a Flagger Canary's target).
+    /// Roll out a new image on a Deployment (a Flagger Canary's target, or a plain one).
     SetDeploymentImage {
         key: ObjectKey,
         image: String,
     },
+    /// `kubectl rollout pause` on a plain Deployment.
+    PauseDeployment(ObjectKey),
 }
 
 /// How long before its deploy an image's commit was made: 20 minutes to 6 hours,
@@ -98,6 +100,13 @@ pub fn apply(store: &Store, change: Change, now: Timestamp) {
         Change::SetDeploymentImage { key, image } => store
             .update(crate::discovery::DEPLOYMENTS, &key, |d| {
                 d["spec"]["template"]["spec"]["containers"][0]["image"] = json!(image);
+                bump_generation(d);
+                Ok(())
+            })
+            .map(|_| ()),
+        Change::PauseDeployment(key) => store
+            .update(crate::discovery::DEPLOYMENTS, &key, |d| {
+                d["spec"]["paused"] = json!(true);
                 bump_generation(d);
                 Ok(())
             })
