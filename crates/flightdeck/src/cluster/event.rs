@@ -12,6 +12,8 @@ pub enum Kind {
     /// Flagger's `Canary`: optional, a cluster without Flagger serves none.
     Canary,
     Deployment,
+    /// A Deployment's ReplicaSets (`pod-template-hash`), watched apart from Argo's.
+    DeploymentReplicaSet,
 }
 
 impl Kind {
@@ -21,7 +23,7 @@ impl Kind {
         use crate::model::Workload;
         match self {
             Kind::Canary => Workload::FlaggerCanary,
-            Kind::Deployment => Workload::Deployment,
+            Kind::Deployment | Kind::DeploymentReplicaSet => Workload::Deployment,
             Kind::Rollout | Kind::ReplicaSet | Kind::AnalysisRun | Kind::Experiment => {
                 Workload::ArgoRollout
             }
@@ -99,4 +101,6 @@ pub enum ClusterEvent {
     /// Deployments, mapped to rollouts of kind Deployment (those a Canary or a Rollout
     /// owns included: the app places them).
     Deployment(Change<Rollout>),
+    /// A Deployment's ReplicaSets, keyed (and owned) as Deployments.
+    DeploymentReplicaSet(Change<ReplicaSet>),
 }

@@ -50,6 +50,29 @@ pub struct BlastRadius {
     pub pods_replaced: u32,
     /// Words for what the numbers cannot say.
     pub note: Option<&'static str>,
+    /// A Deployment's rolling update: how far above and below its desired pods it goes.
+    pub rolling: Option<Rolling>,
+}
+
+/// A rolling update's bounds, `maxSurge` and `maxUnavailable` resolved to pods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rolling {
+    pub desired: u32,
+    pub surge: u32,
+    pub unavailable: u32,
+}
+
+impl Rolling {
+    pub fn words(self) -> String {
+        format!(
+            "a rolling update: at most {} pods at once (maxSurge {}), at least {} available \
+             (maxUnavailable {})",
+            self.desired.saturating_add(self.surge),
+            self.surge,
+            self.desired.saturating_sub(self.unavailable),
+            self.unavailable
+        )
+    }
 }
 
 impl BlastRadius {
@@ -138,6 +161,9 @@ pub fn blast_radius(
     if rollout.flagger.is_some() {
         return super::flagger_actions::radius(rollout, action, measured);
     }
+    if rollout.deployment.is_some() {
+        return super::deployment_radius::radius(rollout, replica_sets, action, measured);
+    }
     let mut versions = match rollout.strategy {
         Strategy::BlueGreen => blue_green(rollout, replica_sets, action),
         Strategy::Canary { .. } => canary(rollout, replica_sets, action),
@@ -176,6 +202,7 @@ pub fn blast_radius(
         },
         pods_replaced,
         note,
+        rolling: None,
     }
 }
 

@@ -155,6 +155,7 @@ pub fn radius(
         },
         pods_replaced: replaced,
         note,
+        rolling: None,
     }
 }
 

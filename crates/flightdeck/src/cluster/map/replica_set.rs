@@ -1,26 +1,42 @@
-//! A ReplicaSet that Argo created for a Rollout → `model::ReplicaSet`.
+//! A ReplicaSet that Argo created for a Rollout, or Kubernetes for a Deployment →
+//! `model::ReplicaSet`.
 
 use serde_json::Value;
 
-use crate::model::{ObjectKey, ReplicaSet, Replicas};
+use crate::model::{ObjectKey, ReplicaSet, Replicas, Workload};
 
 use super::fields::{Field, MapError};
-use super::meta::{HASH_LABEL, Meta};
+use super::meta::{ARGO, DEPLOYMENTS, Maker, Meta};
 
 /// Maps a raw `apps/v1` ReplicaSet. It must carry Argo's
 /// `rollouts-pod-template-hash` label (the watcher selects on it).
 pub fn map_replica_set(context: &str, obj: &Value) -> Result<ReplicaSet, MapError> {
-    let meta = Meta::read(obj)?;
+    map_made_by(context, obj, &ARGO, Workload::ArgoRollout)
+}
+
+/// Maps a Deployment's ReplicaSet: `pod-template-hash`, `deployment.kubernetes.io/revision`,
+/// keyed as a Deployment's so that its owner's key is the Deployment's.
+pub fn map_deployment_replica_set(context: &str, obj: &Value) -> Result<ReplicaSet, MapError> {
+    map_made_by(context, obj, &DEPLOYMENTS, Workload::Deployment)
+}
+
+fn map_made_by(
+    context: &str,
+    obj: &Value,
+    maker: &Maker,
+    kind: Workload,
+) -> Result<ReplicaSet, MapError> {
+    let meta = Meta::read_as(obj, maker)?;
     let root = Field::root(&meta.object, obj);
     let hash = meta.hash.clone().ok_or_else(|| {
         root.at(&["metadata", "labels"], |labels| {
-            labels.with(HASH_LABEL, |f| f.error("missing"))
+            labels.with(maker.hash_label, |f| f.error("missing"))
         })
         .unwrap_or_else(|e| e)
     })?;
     let current = root.at(&["status", "replicas"], |f| f.count_or_zero())?;
     Ok(ReplicaSet {
-        key: ObjectKey::new(context, &meta.namespace, &meta.name),
+        key: ObjectKey::of(kind, context, &meta.namespace, &meta.name),
         owner: meta.owner,
         hash,
         revision: meta.revision,
@@ -44,16 +60,40 @@ pub fn map_replica_set(context: &str, obj: &Value) -> Result<ReplicaSet, MapErro
                 .collect::<Result<Vec<_>, MapError>>()
         })?,
         revision_history: root
-            .at(
-                &[
-                    "metadata",
-                    "annotations",
-                    "rollout.argoproj.io/revision-history",
-                ],
-                |f| f.string(),
-            )?
+            .at(&["metadata", "annotations", maker.revision_history], |f| {
+                f.string()
+            })?
             .split(',')
             .filter_map(|r| r.trim().parse().ok())
             .collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_deployments_replica_set_reads_kubernetes_labels_and_is_keyed_as_the_deployments() {
+        let rs = json!({
+            "metadata": {"name": "web-7c9f8d6b5", "namespace": "shop",
+                         "labels": {"app": "web", "pod-template-hash": "7c9f8d6b5"},
+                         "annotations": {"deployment.kubernetes.io/revision": "4",
+                                         "deployment.kubernetes.io/revision-history": "1,2"},
+                         "ownerReferences": [{"kind": "Deployment", "name": "web", "controller": true}]},
+            "spec": {"replicas": 2,
+                     "template": {"spec": {"containers": [{"name": "web", "image": "web:v4"}]}}}
+        });
+        let mapped = map_deployment_replica_set("eu", &rs).unwrap();
+        assert_eq!(mapped.key.kind, Workload::Deployment);
+        assert_eq!(
+            (mapped.owner.as_deref(), mapped.hash.as_str(), mapped.revision),
+            (Some("web"), "7c9f8d6b5", Some(4))
+        );
+        assert_eq!(mapped.revision_history, [1, 2]);
+        // Argo's reading wants Argo's label.
+        assert!(map_replica_set("eu", &rs).is_err());
+    }
 }

@@ -67,13 +67,14 @@ pub fn spawn_watchers(
     Watches { tasks }
 }
 
-const KINDS: [Kind; 6] = [
+const KINDS: [Kind; 7] = [
     Kind::Rollout,
     Kind::ReplicaSet,
     Kind::AnalysisRun,
     Kind::Experiment,
     Kind::Canary,
     Kind::Deployment,
+    Kind::DeploymentReplicaSet,
 ];
 
 /// Namespaces checked for access at once, when looking for those a user may read.
@@ -203,6 +204,7 @@ async fn watch_scope(
             // Deployments) without Argo.
             watch_kind::<watched::FlaggerCanary>(scope, events.clone(), None, false),
             watch_kind::<watched::Deployment>(scope, events.clone(), None, false),
+            watch_kind::<watched::DeploymentReplicaSet>(scope, events.clone(), None, false),
             async {
                 if rollouts_listed.await.is_ok() {
                     futures::join!(
