@@ -89,7 +89,11 @@ mod tests {
         let mapped = map_deployment_replica_set("eu", &rs).unwrap();
         assert_eq!(mapped.key.kind, Workload::Deployment);
         assert_eq!(
-            (mapped.owner.as_deref(), mapped.hash.as_str(), mapped.revision),
+            (
+                mapped.owner.as_deref(),
+                mapped.hash.as_str(),
+                mapped.revision
+            ),
             (Some("web"), "7c9f8d6b5", Some(4))
         );
         assert_eq!(mapped.revision_history, [1, 2]);

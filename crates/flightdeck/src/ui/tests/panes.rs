@@ -398,3 +398,67 @@ fn the_metrics_pane_names_the_backend_of_the_selected_rollouts_context() {
         "{text}"
     );
 }
+
+/// A plain Deployment's pane lists its revision history from its ReplicaSets, newest
+/// first, the current revision marked.
+#[test]
+fn a_deployments_pane_lists_its_revisions() {
+    use crate::model::{DeploymentDetail, Workload};
+    let contexts = ["sim-prod-us"];
+    let mut state = state_of(&contexts, &contexts, 120, 40);
+    let mut web = rollout("sim-prod-us", "platform", "web", Phase::Healthy);
+    web.key = ObjectKey::of(Workload::Deployment, "sim-prod-us", "platform", "web");
+    web.workload = Workload::Deployment;
+    web.strategy = Strategy::Other;
+    web.revision = Some(3);
+    web.deployment = Some(Box::new(DeploymentDetail {
+        strategy: "RollingUpdate".into(),
+        max_surge: "25%".into(),
+        max_unavailable: "25%".into(),
+        deadline_exceeded: false,
+        restarted_at: None,
+        owned: false,
+    }));
+    let sets: Vec<_> = [(1, 0), (2, 0), (3, 4)]
+        .map(|(revision, pods)| {
+            let mut rs = replica_set(&web, &format!("h{revision}"), revision, pods);
+            rs.key.kind = Workload::Deployment;
+            rs
+        })
+        .into();
+    update(
+        &mut state,
+        Event::Cluster(ClusterEvent::Deployment(Change::Relisted {
+            context: "sim-prod-us".into(),
+            namespace: None,
+            items: vec![web],
+        })),
+    );
+    update(
+        &mut state,
+        Event::Cluster(ClusterEvent::DeploymentReplicaSet(Change::Relisted {
+            context: "sim-prod-us".into(),
+            namespace: None,
+            items: sets,
+        })),
+    );
+    settle(&mut state);
+    let screen = screen(&state);
+    let revisions: Vec<&str> = screen
+        .lines()
+        .filter_map(|l| l.split('│').find(|cell| cell.trim_start().starts_with("r")))
+        .map(str::trim)
+        .filter(|cell| cell.contains("web:v1."))
+        .collect();
+    assert_eq!(revisions.len(), 3, "{screen}");
+    assert!(
+        revisions[0].starts_with("r3   current") && revisions[0].contains("web:v1.3.0"),
+        "{screen}"
+    );
+    assert!(revisions[0].contains(" 4/4 "), "{}", revisions[0]);
+    assert!(
+        revisions[2].starts_with("r1 ") && revisions[2].contains(" 0/0 "),
+        "{}",
+        revisions[2]
+    );
+}
