@@ -18,6 +18,7 @@ use crate::metrics::rollout_metrics::{
 };
 use crate::metrics::source::{MetricsError, Range};
 use crate::metrics::templates::{MetricDefinition, MetricQueries, render};
+use crate::model::Workload;
 
 /// Points of a window's series at most; longer windows get a longer step.
 const MAX_WINDOW_POINTS: f64 = 240.0;
@@ -279,7 +280,10 @@ fn seconds(d: Duration) -> String {
 
 /// The template variables for one version (see `templates`). Without the pods' labels,
 /// `version` is the pod-template hash and `service` the Service Argo's examples name for
-/// the role (`checkout-canary`); `cluster` is the context's name unless mapped.
+/// the role (`checkout-canary`); `cluster` is the context's name unless mapped. `pods`,
+/// `workload`, `version_match` and a Canary's `service` follow the kind: Argo's
+/// `rollouts-pod-template-hash`, a Deployment's `pod-template-hash`, a Flagger Canary's
+/// primary and target Deployments (their `app` selector label, their Services).
 fn variables(
     target: &Target,
     cluster: Option<&String>,
@@ -288,6 +292,33 @@ fn variables(
     plan: &Plan,
     resolution: Resolution,
 ) -> BTreeMap<String, String> {
+    let name = target.key.name.as_str();
+    let (pods, workload, version_match, service) = match &target.flagger_target {
+        Some(t) => {
+            let primary = role == "stable";
+            let workload = if primary {
+                format!("{t}-primary")
+            } else {
+                t.clone()
+            };
+            let side = if primary { "primary" } else { "canary" };
+            let pods = format!(r#"app="{workload}""#);
+            (pods, workload, ".*".to_string(), format!("{t}-{side}"))
+        }
+        None => {
+            let label = match target.key.kind {
+                Workload::Deployment => "pod_template_hash",
+                _ => "rollouts_pod_template_hash",
+            };
+            let pods = format!(r#"{label}="{hash}""#);
+            (
+                pods,
+                name.to_string(),
+                hash.to_string(),
+                format!("{name}-{role}"),
+            )
+        }
+    };
     [
         ("context", target.key.context.to_string()),
         (
@@ -300,7 +331,10 @@ fn variables(
         ("rollout", target.key.name.clone()),
         ("hash", hash.to_string()),
         ("version", hash.to_string()),
-        ("service", format!("{}-{role}", target.key.name)),
+        ("version_match", version_match),
+        ("pods", pods),
+        ("workload", workload),
+        ("service", service),
         ("interval", seconds(plan.lifetime)),
         ("rate_interval", seconds(resolution.rate_interval)),
     ]
@@ -353,6 +387,7 @@ mod tests {
             canary_hash: "5d2a".into(),
             baseline_hash: None,
             since: at(0),
+            flagger_target: None,
         }
     }
 
@@ -410,6 +445,60 @@ mod tests {
             render(&errors_query(Some("k8s_cluster")), &vars).unwrap(),
             r#"sum(increase(http_requests_total{namespace="shop",rollouts_pod_template_hash="5d2a",k8s_cluster="eu-west-1",code=~"5.."}[2220s]))"#
         );
+    }
+
+    /// Each kind's versions are its pods as its controller labels them: a Canary's primary
+    /// and target Deployments by the selector label (`app`), a Deployment's ReplicaSets by
+    /// `pod-template-hash` (Prometheus' pod label mapping writes `pod_template_hash`).
+    #[test]
+    fn each_kind_selects_its_versions_pods_as_its_controller_labels_them() {
+        use crate::model::testing::{flagger_canary, replica_set, rollout};
+        use crate::model::{FlaggerPhase, Phase, Workload};
+        let plan = Plan::new(at(0), at(600), Resolution::default());
+        let resolution = Resolution::default();
+        let query = |target: &Target, hash: &str, role: &str, preset: Preset| {
+            let vars = variables(target, None, hash, role, &plan, resolution);
+            match &preset.metrics(None)[0].queries {
+                MetricQueries::Counts { requests, .. } => render(requests, &vars).unwrap(),
+                other => panic!("error rate counts, not {other:?}"),
+            }
+        };
+        let podinfo = flagger_canary(FlaggerPhase::Progressing, 20);
+        let canary = Target::of(&podinfo, &[]).expect("a Canary in analysis has a target");
+        let (stable, new) = (canary.stable_hash.clone(), canary.canary_hash.clone());
+        assert_eq!(
+            query(&canary, &stable, "stable", Preset::Argo),
+            r#"sum(increase(http_requests_total{namespace="test",app="podinfo-primary"}[600s]))"#
+        );
+        assert_eq!(
+            query(&canary, &new, "canary", Preset::Argo),
+            r#"sum(increase(http_requests_total{namespace="test",app="podinfo"}[600s]))"#
+        );
+        // Istio by workload (Flagger's own queries' `destination_workload`), NGINX by
+        // the Services Flagger makes.
+        assert!(
+            query(&canary, &stable, "stable", Preset::Istio)
+                .contains(r#"destination_workload="podinfo-primary""#)
+        );
+        assert!(
+            query(&canary, &new, "canary", Preset::Nginx).contains(r#"service="podinfo-canary""#)
+        );
+
+        let mut web = rollout("eu", "shop", "web", Phase::Progressing);
+        web.key.kind = Workload::Deployment;
+        web.workload = Workload::Deployment;
+        web.strategy = crate::model::Strategy::Other;
+        web.revision = Some(5);
+        let sets = [replica_set(&web, "h4", 4, 2), replica_set(&web, "h5", 5, 1)];
+        let rolling = Target::of(&web, &sets).expect("a rolling update has two versions");
+        assert_eq!((&*rolling.stable_hash, &*rolling.canary_hash), ("h4", "h5"));
+        assert_eq!(
+            query(&rolling, "h5", "canary", Preset::Argo),
+            r#"sum(increase(http_requests_total{namespace="shop",pod_template_hash="h5"}[600s]))"#
+        );
+        // Rolled: one version, nothing to compare.
+        let done = [replica_set(&web, "h4", 4, 0), replica_set(&web, "h5", 5, 3)];
+        assert_eq!(Target::of(&web, &done), None);
     }
 
     /// A reader that answers with fixed figures and keeps what it was asked.
