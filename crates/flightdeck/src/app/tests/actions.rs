@@ -134,6 +134,10 @@ fn keys_that_do_not_apply_are_refused_with_the_reason() {
     let status_denied = Access {
         patch_rollouts: true,
         patch_status: false,
+        patch_canaries: true,
+        patch_deployments: true,
+        list_replica_sets: true,
+        proxy_services: true,
         reason: None,
     };
     update(
@@ -224,6 +228,10 @@ fn the_selection_asks_for_rbac_once_per_namespace() {
             result: Ok(Access {
                 patch_rollouts: true,
                 patch_status: true,
+                patch_canaries: true,
+                patch_deployments: true,
+                list_replica_sets: true,
+                proxy_services: true,
                 reason: None,
             }),
         },
