@@ -67,14 +67,15 @@ impl DeploymentController {
             if flaggers.contains(&stored.key) {
                 continue;
             }
-            if let Err(e) = self.reconcile_one(&stored.value(), now, tick) {
-                if e.reason != "Conflict" {
-                    tracing::warn!(
-                        "simulated Deployment controller: {}/{}: {e}",
-                        stored.key.namespace,
-                        stored.key.name
-                    );
-                }
+            // A client wrote in between: read again next round.
+            if let Err(e) = self.reconcile_one(&stored.value(), now, tick)
+                && e.reason != "Conflict"
+            {
+                tracing::warn!(
+                    "simulated Deployment controller: {}/{}: {e}",
+                    stored.key.namespace,
+                    stored.key.name
+                );
             }
         }
     }

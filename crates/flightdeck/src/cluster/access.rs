@@ -199,6 +199,22 @@ impl Connection {
 }
 
 #[cfg(test)]
+impl Access {
+    /// Every question answered yes.
+    pub(crate) fn everything() -> Access {
+        Access {
+            patch_rollouts: true,
+            patch_status: true,
+            patch_canaries: true,
+            patch_deployments: true,
+            list_replica_sets: true,
+            proxy_services: true,
+            reason: None,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::Phase;
@@ -256,20 +272,6 @@ mod tests {
                 .to_string(),
             "RBAC: user bob cannot patch rollouts/status in namespace shop"
         );
-    }
-
-    impl Access {
-        fn everything() -> Access {
-            Access {
-                patch_rollouts: true,
-                patch_status: true,
-                patch_canaries: true,
-                patch_deployments: true,
-                list_replica_sets: true,
-                proxy_services: true,
-                reason: None,
-            }
-        }
     }
 
     #[test]

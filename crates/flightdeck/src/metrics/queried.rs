@@ -18,7 +18,7 @@ use crate::metrics::rollout_metrics::{
 };
 use crate::metrics::source::{MetricsError, Range};
 use crate::metrics::templates::{MetricDefinition, MetricQueries, render};
-use crate::model::Workload;
+use crate::metrics::version_variables::variables;
 
 /// Points of a window's series at most; longer windows get a longer step.
 const MAX_WINDOW_POINTS: f64 = 240.0;
@@ -273,76 +273,6 @@ pub fn window_step(lifetime: Duration, resolution: Resolution) -> Duration {
     ))
 }
 
-/// Prometheus' duration text in whole seconds: `37s`.
-fn seconds(d: Duration) -> String {
-    format!("{}s", d.as_secs().max(1))
-}
-
-/// The template variables for one version (see `templates`). Without the pods' labels,
-/// `version` is the pod-template hash and `service` the Service Argo's examples name for
-/// the role (`checkout-canary`); `cluster` is the context's name unless mapped. `pods`,
-/// `workload`, `version_match` and a Canary's `service` follow the kind: Argo's
-/// `rollouts-pod-template-hash`, a Deployment's `pod-template-hash`, a Flagger Canary's
-/// primary and target Deployments (their `app` selector label, their Services).
-fn variables(
-    target: &Target,
-    cluster: Option<&String>,
-    hash: &str,
-    role: &str,
-    plan: &Plan,
-    resolution: Resolution,
-) -> BTreeMap<String, String> {
-    let name = target.key.name.as_str();
-    let (pods, workload, version_match, service) = match &target.flagger_target {
-        Some(t) => {
-            let primary = role == "stable";
-            let workload = if primary {
-                format!("{t}-primary")
-            } else {
-                t.clone()
-            };
-            let side = if primary { "primary" } else { "canary" };
-            let pods = format!(r#"app="{workload}""#);
-            (pods, workload, ".*".to_string(), format!("{t}-{side}"))
-        }
-        None => {
-            let label = match target.key.kind {
-                Workload::Deployment => "pod_template_hash",
-                _ => "rollouts_pod_template_hash",
-            };
-            let pods = format!(r#"{label}="{hash}""#);
-            (
-                pods,
-                name.to_string(),
-                hash.to_string(),
-                format!("{name}-{role}"),
-            )
-        }
-    };
-    [
-        ("context", target.key.context.to_string()),
-        (
-            "cluster",
-            cluster
-                .map_or(target.key.context.as_str(), String::as_str)
-                .to_string(),
-        ),
-        ("namespace", target.key.namespace.to_string()),
-        ("rollout", target.key.name.clone()),
-        ("hash", hash.to_string()),
-        ("version", hash.to_string()),
-        ("version_match", version_match),
-        ("pods", pods),
-        ("workload", workload),
-        ("service", service),
-        ("interval", seconds(plan.lifetime)),
-        ("rate_interval", seconds(resolution.rate_interval)),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect()
-}
-
 impl RolloutMetrics for QueriedRollouts {
     fn ready(&self) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async move { self.reader.ready().await.map_err(|e| e.to_string()) })
@@ -373,22 +303,10 @@ mod tests {
     use super::*;
     use crate::metrics::rollout_metrics::{MetricState, WindowData};
     use crate::metrics::templates::Preset;
-    use crate::model::ObjectKey;
     use crate::model::Outcome;
 
     fn at(second: i64) -> Timestamp {
         Timestamp::from_second(second).unwrap()
-    }
-
-    fn target() -> Target {
-        Target {
-            key: ObjectKey::new("prod", "shop", "checkout"),
-            stable_hash: "7f9c".into(),
-            canary_hash: "5d2a".into(),
-            baseline_hash: None,
-            since: at(0),
-            flagger_target: None,
-        }
     }
 
     #[test]
@@ -406,99 +324,6 @@ mod tests {
         // A start ahead of the clock: one step.
         let plan = Plan::new(at(5_000), at(3_400), resolution);
         assert_eq!(plan.lifetime, Duration::from_secs(10));
-    }
-
-    #[test]
-    fn each_version_gets_its_own_variables() {
-        let plan = Plan::new(at(0), at(2_220), Resolution::default());
-        let vars = variables(
-            &target(),
-            None,
-            "5d2a",
-            "canary",
-            &plan,
-            Resolution::default(),
-        );
-        let errors_query = |cluster_label| match &Preset::Argo.metrics(cluster_label)[0].queries {
-            MetricQueries::Counts { errors, .. } => errors.clone(),
-            other => panic!("error rate counts, not {other:?}"),
-        };
-        assert_eq!(
-            render(&errors_query(None), &vars).unwrap(),
-            r#"sum(increase(http_requests_total{namespace="shop",rollouts_pod_template_hash="5d2a",code=~"5.."}[2220s]))"#
-        );
-        assert_eq!(vars["service"], "checkout-canary");
-        assert_eq!(vars["rate_interval"], "60s");
-        assert_eq!((&*vars["context"], &*vars["cluster"]), ("prod", "prod"));
-
-        // One Prometheus over many clusters: the context's own label value.
-        let mapped = "eu-west-1".to_string();
-        let vars = variables(
-            &target(),
-            Some(&mapped),
-            "5d2a",
-            "canary",
-            &plan,
-            Resolution::default(),
-        );
-        assert_eq!(
-            render(&errors_query(Some("k8s_cluster")), &vars).unwrap(),
-            r#"sum(increase(http_requests_total{namespace="shop",rollouts_pod_template_hash="5d2a",k8s_cluster="eu-west-1",code=~"5.."}[2220s]))"#
-        );
-    }
-
-    /// Each kind's versions are its pods as its controller labels them: a Canary's primary
-    /// and target Deployments by the selector label (`app`), a Deployment's ReplicaSets by
-    /// `pod-template-hash` (Prometheus' pod label mapping writes `pod_template_hash`).
-    #[test]
-    fn each_kind_selects_its_versions_pods_as_its_controller_labels_them() {
-        use crate::model::testing::{flagger_canary, replica_set, rollout};
-        use crate::model::{FlaggerPhase, Phase, Workload};
-        let plan = Plan::new(at(0), at(600), Resolution::default());
-        let resolution = Resolution::default();
-        let query = |target: &Target, hash: &str, role: &str, preset: Preset| {
-            let vars = variables(target, None, hash, role, &plan, resolution);
-            match &preset.metrics(None)[0].queries {
-                MetricQueries::Counts { requests, .. } => render(requests, &vars).unwrap(),
-                other => panic!("error rate counts, not {other:?}"),
-            }
-        };
-        let podinfo = flagger_canary(FlaggerPhase::Progressing, 20);
-        let canary = Target::of(&podinfo, &[]).expect("a Canary in analysis has a target");
-        let (stable, new) = (canary.stable_hash.clone(), canary.canary_hash.clone());
-        assert_eq!(
-            query(&canary, &stable, "stable", Preset::Argo),
-            r#"sum(increase(http_requests_total{namespace="test",app="podinfo-primary"}[600s]))"#
-        );
-        assert_eq!(
-            query(&canary, &new, "canary", Preset::Argo),
-            r#"sum(increase(http_requests_total{namespace="test",app="podinfo"}[600s]))"#
-        );
-        // Istio by workload (Flagger's own queries' `destination_workload`), NGINX by
-        // the Services Flagger makes.
-        assert!(
-            query(&canary, &stable, "stable", Preset::Istio)
-                .contains(r#"destination_workload="podinfo-primary""#)
-        );
-        assert!(
-            query(&canary, &new, "canary", Preset::Nginx).contains(r#"service="podinfo-canary""#)
-        );
-
-        let mut web = rollout("eu", "shop", "web", Phase::Progressing);
-        web.key.kind = Workload::Deployment;
-        web.workload = Workload::Deployment;
-        web.strategy = crate::model::Strategy::Other;
-        web.revision = Some(5);
-        let sets = [replica_set(&web, "h4", 4, 2), replica_set(&web, "h5", 5, 1)];
-        let rolling = Target::of(&web, &sets).expect("a rolling update has two versions");
-        assert_eq!((&*rolling.stable_hash, &*rolling.canary_hash), ("h4", "h5"));
-        assert_eq!(
-            query(&rolling, "h5", "canary", Preset::Argo),
-            r#"sum(increase(http_requests_total{namespace="shop",pod_template_hash="h5"}[600s]))"#
-        );
-        // Rolled: one version, nothing to compare.
-        let done = [replica_set(&web, "h4", 4, 0), replica_set(&web, "h5", 5, 3)];
-        assert_eq!(Target::of(&web, &done), None);
     }
 
     /// A reader that answers with fixed figures and keeps what it was asked.
@@ -574,7 +399,7 @@ mod tests {
     #[tokio::test]
     async fn each_metric_asks_for_all_versions_at_once_in_their_order() {
         let (rollouts, recording) = queried(Ok(3));
-        let mut target = target();
+        let mut target = Target::checkout();
         target.baseline_hash = Some("b4se".into());
         let reading = rollouts.read(&target).await;
         let asked = recording.asked.lock().unwrap().clone();
@@ -607,7 +432,7 @@ mod tests {
     #[tokio::test]
     async fn an_answer_short_of_a_version_is_the_metrics_error() {
         let (rollouts, _) = queried(Ok(1));
-        let reading = rollouts.read(&target()).await;
+        let reading = rollouts.read(&Target::checkout()).await;
         assert_eq!(
             reading.metrics[0].versions,
             Err("2 versions asked, 1 answered".into())
@@ -649,7 +474,7 @@ mod tests {
             },
         ] {
             let (rollouts, _) = queried(Err(error.clone()));
-            let report = crate::metrics::report(&rollouts, &target()).await;
+            let report = crate::metrics::report(&rollouts, &Target::checkout()).await;
             assert_eq!(report.verdict.outcome, Outcome::NoData, "{error}");
             assert_eq!(report.verdict.deciding, ["error rate", "latency p99"]);
             for metric in &report.metrics {

@@ -86,6 +86,21 @@ impl Target {
     }
 }
 
+#[cfg(test)]
+impl Target {
+    /// checkout in prod/shop: stable 7f9c, canary 5d2a since the epoch.
+    pub(crate) fn checkout() -> Target {
+        Target {
+            key: ObjectKey::new("prod", "shop", "checkout"),
+            stable_hash: "7f9c".into(),
+            canary_hash: "5d2a".into(),
+            baseline_hash: None,
+            since: Timestamp::UNIX_EPOCH,
+            flagger_target: None,
+        }
+    }
+}
+
 /// What one version did over the canary's window, for one metric.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WindowData {

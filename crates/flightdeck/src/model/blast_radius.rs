@@ -76,6 +76,30 @@ impl Rolling {
 }
 
 impl BlastRadius {
+    /// The versions' changes, with the share of traffic that changes version (what the
+    /// versions gain) and, when `measured` (requests per second on stable and canary),
+    /// the requests that move; nothing replaced, nothing noted.
+    pub(super) fn moving(versions: Vec<VersionChange>, measured: Option<(f64, f64)>) -> Self {
+        let moved_percent = versions
+            .iter()
+            .map(|v| v.share_after.saturating_sub(v.share_before))
+            .sum::<u32>()
+            .min(100);
+        let total = measured.map(|(stable, canary)| stable + canary);
+        BlastRadius {
+            versions,
+            moved_percent,
+            moved_rps: total.map(|rps| rps * f64::from(moved_percent) / 100.0),
+            basis: match total {
+                Some(rps) => TrafficBasis::Measured { rps },
+                None => TrafficBasis::Replicas,
+            },
+            pods_replaced: 0,
+            note: None,
+            rolling: None,
+        }
+    }
+
     pub fn pods_started(&self) -> u32 {
         self.versions
             .iter()
@@ -179,11 +203,6 @@ pub fn blast_radius(
             v.image = rollout.images.first().cloned();
         }
     }
-    let moved_percent = versions
-        .iter()
-        .map(|v| v.share_after.saturating_sub(v.share_before))
-        .sum::<u32>()
-        .min(100);
     let (pods_replaced, note) = match action {
         RolloutAction::Restart => (
             rollout.replicas.current,
@@ -191,18 +210,10 @@ pub fn blast_radius(
         ),
         _ => (0, None),
     };
-    let total = measured.map(|(stable, canary)| stable + canary);
     BlastRadius {
-        versions,
-        moved_percent,
-        moved_rps: total.map(|rps| rps * f64::from(moved_percent) / 100.0),
-        basis: match total {
-            Some(rps) => TrafficBasis::Measured { rps },
-            None => TrafficBasis::Replicas,
-        },
         pods_replaced,
         note,
-        rolling: None,
+        ..BlastRadius::moving(versions, measured)
     }
 }
 

@@ -4,7 +4,7 @@
 //! them (surge up, unavailability down). Without traffic routing, a version's share of
 //! traffic is its share of the available pods.
 
-use super::blast_radius::{BlastRadius, Rolling, TrafficBasis, VersionChange};
+use super::blast_radius::{BlastRadius, Rolling, VersionChange};
 use super::{ReplicaSet, Role, Rollout, RolloutAction, undo_target};
 
 /// `maxSurge` or `maxUnavailable` against `replicas`: an int as it is, a percentage rounded
@@ -82,39 +82,25 @@ pub fn radius(
         pair => pair,
     };
     let rolls = target.is_some() || action == RolloutAction::Restart;
-    let moved_percent = versions
-        .iter()
-        .map(|v| v.share_after.saturating_sub(v.share_before))
-        .sum::<u32>()
-        .min(100);
-    let total = measured.map(|(stable, canary)| stable + canary);
     BlastRadius {
-        versions,
-        moved_percent,
-        moved_rps: total.map(|rps| rps * f64::from(moved_percent) / 100.0),
-        basis: match total {
-            Some(rps) => TrafficBasis::Measured { rps },
-            None => TrafficBasis::Replicas,
-        },
         pods_replaced: if action == RolloutAction::Restart {
             n
         } else {
             0
         },
-        note: None,
         rolling: rolls.then_some(Rolling {
             desired: n,
             surge,
             unavailable,
         }),
+        ..BlastRadius::moving(versions, measured)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::testing::{replica_set, rollout};
-    use crate::model::{DeploymentDetail, Phase, Workload};
+    use crate::model::testing::{deployment, deployment_replica_set};
 
     #[test]
     fn percentages_round_as_kubernetes_does() {
@@ -126,22 +112,12 @@ mod tests {
 
     #[test]
     fn undo_moves_every_pod_to_the_chosen_revision_within_the_surge() {
-        let mut web = rollout("eu", "shop", "web", Phase::Healthy);
-        web.workload = Workload::Deployment;
-        web.revision = Some(3);
-        web.replicas.desired = 4;
-        web.deployment = Some(Box::new(DeploymentDetail {
-            strategy: "RollingUpdate".into(),
-            max_surge: "25%".into(),
-            max_unavailable: "0".into(),
-            deadline_exceeded: false,
-            restarted_at: None,
-            owned: false,
-        }));
+        let mut web = deployment("eu", "shop", "web", 3, 4);
+        web.deployment.as_mut().unwrap().max_unavailable = "0".into();
         let sets = [
-            replica_set(&web, "h1", 1, 0),
-            replica_set(&web, "h2", 2, 0),
-            replica_set(&web, "h3", 3, 4),
+            deployment_replica_set(&web, 1, 0),
+            deployment_replica_set(&web, 2, 0),
+            deployment_replica_set(&web, 3, 4),
         ];
         let radius = radius(&web, &sets, RolloutAction::Undo { revision: Some(1) }, None);
         let moves: Vec<_> = radius

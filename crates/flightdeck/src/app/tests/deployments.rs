@@ -5,33 +5,11 @@ use crossterm::event::KeyCode;
 
 use super::super::testing::press;
 use super::*;
-use crate::model::testing::flagger_canary;
-use crate::model::{DeploymentDetail, FlaggerPhase, Replicas, RolloutAction, Workload};
+use crate::model::testing::{deployment_replica_set, flagger_canary};
+use crate::model::{FlaggerPhase, RolloutAction, Workload};
 
 fn deployment(name: &str, desired: u32) -> Rollout {
-    Rollout {
-        workload: Workload::Deployment,
-        strategy: crate::model::Strategy::Other,
-        revision: Some(4),
-        replicas: Replicas {
-            desired,
-            current: desired,
-            updated: desired,
-            ready: desired,
-            available: desired,
-        },
-        images: vec![format!("{name}:v4")],
-        deployment: Some(Box::new(DeploymentDetail {
-            strategy: "RollingUpdate".into(),
-            max_surge: "25%".into(),
-            max_unavailable: "25%".into(),
-            deadline_exceeded: false,
-            restarted_at: None,
-            owned: false,
-        })),
-        key: ObjectKey::of(Workload::Deployment, "eu", "test", name),
-        ..rollout("eu", "test", name, Phase::Healthy)
-    }
+    crate::model::testing::deployment("eu", "test", name, 4, desired)
 }
 
 fn deployments(state: &mut State, items: Vec<Rollout>) {
@@ -104,11 +82,7 @@ fn undo_of_a_deployment_picks_a_revision_of_its_replica_sets() {
     let web = deployment("web", 2);
     deployments(&mut s, vec![web.clone()]);
     let sets: Vec<_> = [(1, 0), (3, 0), (4, 2)]
-        .map(|(revision, pods)| {
-            let mut rs = replica_set(&web, &format!("h{revision}"), revision, pods);
-            rs.key.kind = Workload::Deployment;
-            rs
-        })
+        .map(|(revision, pods)| deployment_replica_set(&web, revision, pods))
         .into();
     update(
         &mut s,

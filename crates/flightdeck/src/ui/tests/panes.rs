@@ -403,28 +403,12 @@ fn the_metrics_pane_names_the_backend_of_the_selected_rollouts_context() {
 /// first, the current revision marked.
 #[test]
 fn a_deployments_pane_lists_its_revisions() {
-    use crate::model::{DeploymentDetail, Workload};
+    use crate::model::testing::{deployment, deployment_replica_set};
     let contexts = ["sim-prod-us"];
     let mut state = state_of(&contexts, &contexts, 120, 40);
-    let mut web = rollout("sim-prod-us", "platform", "web", Phase::Healthy);
-    web.key = ObjectKey::of(Workload::Deployment, "sim-prod-us", "platform", "web");
-    web.workload = Workload::Deployment;
-    web.strategy = Strategy::Other;
-    web.revision = Some(3);
-    web.deployment = Some(Box::new(DeploymentDetail {
-        strategy: "RollingUpdate".into(),
-        max_surge: "25%".into(),
-        max_unavailable: "25%".into(),
-        deadline_exceeded: false,
-        restarted_at: None,
-        owned: false,
-    }));
+    let web = deployment("sim-prod-us", "platform", "web", 3, 4);
     let sets: Vec<_> = [(1, 0), (2, 0), (3, 4)]
-        .map(|(revision, pods)| {
-            let mut rs = replica_set(&web, &format!("h{revision}"), revision, pods);
-            rs.key.kind = Workload::Deployment;
-            rs
-        })
+        .map(|(revision, pods)| deployment_replica_set(&web, revision, pods))
         .into();
     update(
         &mut state,
