@@ -13,6 +13,8 @@ use serde_json::{Value, json};
 
 use flightdeck_sim::{Fleet, FleetOptions};
 
+use super::controller::progressing;
+
 const US: &str = "sim-prod-us";
 
 async fn demo() -> Fleet {
@@ -71,14 +73,9 @@ async fn sets(
     out
 }
 
-fn progressing(d: &Value) -> Value {
-    d["status"]["conditions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["type"] == "Progressing")
-        .cloned()
-        .unwrap()
+/// (revision, spec.replicas, image) of each ReplicaSet.
+fn revisions(listed: &[(u64, String, i64, String)]) -> Vec<(u64, i64, &str)> {
+    listed.iter().map(|s| (s.0, s.2, s.3.as_str())).collect()
 }
 
 fn run(fleet: &Fleet, cache: &std::path::Path, args: &[&str]) -> (bool, String) {
@@ -182,8 +179,12 @@ async fn a_rolling_update_keeps_within_its_surge_and_kubectl_follows_it_to_the_e
     let cache = tempfile::tempdir().unwrap();
     fleet.load(US, web("web:v1")).unwrap();
     let status = |args: &[&str]| run(&fleet, cache.path(), args);
-    let (done, text) = status(&["rollout", "status", "deployment/web", "--timeout=60s"]);
-    assert!(done && text.contains("successfully rolled out"), "{text}");
+    // `kubectl rollout status` waits until the controller is done.
+    let rolled_out = || {
+        let (done, text) = status(&["rollout", "status", "deployment/web", "--timeout=60s"]);
+        assert!(done && text.contains("successfully rolled out"), "{text}");
+    };
+    rolled_out();
     let (ok, text) = status(&["set", "image", "deployment/web", "web=web:v2"]);
     assert!(ok, "{text}");
     // Polled while it rolls: never more than 4 + 1 pods asked for, never fewer than 4 available.
@@ -204,14 +205,10 @@ async fn a_rolling_update_keeps_within_its_surge_and_kubectl_follows_it_to_the_e
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let (done, text) = status(&["rollout", "status", "deployment/web", "--timeout=60s"]);
-    assert!(done && text.contains("successfully rolled out"), "{text}");
+    rolled_out();
     let listed = sets(&client, "platform", "web").await;
     assert_eq!(
-        listed
-            .iter()
-            .map(|s| (s.0, s.2, s.3.as_str()))
-            .collect::<Vec<_>>(),
+        revisions(&listed),
         [(1, 0, "web:v1"), (2, 4, "web:v2")],
         "sizes seen: {seen:?}"
     );
@@ -220,8 +217,7 @@ async fn a_rolling_update_keeps_within_its_surge_and_kubectl_follows_it_to_the_e
     // Undo: revision 1's ReplicaSet back, as revision 3, its old number in the history.
     let (ok, text) = status(&["rollout", "undo", "deployment/web"]);
     assert!(ok, "{text}");
-    let (done, text) = status(&["rollout", "status", "deployment/web", "--timeout=60s"]);
-    assert!(done, "{text}");
+    rolled_out();
     let rs = api(&client, "platform", "ReplicaSet", "replicasets")
         .get(&v1)
         .await
@@ -233,13 +229,7 @@ async fn a_rolling_update_keeps_within_its_surge_and_kubectl_follows_it_to_the_e
         "1"
     );
     let listed = sets(&client, "platform", "web").await;
-    assert_eq!(
-        listed
-            .iter()
-            .map(|s| (s.0, s.2, s.3.as_str()))
-            .collect::<Vec<_>>(),
-        [(2, 0, "web:v2"), (3, 4, "web:v1")]
-    );
+    assert_eq!(revisions(&listed), [(2, 0, "web:v2"), (3, 4, "web:v1")]);
 
     // Paused, a new image makes no ReplicaSet; resumed, it rolls.
     assert!(status(&["rollout", "pause", "deployment/web"]).0);
@@ -249,12 +239,10 @@ async fn a_rolling_update_keeps_within_its_surge_and_kubectl_follows_it_to_the_e
     let d = deployment(&client, "platform", "web").await;
     assert_eq!(progressing(&d)["reason"], "DeploymentPaused");
     assert!(status(&["rollout", "resume", "deployment/web"]).0);
-    let (done, text) = status(&["rollout", "status", "deployment/web", "--timeout=60s"]);
-    assert!(done, "{text}");
+    rolled_out();
     // A restart is a new template too: revision 5.
     assert!(status(&["rollout", "restart", "deployment/web"]).0);
-    let (done, text) = status(&["rollout", "status", "deployment/web", "--timeout=60s"]);
-    assert!(done, "{text}");
+    rolled_out();
     let listed = sets(&client, "platform", "web").await;
     assert_eq!(
         listed.iter().map(|s| (s.0, s.2)).collect::<Vec<_>>(),
