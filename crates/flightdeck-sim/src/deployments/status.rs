@@ -210,3 +210,88 @@ fn set(
     conditions.push(json!({"type": kind, "status": status, "reason": reason,
         "message": message, "lastUpdateTime": time, "lastTransitionTime": since}));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(second: i64) -> Timestamp {
+        Timestamp::from_second(1_000_000 + second).unwrap()
+    }
+
+    /// A ReplicaSet `name` asked for `desired` pods, `running` of them started and
+    /// `ready` of those up.
+    fn set(name: &str, (desired, running, ready): (i64, i64, i64)) -> Set {
+        Set::new(json!({"metadata": {"name": name, "namespace": "shop"},
+                        "spec": {"replicas": desired},
+                        "status": {"replicas": running, "readyReplicas": ready,
+                                   "availableReplicas": ready}}))
+    }
+
+    fn web(status: Value) -> Value {
+        json!({"metadata": {"name": "web", "generation": 2},
+               "spec": {"replicas": 2, "progressDeadlineSeconds": 60},
+               "status": status})
+    }
+
+    fn reason(status: &Value) -> &str {
+        let conditions = status["conditions"].as_array().unwrap();
+        let c = conditions
+            .iter()
+            .find(|c| c["type"] == "Progressing")
+            .unwrap();
+        str_at(c, "reason")
+    }
+
+    #[test]
+    fn progressing_moves_through_kubernetes_reasons_to_the_deadline() {
+        // A new ReplicaSet made for a new template, no pod of it started yet.
+        let sets = [set("web-a", (2, 2, 2)), set("web-b", (1, 0, 0))];
+        let settled = json!({"replicas": 2, "updatedReplicas": 2, "readyReplicas": 2,
+                             "availableReplicas": 2});
+        let s = next(
+            &web(settled),
+            &sets,
+            Some(&sets[1]),
+            Some("web-b"),
+            0,
+            at(0),
+        );
+        assert_eq!(reason(&s), "NewReplicaSetCreated");
+        assert_eq!(
+            (&s["replicas"], &s["updatedReplicas"]),
+            (&json!(2), &json!(0))
+        );
+        assert_eq!(s["unavailableReplicas"], json!(1));
+        // Its pod started: progress, ReplicaSetUpdated.
+        let sets = [set("web-a", (2, 2, 2)), set("web-b", (1, 1, 0))];
+        let s = next(&web(s), &sets, Some(&sets[1]), None, 0, at(10));
+        assert_eq!(reason(&s), "ReplicaSetUpdated");
+        // No progress for longer than the deadline: ProgressDeadlineExceeded, and it stays.
+        let stuck = next(&web(s.clone()), &sets, Some(&sets[1]), None, 0, at(30));
+        assert_eq!(reason(&stuck), "ReplicaSetUpdated");
+        let stuck = next(&web(stuck), &sets, Some(&sets[1]), None, 0, at(71));
+        assert_eq!(reason(&stuck), PROGRESS_DEADLINE_EXCEEDED);
+        let still = next(&web(stuck), &sets, Some(&sets[1]), None, 0, at(80));
+        assert_eq!(reason(&still), PROGRESS_DEADLINE_EXCEEDED);
+        // Every pod on the new ReplicaSet and available: NewReplicaSetAvailable.
+        let sets = [set("web-a", (0, 0, 0)), set("web-b", (2, 2, 2))];
+        let s = next(&web(s), &sets, Some(&sets[1]), None, 0, at(20));
+        assert_eq!(reason(&s), NEW_REPLICA_SET_AVAILABLE);
+        assert!(complete(&web(s.clone()), &s));
+    }
+
+    #[test]
+    fn a_paused_deployment_says_so_and_resumed_says_that() {
+        let sets = [set("web-a", (2, 2, 2))];
+        let mut paused = web(json!({}));
+        paused["spec"]["paused"] = json!(true);
+        let s = next(&paused, &sets, Some(&sets[0]), None, 0, at(0));
+        assert_eq!(reason(&s), "DeploymentPaused");
+        let s = next(&web(s), &sets, Some(&sets[0]), None, 0, at(5));
+        assert_ne!(reason(&s), "DeploymentPaused");
+        let conditions = s["conditions"].as_array().unwrap();
+        let available = conditions.iter().find(|c| c["type"] == "Available");
+        assert_eq!(available.unwrap()["status"], "True");
+    }
+}
