@@ -29,10 +29,9 @@ pub(super) fn on_action_key(state: &mut State, action: Action) -> Reaction {
     if let Err(reason) = check(state, rollout, rollout_action) {
         return flash(state, Flash::Error(reason));
     }
-    // The revision to go back to is chosen (`kubectl rollout undo --to-revision` for a
-    // Deployment).
-    // A Deployment whose ReplicaSets are not seen goes to the previous revision, as
-    // `kubectl rollout undo` does (its ReplicaSets are read when the undo is sent).
+    // The revision to go back to is chosen (for a Deployment, `kubectl rollout undo
+    // --to-revision`); a Deployment whose ReplicaSets are not seen goes to the previous
+    // one, as `kubectl rollout undo` does (its ReplicaSets are read when it is sent).
     let choices = undo_choices(state, rollout);
     let unseen = choices.is_empty() && rollout.workload == crate::model::Workload::Deployment;
     if let RolloutAction::Undo { .. } = rollout_action
