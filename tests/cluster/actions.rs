@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use flightdeck::cluster::Scope;
 use flightdeck::cluster::{self, Access, ActionError, Connection, map_rollout};
-use flightdeck::model::{ObjectKey, Phase, RolloutAction};
+use flightdeck::model::{ObjectKey, Phase, RolloutAction, Workload};
 use flightdeck_sim::{Fleet, RecordedRequest, Scenario};
 use flightdeck_testkit::{client, start};
 use serde_json::{Value, json};
@@ -510,6 +510,10 @@ async fn access_reviews_say_what_each_context_may_patch() {
         Access {
             patch_rollouts: true,
             patch_status: true,
+            patch_canaries: true,
+            patch_deployments: true,
+            list_replica_sets: true,
+            proxy_services: true,
             reason: None
         }
     );
@@ -517,10 +521,12 @@ async fn access_reviews_say_what_each_context_may_patch() {
     fleet.clear_requests(&readonly);
     let viewer = connection.access(&readonly, "shop").await.unwrap();
     assert!(!viewer.patch_rollouts && !viewer.patch_status);
+    assert!(!viewer.patch_canaries && !viewer.patch_deployments && !viewer.proxy_services);
+    assert!(viewer.list_replica_sets, "a viewer reads");
     // RBAC gives no reason for a refusal, as a real API server's answer has none.
     assert_eq!(viewer.reason, None);
     assert_eq!(connection.user(&readonly), Some("viewer@flightdeck.sim"));
-    // Two reviews, patch on rollouts and on rollouts/status, in the namespace.
+    // A review per kind and verb an action needs, in the namespace.
     let reviews: Vec<Value> = fleet
         .requests(&readonly)
         .iter()
@@ -540,6 +546,80 @@ async fn access_reviews_say_what_each_context_may_patch() {
         [
             json!({"group": "argoproj.io", "namespace": "shop", "resource": "rollouts", "verb": "patch"}),
             json!({"group": "argoproj.io", "namespace": "shop", "resource": "rollouts", "subresource": "status", "verb": "patch"}),
+            json!({"group": "flagger.app", "namespace": "shop", "resource": "canaries", "verb": "patch"}),
+            json!({"group": "apps", "namespace": "shop", "resource": "deployments", "verb": "patch"}),
+            json!({"group": "apps", "namespace": "shop", "resource": "replicasets", "verb": "list"}),
+            json!({"group": "", "namespace": "shop", "resource": "services", "subresource": "proxy", "verb": "create"}),
         ]
+    );
+}
+
+/// Reads everything; may patch Deployments but not Canaries, nor open a gate.
+static DEPLOYER: flightdeck_sim::User = flightdeck_sim::User {
+    name: "deployer@flightdeck.sim",
+    context_suffix: "deployer",
+    rules: &[
+        flightdeck_sim::Rule {
+            role: "view",
+            verbs: &["get", "list", "watch"],
+            api_groups: &["*"],
+            resources: &["*"],
+            namespaces: None,
+        },
+        flightdeck_sim::Rule {
+            role: "deployer",
+            verbs: &["patch"],
+            api_groups: &["apps"],
+            resources: &["deployments"],
+            namespaces: None,
+        },
+    ],
+};
+
+/// Partial RBAC: what it lacks is said by kind and verb before the dialog, and what it
+/// may do goes ahead.
+#[tokio::test]
+async fn partial_rbac_names_the_kind_and_verb_it_lacks() {
+    let fleet = flightdeck_sim::Fleet::start(flightdeck_sim::FleetOptions {
+        extra_users: vec![&DEPLOYER],
+        ..flightdeck_sim::FleetOptions::default()
+    })
+    .await
+    .unwrap();
+    let connection = connection(&fleet).await;
+    let context = format!("{EU}-deployer");
+    let access = connection.access(&context, "shop").await.unwrap();
+    assert!(access.patch_deployments && access.list_replica_sets);
+    assert!(!access.patch_canaries && !access.proxy_services && !access.patch_rollouts);
+    let ab = flightdeck_testkit::get_json(
+        &client(&fleet, &context).await,
+        "/apis/flagger.app/v1beta1/namespaces/shop/canaries/storefront-ab",
+    )
+    .await;
+    let canary = cluster::map_canary(&context, &ab).unwrap();
+    // No gate behind its promotion: promote patches `spec.skipAnalysis`.
+    assert!(canary.flagger.as_ref().unwrap().promotion_gate.is_none());
+    let refused = access
+        .check(RolloutAction::Promote, &canary, "deployer")
+        .unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "RBAC: user deployer cannot patch canaries in namespace shop"
+    );
+    let web = cluster::map_deployment(
+        &context,
+        &json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": "web", "namespace": "shop",
+                             "annotations": {"deployment.kubernetes.io/revision": "2"}},
+                "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                         "template": {"metadata": {"labels": {"app": "web"}},
+                                      "spec": {"containers": [{"name": "web", "image": "web:v2"}]}}}}),
+    )
+    .unwrap();
+    assert_eq!(web.workload, Workload::Deployment);
+    assert!(
+        access
+            .check(RolloutAction::Undo { revision: Some(1) }, &web, "deployer")
+            .is_ok()
     );
 }

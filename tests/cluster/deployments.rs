@@ -64,7 +64,7 @@ async fn pause_resume_and_restart_leave_what_kubectl_leaves() {
     fleet.load(US, twin("by-flightdeck")).unwrap();
     let cache = tempfile::tempdir().unwrap();
     let connection = connection(&fleet).await;
-    let ours = ObjectKey::new(US, "platform", "by-flightdeck");
+    let ours = ObjectKey::of(Workload::Deployment, US, "platform", "by-flightdeck");
     for (verb, action) in [
         ("pause", RolloutAction::Pause),
         ("resume", RolloutAction::Resume),
@@ -131,6 +131,7 @@ async fn the_watch_shows_plain_deployments_and_not_those_flagger_owns() {
         jiff::Timestamp::now(),
     );
     let kinds = |s: &State, w: Workload| s.rollouts.values().filter(|r| r.workload == w).count();
+    let gateway = ObjectKey::of(Workload::Deployment, US, "platform", "gateway");
     for _ in 0..2000 {
         let Ok(Some(event)) =
             tokio::time::timeout(std::time::Duration::from_secs(20), events.recv()).await
@@ -138,7 +139,11 @@ async fn the_watch_shows_plain_deployments_and_not_those_flagger_owns() {
             break;
         };
         update(&mut state, Event::Cluster(event));
-        if kinds(&state, Workload::Deployment) >= 4 && kinds(&state, Workload::FlaggerCanary) >= 3 {
+        let history = state.replica_sets_of(&gateway).len();
+        if kinds(&state, Workload::Deployment) >= 4
+            && kinds(&state, Workload::FlaggerCanary) >= 3
+            && history >= 2
+        {
             break;
         }
     }
@@ -156,12 +161,29 @@ async fn the_watch_shows_plain_deployments_and_not_those_flagger_owns() {
             .iter()
             .all(|n| !n.starts_with("basket") && !n.starts_with("billing"))
     );
-    let stuck = &state.rollouts[&ObjectKey::new(US, "payments", "invoices")];
+    // A Deployment's revision history: its ReplicaSets by `pod-template-hash`.
+    let mut history: Vec<(Option<u64>, u32, bool)> = state
+        .replica_sets_of(&gateway)
+        .iter()
+        .map(|rs| {
+            let named = rs.key.name == format!("gateway-{}", rs.hash);
+            (rs.revision, rs.replicas.desired, named)
+        })
+        .collect();
+    history.sort();
+    assert_eq!(history, [(Some(1), 0, true), (Some(2), 4, true)]);
+    assert_eq!(state.rollouts[&gateway].revision, Some(2));
+    let stuck = &state.rollouts[&ObjectKey::of(Workload::Deployment, US, "payments", "invoices")];
     assert_eq!(stuck.phase, Phase::Degraded);
-    let paused = &state.rollouts[&ObjectKey::new(US, "shop", "recommender")];
+    let paused = &state.rollouts[&ObjectKey::of(Workload::Deployment, US, "shop", "recommender")];
     assert_eq!(paused.phase, Phase::Paused);
     // The Canaries have their pods from their Deployments.
-    let billing = &state.rollouts[&ObjectKey::new("sim-prod-eu", "payments", "billing")];
+    let billing = &state.rollouts[&ObjectKey::of(
+        Workload::FlaggerCanary,
+        "sim-prod-eu",
+        "payments",
+        "billing",
+    )];
     assert_eq!(billing.replicas.desired, 3);
     assert!(
         billing
@@ -171,9 +193,12 @@ async fn the_watch_shows_plain_deployments_and_not_those_flagger_owns() {
     );
 }
 
-/// A Deployment at revision 2 (image v2) with the ReplicaSets of revisions 1 and 2.
-async fn with_history(fleet: &Fleet, name: &str) {
+/// A Deployment at revision `revisions` (image `v<revisions>`) with the ReplicaSets of
+/// revisions 1 to `revisions`; they are there before it, so that the simulated
+/// Deployment controller finds its history rather than making one.
+async fn with_history(fleet: &Fleet, name: &str, revisions: u64) {
     let app = format!("{name}-app");
+    let uid = format!("uid-{name}");
     let template = |tag: &str, hash: Option<&str>| {
         let mut labels = json!({"app": app});
         if let Some(h) = hash {
@@ -182,22 +207,9 @@ async fn with_history(fleet: &Fleet, name: &str) {
         json!({"metadata": {"labels": labels},
                "spec": {"containers": [{"name": "app", "image": format!("twin:{tag}")}]}})
     };
-    fleet
-        .load(
-            US,
-            json!({
-                "apiVersion": "apps/v1", "kind": "Deployment",
-                "metadata": {"name": name, "namespace": "platform",
-                             "annotations": {"deployment.kubernetes.io/revision": "2"}},
-                "spec": {"replicas": 2, "selector": {"matchLabels": {"app": app}},
-                         "template": template("v2", None)},
-                "status": {"observedGeneration": 1, "replicas": 2, "updatedReplicas": 2,
-                           "readyReplicas": 2, "availableReplicas": 2}
-            }),
-        )
-        .unwrap();
-    let uid = get(fleet, name).await["metadata"]["uid"].clone();
-    for (revision, tag, hash) in [("1", "v1", "h1"), ("2", "v2", "h2")] {
+    for revision in 1..=revisions {
+        let (tag, hash) = (format!("v{revision}"), format!("h{revision}"));
+        let replicas = if revision == revisions { 2 } else { 0 };
         fleet
             .load(
                 US,
@@ -205,16 +217,32 @@ async fn with_history(fleet: &Fleet, name: &str) {
                     "apiVersion": "apps/v1", "kind": "ReplicaSet",
                     "metadata": {"name": format!("{name}-{hash}"), "namespace": "platform",
                                  "labels": {"app": app, "pod-template-hash": hash},
-                                 "annotations": {"deployment.kubernetes.io/revision": revision,
+                                 "annotations": {"deployment.kubernetes.io/revision": revision.to_string(),
                                                  "team": format!("web-{tag}")},
                                  "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment",
                                                       "name": name, "uid": uid, "controller": true}]},
-                    "spec": {"replicas": 0, "selector": {"matchLabels": {"app": app, "pod-template-hash": hash}},
-                             "template": template(tag, Some(hash))}
+                    "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": app, "pod-template-hash": hash}},
+                             "template": template(&tag, Some(&hash))},
+                    "status": {"replicas": replicas, "readyReplicas": replicas,
+                               "availableReplicas": replicas}
                 }),
             )
             .unwrap();
     }
+    fleet
+        .load(
+            US,
+            json!({
+                "apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": name, "namespace": "platform", "uid": uid,
+                             "annotations": {"deployment.kubernetes.io/revision": revisions.to_string()}},
+                "spec": {"replicas": 2, "selector": {"matchLabels": {"app": app}},
+                         "template": template(&format!("v{revisions}"), None)},
+                "status": {"observedGeneration": 1, "replicas": 2, "updatedReplicas": 2,
+                           "readyReplicas": 2, "availableReplicas": 2}
+            }),
+        )
+        .unwrap();
 }
 
 /// Nulls and empty objects gone: kubectl sends the template as Go's typed
@@ -237,58 +265,85 @@ fn undone(mut d: Value) -> Value {
     comparable(d)
 }
 
+/// The Deployment once the controller has seen its last change (and written its revision).
+async fn observed(fleet: &Fleet, name: &str) -> Value {
+    for _ in 0..600 {
+        let d = get(fleet, name).await;
+        if d["status"]["observedGeneration"] == d["metadata"]["generation"] {
+            return d;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{name}: the controller never observed its last change");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn undo_leaves_what_kubectl_rollout_undo_leaves() {
     let fleet = start(Scenario::Demo, false).await;
-    with_history(&fleet, "undo-by-kubectl").await;
-    with_history(&fleet, "undo-by-flightdeck").await;
+    let connection = connection(&fleet).await;
     let cache = tempfile::tempdir().unwrap();
-    let out = kubectl(
-        &fleet,
-        cache.path(),
-        &[
+    // The previous revision, and one chosen (`--to-revision`), as the picker sends it.
+    for (twins, revisions, to, image) in [
+        ("undo", 2, None, "twin:v1"),
+        ("undo-to-1", 3, Some(1), "twin:v1"),
+    ] {
+        let (by_kubectl, by_flightdeck) = (
+            format!("{twins}-by-kubectl"),
+            format!("{twins}-by-flightdeck"),
+        );
+        with_history(&fleet, &by_kubectl, revisions).await;
+        with_history(&fleet, &by_flightdeck, revisions).await;
+        let target = format!("deployment/{by_kubectl}");
+        let to_revision = to.map(|r| format!("--to-revision={r}"));
+        let mut args = vec![
             "--context",
             US,
             "-n",
             "platform",
             "rollout",
             "undo",
-            "deployment/undo-by-kubectl",
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "kubectl rollout undo: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let connection = connection(&fleet).await;
-    let ours = ObjectKey::new(US, "platform", "undo-by-flightdeck");
-    fleet.clear_requests(US);
-    let report = connection
-        .act_as(
-            &ours,
-            Workload::Deployment,
-            RolloutAction::Undo { revision: None },
-        )
-        .await
-        .unwrap();
-    assert_eq!(report.sent.len(), 1, "{report:?}");
-    let patch = fleet
-        .requests(US)
-        .into_iter()
-        .find(|r| r.method == "PATCH")
-        .unwrap();
-    assert_eq!(
-        patch.content_type.as_deref(),
-        Some("application/json-patch+json")
-    );
-    let by_kubectl = get(&fleet, "undo-by-kubectl").await;
-    assert_eq!(
-        by_kubectl["spec"]["template"]["spec"]["containers"][0]["image"],
-        "twin:v1"
-    );
-    assert_eq!(
-        undone(get(&fleet, "undo-by-flightdeck").await),
-        undone(by_kubectl)
-    );
+            &target,
+        ];
+        args.extend(to_revision.as_deref());
+        let out = kubectl(&fleet, cache.path(), &args);
+        assert!(
+            out.status.success(),
+            "kubectl rollout undo: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let ours = ObjectKey::of(Workload::Deployment, US, "platform", by_flightdeck.clone());
+        fleet.clear_requests(US);
+        let report = connection
+            .act_as(
+                &ours,
+                Workload::Deployment,
+                RolloutAction::Undo { revision: to },
+            )
+            .await
+            .unwrap();
+        assert_eq!(report.sent.len(), 1, "{report:?}");
+        let patch = fleet
+            .requests(US)
+            .into_iter()
+            .find(|r| r.method == "PATCH")
+            .unwrap();
+        assert_eq!(
+            patch.content_type.as_deref(),
+            Some("application/json-patch+json")
+        );
+        let kubectls = observed(&fleet, &by_kubectl).await;
+        assert_eq!(
+            kubectls["spec"]["template"]["spec"]["containers"][0]["image"],
+            image
+        );
+        // Both back on the old ReplicaSet, under a new revision.
+        assert_eq!(
+            kubectls["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+            (revisions + 1).to_string()
+        );
+        assert_eq!(
+            undone(observed(&fleet, &by_flightdeck).await),
+            undone(kubectls)
+        );
+    }
 }

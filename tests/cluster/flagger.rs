@@ -95,7 +95,7 @@ fn get_call(key: &ObjectKey) -> (String, String, Option<String>, Value) {
 #[tokio::test]
 async fn abort_opens_the_rollback_gate_and_flagger_rolls_the_failing_canary_back() {
     let fleet = start(Scenario::Demo, false).await;
-    let basket = ObjectKey::new(EU, "shop", "basket");
+    let basket = ObjectKey::of(Workload::FlaggerCanary, EU, "shop", "basket");
     let before = wait_for_phase(&fleet, &basket, "Progressing").await;
     let mapped = map_canary(EU, &before).unwrap();
     assert_eq!(mapped.workload, Workload::FlaggerCanary);
@@ -140,7 +140,7 @@ async fn abort_opens_the_rollback_gate_and_flagger_rolls_the_failing_canary_back
 #[tokio::test]
 async fn promote_opens_the_confirm_promotion_gate_of_a_waiting_canary() {
     let fleet = start(Scenario::Demo, false).await;
-    let billing = ObjectKey::new(EU, "payments", "billing");
+    let billing = ObjectKey::of(Workload::FlaggerCanary, EU, "payments", "billing");
     let waiting = wait_for_phase(&fleet, &billing, "WaitingPromotion").await;
     let mapped = map_canary(EU, &waiting).unwrap();
     assert_eq!(mapped.phase, Phase::Paused);
@@ -182,7 +182,7 @@ async fn promote_opens_the_confirm_promotion_gate_of_a_waiting_canary() {
 #[tokio::test]
 async fn without_a_gate_promote_skips_the_analysis_and_pause_suspends() {
     let fleet = start(Scenario::Demo, false).await;
-    let ab = ObjectKey::new(EU, "shop", "storefront-ab");
+    let ab = ObjectKey::of(Workload::FlaggerCanary, EU, "shop", "storefront-ab");
     wait_for_phase(&fleet, &ab, "Progressing").await;
     let path = canary_path("shop", "storefront-ab");
     let sent = act(&fleet, &ab, RolloutAction::Pause).await;

@@ -325,7 +325,16 @@ async fn a_user_who_may_not_read_replica_sets_still_gets_the_rollouts() {
     .unwrap();
     let context = "sim-prod-eu-rollouts-only";
     let (_watches, mut events) = watching(&fleet, context, &[]).await;
-    let (mut rollouts, mut live, mut replica_sets) = (0, false, None);
+    let (mut rollouts, mut live) = (0, false);
+    let mut refused = std::collections::HashMap::new();
+    // Each other kind refused by name: Argo's and Deployments' ReplicaSets, Canaries,
+    // Deployments.
+    let others = [
+        (Kind::ReplicaSet, "replicasets.apps"),
+        (Kind::DeploymentReplicaSet, "replicasets.apps"),
+        (Kind::Canary, "canaries.flagger.app"),
+        (Kind::Deployment, "deployments.apps"),
+    ];
     next(&mut events, 30, |e| {
         match e {
             ClusterEvent::Rollout(Change::Relisted { items, .. }) => rollouts = items.len(),
@@ -334,29 +343,29 @@ async fn a_user_who_may_not_read_replica_sets_still_gets_the_rollouts() {
                 ..
             } => live = true,
             ClusterEvent::Down {
-                kind: Kind::ReplicaSet,
-                error,
-                ..
-            } => replica_sets = Some(error.clone()),
-            ClusterEvent::Down {
                 kind: Kind::Rollout,
                 error,
                 ..
             } => {
                 panic!("the rollouts' watch went down: {error}")
             }
+            ClusterEvent::Down { kind, error, .. } => {
+                refused.insert(*kind, error.clone());
+            }
             _ => {}
         }
-        (live && replica_sets.is_some()).then_some(())
+        (live && others.iter().all(|(k, _)| refused.contains_key(k))).then_some(())
     })
     .await
-    .expect("the rollouts live and the ReplicaSets refused");
+    .expect("the rollouts live and the other kinds refused");
     assert!(rollouts > 5, "{rollouts} rollouts");
-    let refused = replica_sets.unwrap();
-    assert!(
-        refused.starts_with("RBAC: ") && refused.contains("replicasets.apps"),
-        "{refused}"
-    );
+    for (kind, resource) in others {
+        let words = &refused[&kind];
+        assert!(
+            words.starts_with("RBAC: ") && words.contains(resource),
+            "{kind:?}: {words}"
+        );
+    }
 }
 
 /// A user who may read one namespace only: the cluster-wide list is

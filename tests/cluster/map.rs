@@ -446,6 +446,10 @@ fn what_the_watches_keep_maps_as_the_whole_object_does() {
             Kind::Deployment => {
                 format!("{:?}", flightdeck::cluster::map_deployment(CONTEXT, json))
             }
+            Kind::DeploymentReplicaSet => format!(
+                "{:?}",
+                flightdeck::cluster::map_deployment_replica_set(CONTEXT, json)
+            ),
         };
         let kept = as_watched(kind, obj);
         assert_eq!(map(&kept), map(obj), "{file}: {}", obj["metadata"]["name"]);

@@ -68,6 +68,10 @@ async fn serve(
     let query = request.uri().query().unwrap_or_default();
     let items = match path {
         "/apis/argoproj.io/v1alpha1/rollouts" => fixture_objects("Rollout"),
+        // Deployments' ReplicaSets, watched apart by their own label: none here.
+        "/apis/apps/v1/replicasets" if query.contains("labelSelector=pod-template-hash") => {
+            Vec::new()
+        }
         "/apis/apps/v1/replicasets" => {
             assert!(
                 query.contains("labelSelector=rollouts-pod-template-hash"),
@@ -162,14 +166,18 @@ async fn watch_the_fixtures(streams: Streams) {
     let (tx, mut events) = mpsc::channel(64);
     let watches = connection.watch(connection.selected(), None, tx);
     let (mut rollouts, mut replica_sets, mut live, mut down) = (None, None, Vec::new(), None);
+    // Argo's kinds and Deployments' ReplicaSets (served, none of them); not the Canaries.
     let argo_live = |live: &[Kind]| live.iter().filter(|k| **k != Kind::Canary).count();
-    while rollouts.is_none() || replica_sets.is_none() || argo_live(&live) < 2 || down.is_none() {
+    while rollouts.is_none() || replica_sets.is_none() || argo_live(&live) < 3 || down.is_none() {
         match events.recv().await.unwrap() {
             ClusterEvent::Rollout(Change::Relisted { context, items, .. }) => {
                 assert_eq!(context, "test");
                 rollouts = Some(items);
             }
             ClusterEvent::ReplicaSet(Change::Relisted { items, .. }) => replica_sets = Some(items),
+            ClusterEvent::DeploymentReplicaSet(Change::Relisted { items, .. }) => {
+                assert!(items.is_empty(), "{items:?}");
+            }
             ClusterEvent::Live { context, kind } => {
                 assert_eq!(context, "test");
                 live.push(kind);
@@ -207,7 +215,10 @@ async fn watch_the_fixtures(streams: Streams) {
     // Flagger's Canaries, not served there, are said listed (none) rather than down.
     live.retain(|k| *k != Kind::Canary);
     live.sort_by_key(|k| *k as u8);
-    assert_eq!(live, [Kind::Rollout, Kind::ReplicaSet]);
+    assert_eq!(
+        live,
+        [Kind::Rollout, Kind::ReplicaSet, Kind::DeploymentReplicaSet]
+    );
     assert_eq!(
         down.unwrap(),
         "Argo Rollouts is not installed in test (no analysisruns.argoproj.io)"

@@ -235,6 +235,7 @@ async fn a_prometheus_that_is_not_there_is_reported_down_for_every_canary() {
         canary_hash: "5d2a".into(),
         baseline_hash: None,
         since: jiff::Timestamp::now(),
+        flagger_target: None,
     };
     poller.set_targets(vec![canary("checkout"), canary("cart")]);
     for _ in 0..2 {

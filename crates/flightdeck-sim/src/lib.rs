@@ -11,6 +11,7 @@ mod api_error;
 mod bearer;
 mod clock;
 mod controller;
+mod deployments;
 mod discovery;
 mod events;
 mod experiments;

@@ -40,12 +40,15 @@ pub fn apply_patch(current: &Value, patch_type: PatchType, body: &[u8]) -> Resul
     let mut doc = current.clone();
     match patch_type {
         PatchType::Merge | PatchType::Strategic => {
-            let patch: Value = serde_json::from_slice(body)
+            let mut patch: Value = serde_json::from_slice(body)
                 .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
             if !patch.is_object() {
                 return Err(ApiError::bad_request(
                     "error decoding patch: a merge patch must be a JSON object",
                 ));
+            }
+            if patch_type == PatchType::Strategic {
+                without_directives(&mut patch);
             }
             json_patch::merge(&mut doc, &patch);
         }
@@ -63,6 +66,17 @@ pub fn apply_patch(current: &Value, patch_type: PatchType, body: &[u8]) -> Resul
         }
     }
     Ok(doc)
+}
+
+/// A strategic merge patch's directives (`$setElementOrder/containers`, `$patch`,
+/// `$retainKeys`) steer the merge; they are never stored, as kubectl's `set image` sends them.
+fn without_directives(patch: &mut Value) {
+    if let Some(map) = patch.as_object_mut() {
+        map.retain(|k, _| !k.starts_with('$'));
+        map.values_mut().for_each(without_directives);
+    } else if let Some(list) = patch.as_array_mut() {
+        list.iter_mut().for_each(without_directives);
+    }
 }
 
 fn without(object: &Value, fields: &[&str]) -> Value {
@@ -250,6 +264,17 @@ mod tests {
                "metadata": {"name": "checkout", "namespace": "shop", "generation": 3, "resourceVersion": "10", "uid": "u"},
                "spec": {"replicas": 5, "x-unknown": {"kept": true}},
                "status": {"phase": "Healthy"}})
+    }
+
+    #[test]
+    fn a_strategic_patchs_directives_are_not_stored() {
+        let before = json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "web:v1"}]}}}});
+        let body = br#"{"spec":{"template":{"spec":{"$setElementOrder/containers":[{"name":"web"}],"containers":[{"image":"web:v2","name":"web"}]}}}}"#;
+        let after = apply_patch(&before, PatchType::Strategic, body).unwrap();
+        assert_eq!(
+            after,
+            json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "web:v2"}]}}}})
+        );
     }
 
     #[test]

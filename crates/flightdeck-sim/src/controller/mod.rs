@@ -66,6 +66,8 @@ pub struct Controller {
     experiments: ExperimentController,
     /// Flagger's Canaries, moved beside Argo's rollouts.
     flagger: crate::flagger::FlaggerController,
+    /// Plain Deployments, rolled as Kubernetes rolls them.
+    deployments: crate::deployments::DeploymentController,
     ticks: u64,
 }
 
@@ -115,6 +117,7 @@ impl Controller {
                 traffic.clone(),
                 versions,
             ),
+            deployments: crate::deployments::DeploymentController::new(store.clone(), versions),
             store,
             traffic,
             versions,
@@ -132,6 +135,7 @@ impl Controller {
         self.reconcile_active(now, true);
         self.experiments.reconcile(now, true);
         self.flagger.reconcile(now, true);
+        self.deployments.reconcile(now, true);
         self.traffic
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -146,6 +150,7 @@ impl Controller {
         self.reconcile_active(now, false);
         self.experiments.reconcile(now, false);
         self.flagger.reconcile(now, false);
+        self.deployments.reconcile(now, false);
     }
 
     fn reconcile_active(&mut self, now: Timestamp, tick: bool) {

@@ -4,7 +4,7 @@
 //! tester's gates (served at the API server's service proxy), and hands the split of
 //! requests between primary and canary to the traffic model.
 //!
-//! Its Deployments have their pods at once: no Deployment controller moves them.
+//! Its Deployments have their pods at once: the Deployment controller leaves them to it.
 
 mod step;
 

@@ -333,7 +333,7 @@ pub fn demo(clusters: usize, origin: Timestamp) -> Vec<Action> {
     }
     for cluster in 0..clusters {
         actions.extend(super::flagger::demo_flagger(cluster, start));
-        actions.extend(super::deployments::demo_deployments(cluster, start, origin));
+        actions.extend(super::deployments::demo_deployments(cluster, start));
     }
     actions.sort_by_key(|a| a.at);
     actions
@@ -342,6 +342,7 @@ pub fn demo(clusters: usize, origin: Timestamp) -> Vec<Action> {
 /// Whether the registry has an image: issue #11's canary image was never pushed.
 pub fn image_exists(image: &str) -> bool {
     !image.ends_with("/payments/fraud-check:v3.2.0")
+        && !image.ends_with(super::deployments::NEVER_PULLED)
 }
 
 /// How a version behaves: the service's healthy figures, or an incident's.

@@ -61,7 +61,7 @@ fn deployment(namespace: &str, name: &str, image: &str) -> Value {
     json!({
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": name, "namespace": namespace, "labels": {"app": name},
-                     "annotations": {super::DEPLOYMENT_REVISION: "1"}},
+                     "annotations": {crate::deployments::REVISION: "1"}},
         "spec": {
             "replicas": 3,
             "selector": {"matchLabels": {"app": name}},

@@ -45,18 +45,17 @@ pub enum Change {
     /// Skip the steps of the update in progress (`status.promoteFull`), as history does.
     PromoteFull(ObjectKey),
     Abort(ObjectKey),
-    /// Roll out a new image on a Deployment (a Flagger Canary's target).
+    /// Roll out a new image on a Deployment (a Flagger Canary's target, or a plain one).
     SetDeploymentImage {
         key: ObjectKey,
         image: String,
     },
+    /// `kubectl rollout pause` on a plain Deployment.
+    PauseDeployment(ObjectKey),
 }
 
 /// How long before its deploy an image's commit was made: 20 minutes to 6 hours,
 /// the same for the same image.
-/// The Deployment controller's revision annotation.
-pub(crate) const DEPLOYMENT_REVISION: &str = "deployment.kubernetes.io/revision";
-
 pub(crate) fn commit_lag(image: &str) -> i64 {
     let hash = image.bytes().fold(0x811c_9dc5_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
@@ -105,14 +104,15 @@ pub fn apply(store: &Store, change: Change, now: Timestamp) {
                 d["spec"]["template"]["metadata"]["annotations"][COMMIT_TIME_ANNOTATION] =
                     json!(crate::clock::rfc3339(committed));
                 d["spec"]["template"]["spec"]["containers"][0]["image"] = json!(image);
+                // The Deployment controller numbers the new revision.
                 bump_generation(d);
-                // A new template is a new revision, as the Deployment controller numbers it.
-                let revision = d["metadata"]["annotations"][DEPLOYMENT_REVISION]
-                    .as_str()
-                    .and_then(|r| r.parse::<u64>().ok())
-                    .unwrap_or(0);
-                d["metadata"]["annotations"][DEPLOYMENT_REVISION] =
-                    json!((revision + 1).to_string());
+                Ok(())
+            })
+            .map(|_| ()),
+        Change::PauseDeployment(key) => store
+            .update(crate::discovery::DEPLOYMENTS, &key, |d| {
+                d["spec"]["paused"] = json!(true);
+                bump_generation(d);
                 Ok(())
             })
             .map(|_| ()),

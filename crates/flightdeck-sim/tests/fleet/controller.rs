@@ -466,7 +466,7 @@ async fn json_of(api: &Api<DynamicObject>, name: &str) -> Value {
     serde_json::to_value(api.get(name).await.unwrap()).unwrap()
 }
 
-fn progressing(rollout: &Value) -> Value {
+pub(super) fn progressing(rollout: &Value) -> Value {
     rollout["status"]["conditions"]
         .as_array()
         .unwrap()

@@ -3,6 +3,7 @@
 
 mod api;
 mod controller;
+mod deployments;
 mod metrics;
 mod past;
 mod scale;

@@ -29,11 +29,14 @@ pub(super) fn on_action_key(state: &mut State, action: Action) -> Reaction {
     if let Err(reason) = check(state, rollout, rollout_action) {
         return flash(state, Flash::Error(reason));
     }
-    // A Deployment goes back to its previous revision, as `kubectl rollout undo` does.
+    // The revision to go back to is chosen (for a Deployment, `kubectl rollout undo
+    // --to-revision`); a Deployment whose ReplicaSets are not seen goes to the previous
+    // one, as `kubectl rollout undo` does (its ReplicaSets are read when it is sent).
+    let choices = undo_choices(state, rollout);
+    let unseen = choices.is_empty() && rollout.workload == crate::model::Workload::Deployment;
     if let RolloutAction::Undo { .. } = rollout_action
-        && rollout.workload != crate::model::Workload::Deployment
+        && !unseen
     {
-        let choices = undo_choices(state, rollout);
         state.mode = Mode::Undo(UndoPicker {
             key: rollout.key.clone(),
             choices,
@@ -79,6 +82,7 @@ fn preview(state: &State, key: &ObjectKey, action: RolloutAction) -> (BlastRadiu
             basis: crate::model::TrafficBasis::Replicas,
             pods_replaced: 0,
             note: Some("the rollout is gone"),
+            rolling: None,
         };
         return (
             gone,

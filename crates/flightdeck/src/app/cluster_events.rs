@@ -8,7 +8,7 @@ use super::listing::{Listing, in_scope};
 use super::view;
 use super::{Flash, State};
 use crate::cluster::{Change, ClusterEvent, Kind};
-use crate::model::{ObjectKey, Rollout, Workload};
+use crate::model::{ObjectKey, ReplicaSet, Rollout, Workload};
 
 pub(super) fn on_cluster(state: &mut State, event: ClusterEvent) {
     match event {
@@ -59,35 +59,9 @@ pub(super) fn on_cluster(state: &mut State, event: ClusterEvent) {
         ClusterEvent::Rollout(change) => on_rollouts(state, change, Kind::Rollout),
         ClusterEvent::Canary(change) => on_rollouts(state, change, Kind::Canary),
         ClusterEvent::Deployment(change) => super::deployments::on_deployments(state, change),
-        // Read for the ledger alone (`dora::observe`).
-        ClusterEvent::DeploymentHistory { .. } => {}
-        ClusterEvent::ReplicaSet(change) => {
-            let touched: Vec<ObjectKey> = match &change {
-                Change::Applied(rs) => owner_key(&rs.key, &rs.owner).into_iter().collect(),
-                Change::Deleted(_) => Vec::new(),
-                Change::Listing { items, .. } => items
-                    .iter()
-                    .filter_map(|rs| owner_key(&rs.key, &rs.owner))
-                    .collect(),
-                Change::Relisted {
-                    context, namespace, ..
-                } => state
-                    .rollouts
-                    .keys()
-                    .filter(|k| in_scope(k, context, namespace.as_deref()))
-                    .cloned()
-                    .collect(),
-            };
-            apply_owned(
-                &mut state.replica_sets,
-                (&mut state.listing, Kind::ReplicaSet),
-                change,
-                |rs| owner_key(&rs.key, &rs.owner),
-                |rs| &rs.key,
-            );
-            touched.iter().for_each(|k| refresh_actual_weight(state, k));
-            // The rows depend on rollouts alone: no rebuild.
-            state.targets_dirty = true;
+        ClusterEvent::ReplicaSet(change) => on_replica_sets(state, change, Kind::ReplicaSet),
+        ClusterEvent::DeploymentReplicaSet(change) => {
+            on_replica_sets(state, change, Kind::DeploymentReplicaSet)
         }
         ClusterEvent::AnalysisRun(change) => apply_owned(
             &mut state.analysis_runs,
@@ -104,6 +78,36 @@ pub(super) fn on_cluster(state: &mut State, event: ClusterEvent) {
             |e| &e.key,
         ),
     }
+}
+
+/// ReplicaSets of one watch (Argo's, or Deployments'), grouped under their owners.
+fn on_replica_sets(state: &mut State, change: Change<ReplicaSet>, kind: Kind) {
+    let touched: Vec<ObjectKey> = match &change {
+        Change::Applied(rs) => owner_key(&rs.key, &rs.owner).into_iter().collect(),
+        Change::Deleted(_) => Vec::new(),
+        Change::Listing { items, .. } => items
+            .iter()
+            .filter_map(|rs| owner_key(&rs.key, &rs.owner))
+            .collect(),
+        Change::Relisted {
+            context, namespace, ..
+        } => state
+            .rollouts
+            .keys()
+            .filter(|k| in_scope(k, context, namespace.as_deref()))
+            .cloned()
+            .collect(),
+    };
+    apply_owned(
+        &mut state.replica_sets,
+        (&mut state.listing, kind),
+        change,
+        |rs| owner_key(&rs.key, &rs.owner),
+        |rs| &rs.key,
+    );
+    touched.iter().for_each(|k| refresh_actual_weight(state, k));
+    // The rows depend on rollouts alone: no rebuild.
+    state.targets_dirty = true;
 }
 
 /// Rollouts of a list, in: the rows are sorted again.
@@ -225,10 +229,10 @@ fn health_mut<'a>(state: &'a mut State, context: &str) -> &'a mut super::Context
     &mut state.contexts[at].1
 }
 
+/// The owner is of the kind the object's key carries (a Deployment's ReplicaSets are
+/// keyed as Deployments').
 fn owner_key(key: &ObjectKey, owner: &Option<String>) -> Option<ObjectKey> {
-    owner
-        .as_ref()
-        .map(|name| ObjectKey::new(&key.context, &key.namespace, name))
+    owner.as_ref().map(|name| key.sibling(name))
 }
 
 /// Keep objects grouped under the Rollout that owns them; unowned ones are
@@ -257,7 +261,9 @@ fn apply_owned<T>(
     let held = |groups: &HashMap<ObjectKey, Vec<T>>, context: &str, namespace: Option<&str>| {
         groups
             .iter()
-            .filter(|(o, _)| in_scope(o, context, namespace))
+            // Only the owners of the listed kind: Argo's ReplicaSets and Deployments'
+            // share the groups.
+            .filter(|(o, _)| o.kind == kind.workload() && in_scope(o, context, namespace))
             .flat_map(|(_, group)| group.iter().map(|x| key(x).clone()))
             .collect()
     };

@@ -82,7 +82,14 @@ fn held(
 
 /// The Deployments a Canary or a Rollout owns.
 fn claimed_by(owner: &Rollout) -> Vec<ObjectKey> {
-    let at = |name: &str| ObjectKey::new(&owner.key.context, &owner.key.namespace, name);
+    let at = |name: &str| {
+        ObjectKey::of(
+            Workload::Deployment,
+            &owner.key.context,
+            &owner.key.namespace,
+            name,
+        )
+    };
     match (&owner.flagger, &owner.workload_ref) {
         (Some(canary), _) => vec![
             at(&canary.target),
@@ -150,8 +157,6 @@ fn place(state: &mut State, key: &ObjectKey) {
         .filter(|d| !d.deployment.as_ref().is_some_and(|x| x.owned))
         .cloned();
     match (plain, state.rollouts.get(key)) {
-        // A Rollout or a Canary of the same name keeps its row.
-        (_, Some(row)) if row.workload != Workload::Deployment => {}
         (Some(d), before) => {
             let moved = before.is_none_or(|b| {
                 view::urgency_rank(b, &state.metrics) != view::urgency_rank(&d, &state.metrics)
@@ -185,7 +190,8 @@ fn fill_pods(state: &mut State, owner: &ObjectKey) {
     else {
         return;
     };
-    let at = |name: &str| ObjectKey::new(&owner.context, &owner.namespace, name);
+    let at =
+        |name: &str| ObjectKey::of(Workload::Deployment, &owner.context, &owner.namespace, name);
     let zero = Replicas::default();
     let primary = state
         .deployments

@@ -5,14 +5,14 @@
 use jiff::{SignedDuration, Timestamp};
 
 use super::State;
-use crate::cluster::{Change, ClusterEvent};
+use crate::cluster::{Change, ClusterEvent, Kind};
 use std::collections::HashMap;
 
 use crate::dora::{
     self, Deploy, Figures, History, Observation, Settings, Trends, VerdictMark, Window,
 };
 use crate::metrics::RolloutMetricsReport;
-use crate::model::{ObjectKey, Outcome as VerdictOutcome, ReplicaSet, RolloutAction, Workload};
+use crate::model::{ObjectKey, Outcome as VerdictOutcome, RolloutAction, Workload};
 
 /// Where the ledger stands, as the strip says it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,15 +149,16 @@ pub(super) enum Touch {
 
 pub(super) fn touched(event: &ClusterEvent) -> Touch {
     let owner = |key: &ObjectKey, owner: &Option<String>| {
-        owner.as_ref().map_or(Touch::None, |name| {
-            Touch::One(ObjectKey::new(&key.context, &key.namespace, name))
-        })
+        owner
+            .as_ref()
+            .map_or(Touch::None, |name| Touch::One(key.sibling(name.as_str())))
     };
     match event {
         ClusterEvent::Rollout(Change::Applied(r))
         | ClusterEvent::Canary(Change::Applied(r))
         | ClusterEvent::Deployment(Change::Applied(r)) => Touch::One(r.key.clone()),
-        ClusterEvent::ReplicaSet(Change::Applied(rs)) => owner(&rs.key, &rs.owner),
+        ClusterEvent::ReplicaSet(Change::Applied(rs))
+        | ClusterEvent::DeploymentReplicaSet(Change::Applied(rs)) => owner(&rs.key, &rs.owner),
         ClusterEvent::Rollout(Change::Relisted {
             context, namespace, ..
         })
@@ -169,9 +170,29 @@ pub(super) fn touched(event: &ClusterEvent) -> Touch {
         })
         | ClusterEvent::ReplicaSet(Change::Relisted {
             context, namespace, ..
+        })
+        | ClusterEvent::DeploymentReplicaSet(Change::Relisted {
+            context, namespace, ..
         }) => Touch::Listed(context.clone(), namespace.clone()),
+        // A context's Canaries that cannot be listed: its Deployments' history is theirs.
+        ClusterEvent::Down {
+            context,
+            kind: Kind::Canary,
+            ..
+        } => Touch::Listed(context.clone(), None),
         _ => Touch::None,
     }
+}
+
+/// Whether it is known which of the context's Deployments are a Canary's: its
+/// Canaries are listed, or cannot be. Until then a Canary's target would read as a
+/// plain Deployment with a revision history of its own.
+fn canaries_settled(state: &State, context: &str) -> bool {
+    state.contexts.iter().any(|(c, health)| {
+        c == context
+            && (health.listed.contains(&Kind::Canary)
+                || health.down.iter().any(|(k, _)| *k == Kind::Canary))
+    })
 }
 
 fn verdict_of(
@@ -238,7 +259,12 @@ pub(super) fn observe(state: &mut State, touch: Touch) -> Vec<Deploy> {
         };
         let (verdict, request_rate) = verdict_of(state.metrics.get(&key), state.now);
         let target = rollout.flagger.as_ref().and_then(|f| {
-            let at = ObjectKey::new(&key.context, &key.namespace, f.target.clone());
+            let at = ObjectKey::of(
+                Workload::Deployment,
+                &key.context,
+                &key.namespace,
+                f.target.as_str(),
+            );
             state.deployments.get(&at).map(|d| &**d)
         });
         let o = Observation {
@@ -261,10 +287,15 @@ pub(super) fn observe(state: &mut State, touch: Touch) -> Vec<Deploy> {
                     .as_ref()
                     .and_then(|f| f.last_applied.clone()),
             ),
-            Workload::Deployment => (
-                dora::deployment_deploys(&o, known, before),
-                rollout.revision.map(|r| r.to_string()),
-            ),
+            Workload::Deployment => {
+                let mut facts = dora::deployment_deploys(&o, known, before);
+                // The revisions its ReplicaSets still keep (merged, so read again
+                // whenever they change).
+                if canaries_settled(state, &key.context) {
+                    facts.extend(dora::deployment_history(&o));
+                }
+                (facts, rollout.revision.map(|r| r.to_string()))
+            }
         };
         if let Some(now_at) = now_at {
             state.dora.seen.insert(key, now_at);
@@ -282,43 +313,6 @@ fn merge(state: &mut State, facts: Vec<Deploy>, changed: &mut Vec<Deploy>) {
             state.dora.dirty = true;
         }
     }
-}
-
-/// The Deployments' ReplicaSets listed in `context`: the revisions each plain
-/// Deployment keeps (a Canary's target has its deploys from the Canary).
-pub(super) fn on_deployment_history(
-    state: &mut State,
-    context: &str,
-    sets: Vec<ReplicaSet>,
-) -> Vec<Deploy> {
-    let mut by_owner: HashMap<ObjectKey, Vec<ReplicaSet>> = HashMap::new();
-    for set in sets {
-        if let Some(owner) = &set.owner {
-            let key = ObjectKey::new(context, &set.key.namespace, owner.clone());
-            by_owner.entry(key).or_default().push(set);
-        }
-    }
-    let mut changed = Vec::new();
-    for (key, sets) in by_owner {
-        let Some(deployment) = state
-            .rollouts
-            .get(&key)
-            .filter(|r| r.workload == Workload::Deployment)
-        else {
-            continue;
-        };
-        let facts = dora::deployment_history(&Observation {
-            rollout: deployment,
-            replica_sets: &sets,
-            target: None,
-            live: None,
-            commit_annotations: &state.dora.commit_annotations,
-            verdict: None,
-            request_rate: None,
-        });
-        merge(state, facts, &mut changed);
-    }
-    changed
 }
 
 /// An action went through: the deploy it acted on says who, and an abort or undo

@@ -92,9 +92,6 @@ pub fn update(state: &mut State, event: Event) -> Reaction {
                 effects: Vec::new(),
             }
         }
-        Event::Cluster(crate::cluster::ClusterEvent::DeploymentHistory { context, sets }) => {
-            record(dora::on_deployment_history(state, &context, sets))
-        }
         Event::Cluster(event) => {
             let touch = dora::touched(&event);
             on_cluster(state, event);

@@ -357,7 +357,7 @@ impl<'de> Visitor<'de> for ShapeVisitor {
 /// The shape the watches decode each kind in.
 pub const fn shape_of(kind: Kind) -> &'static Shape {
     match kind {
-        Kind::Rollout | Kind::ReplicaSet => &WORKLOAD,
+        Kind::Rollout | Kind::ReplicaSet | Kind::DeploymentReplicaSet => &WORKLOAD,
         Kind::Experiment => &EXPERIMENT,
         Kind::AnalysisRun | Kind::Canary => &OBJECT,
         Kind::Deployment => &DEPLOYMENT,

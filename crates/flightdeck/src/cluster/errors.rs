@@ -30,7 +30,7 @@ fn known_list(known: &[String]) -> String {
 pub fn resource_name(kind: Kind) -> &'static str {
     match kind {
         Kind::Rollout => "rollouts.argoproj.io",
-        Kind::ReplicaSet => "replicasets.apps",
+        Kind::ReplicaSet | Kind::DeploymentReplicaSet => "replicasets.apps",
         Kind::AnalysisRun => "analysisruns.argoproj.io",
         Kind::Experiment => "experiments.argoproj.io",
         Kind::Canary => "canaries.flagger.app",
@@ -98,7 +98,11 @@ fn client_error_words(error: &kube::Error, kind: Kind, site: &WatchSite<'_>) -> 
 fn status_words(status: &kube::core::Status, kind: Kind, site: &WatchSite<'_>) -> String {
     let resource = resource_name(kind);
     match status.code {
-        404 if matches!(kind, Kind::ReplicaSet | Kind::Deployment) => {
+        404 if matches!(
+            kind,
+            Kind::ReplicaSet | Kind::Deployment | Kind::DeploymentReplicaSet
+        ) =>
+        {
             format!("{} does not serve {resource}", site.context)
         }
         404 if kind == Kind::Canary => {

@@ -12,9 +12,24 @@ pub enum Kind {
     /// Flagger's `Canary`: optional, a cluster without Flagger serves none.
     Canary,
     Deployment,
+    /// A Deployment's ReplicaSets (`pod-template-hash`), watched apart from Argo's.
+    DeploymentReplicaSet,
 }
 
 impl Kind {
+    /// The kind of workload the objects of this kind are (Argo's for those that are
+    /// not workloads): part of their keys.
+    pub fn workload(self) -> crate::model::Workload {
+        use crate::model::Workload;
+        match self {
+            Kind::Canary => Workload::FlaggerCanary,
+            Kind::Deployment | Kind::DeploymentReplicaSet => Workload::Deployment,
+            Kind::Rollout | Kind::ReplicaSet | Kind::AnalysisRun | Kind::Experiment => {
+                Workload::ArgoRollout
+            }
+        }
+    }
+
     /// A kind a cluster may well not serve (its CRD not installed): no failure to report.
     pub fn optional(self) -> bool {
         self == Kind::Canary
@@ -86,10 +101,6 @@ pub enum ClusterEvent {
     /// Deployments, mapped to rollouts of kind Deployment (those a Canary or a Rollout
     /// owns included: the app places them).
     Deployment(Change<Rollout>),
-    /// The Deployments' ReplicaSets (their revision history), listed once in a scope
-    /// after its Deployments and Canaries; not kept, only read for the DORA ledger.
-    DeploymentHistory {
-        context: String,
-        sets: Vec<ReplicaSet>,
-    },
+    /// A Deployment's ReplicaSets, keyed (and owned) as Deployments.
+    DeploymentReplicaSet(Change<ReplicaSet>),
 }

@@ -22,7 +22,7 @@ pub use decode::as_watched;
 pub use errors::ConnectError;
 pub use event::{Change, ClusterEvent, Kind};
 pub use map::{
-    MapError, map_analysis_run, map_canary, map_deployment, map_experiment, map_replica_set,
-    map_rollout,
+    MapError, map_analysis_run, map_canary, map_deployment, map_deployment_replica_set,
+    map_experiment, map_replica_set, map_rollout,
 };
 pub use watch::Watches;

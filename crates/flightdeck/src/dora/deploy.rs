@@ -29,11 +29,19 @@ pub struct DeployId {
 
 impl DeployId {
     pub fn workload(&self) -> ObjectKey {
-        ObjectKey::new(&self.context, &self.namespace, &self.name)
+        ObjectKey::of(
+            self.kind.workload(),
+            &self.context,
+            &self.namespace,
+            self.name.as_str(),
+        )
     }
 
     pub fn same_workload(&self, key: &ObjectKey) -> bool {
-        self.context == key.context && self.namespace == key.namespace && self.name == key.name
+        self.context == key.context
+            && self.namespace == key.namespace
+            && self.name == key.name
+            && self.kind.workload() == key.kind
     }
 }
 
@@ -63,12 +71,16 @@ impl WorkloadKind {
 
     /// The letter of the fleet's kind column.
     pub fn letter(self) -> &'static str {
-        let workload = match self {
+        self.workload().letter()
+    }
+
+    /// The model's kind: what a workload's key carries.
+    pub fn workload(self) -> Workload {
+        match self {
             WorkloadKind::Rollout => Workload::ArgoRollout,
             WorkloadKind::Canary => Workload::FlaggerCanary,
             WorkloadKind::Deployment => Workload::Deployment,
-        };
-        workload.letter()
+        }
     }
 }
 

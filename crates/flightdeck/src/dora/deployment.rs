@@ -160,6 +160,12 @@ mod observed {
                 false,
                 &[("dora/commitTimestamp", "1789990000")],
             )),
+            key: crate::model::ObjectKey::of(
+                crate::model::Workload::Deployment,
+                "eu",
+                "shop",
+                "web",
+            ),
             ..rollout("eu", "shop", "web", phase)
         }
     }

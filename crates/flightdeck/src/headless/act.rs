@@ -129,13 +129,26 @@ async fn look_up(
     };
     let context = context.clone();
     let state = snapshot::take(&connection, Some(namespace)).await;
-    let key = ObjectKey::new(context.as_str(), namespace, name);
-    if !state.rollouts.contains_key(&key) {
-        return Err(match state.health(&context).and_then(|h| h.error()) {
-            Some(error) => format!("{context}: {error}"),
-            None => format!("rollout {namespace}/{name} not found in {context}"),
-        });
-    }
+    // Whatever kind of workload bears the name; two kinds of one name are refused.
+    let mut named = state
+        .rollouts
+        .keys()
+        .filter(|k| k.context == context && k.namespace == namespace && k.name == name);
+    let key = match (named.next().cloned(), named.next()) {
+        (Some(key), None) => key,
+        (Some(_), Some(_)) => {
+            return Err(format!(
+                "{namespace}/{name} in {context} names more than one kind of workload; \
+                 act on it from the cockpit"
+            ));
+        }
+        (None, _) => {
+            return Err(match state.health(&context).and_then(|h| h.error()) {
+                Some(error) => format!("{context}: {error}"),
+                None => format!("rollout {namespace}/{name} not found in {context}"),
+            });
+        }
+    };
     Ok((connection, state, key))
 }
 

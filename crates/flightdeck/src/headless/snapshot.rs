@@ -22,6 +22,8 @@ fn settled(health: &ContextHealth) -> bool {
             Kind::ReplicaSet,
             Kind::AnalysisRun,
             Kind::Canary,
+            Kind::Deployment,
+            Kind::DeploymentReplicaSet,
         ]
         .iter()
         .all(|k| health.listed.contains(k) || health.problem(*k).is_some())

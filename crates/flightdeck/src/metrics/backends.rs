@@ -264,6 +264,7 @@ account_id = 42
             canary_hash: "b".into(),
             baseline_hash: None,
             since: jiff::Timestamp::UNIX_EPOCH,
+            flagger_target: None,
         };
         let split = backends.split(vec![target("prod-eu"), target("prod-us"), target("lab")]);
         assert_eq!(split[0].len(), 1);

@@ -21,6 +21,7 @@ mod rollout_metrics;
 mod source;
 mod templates;
 mod traffic_history;
+mod version_variables;
 
 pub use backend_config::{
     ApmPreset, BackendConfig, DATADOG_SITES, DatadogConfig, NewRelicConfig, NewRelicRegion,

@@ -178,6 +178,7 @@ mod tests {
             canary_hash: "5d2a".into(),
             baseline_hash: None,
             since: Timestamp::UNIX_EPOCH,
+            flagger_target: None,
         }
     }
 

@@ -18,6 +18,7 @@ use crate::metrics::rollout_metrics::{
 };
 use crate::metrics::source::{MetricsError, Range};
 use crate::metrics::templates::{MetricDefinition, MetricQueries, render};
+use crate::metrics::version_variables::variables;
 
 /// Points of a window's series at most; longer windows get a longer step.
 const MAX_WINDOW_POINTS: f64 = 240.0;
@@ -272,43 +273,6 @@ pub fn window_step(lifetime: Duration, resolution: Resolution) -> Duration {
     ))
 }
 
-/// Prometheus' duration text in whole seconds: `37s`.
-fn seconds(d: Duration) -> String {
-    format!("{}s", d.as_secs().max(1))
-}
-
-/// The template variables for one version (see `templates`). Without the pods' labels,
-/// `version` is the pod-template hash and `service` the Service Argo's examples name for
-/// the role (`checkout-canary`); `cluster` is the context's name unless mapped.
-fn variables(
-    target: &Target,
-    cluster: Option<&String>,
-    hash: &str,
-    role: &str,
-    plan: &Plan,
-    resolution: Resolution,
-) -> BTreeMap<String, String> {
-    [
-        ("context", target.key.context.to_string()),
-        (
-            "cluster",
-            cluster
-                .map_or(target.key.context.as_str(), String::as_str)
-                .to_string(),
-        ),
-        ("namespace", target.key.namespace.to_string()),
-        ("rollout", target.key.name.to_string()),
-        ("hash", hash.to_string()),
-        ("version", hash.to_string()),
-        ("service", format!("{}-{role}", target.key.name)),
-        ("interval", seconds(plan.lifetime)),
-        ("rate_interval", seconds(resolution.rate_interval)),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect()
-}
-
 impl RolloutMetrics for QueriedRollouts {
     fn ready(&self) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async move { self.reader.ready().await.map_err(|e| e.to_string()) })
@@ -339,21 +303,10 @@ mod tests {
     use super::*;
     use crate::metrics::rollout_metrics::{MetricState, WindowData};
     use crate::metrics::templates::Preset;
-    use crate::model::ObjectKey;
     use crate::model::Outcome;
 
     fn at(second: i64) -> Timestamp {
         Timestamp::from_second(second).unwrap()
-    }
-
-    fn target() -> Target {
-        Target {
-            key: ObjectKey::new("prod", "shop", "checkout"),
-            stable_hash: "7f9c".into(),
-            canary_hash: "5d2a".into(),
-            baseline_hash: None,
-            since: at(0),
-        }
     }
 
     #[test]
@@ -371,45 +324,6 @@ mod tests {
         // A start ahead of the clock: one step.
         let plan = Plan::new(at(5_000), at(3_400), resolution);
         assert_eq!(plan.lifetime, Duration::from_secs(10));
-    }
-
-    #[test]
-    fn each_version_gets_its_own_variables() {
-        let plan = Plan::new(at(0), at(2_220), Resolution::default());
-        let vars = variables(
-            &target(),
-            None,
-            "5d2a",
-            "canary",
-            &plan,
-            Resolution::default(),
-        );
-        let errors_query = |cluster_label| match &Preset::Argo.metrics(cluster_label)[0].queries {
-            MetricQueries::Counts { errors, .. } => errors.clone(),
-            other => panic!("error rate counts, not {other:?}"),
-        };
-        assert_eq!(
-            render(&errors_query(None), &vars).unwrap(),
-            r#"sum(increase(http_requests_total{namespace="shop",rollouts_pod_template_hash="5d2a",code=~"5.."}[2220s]))"#
-        );
-        assert_eq!(vars["service"], "checkout-canary");
-        assert_eq!(vars["rate_interval"], "60s");
-        assert_eq!((&*vars["context"], &*vars["cluster"]), ("prod", "prod"));
-
-        // One Prometheus over many clusters: the context's own label value.
-        let mapped = "eu-west-1".to_string();
-        let vars = variables(
-            &target(),
-            Some(&mapped),
-            "5d2a",
-            "canary",
-            &plan,
-            Resolution::default(),
-        );
-        assert_eq!(
-            render(&errors_query(Some("k8s_cluster")), &vars).unwrap(),
-            r#"sum(increase(http_requests_total{namespace="shop",rollouts_pod_template_hash="5d2a",k8s_cluster="eu-west-1",code=~"5.."}[2220s]))"#
-        );
     }
 
     /// A reader that answers with fixed figures and keeps what it was asked.
@@ -485,7 +399,7 @@ mod tests {
     #[tokio::test]
     async fn each_metric_asks_for_all_versions_at_once_in_their_order() {
         let (rollouts, recording) = queried(Ok(3));
-        let mut target = target();
+        let mut target = Target::checkout();
         target.baseline_hash = Some("b4se".into());
         let reading = rollouts.read(&target).await;
         let asked = recording.asked.lock().unwrap().clone();
@@ -518,7 +432,7 @@ mod tests {
     #[tokio::test]
     async fn an_answer_short_of_a_version_is_the_metrics_error() {
         let (rollouts, _) = queried(Ok(1));
-        let reading = rollouts.read(&target()).await;
+        let reading = rollouts.read(&Target::checkout()).await;
         assert_eq!(
             reading.metrics[0].versions,
             Err("2 versions asked, 1 answered".into())
@@ -560,7 +474,7 @@ mod tests {
             },
         ] {
             let (rollouts, _) = queried(Err(error.clone()));
-            let report = crate::metrics::report(&rollouts, &target()).await;
+            let report = crate::metrics::report(&rollouts, &Target::checkout()).await;
             assert_eq!(report.verdict.outcome, Outcome::NoData, "{error}");
             assert_eq!(report.verdict.deciding, ["error rate", "latency p99"]);
             for metric in &report.metrics {

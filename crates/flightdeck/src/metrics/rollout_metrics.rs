@@ -10,7 +10,9 @@ use jiff::Timestamp;
 
 use crate::metrics::judge::{MetricData, MetricInput, MetricSpec, Thresholds, judge};
 use crate::metrics::templates::{MetricDefinition, MetricQueries};
-use crate::model::{Classification, Direction, ObjectKey, ReplicaSet, Rollout, Strategy, Verdict};
+use crate::model::{
+    Classification, Direction, ObjectKey, ReplicaSet, Rollout, Strategy, Verdict, Workload,
+};
 
 /// How far back the trend (sparkline) of each metric reaches.
 pub const TREND_SPAN: Duration = Duration::from_secs(15 * 60);
@@ -25,6 +27,9 @@ pub struct Target {
     pub baseline_hash: Option<String>,
     /// When the canary began; counts and samples are taken from here to now.
     pub since: Timestamp,
+    /// A Flagger Canary's target Deployment: its pods are the canary's, those of its
+    /// `-primary` the stable's.
+    pub flagger_target: Option<String>,
 }
 
 impl Target {
@@ -33,6 +38,9 @@ impl Target {
     /// the canary ReplicaSet's creation, else when the rollout's current state began.
     /// Blue-green previews get no production traffic, so they have nothing to compare.
     pub fn of(rollout: &Rollout, replica_sets: &[ReplicaSet]) -> Option<Target> {
+        if rollout.workload == Workload::Deployment {
+            return Target::rolling(rollout, replica_sets);
+        }
         if !matches!(rollout.strategy, Strategy::Canary { .. }) {
             return None;
         }
@@ -52,7 +60,44 @@ impl Target {
             canary_hash: canary.clone(),
             baseline_hash: None,
             since,
+            flagger_target: rollout.flagger.as_ref().map(|f| f.target.clone()),
         })
+    }
+
+    /// A Deployment's rolling update, while it has pods of two revisions: the current
+    /// revision's ReplicaSet against the newest one before it that still has pods.
+    fn rolling(deployment: &Rollout, replica_sets: &[ReplicaSet]) -> Option<Target> {
+        let current = replica_sets
+            .iter()
+            .find(|rs| rs.revision.is_some() && rs.revision == deployment.revision)?;
+        let old = replica_sets
+            .iter()
+            .filter(|rs| rs.key != current.key)
+            .filter(|rs| rs.replicas.desired > 0 || rs.replicas.current > 0)
+            .max_by_key(|rs| rs.revision)?;
+        Some(Target {
+            key: deployment.key.clone(),
+            stable_hash: old.hash.clone(),
+            canary_hash: current.hash.clone(),
+            baseline_hash: None,
+            since: current.created.or(deployment.since)?,
+            flagger_target: None,
+        })
+    }
+}
+
+#[cfg(test)]
+impl Target {
+    /// checkout in prod/shop: stable 7f9c, canary 5d2a since the epoch.
+    pub(crate) fn checkout() -> Target {
+        Target {
+            key: ObjectKey::new("prod", "shop", "checkout"),
+            stable_hash: "7f9c".into(),
+            canary_hash: "5d2a".into(),
+            baseline_hash: None,
+            since: Timestamp::UNIX_EPOCH,
+            flagger_target: None,
+        }
     }
 }
 

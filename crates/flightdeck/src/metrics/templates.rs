@@ -2,9 +2,14 @@
 //!
 //! Variables filled in per version (canary or baseline) by whoever runs the
 //! queries: `namespace`, `rollout`, `hash` (the version's
-//! `rollouts-pod-template-hash`), `version` (the pods' version label, for
-//! Istio's `destination_version`), `service` (the version's Service, for
-//! NGINX ingress), `interval` (the canary's lifetime so far, e.g. `37m`, for
+//! `rollouts-pod-template-hash`, or a Deployment's `pod-template-hash`), `version` (the
+//! pods' version label), `version_match` (a regex for Istio's `destination_version`: the
+//! hash, or `.*` for a Flagger Canary, whose versions are told apart by workload),
+//! `pods` (the label matcher of the version's pods as its controller labels them:
+//! `rollouts_pod_template_hash="…"`, `pod_template_hash="…"`, or a Canary's
+//! `app="<target>-primary"` / `app="<target>"`), `workload` (the Rollout or Deployment
+//! whose pods serve the version), `service` (the version's Service, for NGINX ingress;
+//! a Canary's `<target>-primary` / `<target>-canary`), `interval` (the canary's lifetime so far, e.g. `37m`, for
 //! `increase()`), `rate_interval` (the `rate()` window behind each point of a
 //! series, e.g. `1m`), `context` (the kubeconfig context) and `cluster`
 //! (its value of the `[metrics] cluster_label`, for one Prometheus over
@@ -32,11 +37,14 @@ pub enum TemplateError {
 }
 
 /// Every variable a query may use.
-pub const VARIABLES: [&str; 9] = [
+pub const VARIABLES: [&str; 12] = [
     "namespace",
     "rollout",
     "hash",
     "version",
+    "version_match",
+    "pods",
+    "workload",
     "service",
     "interval",
     "rate_interval",
@@ -105,15 +113,16 @@ pub struct MetricDefinition {
 #[serde(rename_all = "lowercase")]
 pub enum Preset {
     /// Application metrics `http_requests_total{code}` and
-    /// `http_request_duration_seconds_bucket` with the pods'
-    /// `rollouts_pod_template_hash` label (Prometheus' pod label mapping).
+    /// `http_request_duration_seconds_bucket` with the pods' labels (Prometheus' pod
+    /// label mapping): `rollouts_pod_template_hash`, a Deployment's `pod_template_hash`,
+    /// a Flagger Canary's `app`.
     #[default]
     Argo,
     /// Istio's `istio_requests_total` and `istio_request_duration_milliseconds_bucket`
-    /// by `destination_workload` and `destination_version`.
+    /// by `destination_workload` and `destination_version` (a Canary's by workload).
     Istio,
     /// Linkerd's `response_total` and `response_latency_ms_bucket`, inbound,
-    /// by the pods' `rollouts_pod_template_hash` label.
+    /// by the pods' labels, as the Argo preset.
     Linkerd,
     /// NGINX ingress' `nginx_ingress_controller_requests` and
     /// `nginx_ingress_controller_request_duration_seconds_bucket` by the version's Service.
@@ -131,21 +140,21 @@ impl Preset {
         let (selector, requests, errors_matcher, latency_bucket, unit) = match self {
             Self::None => return Vec::new(),
             Self::Argo => (
-                r#"namespace="{{namespace}}",rollouts_pod_template_hash="{{hash}}""#,
+                r#"namespace="{{namespace}}",{{pods}}"#,
                 "http_requests_total",
                 r#"code=~"5..""#,
                 "http_request_duration_seconds_bucket",
                 "s",
             ),
             Self::Istio => (
-                r#"reporter="destination",destination_workload_namespace="{{namespace}}",destination_workload="{{rollout}}",destination_version="{{version}}""#,
+                r#"reporter="destination",destination_workload_namespace="{{namespace}}",destination_workload="{{workload}}",destination_version=~"{{version_match}}""#,
                 "istio_requests_total",
                 r#"response_code=~"5.*""#,
                 "istio_request_duration_milliseconds_bucket",
                 "ms",
             ),
             Self::Linkerd => (
-                r#"namespace="{{namespace}}",rollouts_pod_template_hash="{{hash}}",direction="inbound""#,
+                r#"namespace="{{namespace}}",{{pods}},direction="inbound""#,
                 "response_total",
                 r#"classification="failure""#,
                 "response_latency_ms_bucket",
@@ -253,6 +262,7 @@ mod tests {
         let v = vars(&[
             ("namespace", "shop"),
             ("hash", "5d2a"),
+            ("pods", r#"rollouts_pod_template_hash="5d2a""#),
             ("interval", "37m"),
             ("rate_interval", "1m"),
         ]);
@@ -284,6 +294,9 @@ mod tests {
             ("rollout", "checkout"),
             ("hash", "5d2a"),
             ("version", "v2"),
+            ("version_match", "v2"),
+            ("pods", r#"rollouts_pod_template_hash="5d2a""#),
+            ("workload", "checkout"),
             ("service", "checkout-canary"),
             ("interval", "10m"),
             ("rate_interval", "1m"),

@@ -87,7 +87,7 @@ pub fn availability(
         return super::flagger_actions::availability(canary, action);
     }
     if rollout.workload == super::Workload::Deployment {
-        return deployment_availability(rollout, action);
+        return deployment_availability(rollout, action, has_previous_revision);
     }
     let verb = action.verb();
     let held = rollout.paused_by_user || !rollout.pause_conditions.is_empty();
@@ -129,20 +129,26 @@ pub fn availability(
 }
 
 /// A plain Deployment's actions, as `kubectl rollout pause|resume|restart` send them.
-fn deployment_availability(deployment: &Rollout, action: RolloutAction) -> Result<(), String> {
+fn deployment_availability(
+    deployment: &Rollout,
+    action: RolloutAction,
+    has_previous_revision: bool,
+) -> Result<(), String> {
     let why = match action {
         RolloutAction::Pause if deployment.paused_by_user => {
             Some("the Deployment is already paused")
         }
         RolloutAction::Resume if !deployment.paused_by_user => Some("the Deployment is not paused"),
         RolloutAction::Pause | RolloutAction::Resume | RolloutAction::Restart => None,
-        // `kubectl rollout undo`'s previous revision; the ReplicaSets are read when sent.
-        RolloutAction::Undo { revision: None } if deployment.revision.unwrap_or(0) > 1 => None,
-        RolloutAction::Undo { revision: None } => Some("there is no previous revision"),
-        RolloutAction::Undo { revision: Some(_) } => Some(
-            "a Deployment goes back to its previous revision only (flightdeck does not list \
-             its ReplicaSets); kubectl rollout undo --to-revision picks another",
-        ),
+        // `kubectl rollout undo [--to-revision]`: a revision of its ReplicaSets (read again
+        // when sent), or without them known, the previous one by the Deployment's number.
+        RolloutAction::Undo { revision: Some(_) } if has_previous_revision => None,
+        RolloutAction::Undo { revision: None }
+            if has_previous_revision || deployment.revision.unwrap_or(0) > 1 =>
+        {
+            None
+        }
+        RolloutAction::Undo { .. } => Some("there is no previous revision"),
         RolloutAction::Promote | RolloutAction::PromoteFull => {
             Some("a Deployment has no steps to promote: its rolling update goes on by itself")
         }

@@ -50,9 +50,56 @@ pub struct BlastRadius {
     pub pods_replaced: u32,
     /// Words for what the numbers cannot say.
     pub note: Option<&'static str>,
+    /// A Deployment's rolling update: how far above and below its desired pods it goes.
+    pub rolling: Option<Rolling>,
+}
+
+/// A rolling update's bounds, `maxSurge` and `maxUnavailable` resolved to pods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rolling {
+    pub desired: u32,
+    pub surge: u32,
+    pub unavailable: u32,
+}
+
+impl Rolling {
+    pub fn words(self) -> String {
+        format!(
+            "a rolling update: at most {} pods at once (maxSurge {}), at least {} available \
+             (maxUnavailable {})",
+            self.desired.saturating_add(self.surge),
+            self.surge,
+            self.desired.saturating_sub(self.unavailable),
+            self.unavailable
+        )
+    }
 }
 
 impl BlastRadius {
+    /// The versions' changes, with the share of traffic that changes version (what the
+    /// versions gain) and, when `measured` (requests per second on stable and canary),
+    /// the requests that move; nothing replaced, nothing noted.
+    pub(super) fn moving(versions: Vec<VersionChange>, measured: Option<(f64, f64)>) -> Self {
+        let moved_percent = versions
+            .iter()
+            .map(|v| v.share_after.saturating_sub(v.share_before))
+            .sum::<u32>()
+            .min(100);
+        let total = measured.map(|(stable, canary)| stable + canary);
+        BlastRadius {
+            versions,
+            moved_percent,
+            moved_rps: total.map(|rps| rps * f64::from(moved_percent) / 100.0),
+            basis: match total {
+                Some(rps) => TrafficBasis::Measured { rps },
+                None => TrafficBasis::Replicas,
+            },
+            pods_replaced: 0,
+            note: None,
+            rolling: None,
+        }
+    }
+
     pub fn pods_started(&self) -> u32 {
         self.versions
             .iter()
@@ -138,6 +185,9 @@ pub fn blast_radius(
     if rollout.flagger.is_some() {
         return super::flagger_actions::radius(rollout, action, measured);
     }
+    if rollout.deployment.is_some() {
+        return super::deployment_radius::radius(rollout, replica_sets, action, measured);
+    }
     let mut versions = match rollout.strategy {
         Strategy::BlueGreen => blue_green(rollout, replica_sets, action),
         Strategy::Canary { .. } => canary(rollout, replica_sets, action),
@@ -153,11 +203,6 @@ pub fn blast_radius(
             v.image = rollout.images.first().cloned();
         }
     }
-    let moved_percent = versions
-        .iter()
-        .map(|v| v.share_after.saturating_sub(v.share_before))
-        .sum::<u32>()
-        .min(100);
     let (pods_replaced, note) = match action {
         RolloutAction::Restart => (
             rollout.replicas.current,
@@ -165,17 +210,10 @@ pub fn blast_radius(
         ),
         _ => (0, None),
     };
-    let total = measured.map(|(stable, canary)| stable + canary);
     BlastRadius {
-        versions,
-        moved_percent,
-        moved_rps: total.map(|rps| rps * f64::from(moved_percent) / 100.0),
-        basis: match total {
-            Some(rps) => TrafficBasis::Measured { rps },
-            None => TrafficBasis::Replicas,
-        },
         pods_replaced,
         note,
+        ..BlastRadius::moving(versions, measured)
     }
 }
 

@@ -3,7 +3,7 @@
 //! `confirm-promotion` gate of a load tester or sets `spec.skipAnalysis`, abort opens
 //! the `rollback` gate, pause and resume set `spec.suspend` (DESIGN.md).
 
-use super::blast_radius::{BlastRadius, TrafficBasis, VersionChange};
+use super::blast_radius::{BlastRadius, VersionChange};
 use super::{FlaggerCanary, FlaggerPhase, Gate, Role, Rollout, RolloutAction};
 
 /// Whether a load tester's gate is behind a webhook: its url ends in the gate's
@@ -143,18 +143,10 @@ pub fn radius(
             scale_down_after: None,
         },
     ];
-    let moved_percent = share_after.abs_diff(w).min(100);
-    let total = measured.map(|(s, c)| s + c);
     BlastRadius {
-        versions,
-        moved_percent,
-        moved_rps: total.map(|rps| rps * f64::from(moved_percent) / 100.0),
-        basis: match total {
-            Some(rps) => TrafficBasis::Measured { rps },
-            None => TrafficBasis::Replicas,
-        },
         pods_replaced: replaced,
         note,
+        ..BlastRadius::moving(versions, measured)
     }
 }
 

@@ -7,6 +7,7 @@ mod action;
 mod analysis;
 mod blast_radius;
 mod canary_weight;
+mod deployment_radius;
 mod experiment;
 mod flagger_actions;
 mod replica_set;
@@ -20,7 +21,7 @@ mod workload;
 
 pub use action::{RolloutAction, availability, unusual};
 pub use analysis::{AnalysisMetric, AnalysisPhase, AnalysisRun};
-pub use blast_radius::{BlastRadius, TrafficBasis, VersionChange, blast_radius};
+pub use blast_radius::{BlastRadius, Rolling, TrafficBasis, VersionChange, blast_radius};
 pub use canary_weight::{actual_weight, canary_set_weight, current_canary_step};
 pub use experiment::{Experiment, ExperimentTemplate};
 pub use replica_set::{ReplicaSet, Role, undo_target};

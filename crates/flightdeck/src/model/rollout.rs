@@ -11,22 +11,35 @@ use super::text::{Name, Text, interned};
 use super::verdict::Outcome;
 use super::workload::{DeploymentDetail, FlaggerCanary, Workload};
 
-/// Where an object lives: its cluster context, namespace and name.
+/// Where an object lives: its cluster context, namespace and name, and the kind of
+/// workload it is or belongs to (a Rollout and a Canary may share a name).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ObjectKey {
     /// Interned: a fleet has a handful of contexts and namespaces.
     pub context: Text,
     pub namespace: Text,
     pub name: Name,
+    pub kind: Workload,
 }
 
 impl ObjectKey {
+    /// An Argo Rollout's key, or that of an object Argo's controller makes.
     pub fn new(context: &str, namespace: &str, name: impl Into<Name>) -> Self {
+        Self::of(Workload::ArgoRollout, context, namespace, name)
+    }
+
+    pub fn of(kind: Workload, context: &str, namespace: &str, name: impl Into<Name>) -> Self {
         Self {
             context: interned(context),
             namespace: interned(namespace),
             name: name.into(),
+            kind,
         }
+    }
+
+    /// Another object of the same kind beside this one.
+    pub fn sibling(&self, name: impl Into<Name>) -> Self {
+        Self::of(self.kind, &self.context, &self.namespace, name)
     }
 }
 

@@ -184,8 +184,50 @@ pub fn flagger_canary(phase: FlaggerPhase, weight: u32) -> Rollout {
             available: 4,
         },
         revision: None,
+        key: ObjectKey::of(Workload::FlaggerCanary, "eu", "test", "podinfo"),
         workload: Workload::FlaggerCanary,
         flagger: Some(Box::new(flagger)),
         ..rollout("eu", "test", "podinfo", phase.common(false))
     }
+}
+
+/// A plain Deployment at `revision` with `desired` pods, all up, rolling 25% / 25%.
+pub fn deployment(
+    context: &str,
+    namespace: &str,
+    name: &str,
+    revision: u64,
+    desired: u32,
+) -> Rollout {
+    Rollout {
+        key: ObjectKey::of(Workload::Deployment, context, namespace, name),
+        workload: Workload::Deployment,
+        strategy: Strategy::Other,
+        revision: Some(revision),
+        replicas: Replicas {
+            desired,
+            current: desired,
+            updated: desired,
+            ready: desired,
+            available: desired,
+        },
+        images: vec![format!("{name}:v{revision}")],
+        deployment: Some(Box::new(DeploymentDetail {
+            strategy: "RollingUpdate".into(),
+            max_surge: "25%".into(),
+            max_unavailable: "25%".into(),
+            deadline_exceeded: false,
+            restarted_at: None,
+            owned: false,
+            template_annotations: Vec::new(),
+        })),
+        ..rollout(context, namespace, name, Phase::Healthy)
+    }
+}
+
+/// A Deployment's ReplicaSet of `revision` (hash `h<revision>`) with `replicas` pods.
+pub fn deployment_replica_set(owner: &Rollout, revision: u64, replicas: u32) -> ReplicaSet {
+    let mut rs = replica_set(owner, &format!("h{revision}"), revision, replicas);
+    rs.key.kind = Workload::Deployment;
+    rs
 }

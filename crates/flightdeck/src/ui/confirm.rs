@@ -56,6 +56,9 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, confirm: &Confirm, the
         Span::styled("pods    ", theme.muted()),
         Span::raw(pods(r)),
     ]));
+    if let Some(rolling) = r.rolling {
+        lines.push(Line::styled(rolling.words(), theme.muted()));
+    }
     if let Some(note) = r.note {
         lines.push(Line::styled(note, theme.muted()));
     }

@@ -134,7 +134,7 @@ fn keys_that_do_not_apply_are_refused_with_the_reason() {
     let status_denied = Access {
         patch_rollouts: true,
         patch_status: false,
-        reason: None,
+        ..Access::everything()
     };
     update(
         &mut s,
@@ -221,11 +221,7 @@ fn the_selection_asks_for_rbac_once_per_namespace() {
             context: "eu".into(),
             namespace: "shop".into(),
             user: "dev".into(),
-            result: Ok(Access {
-                patch_rollouts: true,
-                patch_status: true,
-                reason: None,
-            }),
+            result: Ok(Access::everything()),
         },
     );
     press(&mut s, KeyCode::Char('j'));

@@ -45,6 +45,7 @@ fn deployment(name: &str, revision: u64, updated: u32) -> Rollout {
             since: Some(at(-60)),
         }],
         deployment: Some(rolling_update(false, &[])),
+        key: ObjectKey::of(Workload::Deployment, "eu", "test", name),
         ..rollout("eu", "test", name, phase)
     }
 }
@@ -77,7 +78,7 @@ fn a_deployments_new_revision_is_a_deploy_and_an_undo_through_flightdeck_fails_i
     let out = update(
         &mut s,
         Event::ActionSent {
-            key: ObjectKey::new("eu", "test", "web"),
+            key: ObjectKey::of(Workload::Deployment, "eu", "test", "web"),
             action: RolloutAction::Undo { revision: None },
             result: Ok("template patch".into()),
         },
@@ -172,7 +173,12 @@ fn a_deploy_the_ledger_knew_is_finished_from_the_objects_when_the_ledger_answers
 /// A ReplicaSet of the Deployment `owner`, as the Deployment controller made it.
 fn set_of(owner: &str, revision: u64, created: i64) -> crate::model::ReplicaSet {
     crate::model::ReplicaSet {
-        key: ObjectKey::new("eu", "test", format!("{owner}-h{revision}")),
+        key: ObjectKey::of(
+            Workload::Deployment,
+            "eu",
+            "test",
+            format!("{owner}-h{revision}"),
+        ),
         owner: Some(owner.into()),
         hash: format!("h{revision}"),
         revision: Some(revision),
@@ -207,12 +213,21 @@ fn a_plain_deployments_replica_sets_give_its_revision_history_and_a_canarys_targ
         set_of("web", 6, -2_000),
         set_of("podinfo", 3, -500),
     ];
+    // Which Deployments are a Canary's is known once the Canaries are listed.
+    update(
+        &mut s,
+        Event::Cluster(ClusterEvent::Live {
+            context: "eu".into(),
+            kind: crate::cluster::Kind::Canary,
+        }),
+    );
     let out = update(
         &mut s,
-        Event::Cluster(ClusterEvent::DeploymentHistory {
+        Event::Cluster(ClusterEvent::DeploymentReplicaSet(Change::Relisted {
             context: "eu".into(),
-            sets,
-        }),
+            namespace: None,
+            items: sets,
+        })),
     );
     let mut facts = recorded(&out);
     facts.sort_by_key(|d| d.id.revision);

@@ -23,7 +23,7 @@ fn canaries(state: &mut State, items: Vec<Rollout>) {
 
 fn podinfo_eu(phase: FlaggerPhase, weight: u32) -> Rollout {
     let mut c = flagger_canary(phase, weight);
-    c.key = ObjectKey::new("eu", "test", "podinfo");
+    c.key = ObjectKey::of(Workload::FlaggerCanary, "eu", "test", "podinfo");
     c
 }
 
@@ -118,4 +118,41 @@ fn abort_of_a_canary_goes_out_as_an_act_on_the_canary() {
     };
     assert_eq!(*action, RolloutAction::Abort);
     assert_eq!(before.workload, Workload::FlaggerCanary);
+}
+
+#[test]
+fn a_rollout_and_a_canary_of_one_name_are_two_rows_that_act_apart() {
+    let mut s = state();
+    relist(
+        &mut s,
+        "eu",
+        vec![crate::model::testing::rollout(
+            "eu",
+            "test",
+            "podinfo",
+            crate::model::Phase::Healthy,
+        )],
+    );
+    canaries(&mut s, vec![podinfo_eu(FlaggerPhase::Progressing, 20)]);
+    let kinds = |s: &State| -> Vec<Workload> {
+        s.view
+            .iter()
+            .filter_map(|k| s.rollouts.get(k))
+            .map(|r| r.workload)
+            .collect()
+    };
+    assert_eq!(names(&s), ["podinfo", "podinfo"]);
+    assert_eq!(kinds(&s), [Workload::FlaggerCanary, Workload::ArgoRollout]);
+    // The canary (more urgent, first) aborted: the Rollout is not the one acted on.
+    press(&mut s, KeyCode::Char('a'));
+    let out = press(&mut s, KeyCode::Enter);
+    let [Effect::Act { key, before, .. }] = out.effects.as_slice() else {
+        panic!("one Act effect: {:?}", out.effects)
+    };
+    assert_eq!(before.workload, Workload::FlaggerCanary);
+    assert_eq!(s.rollouts[key].workload, Workload::FlaggerCanary);
+    assert_eq!(s.actions.len(), 1);
+    // The Canaries' list again, empty: the Rollout of that name stays.
+    canaries(&mut s, Vec::new());
+    assert_eq!(kinds(&s), [Workload::ArgoRollout]);
 }

@@ -50,11 +50,15 @@ pub fn selector(deployment: &Value) -> Result<String, String> {
         .join(","))
 }
 
-/// `kubectl rollout undo deployment/X`: the JSON patch that puts back the pod template
-/// (without `pod-template-hash`) and the annotations of the ReplicaSet of the previous
-/// revision; `None` when the template already matches it. Only the ReplicaSets this
-/// Deployment controls count.
-pub fn undo(deployment: &Value, replica_sets: &[Value]) -> Result<Option<Value>, String> {
+/// `kubectl rollout undo deployment/X [--to-revision=N]`: the JSON patch that puts back
+/// the pod template (without `pod-template-hash`) and the annotations of the ReplicaSet
+/// of revision `to` (or the previous one); `None` when the template already matches it.
+/// Only the ReplicaSets this Deployment controls count (kubectl's `deploymentRevision`).
+pub fn undo(
+    deployment: &Value,
+    replica_sets: &[Value],
+    to: Option<u64>,
+) -> Result<Option<Value>, String> {
     let uid = &deployment["metadata"]["uid"];
     let revision = |rs: &Value| {
         rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
@@ -74,9 +78,16 @@ pub fn undo(deployment: &Value, replica_sets: &[Value]) -> Result<Option<Value>,
         .filter_map(|rs| Some((rs, revision(rs)?)))
         .collect();
     owned.sort_by_key(|(_, r)| std::cmp::Reverse(*r));
-    let Some((previous, _)) = owned.get(1) else {
-        return Err("undo: no rollout history found for the Deployment".into());
+    let chosen = match to {
+        Some(to) => owned
+            .iter()
+            .find(|(_, r)| *r == to)
+            .ok_or_else(|| format!("undo: unable to find specified revision {to} in history"))?,
+        None => owned
+            .get(1)
+            .ok_or("undo: no rollout history found for the Deployment")?,
     };
+    let previous = chosen.0;
     let mut template = previous["spec"]["template"].clone();
     if let Some(labels) = template["metadata"]["labels"].as_object_mut() {
         labels.remove("pod-template-hash");
@@ -123,7 +134,7 @@ mod tests {
             rs("2", "web:v2", "u1"),
             rs("9", "web:v9", "other"),
         ];
-        let patch = undo(&d, &sets).unwrap().unwrap();
+        let patch = undo(&d, &sets, None).unwrap().unwrap();
         assert_eq!(
             patch[0]["value"]["spec"]["containers"][0]["image"],
             "web:v2"
@@ -136,7 +147,21 @@ mod tests {
             patch[1]["value"],
             json!({"deployment.kubernetes.io/revision": "3", "team": "web"})
         );
-        assert!(undo(&d, &sets[..1]).is_err());
+        assert!(undo(&d, &sets[..1], None).is_err());
+        // A chosen revision, as `--to-revision`; one not among its own is refused.
+        let older = [rs("1", "web:v1", "u1"), sets[0].clone(), sets[1].clone()];
+        let patch = undo(&d, &older, Some(1)).unwrap().unwrap();
+        assert_eq!(
+            patch[0]["value"]["spec"]["containers"][0]["image"],
+            "web:v1"
+        );
+        assert!(
+            undo(&d, &older, Some(9))
+                .unwrap_err()
+                .contains("unable to find specified revision 9")
+        );
+        // Already at that template: nothing to send.
+        assert_eq!(undo(&d, &older, Some(3)), Ok(None));
     }
 
     #[test]

@@ -91,7 +91,7 @@ impl Connection {
                 .await
                 .and_then(json)
                 .map_err(|e| errors::words(&e, errors::ApiRequest::GetDeployment, &site))?;
-            let (patched, sent) = if let RolloutAction::Undo { .. } = action {
+            let (patched, sent) = if let RolloutAction::Undo { revision } = action {
                 let selector =
                     deployment::selector(&deployment).map_err(ActionError::NotApplicable)?;
                 let replica_sets: Api<DynamicObject> = Api::namespaced_with(
@@ -104,14 +104,17 @@ impl Connection {
                     .await
                     .and_then(|list| list.items.into_iter().map(json).collect())
                     .map_err(|e| errors::words(&e, errors::ApiRequest::ListReplicaSets, &site))?;
-                let Some(patch) =
-                    deployment::undo(&deployment, &sets).map_err(ActionError::NotApplicable)?
+                let Some(patch) = deployment::undo(&deployment, &sets, revision)
+                    .map_err(ActionError::NotApplicable)?
                 else {
                     return Ok(ActionReport {
                         key,
                         action,
                         sent: Vec::new(),
-                        note: Some("the template already matches the previous revision".into()),
+                        note: Some(match revision {
+                            Some(r) => format!("the template already matches revision {r}"),
+                            None => "the template already matches the previous revision".into(),
+                        }),
                         event_error: None,
                     });
                 };

@@ -153,7 +153,12 @@ pub fn map_canary(context: &str, obj: &Value) -> Result<Rollout, MapError> {
         _ => 0,
     };
     let rollout = Rollout {
-        key: ObjectKey::new(context, &meta.namespace, &meta.name),
+        key: ObjectKey::of(
+            Workload::FlaggerCanary,
+            context,
+            &meta.namespace,
+            &meta.name,
+        ),
         created: meta.created,
         generation: root
             .at(&["metadata", "generation"], |f| f.int())?

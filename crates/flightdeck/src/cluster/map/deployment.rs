@@ -115,7 +115,7 @@ pub fn map_deployment(context: &str, obj: &Value) -> Result<Rollout, MapError> {
         100
     };
     Ok(Rollout {
-        key: ObjectKey::new(context, &meta.namespace, &meta.name),
+        key: ObjectKey::of(Workload::Deployment, context, &meta.namespace, &meta.name),
         created: meta.created,
         generation,
         observed_generation: observed,

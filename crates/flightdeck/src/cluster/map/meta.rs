@@ -7,7 +7,34 @@ use super::fields::{Field, MapError};
 
 /// The label Argo puts on its ReplicaSets and AnalysisRuns: the pod template hash.
 pub const HASH_LABEL: &str = "rollouts-pod-template-hash";
-const REVISION_ANNOTATION: &str = "rollout.argoproj.io/revision";
+/// The label Kubernetes' Deployment controller puts on its ReplicaSets.
+pub const DEPLOYMENT_HASH_LABEL: &str = "pod-template-hash";
+
+/// Who makes an object, and so which labels and annotations say its revision and hash.
+pub struct Maker {
+    pub hash_label: &'static str,
+    pub revision_annotation: &'static str,
+    /// The revisions a template held before an undo brought it back.
+    pub revision_history: &'static str,
+    /// The kinds whose controller ownerReference names the owner.
+    pub owners: &'static [&'static str],
+}
+
+/// Argo Rollouts' controller: Rollouts and Experiments own what it makes.
+pub const ARGO: Maker = Maker {
+    hash_label: HASH_LABEL,
+    revision_annotation: "rollout.argoproj.io/revision",
+    revision_history: "rollout.argoproj.io/revision-history",
+    owners: &["Rollout", "Experiment"],
+};
+
+/// Kubernetes' Deployment controller.
+pub const DEPLOYMENTS: Maker = Maker {
+    hash_label: DEPLOYMENT_HASH_LABEL,
+    revision_annotation: "deployment.kubernetes.io/revision",
+    revision_history: "deployment.kubernetes.io/revision-history",
+    owners: &["Deployment"],
+};
 
 pub struct Meta {
     /// `namespace/name`, the object's name in errors.
@@ -15,17 +42,21 @@ pub struct Meta {
     pub namespace: String,
     pub name: String,
     pub created: Option<Timestamp>,
-    /// `rollout.argoproj.io/revision`.
+    /// `rollout.argoproj.io/revision` (a Deployment's: `deployment.kubernetes.io/revision`).
     pub revision: Option<u64>,
     /// The name of the Rollout (or, for what an experiment step runs, the
-    /// Experiment) that controls this object, if one does.
+    /// Experiment; or the Deployment) that controls this object, if one does.
     pub owner: Option<String>,
-    /// `rollouts-pod-template-hash`.
+    /// `rollouts-pod-template-hash` (a Deployment's: `pod-template-hash`).
     pub hash: Option<String>,
 }
 
 impl Meta {
     pub fn read(obj: &Value) -> Result<Meta, MapError> {
+        Meta::read_as(obj, &ARGO)
+    }
+
+    pub fn read_as(obj: &Value, maker: &Maker) -> Result<Meta, MapError> {
         let unnamed = Field::root("<unnamed>", obj);
         let name = unnamed
             .at(&["metadata", "name"], |f| f.str())?
@@ -40,19 +71,20 @@ impl Meta {
         let object = format!("{namespace}/{name}");
         let meta = Field::root(&object, obj);
         let created = meta.at(&["metadata", "creationTimestamp"], |f| f.time())?;
-        let revision = meta.at(&["metadata", "annotations", REVISION_ANNOTATION], |f| {
-            f.numeric_string()
-        })?;
+        let revision = meta.at(
+            &["metadata", "annotations", maker.revision_annotation],
+            |f| f.numeric_string(),
+        )?;
         let hash = meta
-            .at(&["metadata", "labels", HASH_LABEL], |f| f.str())?
+            .at(&["metadata", "labels", maker.hash_label], |f| f.str())?
             .map(str::to_string);
         let owner = meta.at(&["metadata", "ownerReferences"], |refs| {
             let owners = refs.each(|r| {
                 let controller = r.at(&["controller"], |f| f.flag())?;
                 let kind = r.at(&["kind"], |f| f.str())?;
                 let name = r.at(&["name"], |f| f.string())?;
-                let argo = matches!(kind, Some("Rollout" | "Experiment"));
-                Ok((controller && argo).then_some(name))
+                let ours = kind.is_some_and(|k| maker.owners.contains(&k));
+                Ok((controller && ours).then_some(name))
             })?;
             Ok(owners.into_iter().flatten().next())
         })?;

@@ -21,6 +21,6 @@ pub use canary::map_canary;
 pub use deployment::map_deployment;
 pub use experiment::map_experiment;
 pub use fields::MapError;
-pub(crate) use meta::HASH_LABEL;
+pub(crate) use meta::{DEPLOYMENT_HASH_LABEL, HASH_LABEL};
 pub use replica_set::{map_deployment_replica_set, map_replica_set};
 pub use rollout::map_rollout;

@@ -13,7 +13,7 @@ use super::watched::{Watched, api_resource};
 use super::{End, Scope};
 use crate::cluster::decode::Decoded;
 use crate::cluster::errors::watch_error_words;
-use crate::cluster::map::HASH_LABEL;
+use crate::cluster::map::{DEPLOYMENT_HASH_LABEL, HASH_LABEL};
 use crate::cluster::{ClusterEvent, Kind};
 
 /// Objects per page of a list, where lists cannot be streamed: kubectl's 500. A page is
@@ -159,9 +159,11 @@ fn watcher_config(
     } else {
         config.page_size(LIST_PAGE)
     };
-    if kind == Kind::ReplicaSet {
-        // Only Argo's ReplicaSets, not every Deployment's.
-        config = config.labels(HASH_LABEL);
+    // Argo's ReplicaSets and Deployments' apart: a selector cannot ask for either label.
+    match kind {
+        Kind::ReplicaSet => config = config.labels(HASH_LABEL),
+        Kind::DeploymentReplicaSet => config = config.labels(DEPLOYMENT_HASH_LABEL),
+        _ => {}
     }
     config
 }

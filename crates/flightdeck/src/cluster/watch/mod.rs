@@ -21,7 +21,6 @@ use kube::api::{Api, ListParams, PostParams};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-mod history;
 mod kind;
 mod relay;
 mod streamed;
@@ -68,13 +67,14 @@ pub fn spawn_watchers(
     Watches { tasks }
 }
 
-const KINDS: [Kind; 6] = [
+const KINDS: [Kind; 7] = [
     Kind::Rollout,
     Kind::ReplicaSet,
     Kind::AnalysisRun,
     Kind::Experiment,
     Kind::Canary,
     Kind::Deployment,
+    Kind::DeploymentReplicaSet,
 ];
 
 /// Namespaces checked for access at once, when looking for those a user may read.
@@ -186,9 +186,6 @@ impl Scope<'_> {
     }
 }
 
-/// How long the Deployments' history waits for the Canaries' list.
-const CANARIES_WAITED: std::time::Duration = std::time::Duration::from_secs(30);
-
 /// The rollouts first: the fleet shows as soon as they are listed, and the
 /// larger lists of the other kinds neither compete with theirs for the link
 /// nor are held in memory at the same time. `may_narrow`: a cluster-wide
@@ -200,23 +197,14 @@ async fn watch_scope(
     may_narrow: bool,
 ) -> End {
     let (listed, rollouts_listed) = oneshot::channel();
-    let (canaries, canaries_listed) = oneshot::channel();
-    let (deployments, deployments_listed) = oneshot::channel();
     let rollouts = watch_kind::<Rollout>(scope, events.clone(), Some(listed), may_narrow);
     let others = async {
         futures::join!(
             // Beside the rollouts, not after them: a cluster may run Flagger (or plain
             // Deployments) without Argo.
-            watch_kind::<watched::FlaggerCanary>(scope, events.clone(), Some(canaries), false),
-            watch_kind::<watched::Deployment>(scope, events.clone(), Some(deployments), false),
-            async {
-                // Once it is known which Deployments are a Canary's (or, when the
-                // Canaries cannot be listed, a while after the Deployments are).
-                if deployments_listed.await.is_ok() {
-                    let _ = tokio::time::timeout(CANARIES_WAITED, canaries_listed).await;
-                    history::deployment_history(scope, events).await;
-                }
-            },
+            watch_kind::<watched::FlaggerCanary>(scope, events.clone(), None, false),
+            watch_kind::<watched::Deployment>(scope, events.clone(), None, false),
+            watch_kind::<watched::DeploymentReplicaSet>(scope, events.clone(), None, false),
             async {
                 if rollouts_listed.await.is_ok() {
                     futures::join!(

@@ -5,7 +5,7 @@ use kube::runtime::watcher;
 use serde_json::Value;
 
 use super::watched::Watched;
-use crate::cluster::{Change, ClusterEvent};
+use crate::cluster::{Change, ClusterEvent, Kind};
 use crate::model::ObjectKey;
 
 /// Objects per part of a list told to the app.
@@ -73,7 +73,11 @@ impl<T: Watched> Relay<T> {
             }],
             // A deleted object goes whether or not it could be read.
             watcher::Event::Delete(obj) => {
-                vec![T::wrap(Change::Deleted(object_key(&self.context, &obj)))]
+                vec![T::wrap(Change::Deleted(object_key(
+                    T::KIND,
+                    &self.context,
+                    &obj,
+                )))]
             }
         }
     }
@@ -91,7 +95,7 @@ impl<T: Watched> Relay<T> {
         T::map(context, obj).map_err(|error| {
             tracing::warn!(context, kind = ?T::KIND, "cannot read: {error}");
             ClusterEvent::Unreadable {
-                key: object_key(context, obj),
+                key: object_key(T::KIND, context, obj),
                 kind: T::KIND,
                 error: error.to_string(),
             }
@@ -99,9 +103,9 @@ impl<T: Watched> Relay<T> {
     }
 }
 
-fn object_key(context: &str, obj: &Value) -> ObjectKey {
+fn object_key(kind: Kind, context: &str, obj: &Value) -> ObjectKey {
     let meta = |field: &str| obj["metadata"][field].as_str().unwrap_or_default();
-    ObjectKey::new(context, meta("namespace"), meta("name"))
+    ObjectKey::of(kind.workload(), context, meta("namespace"), meta("name"))
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@ use serde_json::Value;
 
 use crate::cluster::decode::{Kept, Shape, shape_of};
 use crate::cluster::map::{
-    MapError, map_analysis_run, map_canary, map_deployment, map_experiment, map_replica_set,
-    map_rollout,
+    MapError, map_analysis_run, map_canary, map_deployment, map_deployment_replica_set,
+    map_experiment, map_replica_set, map_rollout,
 };
 use crate::cluster::{Change, ClusterEvent, Kind};
 use crate::model::{AnalysisRun, Experiment, ReplicaSet, Rollout};
@@ -15,7 +15,9 @@ use crate::model::{AnalysisRun, Experiment, ReplicaSet, Rollout};
 pub(super) fn api_resource(kind: Kind) -> ApiResource {
     let (group, version, name, plural) = match kind {
         Kind::Rollout => ("argoproj.io", "v1alpha1", "Rollout", "rollouts"),
-        Kind::ReplicaSet => ("apps", "v1", "ReplicaSet", "replicasets"),
+        Kind::ReplicaSet | Kind::DeploymentReplicaSet => {
+            ("apps", "v1", "ReplicaSet", "replicasets")
+        }
         Kind::AnalysisRun => ("argoproj.io", "v1alpha1", "AnalysisRun", "analysisruns"),
         Kind::Experiment => ("argoproj.io", "v1alpha1", "Experiment", "experiments"),
         Kind::Canary => ("flagger.app", "v1beta1", "Canary", "canaries"),
@@ -93,7 +95,7 @@ impl Watched for AnalysisRun {
 #[derive(Debug, Clone)]
 pub(super) struct FlaggerCanary(pub Rollout);
 
-fn rewrap<T>(change: Change<T>, inner: impl Fn(T) -> Rollout) -> Change<Rollout> {
+fn rewrap<T, U>(change: Change<T>, inner: impl Fn(T) -> U) -> Change<U> {
     match change {
         Change::Applied(c) => Change::Applied(Box::new(inner(*c))),
         Change::Deleted(key) => Change::Deleted(key),
@@ -115,6 +117,24 @@ fn rewrap<T>(change: Change<T>, inner: impl Fn(T) -> Rollout) -> Change<Rollout>
             namespace,
             items: items.into_iter().map(inner).collect(),
         },
+    }
+}
+
+/// A Deployment's ReplicaSet as watched: its revision of the pod template.
+#[derive(Debug, Clone)]
+pub(super) struct DeploymentReplicaSet(pub ReplicaSet);
+
+impl Kept for DeploymentReplicaSet {
+    const SHAPE: &'static Shape = shape_of(Kind::DeploymentReplicaSet);
+}
+
+impl Watched for DeploymentReplicaSet {
+    const KIND: Kind = Kind::DeploymentReplicaSet;
+    fn map(context: &str, object: &Value) -> Result<Self, MapError> {
+        map_deployment_replica_set(context, object).map(DeploymentReplicaSet)
+    }
+    fn wrap(change: Change<Self>) -> ClusterEvent {
+        ClusterEvent::DeploymentReplicaSet(rewrap(change, |rs| rs.0))
     }
 }
 

@@ -21,7 +21,7 @@ mod flagger;
 mod versions;
 
 use analysis::{analysis, experiments};
-use versions::{replicas, revisions, shown_replica_sets, versions};
+use versions::{deployment_history, replicas, revisions, shown_replica_sets, versions};
 
 /// Draws the pane; returns how many lines its text has and how many show.
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) -> (usize, usize) {
@@ -158,7 +158,12 @@ fn lines(rollout: &Rollout, state: &State, theme: &Theme, width: usize) -> Vec<L
     if rollout.flagger.is_none() && rollout.deployment.is_none() {
         replicas(&mut out, rollout, &sets, state, theme);
     }
-    revisions(&mut out, rollout, state, theme, width);
+    if rollout.deployment.is_some() {
+        let problem = problem(Kind::DeploymentReplicaSet);
+        deployment_history(&mut out, rollout, state, problem, (theme, width));
+    } else {
+        revisions(&mut out, rollout, state, theme, width);
+    }
     if let Some(problem) = problem(Kind::AnalysisRun) {
         out.push(Line::raw(""));
         out.push(Line::styled(

@@ -206,6 +206,65 @@ pub(super) fn revisions(
     }
 }
 
+/// A Deployment's revision history from its ReplicaSets, newest first: revision, image,
+/// pods and age, the current one marked (what `kubectl rollout history` lists, and what
+/// undo picks from). `problem`: why its ReplicaSets cannot be read.
+pub(super) fn deployment_history(
+    out: &mut Vec<Line<'static>>,
+    rollout: &Rollout,
+    state: &State,
+    problem: Option<&str>,
+    (theme, width): (&Theme, usize),
+) {
+    let mut sets: Vec<&ReplicaSet> = state.replica_sets_of(&rollout.key).iter().collect();
+    out.push(Line::raw(""));
+    if sets.is_empty() {
+        out.push(match problem {
+            Some(problem) => Line::styled(
+                format!("ReplicaSets: {problem}"),
+                Style::new().fg(theme.warning),
+            ),
+            None => Line::styled("no revision history seen yet", theme.muted()),
+        });
+        return;
+    }
+    sets.sort_by_key(|rs| std::cmp::Reverse(rs.revision));
+    out.push(Line::styled(
+        "revision          image                     pods    age",
+        theme.muted(),
+    ));
+    let image_width = width.saturating_sub(36).max(12);
+    for rs in sets {
+        let current = rs.revision.is_some() && rs.revision == rollout.revision;
+        let image = rs.images.first().map_or("", String::as_str);
+        let style = if current {
+            Style::new().fg(theme.stable)
+        } else {
+            theme.muted()
+        };
+        out.push(Line::from(vec![
+            Span::styled(
+                format!(
+                    "r{:<4}{:<8} ",
+                    rs.revision.map_or("?".into(), |r| r.to_string()),
+                    if current { "current" } else { "" }
+                ),
+                style,
+            ),
+            Span::raw(format!("{:<image_width$} ", fit_left(image, image_width))),
+            Span::styled(
+                format!(
+                    "{:>2}/{:<2}  {}",
+                    rs.replicas.available,
+                    rs.replicas.desired,
+                    age_at(state.now, rs.created)
+                ),
+                style,
+            ),
+        ]));
+    }
+}
+
 /// Pods per version: desired, ready, available, and the version's age.
 pub(super) fn replicas(
     out: &mut Vec<Line<'static>>,

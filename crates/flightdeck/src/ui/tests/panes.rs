@@ -398,3 +398,51 @@ fn the_metrics_pane_names_the_backend_of_the_selected_rollouts_context() {
         "{text}"
     );
 }
+
+/// A plain Deployment's pane lists its revision history from its ReplicaSets, newest
+/// first, the current revision marked.
+#[test]
+fn a_deployments_pane_lists_its_revisions() {
+    use crate::model::testing::{deployment, deployment_replica_set};
+    let contexts = ["sim-prod-us"];
+    let mut state = state_of(&contexts, &contexts, 120, 40);
+    let web = deployment("sim-prod-us", "platform", "web", 3, 4);
+    let sets: Vec<_> = [(1, 0), (2, 0), (3, 4)]
+        .map(|(revision, pods)| deployment_replica_set(&web, revision, pods))
+        .into();
+    update(
+        &mut state,
+        Event::Cluster(ClusterEvent::Deployment(Change::Relisted {
+            context: "sim-prod-us".into(),
+            namespace: None,
+            items: vec![web],
+        })),
+    );
+    update(
+        &mut state,
+        Event::Cluster(ClusterEvent::DeploymentReplicaSet(Change::Relisted {
+            context: "sim-prod-us".into(),
+            namespace: None,
+            items: sets,
+        })),
+    );
+    settle(&mut state);
+    let screen = screen(&state);
+    let revisions: Vec<&str> = screen
+        .lines()
+        .filter_map(|l| l.split('│').find(|cell| cell.trim_start().starts_with("r")))
+        .map(str::trim)
+        .filter(|cell| cell.contains("web:v1."))
+        .collect();
+    assert_eq!(revisions.len(), 3, "{screen}");
+    assert!(
+        revisions[0].starts_with("r3   current") && revisions[0].contains("web:v1.3.0"),
+        "{screen}"
+    );
+    assert!(revisions[0].contains(" 4/4 "), "{}", revisions[0]);
+    assert!(
+        revisions[2].starts_with("r1 ") && revisions[2].contains(" 0/0 "),
+        "{}",
+        revisions[2]
+    );
+}
