@@ -99,7 +99,7 @@ fn kind_of(event: &ClusterEvent) -> &'static str {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_state_holds_at_most_two_and_a_half_kb_per_rollout() {
+async fn the_state_holds_at_most_1800_bytes_per_rollout() {
     let fleet = Fleet::start(FleetOptions {
         scenario: Scenario::Scale {
             rollouts_per_cluster: PER_CLUSTER,
@@ -171,7 +171,10 @@ async fn the_state_holds_at_most_two_and_a_half_kb_per_rollout() {
     let sets: usize = state.replica_sets.values().map(Vec::len).sum();
     println!("in all: {per_rollout:.0} bytes per rollout ({sets} ReplicaSets)");
     assert!(
-        per_rollout <= 2_500.0,
+        // The 2.5 KB per rollout is the whole process's budget (150 MB at
+        // 50,000); the state's own share is held well inside it (2,294 bytes at the
+        // start of this work, 1,648 after it).
+        per_rollout <= 1_800.0,
         "{per_rollout:.0} bytes per rollout: {by_kind:?}"
     );
 }

@@ -34,11 +34,11 @@ fn synthetic(now: Timestamp) -> Vec<Deploy> {
             let started =
                 now - SignedDuration::from_secs(90 * 86_400 - r as i64 * span - next(span / 2));
             let id = DeployId {
-                context: format!("sim-prod-{}", w % 10),
-                namespace: format!("team-{:02}", w % 50),
+                context: flightdeck::model::interned(&format!("sim-prod-{}", w % 10)),
+                namespace: flightdeck::model::interned(&format!("team-{:02}", w % 50)),
                 kind: Default::default(),
-                name: format!("svc-{w:05}"),
-                hash: format!("{w:x}{r:x}"),
+                name: format!("svc-{w:05}").into(),
+                hash: format!("{w:x}{r:x}").into(),
                 revision: r as u64 + 1,
             };
             let mut d = Deploy::new(id, started);

@@ -6,22 +6,31 @@ use std::mem::size_of;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{ObjectKey, Workload};
+use crate::model::{Name, ObjectKey, Text, Workload, interned};
+
+fn interned_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Text, D::Error> {
+    let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+    Ok(interned(&text))
+}
 
 /// What identifies a deploy: where the workload is, and which pod template at which
 /// revision (an undo brings an old template back under a new revision: a new deploy).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct DeployId {
-    pub context: String,
-    pub namespace: String,
+    /// Interned, as in the fleet's keys: a ledger holds a handful of each.
+    #[serde(deserialize_with = "interned_text")]
+    pub context: Text,
+    #[serde(deserialize_with = "interned_text")]
+    pub namespace: Text,
     /// Part of the identity: a Rollout and a Canary may share a namespace and a name.
     /// (Absent from the ledgers of schema 1, which held Rollouts only.)
     #[serde(default)]
     pub kind: WorkloadKind,
-    pub name: String,
+    /// Inline up to 24 bytes, as an object key's name.
+    pub name: Name,
     /// `rollouts-pod-template-hash` of a Rollout, `pod-template-hash` of a
     /// Deployment, the `lastAppliedSpec` of a Canary.
-    pub hash: String,
+    pub hash: Name,
     /// `rollout.argoproj.io/revision`, `deployment.kubernetes.io/revision` (of a
     /// Canary's target).
     pub revision: u64,
@@ -467,7 +476,7 @@ mod tests {
             namespace: "shop".into(),
             kind: Default::default(),
             name: "checkout".into(),
-            hash: format!("h{revision}"),
+            hash: format!("h{revision}").into(),
             revision,
         }
     }

@@ -81,7 +81,15 @@ impl History {
             bytes += list.capacity() * size_of::<Deploy>();
             for d in list {
                 let id = &d.id;
-                bytes += text(&id.context) + text(&id.namespace) + text(&id.name) + text(&id.hash);
+                // Context and namespace interned; name and hash inline unless long.
+                let name = |n: &crate::model::Name| {
+                    if n.is_heap_allocated() {
+                        n.capacity()
+                    } else {
+                        0
+                    }
+                };
+                bytes += name(&id.name) + name(&id.hash);
                 bytes += d.images.capacity() * size_of::<String>();
                 bytes += d.images.iter().map(text).sum::<usize>();
                 bytes += d.traffic.capacity() * size_of::<super::deploy::TrafficMark>();
@@ -212,7 +220,7 @@ mod tests {
             namespace: "shop".into(),
             kind: Default::default(),
             name: name.into(),
-            hash: format!("h{revision}"),
+            hash: format!("h{revision}").into(),
             revision,
         };
         Deploy::new(id, Timestamp::from_second(started).unwrap())

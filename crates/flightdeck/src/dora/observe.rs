@@ -61,11 +61,11 @@ fn condition_since(rollout: &Rollout, kind: &str, reason: Option<&str>) -> Optio
 
 pub(super) fn id_of(key: &ObjectKey, kind: WorkloadKind, hash: &str, revision: u64) -> DeployId {
     DeployId {
-        context: key.context.to_string(),
-        namespace: key.namespace.to_string(),
+        context: key.context.clone(),
+        namespace: key.namespace.clone(),
         kind,
-        name: key.name.to_string(),
-        hash: hash.to_string(),
+        name: key.name.clone(),
+        hash: hash.into(),
         revision,
     }
 }

@@ -27,7 +27,7 @@ fn deploy(name: &str, revision: u64, started: i64) -> Deploy {
         namespace: "shop".into(),
         kind: Default::default(),
         name: name.into(),
-        hash: format!("{name}{revision}"),
+        hash: format!("{name}{revision}").into(),
         revision,
     };
     Deploy::new(id, t(started))

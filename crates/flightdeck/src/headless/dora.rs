@@ -285,7 +285,7 @@ mod tests {
             namespace: "shop".into(),
             kind: Default::default(),
             name: "checkout".into(),
-            hash: format!("h{r}"),
+            hash: format!("h{r}").into(),
             revision: r,
         };
         let mut ok = Deploy::new(id(1), t(0));

@@ -160,10 +160,10 @@ impl Postgres {
                 .execute(
                     &insert,
                     &[
-                        &id.context,
-                        &id.namespace,
-                        &id.name,
-                        &id.hash,
+                        &id.context.as_str(),
+                        &id.namespace.as_str(),
+                        &id.name.as_str(),
+                        &id.hash.as_str(),
                         &revision,
                         &id.kind.label(),
                         &fact.started.as_millisecond(),
@@ -180,10 +180,10 @@ impl Postgres {
                 .query_one(
                     &read,
                     &[
-                        &id.context,
-                        &id.namespace,
-                        &id.name,
-                        &id.hash,
+                        &id.context.as_str(),
+                        &id.namespace.as_str(),
+                        &id.name.as_str(),
+                        &id.hash.as_str(),
                         &revision,
                         &id.kind.label(),
                     ],
@@ -196,10 +196,10 @@ impl Postgres {
             tx.execute(
                 &update,
                 &[
-                    &id.context,
-                    &id.namespace,
-                    &id.name,
-                    &id.hash,
+                    &id.context.as_str(),
+                    &id.namespace.as_str(),
+                    &id.name.as_str(),
+                    &id.hash.as_str(),
                     &revision,
                     &id.kind.label(),
                     &deploy.started.as_millisecond(),

@@ -95,10 +95,10 @@ impl Sqlite {
             for fact in facts {
                 let id = &fact.id;
                 let key = params![
-                    id.context,
-                    id.namespace,
-                    id.name,
-                    id.hash,
+                    id.context.as_str(),
+                    id.namespace.as_str(),
+                    id.name.as_str(),
+                    id.hash.as_str(),
                     schema::revision(fact),
                     id.kind.label()
                 ];
@@ -118,10 +118,10 @@ impl Sqlite {
                 };
                 write
                     .execute(params![
-                        id.context,
-                        id.namespace,
-                        id.name,
-                        id.hash,
+                        id.context.as_str(),
+                        id.namespace.as_str(),
+                        id.name.as_str(),
+                        id.hash.as_str(),
                         schema::revision(fact),
                         id.kind.label(),
                         deploy.started.as_millisecond(),

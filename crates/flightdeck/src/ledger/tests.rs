@@ -11,7 +11,7 @@ fn fact(name: &str, revision: u64, started: i64) -> Deploy {
         namespace: "shop".into(),
         kind: Default::default(),
         name: name.into(),
-        hash: format!("h{revision}"),
+        hash: format!("h{revision}").into(),
         revision,
     };
     Deploy::new(id, Timestamp::from_second(1_800_000_000 + started).unwrap())

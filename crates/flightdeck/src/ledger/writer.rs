@@ -221,7 +221,7 @@ mod tests {
             namespace: "shop".into(),
             kind: WorkloadKind::Deployment,
             name: "web".into(),
-            hash: format!("h{revision}"),
+            hash: format!("h{revision}").into(),
             revision,
         };
         let mut d = Deploy::new(id, Timestamp::from_second(1_800_000_000).unwrap());

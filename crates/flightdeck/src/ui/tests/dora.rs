@@ -17,7 +17,7 @@ fn deploy(context: &str, ns: &str, name: &str, revision: u64, started: i64) -> D
         namespace: ns.into(),
         kind: Default::default(),
         name: name.into(),
-        hash: format!("{name}{revision}"),
+        hash: format!("{name}{revision}").into(),
         revision,
     };
     let mut d = Deploy::new(id, at(started));
