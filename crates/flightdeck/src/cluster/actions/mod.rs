@@ -142,15 +142,8 @@ impl Connection {
                     .map_err(|e| errors::words(&e, errors::ApiRequest::PatchDeployment, &site))?;
                 (patched, format!("strategic merge patch {body}"))
             };
-            let mut event_error = None;
-            let (event, mut regarding) = event::event(&key, action, &context.user, &patched);
-            regarding.api_version = Some("apps/v1".into());
-            regarding.kind = Some("Deployment".into());
-            if let Err(e) = context.recorder.publish(&event, &regarding).await {
-                let e = format!("the Event was not recorded: {e}");
-                tracing::warn!(deployment = %key, "{e}");
-                event_error = Some(e);
-            }
+            let event_error =
+                announce(&context, &key, action, &patched, ("apps/v1", "Deployment")).await;
             Ok(ActionReport {
                 key,
                 action,
@@ -205,15 +198,14 @@ impl Connection {
                 }
                 sent.push(call.describe());
             }
-            let mut event_error = None;
-            let (event, mut regarding) = event::event(&key, action, &context.user, &canary);
-            regarding.api_version = Some("flagger.app/v1beta1".into());
-            regarding.kind = Some("Canary".into());
-            if let Err(e) = context.recorder.publish(&event, &regarding).await {
-                let e = format!("the Event was not recorded: {e}");
-                tracing::warn!(canary = %key, "{e}");
-                event_error = Some(e);
-            }
+            let event_error = announce(
+                &context,
+                &key,
+                action,
+                &canary,
+                ("flagger.app/v1beta1", "Canary"),
+            )
+            .await;
             Ok(ActionReport {
                 key,
                 action,
@@ -253,12 +245,8 @@ impl Connection {
             let sent = execute::run(&api, action, &site, Timestamp::now()).await?;
             let mut event_error = None;
             if !sent.calls.is_empty() {
-                let (event, regarding) = event::event(&key, action, &context.user, &sent.rollout);
-                if let Err(e) = context.recorder.publish(&event, &regarding).await {
-                    let e = format!("the Event was not recorded: {e}");
-                    tracing::warn!(rollout = %key, "{e}");
-                    event_error = Some(e);
-                }
+                let kind = ("argoproj.io/v1alpha1", "Rollout");
+                event_error = announce(&context, &key, action, &sent.rollout, kind).await;
             }
             Ok(ActionReport {
                 key,
@@ -269,6 +257,24 @@ impl Connection {
             })
         }
     }
+}
+
+/// The action recorded as an Event on the object it acted on (`api_version`, `kind`);
+/// a failure to record it is said, never the action's failure.
+async fn announce(
+    context: &super::connect::ContextClient,
+    key: &ObjectKey,
+    action: RolloutAction,
+    object: &Value,
+    (api_version, kind): (&str, &str),
+) -> Option<String> {
+    let (event, mut regarding) = event::event(key, action, &context.user, object);
+    regarding.api_version = Some(api_version.into());
+    regarding.kind = Some(kind.into());
+    let error = context.recorder.publish(&event, &regarding).await.err()?;
+    let error = format!("the Event was not recorded: {error}");
+    tracing::warn!(object = %key, "{error}");
+    Some(error)
 }
 
 /// The client of `key`'s context, and where errors about `key` are said to be.
