@@ -187,7 +187,7 @@ fn canary_details_come_from_spec_and_status() {
     assert_eq!(r.current_step, Some(0));
     assert_eq!(r.stable_hash.as_deref(), Some("877894d5b"));
     assert_eq!(r.current_hash.as_deref(), Some("65fb5ffc84"));
-    assert_eq!(r.images, vec!["argoproj/rollouts-demo:does-not-exist"]);
+    assert_eq!(*r.images, ["argoproj/rollouts-demo:does-not-exist"]);
     assert!(!r.paused_by_user && !r.aborted && !r.controller_pause);
     assert!(r.pause_conditions.is_empty());
     assert_eq!(r.conditions.len(), 2);
@@ -213,13 +213,13 @@ fn canary_replica_sets_have_the_plugins_roles() {
     assert_eq!(canary.owner.as_deref(), Some("canary-demo"));
     assert_eq!(canary.hash, "65fb5ffc84");
     assert_eq!(canary.revision, Some(31));
-    assert_eq!(canary.images, vec!["argoproj/rollouts-demo:does-not-exist"]);
+    assert_eq!(*canary.images, ["argoproj/rollouts-demo:does-not-exist"]);
     assert_eq!((canary.replicas.desired, canary.replicas.current), (1, 1));
     assert_eq!(canary.replicas.available, 0);
     // TestCanaryRolloutInfo: the images, with their tags.
     assert_eq!(
-        rs("canary-demo-877894d5b").images,
-        vec!["argoproj/rollouts-demo:green"]
+        *rs("canary-demo-877894d5b").images,
+        ["argoproj/rollouts-demo:green"]
     );
     assert_eq!(rs("canary-demo-877894d5b").revision, Some(30));
     assert_eq!(rs("canary-demo-877894d5b").replicas.available, 5);
@@ -482,7 +482,7 @@ fn an_experiment_maps_its_templates_and_analyses() {
             .map(|t| {
                 (
                     t.name.as_str(),
-                    t.images.clone(),
+                    t.images.joined(),
                     t.available,
                     t.status.as_str(),
                 )
@@ -493,13 +493,13 @@ fn an_experiment_maps_its_templates_and_analyses() {
             [
                 (
                     "baseline",
-                    vec!["registry.example.com/search:v1".to_string()],
+                    "registry.example.com/search:v1".to_string(),
                     1,
                     "Running"
                 ),
                 (
                     "canary",
-                    vec!["registry.example.com/search:v2".to_string()],
+                    "registry.example.com/search:v2".to_string(),
                     0,
                     "Progressing"
                 ),

@@ -72,10 +72,10 @@ pub fn state(listed: &Listed, rollouts: usize, (width, height): (u16, u16)) -> S
     let order = |k: &ObjectKey| listed.contexts.iter().position(|c| *c == k.context);
     keys.sort_by(|a, b| (order(a), &a.name).cmp(&(order(b), &b.name)));
     let kept: HashSet<&ObjectKey> = keys.into_iter().take(rollouts).collect();
-    let owned = |key: &ObjectKey, owner: &Option<String>| {
-        owner
-            .as_ref()
-            .is_some_and(|name| kept.contains(&ObjectKey::new(&key.context, &key.namespace, name)))
+    let owned = |key: &ObjectKey, owner: &Option<flightdeck::model::Name>| {
+        owner.as_ref().is_some_and(|name| {
+            kept.contains(&ObjectKey::new(&key.context, &key.namespace, name.as_str()))
+        })
     };
 
     let mut state = State::new(

@@ -8,7 +8,7 @@ use super::listing::{Listing, in_scope};
 use super::view;
 use super::{Flash, State};
 use crate::cluster::{Change, ClusterEvent, Kind};
-use crate::model::{ObjectKey, ReplicaSet, Rollout, Workload};
+use crate::model::{Name, ObjectKey, ReplicaSet, Rollout, Workload};
 
 pub(super) fn on_cluster(state: &mut State, event: ClusterEvent) {
     match event {
@@ -231,8 +231,8 @@ fn health_mut<'a>(state: &'a mut State, context: &str) -> &'a mut super::Context
 
 /// The owner is of the kind the object's key carries (a Deployment's ReplicaSets are
 /// keyed as Deployments').
-fn owner_key(key: &ObjectKey, owner: &Option<String>) -> Option<ObjectKey> {
-    owner.as_ref().map(|name| key.sibling(name))
+fn owner_key(key: &ObjectKey, owner: &Option<Name>) -> Option<ObjectKey> {
+    owner.as_ref().map(|name| key.sibling(name.as_str()))
 }
 
 /// Keep objects grouped under the Rollout that owns them; unowned ones are

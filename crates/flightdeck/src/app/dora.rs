@@ -12,7 +12,7 @@ use crate::dora::{
     self, Deploy, Figures, History, Observation, Settings, Trends, VerdictMark, Window,
 };
 use crate::metrics::RolloutMetricsReport;
-use crate::model::{ObjectKey, Outcome as VerdictOutcome, RolloutAction, Workload};
+use crate::model::{Name, ObjectKey, Outcome as VerdictOutcome, RolloutAction, Workload};
 
 /// Where the ledger stands, as the strip says it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,7 +148,7 @@ pub(super) enum Touch {
 }
 
 pub(super) fn touched(event: &ClusterEvent) -> Touch {
-    let owner = |key: &ObjectKey, owner: &Option<String>| {
+    let owner = |key: &ObjectKey, owner: &Option<Name>| {
         owner
             .as_ref()
             .map_or(Touch::None, |name| Touch::One(key.sibling(name.as_str())))
@@ -285,7 +285,7 @@ pub(super) fn observe(state: &mut State, touch: Touch) -> Vec<Deploy> {
                 rollout
                     .flagger
                     .as_ref()
-                    .and_then(|f| f.last_applied.clone()),
+                    .and_then(|f| f.last_applied.as_ref().map(Name::to_string)),
             ),
             Workload::Deployment => {
                 let mut facts = dora::deployment_deploys(&o, known, before);

@@ -127,7 +127,7 @@ pub(super) fn undo_choices(state: &State, rollout: &Rollout) -> Vec<RevisionChoi
             let revision = rs.revision?;
             (Some(revision) != rollout.revision).then(|| RevisionChoice {
                 revision,
-                image: rs.images.first().cloned().unwrap_or_default(),
+                image: rs.images.first().map(|i| i.to_string()).unwrap_or_default(),
                 created: rs.created,
                 stable: rollout.stable_hash.as_deref() == Some(rs.hash.as_str()),
             })

@@ -53,7 +53,7 @@ fn key_text<S: serde::Serializer>(key: &ObjectKey, s: S) -> Result<S::Ok, S::Err
 }
 
 fn images(d: &Deploy) -> String {
-    d.images.join(", ")
+    d.images.joined()
 }
 
 /// The deploys started since `since` and their actions, newest first, at most `limit`.

@@ -6,7 +6,7 @@ use std::mem::size_of;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Name, ObjectKey, Text, Workload, interned};
+use crate::model::{Images, Name, ObjectKey, Text, Workload, interned};
 
 fn interned_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Text, D::Error> {
     let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
@@ -255,7 +255,7 @@ impl<'de> Deserialize<'de> for Verdicts {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Deploy {
     pub id: DeployId,
-    pub images: Vec<String>,
+    pub images: Images,
     pub started: Timestamp,
     /// When the change was committed (from the pod template's annotation).
     pub commit: Option<Timestamp>,
@@ -298,7 +298,7 @@ impl Deploy {
     pub fn new(id: DeployId, started: Timestamp) -> Deploy {
         Deploy {
             id,
-            images: Vec::new(),
+            images: Images::default(),
             started,
             commit: None,
             completed: None,

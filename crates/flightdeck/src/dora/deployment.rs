@@ -138,7 +138,7 @@ mod observed {
         };
         Rollout {
             revision: Some(revision),
-            images: vec![format!("web:{hash}")],
+            images: crate::model::Images::new([format!("web:{hash}")]),
             workload: Workload::Deployment,
             replicas: Replicas {
                 desired: 4,

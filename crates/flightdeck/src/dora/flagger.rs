@@ -82,7 +82,7 @@ mod tests {
     fn target(revision: u64) -> Rollout {
         Rollout {
             revision: Some(revision),
-            images: vec![format!("podinfo:v{revision}")],
+            images: crate::model::Images::new([format!("podinfo:v{revision}")]),
             workload: Workload::Deployment,
             deployment: Some(rolling_update(
                 true,
@@ -155,7 +155,7 @@ mod tests {
             (d.started, d.peak_weight, d.outcome()),
             (at(0), 30, Outcome::InProgress)
         );
-        assert_eq!(d.images, ["podinfo:v4"]);
+        assert_eq!(*d.images, ["podinfo:v4"]);
         assert_eq!(d.commit, Some(at(-1000)));
         // Promoted: its spec is the primary's.
         let mut done = flagger_canary(FlaggerPhase::Succeeded, 0);

@@ -90,8 +90,7 @@ impl History {
                     }
                 };
                 bytes += name(&id.name) + name(&id.hash);
-                bytes += d.images.capacity() * size_of::<String>();
-                bytes += d.images.iter().map(text).sum::<usize>();
+                // Images are shared with the fleet's ReplicaSets: a pointer, counted above.
                 bytes += d.traffic.capacity() * size_of::<super::deploy::TrafficMark>();
                 bytes += d.verdict.as_ref().map_or(0, |v| v.len());
                 bytes += d.verdicts.heap_bytes();

@@ -8,7 +8,7 @@ use super::deploy::{
     ActionMark, Deploy, DeployId, Failure, TrafficMark, VerdictMark, WorkloadKind,
 };
 use super::history::History;
-use crate::model::{ObjectKey, Phase, ReplicaSet, Rollout, RolloutAction};
+use crate::model::{Name, ObjectKey, Phase, ReplicaSet, Rollout, RolloutAction};
 
 /// The pod-template annotations read for a deploy's commit time by default, tried
 /// in order (RFC 3339, or seconds since 1970), as a CI pipeline sets them:
@@ -198,7 +198,7 @@ pub fn deploys_of(o: &Observation<'_>) -> Vec<Deploy> {
     let rollout = o.rollout;
     let (mut deploys, newest) = revisions(o, WorkloadKind::Rollout);
     for deploy in &mut deploys {
-        let is = |h: &Option<String>| h.as_deref() == Some(deploy.id.hash.as_str());
+        let is = |h: &Option<Name>| h.as_deref() == Some(deploy.id.hash.as_str());
         let current = Some(deploy.id.revision) == newest;
         if is(&rollout.stable_hash) {
             deploy.peak_weight = 100;

@@ -10,7 +10,7 @@ use crate::app::{self, State};
 use crate::cluster::{self, Scope};
 use crate::metrics::{Backends, RolloutMetricsReport};
 use crate::model::Outcome;
-use crate::model::{Phase, Role, Rollout};
+use crate::model::{Phase, Role, Rollout, Text};
 
 /// How a headless command prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +44,7 @@ struct Row<'a> {
     new_version_weight: u32,
     stable: Option<&'a str>,
     canary: Option<&'a str>,
-    images: &'a [String],
+    images: &'a [Text],
     created: Option<jiff::Timestamp>,
     age_seconds: Option<i64>,
     /// Seconds in the current step or state.
@@ -115,7 +115,7 @@ fn row<'a>(state: &'a State, rollout: &'a Rollout) -> Row<'a> {
             .replica_sets_of(&rollout.key)
             .iter()
             .find(|rs| rs.roles(rollout).contains(&role))
-            .and_then(|rs| rs.images.first().map(String::as_str))
+            .and_then(|rs| rs.images.first().map(|i| i.as_str()))
     };
     let seconds_since =
         |t: Option<jiff::Timestamp>| t.map(|t| state.now.as_second() - t.as_second());

@@ -51,13 +51,13 @@ impl Target {
         }
         let since = replica_sets
             .iter()
-            .find(|rs| &rs.hash == canary)
+            .find(|rs| rs.hash == canary)
             .and_then(|rs| rs.created)
             .or(rollout.since)?;
         Some(Target {
             key: rollout.key.clone(),
-            stable_hash: stable.clone(),
-            canary_hash: canary.clone(),
+            stable_hash: stable.to_string(),
+            canary_hash: canary.to_string(),
             baseline_hash: None,
             since,
             flagger_target: rollout.flagger.as_ref().map(|f| f.target.clone()),
@@ -77,8 +77,8 @@ impl Target {
             .max_by_key(|rs| rs.revision)?;
         Some(Target {
             key: deployment.key.clone(),
-            stable_hash: old.hash.clone(),
-            canary_hash: current.hash.clone(),
+            stable_hash: old.hash.to_string(),
+            canary_hash: current.hash.to_string(),
             baseline_hash: None,
             since: current.created.or(deployment.since)?,
             flagger_target: None,
@@ -530,7 +530,7 @@ mod tests {
             owner: Some("checkout".into()),
             hash: hash.into(),
             revision: None,
-            images: Vec::new(),
+            images: crate::model::Images::default(),
             replicas: Default::default(),
             created: Some(Timestamp::from_second(created).unwrap()),
             template_annotations: Vec::new(),

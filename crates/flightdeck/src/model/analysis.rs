@@ -2,7 +2,7 @@
 
 use jiff::Timestamp;
 
-use super::ObjectKey;
+use super::{Name, ObjectKey};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AnalysisPhase {
@@ -64,9 +64,9 @@ impl AnalysisMetric {
 pub struct AnalysisRun {
     pub key: ObjectKey,
     /// The Rollout that owns it.
-    pub owner: Option<String>,
+    pub owner: Option<Name>,
     /// The `rollouts-pod-template-hash` it measures, when labelled.
-    pub hash: Option<String>,
+    pub hash: Option<Name>,
     pub phase: AnalysisPhase,
     pub message: String,
     pub metrics: Vec<AnalysisMetric>,

@@ -4,7 +4,7 @@
 //! is Argo's (`DesiredReplicaCountsForCanary`, blue-green's active and
 //! preview), so the numbers are the ones the cluster will show.
 
-use super::{ReplicaSet, Role, Rollout, RolloutAction, Strategy, set_weight_at, undo_target};
+use super::{Name, ReplicaSet, Role, Rollout, RolloutAction, Strategy, set_weight_at, undo_target};
 
 /// Argo's default for `scaleDownDelaySeconds` and `abortScaleDownDelaySeconds`.
 const DEFAULT_SCALE_DOWN_DELAY: u32 = 30;
@@ -156,7 +156,7 @@ fn version(role: Role, rs: Option<&ReplicaSet>, hash: &str, share: u32) -> Versi
         role,
         hash: hash.to_string(),
         revision: rs.and_then(|rs| rs.revision),
-        image: rs.and_then(|rs| rs.images.first().cloned()),
+        image: rs.and_then(|rs| rs.images.first().map(|i| i.to_string())),
         share_before: share,
         share_after: share,
         pods_before: rs.map_or(0, |rs| rs.replicas.desired),
@@ -200,7 +200,7 @@ pub fn blast_radius(
     // An image the ReplicaSets do not show yet is the template's.
     for v in &mut versions {
         if v.image.is_none() && rollout.current_hash.as_deref() == Some(v.hash.as_str()) {
-            v.image = rollout.images.first().cloned();
+            v.image = rollout.images.first().map(|i| i.to_string());
         }
     }
     let (pods_replaced, note) = match action {
@@ -222,9 +222,9 @@ fn delay(setting: Option<u32>, applies: bool) -> Option<u32> {
 }
 
 fn canary(rollout: &Rollout, sets: &[ReplicaSet], action: RolloutAction) -> Vec<VersionChange> {
-    let find = |hash: &Option<String>| {
+    let find = |hash: &Option<Name>| {
         hash.as_ref()
-            .and_then(|h| sets.iter().find(|rs| &rs.hash == h))
+            .and_then(|h| sets.iter().find(|rs| rs.hash == h))
     };
     let stable_hash = rollout.stable_hash.clone().unwrap_or_default();
     let w = rollout.new_version_weight();

@@ -1,7 +1,7 @@
 //! The canary's share of traffic: what the steps set and what it actually gets, as Argo
 //! reports them (`GetCurrentSetWeight`, `ActualWeight`).
 
-use super::{ReplicaSet, Rollout, Step, Strategy, set_weight_at};
+use super::{Name, ReplicaSet, Rollout, Step, Strategy, set_weight_at};
 
 /// The canary's share of traffic as `kubectl argo rollouts get` shows it
 /// (ActualWeight). Without traffic routing it is the canary ReplicaSet's
@@ -19,7 +19,7 @@ pub fn actual_weight(rollout: &Rollout, replica_sets: &[ReplicaSet]) -> u32 {
     {
         return rollout.actual_weight;
     }
-    let is = |hash: &Option<String>, rs: &ReplicaSet| hash.as_deref() == Some(rs.hash.as_str());
+    let is = |hash: &Option<Name>, rs: &ReplicaSet| hash.as_deref() == Some(rs.hash.as_str());
     let canary_available = replica_sets
         .iter()
         .find(|rs| {

@@ -50,9 +50,9 @@ pub fn radius(
     let version =
         |rs: &ReplicaSet, role: Role, (share_after, pods_after): (u32, u32)| VersionChange {
             role,
-            hash: rs.hash.clone(),
+            hash: rs.hash.to_string(),
             revision: rs.revision,
-            image: rs.images.first().cloned(),
+            image: rs.images.first().map(|i| i.to_string()),
             share_before: share(rs),
             share_after,
             pods_before: rs.replicas.desired,

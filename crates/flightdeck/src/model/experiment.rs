@@ -3,13 +3,13 @@
 
 use jiff::Timestamp;
 
-use super::{AnalysisPhase, ObjectKey};
+use super::{AnalysisPhase, Images, Name, ObjectKey};
 
 /// One template of an experiment: its own ReplicaSet of pods.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExperimentTemplate {
     pub name: String,
-    pub images: Vec<String>,
+    pub images: Images,
     pub replicas: u32,
     pub ready: u32,
     pub available: u32,
@@ -21,9 +21,9 @@ pub struct ExperimentTemplate {
 pub struct Experiment {
     pub key: ObjectKey,
     /// The Rollout that owns it.
-    pub owner: Option<String>,
+    pub owner: Option<Name>,
     /// The pod-template hash of the rollout's version it was made for.
-    pub hash: Option<String>,
+    pub hash: Option<Name>,
     /// An experiment's phases are an analysis's.
     pub phase: AnalysisPhase,
     pub message: String,

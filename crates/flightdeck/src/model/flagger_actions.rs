@@ -135,7 +135,7 @@ pub fn radius(
             role: Role::Canary,
             hash: target,
             revision: None,
-            image: rollout.images.first().cloned(),
+            image: rollout.images.first().map(|i| i.to_string()),
             share_before: w,
             share_after,
             pods_before: canary_pods,

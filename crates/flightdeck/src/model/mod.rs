@@ -33,7 +33,7 @@ pub use step::{
     Step, age_changes_at, minute_age, minute_age_changes_at, set_weight_at, short_age,
     short_duration,
 };
-pub use text::{Name, Text, interned, shared_message, shared_steps};
+pub use text::{Images, Name, Text, interned, shared_message, shared_steps};
 pub use verdict::{
     Classification, DataAmount, DataUnit, Direction, EffectSize, MetricResult, Outcome, Verdict,
 };

@@ -2,18 +2,18 @@
 
 use jiff::Timestamp;
 
-use super::{ObjectKey, Replicas, Rollout, Strategy};
+use super::{Images, Name, ObjectKey, Replicas, Rollout, Strategy};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplicaSet {
     pub key: ObjectKey,
     /// The name of the Rollout that owns it (its controller ownerReference).
-    pub owner: Option<String>,
+    pub owner: Option<Name>,
     /// `rollouts-pod-template-hash`.
-    pub hash: String,
+    pub hash: Name,
     /// `rollout.argoproj.io/revision`.
     pub revision: Option<u64>,
-    pub images: Vec<String>,
+    pub images: Images,
     pub replicas: Replicas,
     pub created: Option<Timestamp>,
     /// The pod template's annotations (where a commit time may be found).
@@ -49,7 +49,7 @@ impl ReplicaSet {
     /// The roles follow from `status.stableRS`, `status.currentPodHash` and,
     /// for blue-green, `status.blueGreen.{active,preview}Selector`.
     pub fn roles(&self, rollout: &Rollout) -> Vec<Role> {
-        let is = |h: &Option<String>| h.as_deref() == Some(self.hash.as_str());
+        let is = |h: &Option<Name>| h.as_deref() == Some(self.hash.as_str());
         let mut roles = Vec::new();
         if is(&rollout.stable_hash) {
             roles.push(Role::Stable);
@@ -101,9 +101,9 @@ mod tests {
         let rs = |revision: u64| ReplicaSet {
             key: ObjectKey::new("eu", "shop", format!("checkout-{revision}")),
             owner: Some("checkout".into()),
-            hash: format!("h{revision}"),
+            hash: format!("h{revision}").into(),
             revision: Some(revision),
-            images: Vec::new(),
+            images: crate::model::Images::default(),
             replicas: Default::default(),
             created: None,
             template_annotations: Vec::new(),

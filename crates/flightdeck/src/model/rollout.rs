@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use std::sync::Arc;
 
 use super::Step;
-use super::text::{Name, Text, interned};
+use super::text::{Images, Name, Text, interned};
 use super::verdict::Outcome;
 use super::workload::{DeploymentDetail, FlaggerCanary, Workload};
 
@@ -205,15 +205,15 @@ pub struct Rollout {
     /// Without traffic routing Argo counts the canary ReplicaSet's available
     /// pods, so then this is 0 until [`actual_weight`](super::actual_weight) adds them in.
     pub actual_weight: u32,
-    pub stable_hash: Option<String>,
-    pub current_hash: Option<String>,
-    pub active_selector: Option<String>,
-    pub preview_selector: Option<String>,
+    pub stable_hash: Option<Name>,
+    pub current_hash: Option<Name>,
+    pub active_selector: Option<Name>,
+    pub preview_selector: Option<Name>,
     /// A ping-pong canary (`canary.pingPong`): which service, `ping` or
     /// `pong`, the stable version is behind (`status.canary.stablePingPong`).
-    pub stable_ping_pong: Option<String>,
+    pub stable_ping_pong: Option<Name>,
     /// Images of the pod template (the newest revision).
-    pub images: Vec<String>,
+    pub images: Images,
     pub replicas: Replicas,
     pub scaling: Scaling,
     pub conditions: Vec<Condition>,
@@ -226,7 +226,7 @@ pub struct Rollout {
     /// A plain Deployment's rolling update.
     pub deployment: Option<Box<DeploymentDetail>>,
     /// An Argo Rollout's `spec.workloadRef` Deployment, which shows under the Rollout.
-    pub workload_ref: Option<String>,
+    pub workload_ref: Option<Name>,
 }
 
 impl Rollout {

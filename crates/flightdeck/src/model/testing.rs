@@ -28,12 +28,14 @@ pub fn rollout(context: &str, namespace: &str, name: &str, phase: Phase) -> Roll
         current_step: None,
         set_weight: 100,
         actual_weight: 100,
-        stable_hash: Some(format!("{name}-stable")),
-        current_hash: Some(format!("{name}-stable")),
+        stable_hash: Some(format!("{name}-stable").into()),
+        current_hash: Some(format!("{name}-stable").into()),
         active_selector: None,
         preview_selector: None,
         stable_ping_pong: None,
-        images: vec![format!("registry.example.com/{namespace}/{name}:v1.0.0")],
+        images: crate::model::Images::new([format!(
+            "registry.example.com/{namespace}/{name}:v1.0.0"
+        )]),
         replicas: Replicas {
             desired: 4,
             current: 4,
@@ -76,7 +78,7 @@ pub fn canary(context: &str, namespace: &str, name: &str, phase: Phase, step: us
         current_step: Some(step),
         set_weight: weight,
         actual_weight: if phase == Phase::Aborted { 0 } else { weight },
-        current_hash: Some(format!("{name}-canary")),
+        current_hash: Some(format!("{name}-canary").into()),
         pause_conditions,
         since: Some(at(-20)),
         replicas: Replicas {
@@ -94,13 +96,13 @@ pub fn replica_set(owner: &Rollout, hash: &str, revision: u64, replicas: u32) ->
     let key = &owner.key;
     ReplicaSet {
         key: ObjectKey::new(&key.context, &key.namespace, format!("{}-{hash}", key.name)),
-        owner: Some(key.name.to_string()),
-        hash: hash.to_string(),
+        owner: Some(key.name.clone()),
+        hash: hash.into(),
         revision: Some(revision),
-        images: vec![format!(
+        images: crate::model::Images::new([format!(
             "registry.example.com/{}/{}:v1.{revision}.0",
             key.namespace, key.name
-        )],
+        )]),
         replicas: Replicas {
             desired: replicas,
             current: replicas,
@@ -211,7 +213,7 @@ pub fn deployment(
             ready: desired,
             available: desired,
         },
-        images: vec![format!("{name}:v{revision}")],
+        images: crate::model::Images::new([format!("{name}:v{revision}")]),
         deployment: Some(Box::new(DeploymentDetail {
             strategy: "RollingUpdate".into(),
             max_surge: "25%".into(),

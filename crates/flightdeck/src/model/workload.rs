@@ -1,7 +1,7 @@
 //! What moves a workload: an Argo Rollout, a Flagger Canary or a plain Deployment, and
 //! what a Flagger Canary's status says beyond the common view.
 
-use super::Phase;
+use super::{Name, Phase};
 
 /// The kind of workload a fleet row is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
@@ -211,8 +211,8 @@ pub struct FlaggerCanary {
     pub matches: Vec<String>,
     /// `status.lastAppliedSpec` and `status.lastPromotedSpec`: hashes of the target's
     /// pod spec, the last one analysed and the last one promoted.
-    pub last_applied: Option<String>,
-    pub last_promoted: Option<String>,
+    pub last_applied: Option<Name>,
+    pub last_promoted: Option<Name>,
     /// The `confirm-promotion` webhook, whose gate promote opens.
     pub promotion_gate: Option<Gate>,
     /// The `rollback` webhook, whose gate abort opens.

@@ -65,7 +65,7 @@ fn a_canarys_deployments_show_under_it_in_either_order() {
         let row = &s.rollouts[&ObjectKey::of(Workload::FlaggerCanary, "eu", "test", "podinfo")];
         assert_eq!(row.workload, Workload::FlaggerCanary);
         assert_eq!((row.replicas.desired, row.replicas.updated), (4, 1));
-        assert_eq!(row.images, ["podinfo:v4"]);
+        assert_eq!(*row.images, ["podinfo:v4"]);
         assert!(s.view.widths().kinds);
     }
     // The Canary gone: its Deployments are plain again.

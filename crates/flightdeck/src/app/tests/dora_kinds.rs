@@ -34,7 +34,7 @@ fn deployment(name: &str, revision: u64, updated: u32) -> Rollout {
             ready: 4,
             available: 4,
         },
-        images: vec![format!("{name}:v{revision}")],
+        images: crate::model::Images::new([format!("{name}:v{revision}")]),
         conditions: vec![Condition {
             kind: "Progressing".into(),
             status: "True".into(),
@@ -117,8 +117,8 @@ fn a_canarys_deploy_is_its_targets_revision_and_its_target_moves_it() {
         (WorkloadKind::Canary, "5d2a", 3)
     );
     assert_eq!(
-        (d.started, d.images.as_slice()),
-        (at(-120), ["podinfo:v3".to_string()].as_slice())
+        (d.started, d.images.first().map(|i| i.as_str())),
+        (at(-120), Some("podinfo:v3"))
     );
     // The target's own event reaches the Canary's deploy.
     let mut failed = canary;
@@ -180,9 +180,9 @@ fn set_of(owner: &str, revision: u64, created: i64) -> crate::model::ReplicaSet 
             format!("{owner}-h{revision}"),
         ),
         owner: Some(owner.into()),
-        hash: format!("h{revision}"),
+        hash: format!("h{revision}").into(),
         revision: Some(revision),
-        images: vec![format!("{owner}:v{revision}")],
+        images: crate::model::Images::new([format!("{owner}:v{revision}")]),
         replicas: Replicas::default(),
         created: Some(at(created)),
         template_annotations: vec![("flightdeck.io/commit-time".into(), "1789990000".into())],

@@ -8,8 +8,8 @@
 use serde_json::Value;
 
 use crate::model::{
-    FlaggerCanary, FlaggerPhase, FlaggerStrategy, Gate, ObjectKey, Phase, Replicas, Rollout,
-    Scaling, Step, Strategy, Workload, shared_steps,
+    FlaggerCanary, FlaggerPhase, FlaggerStrategy, Gate, Images, Name, ObjectKey, Phase, Replicas,
+    Rollout, Scaling, Step, Strategy, Workload, shared_steps,
 };
 
 use super::condition::map_condition;
@@ -100,11 +100,11 @@ pub fn map_canary(context: &str, obj: &Value) -> Result<Rollout, MapError> {
     let failed_checks = root
         .at(&path(&status("failedChecks")), |f| f.count())?
         .unwrap_or(0);
-    let text = |key: &str| -> Result<Option<String>, MapError> {
+    let text = |key: &str| -> Result<Option<Name>, MapError> {
         Ok(root
             .at(&path(&status(key)), |f| f.str())?
             .filter(|s| !s.is_empty())
-            .map(str::to_string))
+            .map(Name::from))
     };
     let last_applied = text("lastAppliedSpec")?;
     let last_promoted = text("lastPromotedSpec")?;
@@ -195,7 +195,7 @@ pub fn map_canary(context: &str, obj: &Value) -> Result<Rollout, MapError> {
         active_selector: None,
         preview_selector: None,
         stable_ping_pong: None,
-        images: Vec::new(),
+        images: Images::default(),
         replicas: Replicas::default(),
         scaling: Scaling::default(),
         conditions,

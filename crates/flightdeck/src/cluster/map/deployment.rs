@@ -139,7 +139,7 @@ pub fn map_deployment(context: &str, obj: &Value) -> Result<Rollout, MapError> {
         preview_selector: None,
         stable_ping_pong: None,
         images: root.at(&["spec", "template", "spec", "containers"], |list| {
-            list.each(|c| c.at(&["image"], |f| f.string()))
+            list.images()
         })?,
         replicas,
         scaling: Scaling::default(),

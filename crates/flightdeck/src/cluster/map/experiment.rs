@@ -15,9 +15,7 @@ pub fn map_experiment(context: &str, obj: &Value) -> Result<Experiment, MapError
     let spec_templates = root.at(&["spec", "templates"], |list| {
         list.each(|t| {
             let name = t.at(&["name"], |f| f.string())?;
-            let images = t.at(&["template", "spec", "containers"], |list| {
-                list.each(|c| c.at(&["image"], |f| f.string()))
-            })?;
+            let images = t.at(&["template", "spec", "containers"], |list| list.images())?;
             Ok((name, images))
         })
     })?;
@@ -96,7 +94,7 @@ mod tests {
             (e.templates[0].name.as_str(), e.templates[0].replicas),
             ("baseline", 0)
         );
-        assert_eq!(e.templates[1].images, ["ranking:v2"]);
+        assert_eq!(*e.templates[1].images, ["ranking:v2"]);
         assert_eq!(
             (e.templates[1].ready, e.templates[1].status.as_str()),
             (1, "Running")

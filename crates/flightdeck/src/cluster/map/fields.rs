@@ -10,6 +10,8 @@ use std::fmt;
 use jiff::Timestamp;
 use serde_json::Value;
 
+use crate::model::Images;
+
 /// A raw object could not be mapped: which object, which field, what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{object}: {field}: {problem}")]
@@ -172,6 +174,12 @@ impl<'v, 'p> Field<'v, 'p> {
     /// A string field, empty when absent.
     pub fn string(&self) -> Result<String, MapError> {
         Ok(self.str()?.unwrap_or_default().to_string())
+    }
+
+    /// The images of a list of containers (a pod template's `spec.containers`).
+    pub fn images(&self) -> Result<Images, MapError> {
+        let images = self.each(|c| c.at(&["image"], |f| Ok(f.str()?.unwrap_or_default())))?;
+        Ok(Images::new(images))
     }
 
     pub fn bool(&self) -> Result<Option<bool>, MapError> {

@@ -4,6 +4,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use super::fields::{Field, MapError};
+use crate::model::Name;
 
 /// The label Argo puts on its ReplicaSets and AnalysisRuns: the pod template hash.
 pub const HASH_LABEL: &str = "rollouts-pod-template-hash";
@@ -46,9 +47,9 @@ pub struct Meta {
     pub revision: Option<u64>,
     /// The name of the Rollout (or, for what an experiment step runs, the
     /// Experiment; or the Deployment) that controls this object, if one does.
-    pub owner: Option<String>,
+    pub owner: Option<Name>,
     /// `rollouts-pod-template-hash` (a Deployment's: `pod-template-hash`).
-    pub hash: Option<String>,
+    pub hash: Option<Name>,
 }
 
 impl Meta {
@@ -77,12 +78,12 @@ impl Meta {
         )?;
         let hash = meta
             .at(&["metadata", "labels", maker.hash_label], |f| f.str())?
-            .map(str::to_string);
+            .map(Name::from);
         let owner = meta.at(&["metadata", "ownerReferences"], |refs| {
             let owners = refs.each(|r| {
                 let controller = r.at(&["controller"], |f| f.flag())?;
                 let kind = r.at(&["kind"], |f| f.str())?;
-                let name = r.at(&["name"], |f| f.string())?;
+                let name = r.at(&["name"], |f| Ok(Name::from(f.str()?.unwrap_or_default())))?;
                 let ours = kind.is_some_and(|k| maker.owners.contains(&k));
                 Ok((controller && ours).then_some(name))
             })?;

@@ -2,7 +2,7 @@
 //! from what the status says and, for controllers before v1.0 that wrote no
 //! `status.phase`, from the conditions and replica counts (`CalculateRolloutPhase`).
 
-use crate::model::{Condition, PauseCondition, Phase, Replicas, Strategy};
+use crate::model::{Condition, Name, PauseCondition, Phase, Replicas, Strategy};
 
 /// What Argo's `GetRolloutPhase` reads, besides the conditions.
 pub(super) struct PhaseFacts {
@@ -16,9 +16,9 @@ pub(super) struct PhaseFacts {
     pub(super) restart_pending: bool,
     pub(super) replicas: Replicas,
     pub(super) strategy: Strategy,
-    pub(super) stable_hash: Option<String>,
-    pub(super) current_hash: Option<String>,
-    pub(super) active_selector: Option<String>,
+    pub(super) stable_hash: Option<Name>,
+    pub(super) current_hash: Option<Name>,
+    pub(super) active_selector: Option<Name>,
     pub(super) post_promotion_analysis_pending: bool,
 }
 

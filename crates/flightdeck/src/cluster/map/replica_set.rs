@@ -53,7 +53,7 @@ fn map_made_by(
         hash,
         revision: meta.revision,
         images: root.at(&["spec", "template", "spec", "containers"], |list| {
-            list.each(|c| c.at(&["image"], |f| f.string()))
+            list.images()
         })?,
         replicas: Replicas {
             // Kubernetes defaults an unset spec.replicas to 1.

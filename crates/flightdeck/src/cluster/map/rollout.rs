@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::model::{
-    ObjectKey, PauseCondition, Phase, Replicas, Rollout, Scaling, Strategy, Workload,
+    Name, ObjectKey, PauseCondition, Phase, Replicas, Rollout, Scaling, Strategy, Workload,
     canary_set_weight, current_canary_step, shared_steps,
 };
 
@@ -19,11 +19,11 @@ pub fn map_rollout(context: &str, obj: &Value) -> Result<Rollout, MapError> {
     let meta = Meta::read(obj)?;
     let root = Field::root(&meta.object, obj);
     let present = |keys: &[&str]| root.at(keys, |f| Ok(f.is_present()));
-    let text = |keys: &[&str]| -> Result<Option<String>, MapError> {
+    let text = |keys: &[&str]| -> Result<Option<Name>, MapError> {
         Ok(root
             .at(keys, |f| f.str())?
             .filter(|s| !s.is_empty())
-            .map(str::to_string))
+            .map(Name::from))
     };
 
     let strategy = if present(&spec(&["strategy", "canary"]))? {
@@ -186,7 +186,7 @@ pub fn map_rollout(context: &str, obj: &Value) -> Result<Rollout, MapError> {
         preview_selector: text(&status(&["blueGreen", "previewSelector"]))?,
         stable_ping_pong: text(&status(&["canary", "stablePingPong"]))?,
         images: root.at(&spec(&["template", "spec", "containers"]), |list| {
-            list.each(|c| c.at(&["image"], |f| f.string()))
+            list.images()
         })?,
         replicas,
         scaling,

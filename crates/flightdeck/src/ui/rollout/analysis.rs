@@ -42,7 +42,7 @@ pub(super) fn experiments(
             ),
         ]));
         for template in &experiment.templates {
-            let image = template.images.first().map_or("", String::as_str);
+            let image = template.images.first().map_or("", |i| i.as_str());
             out.push(Line::raw(format!(
                 "  {:<10} {:<image_width$} pods {}/{} ready  {}",
                 fit(&template.name, 10),

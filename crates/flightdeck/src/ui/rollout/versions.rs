@@ -123,7 +123,7 @@ pub(super) fn versions(
     let image_width = width.saturating_sub(bar_width + 23 + role_width).max(8);
     for (rs, role) in sets {
         let style = role_style(*role, theme);
-        let image = rs.images.first().map_or("", String::as_str);
+        let image = rs.images.first().map_or("", |i| i.as_str());
         let mut spans = vec![
             Span::styled(
                 format!("{:<role_width$} ", role_label(rollout, *role)),
@@ -190,7 +190,7 @@ pub(super) fn revisions(
     out.push(Line::raw(""));
     let image_width = width.saturating_sub(36).max(12);
     for rs in old {
-        let image = rs.images.first().map_or("", String::as_str);
+        let image = rs.images.first().map_or("", |i| i.as_str());
         out.push(Line::from(vec![
             Span::styled("revision ", theme.muted()),
             Span::styled(
@@ -236,7 +236,7 @@ pub(super) fn deployment_history(
     let image_width = width.saturating_sub(36).max(12);
     for rs in sets {
         let current = rs.revision.is_some() && rs.revision == rollout.revision;
-        let image = rs.images.first().map_or("", String::as_str);
+        let image = rs.images.first().map_or("", |i| i.as_str());
         let style = if current {
             Style::new().fg(theme.stable)
         } else {

@@ -21,7 +21,8 @@ fn deploy(context: &str, ns: &str, name: &str, revision: u64, started: i64) -> D
         revision,
     };
     let mut d = Deploy::new(id, at(started));
-    d.images = vec![format!("registry.example.com/{ns}/{name}:v1.{revision}.0")];
+    d.images =
+        crate::model::Images::new([format!("registry.example.com/{ns}/{name}:v1.{revision}.0")]);
     d
 }
 

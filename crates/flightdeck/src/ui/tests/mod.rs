@@ -100,8 +100,8 @@ pub(super) fn fleet_state(width: u16, height: u16) -> State {
             r.set_weight / 10,
         ));
     }
-    sets[0].images = vec!["registry.example.com/shop/checkout:v2.4.0".into()];
-    sets[1].images = vec!["registry.example.com/shop/checkout:v2.5.0".into()];
+    sets[0].images = crate::model::Images::new(["registry.example.com/shop/checkout:v2.4.0"]);
+    sets[1].images = crate::model::Images::new(["registry.example.com/shop/checkout:v2.5.0"]);
     for ctx in ["sim-prod-eu", "sim-prod-us"] {
         let items = sets
             .iter()

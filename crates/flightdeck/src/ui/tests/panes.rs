@@ -281,9 +281,13 @@ fn experiments_old_revisions_images_and_ping_pong_show_in_the_pane() {
     ranking.stable_ping_pong = Some("pong".into());
     listed_live(&mut state, "sim-prod-us", vec![ranking.clone()]);
     let mut canary_set = replica_set(&ranking, "ranking-canary", 4, 5);
-    canary_set
-        .images
-        .push("registry.example.com/mesh/envoy:v1.29".into());
+    canary_set.images = crate::model::Images::new(
+        canary_set
+            .images
+            .iter()
+            .map(|i| i.as_str())
+            .chain(["registry.example.com/mesh/envoy:v1.29"]),
+    );
     let sets = vec![
         replica_set(&ranking, "ranking-old", 2, 0),
         replica_set(&ranking, "ranking-stable", 3, 5),
@@ -305,7 +309,7 @@ fn experiments_old_revisions_images_and_ping_pong_show_in_the_pane() {
         message: String::new(),
         templates: vec![ExperimentTemplate {
             name: "baseline".into(),
-            images: vec!["registry.example.com/search/ranking:v1.3.0".into()],
+            images: crate::model::Images::new(["registry.example.com/search/ranking:v1.3.0"]),
             replicas: 1,
             ready: 1,
             available: 1,
