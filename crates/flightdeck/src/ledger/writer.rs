@@ -14,8 +14,10 @@ use super::{Ledger, LedgerError, Location};
 use crate::app::{LedgerEvent, Retry};
 use crate::dora::{Deploy, DeployId};
 
-/// Facts taken in one transaction at most.
-const BATCH: usize = 10_000;
+/// Facts taken in one transaction at most: what waits meanwhile stays in the queue,
+/// as sent, rather than copied into the map (a fleet's first start sends its whole
+/// history at once).
+const BATCH: usize = 2_000;
 /// Deploys kept in memory while the ledger is away; facts about others are dropped
 /// (and counted): a few tens of MB at most.
 pub const KEPT_MAX: usize = 50_000;
@@ -87,8 +89,10 @@ impl Kept {
         }
     }
 
+    /// The facts, and the map's room with them: kept, it would hold the largest
+    /// burst's size for the life of the cockpit.
     fn take(&mut self) -> Vec<Deploy> {
-        self.deploys.drain().map(|(_, d)| d).collect()
+        std::mem::take(&mut self.deploys).into_values().collect()
     }
 }
 
@@ -241,6 +245,7 @@ mod tests {
         kept.add(vec![fact(2, 90)]);
         assert_eq!(kept.deploys[&fact(2, 0).id].peak_weight, 90);
         assert_eq!(kept.take().len(), KEPT_MAX);
+        assert_eq!(kept.deploys.capacity(), 0, "the room of {KEPT_MAX} deploys kept");
         assert!(kept.deploys.is_empty());
     }
 }
