@@ -78,7 +78,7 @@ struct Header {
 fn header(r: &Rollout, replica_sets: &[ReplicaSet]) -> Header {
     Header {
         status: r.phase.label(),
-        message: r.message.clone(),
+        message: r.message.to_string(),
         step: r.step_label(),
         set_weight: r.set_weight,
         actual_weight: actual_weight(r, replica_sets),

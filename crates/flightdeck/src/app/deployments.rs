@@ -90,7 +90,7 @@ fn claimed_by(owner: &Rollout) -> Vec<ObjectKey> {
             name,
         )
     };
-    match (&owner.flagger, &owner.workload_ref) {
+    match (&owner.flagger, &owner.detail().workload_ref) {
         (Some(canary), _) => vec![
             at(&canary.target),
             at(&format!("{}-primary", canary.target)),

@@ -245,7 +245,11 @@ mod tests {
         kept.add(vec![fact(2, 90)]);
         assert_eq!(kept.deploys[&fact(2, 0).id].peak_weight, 90);
         assert_eq!(kept.take().len(), KEPT_MAX);
-        assert_eq!(kept.deploys.capacity(), 0, "the room of {KEPT_MAX} deploys kept");
+        assert_eq!(
+            kept.deploys.capacity(),
+            0,
+            "the room of {KEPT_MAX} deploys kept"
+        );
         assert!(kept.deploys.is_empty());
     }
 }

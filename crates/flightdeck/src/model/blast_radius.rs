@@ -141,7 +141,7 @@ fn canary_pods(rollout: &Rollout, weight: u32) -> (u32, u32) {
         Strategy::Canary {
             traffic_routed: true
         }
-    ) && !rollout.scaling.dynamic_stable_scale;
+    ) && !rollout.detail().scaling.dynamic_stable_scale;
     let stable = if full_stable {
         n
     } else {
@@ -245,8 +245,8 @@ fn canary(rollout: &Rollout, sets: &[ReplicaSet], action: RolloutAction) -> Vec<
         version(Role::Canary, find(&rollout.current_hash), &hash, w)
     });
     // Under traffic routing old pods linger for the configured delays.
-    let abort_delay = delay(rollout.scaling.abort_scale_down_delay, routed);
-    let promote_delay = delay(rollout.scaling.scale_down_delay, routed);
+    let abort_delay = delay(rollout.detail().scaling.abort_scale_down_delay, routed);
+    let promote_delay = delay(rollout.detail().scaling.scale_down_delay, routed);
     let n = rollout.replicas.desired;
     // Moves the canary to `weight`, and on to stable at 100.
     let step_to = |stable: VersionChange, canary: VersionChange, weight: u32| {
@@ -301,6 +301,7 @@ fn canary(rollout: &Rollout, sets: &[ReplicaSet], action: RolloutAction) -> Vec<
 fn blue_green(rollout: &Rollout, sets: &[ReplicaSet], action: RolloutAction) -> Vec<VersionChange> {
     let find = |hash: &str| sets.iter().find(|rs| rs.hash == hash);
     let active_hash = rollout
+        .detail()
         .active_selector
         .clone()
         .or_else(|| rollout.stable_hash.clone())
@@ -312,9 +313,9 @@ fn blue_green(rollout: &Rollout, sets: &[ReplicaSet], action: RolloutAction) -> 
         .filter(|h| *h != active_hash)
         .map(|h| version(Role::Preview, find(&h), &h, 0));
     let n = rollout.replicas.desired;
-    let preview_pods = rollout.scaling.preview_replicas.unwrap_or(n);
-    let promote_delay = delay(rollout.scaling.scale_down_delay, true);
-    let abort_delay = delay(rollout.scaling.abort_scale_down_delay, true);
+    let preview_pods = rollout.detail().scaling.preview_replicas.unwrap_or(n);
+    let promote_delay = delay(rollout.detail().scaling.scale_down_delay, true);
+    let abort_delay = delay(rollout.detail().scaling.abort_scale_down_delay, true);
     let (active, preview) = match (action, preview) {
         (RolloutAction::Promote | RolloutAction::PromoteFull, Some(p)) => {
             (active.to(0, 0, promote_delay), Some(p.to(100, n, None)))
@@ -421,7 +422,7 @@ mod tests {
             pods(&abort),
             [(Role::Stable, 10, 10, None), (Role::Canary, 4, 0, Some(30))]
         );
-        r.scaling.scale_down_delay = Some(600);
+        r.detail_mut().scaling.scale_down_delay = Some(600);
         let full = blast_radius(&r, &sets, RolloutAction::PromoteFull, None);
         assert_eq!(
             pods(&full),
@@ -430,7 +431,7 @@ mod tests {
                 (Role::Canary, 4, 10, None)
             ]
         );
-        r.scaling.dynamic_stable_scale = true;
+        r.detail_mut().scaling.dynamic_stable_scale = true;
         let promote = blast_radius(&r, &sets, RolloutAction::Promote, None);
         assert_eq!(
             pods(&promote),
@@ -442,7 +443,7 @@ mod tests {
     fn blue_green_promotion_switches_all_traffic_and_the_old_active_goes_later() {
         let mut bg = rollout("eu", "payments", "ledger", Phase::Paused);
         bg.strategy = Strategy::BlueGreen;
-        bg.active_selector = Some("ledger-stable".into());
+        bg.detail_mut().active_selector = Some("ledger-stable".into());
         bg.current_hash = Some("ledger-preview".into());
         let sets = vec![
             replica_set(&bg, "ledger-stable", 1, 4),

@@ -26,8 +26,8 @@ pub use canary_weight::{actual_weight, canary_set_weight, current_canary_step};
 pub use experiment::{Experiment, ExperimentTemplate};
 pub use replica_set::{ReplicaSet, Role, undo_target};
 pub use rollout::{
-    Condition, ObjectKey, PauseCondition, Phase, Replicas, Rollout, Scaling, Strategy, Urgency,
-    rank,
+    Condition, ObjectKey, PauseCondition, Phase, Replicas, Rollout, Scaling, Strategy,
+    StrategyDetail, Urgency, rank,
 };
 pub use step::{
     Step, age_changes_at, minute_age, minute_age_changes_at, set_weight_at, short_age,

@@ -56,10 +56,10 @@ impl ReplicaSet {
         }
         match rollout.strategy {
             Strategy::BlueGreen => {
-                if is(&rollout.active_selector) {
+                if is(&rollout.detail().active_selector) {
                     roles.push(Role::Active);
                 }
-                if is(&rollout.preview_selector) {
+                if is(&rollout.detail().preview_selector) {
                     roles.push(Role::Preview);
                 }
             }

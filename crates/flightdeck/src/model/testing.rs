@@ -19,7 +19,7 @@ pub fn rollout(context: &str, namespace: &str, name: &str, phase: Phase) -> Roll
             traffic_routed: false,
         },
         phase,
-        message: String::new(),
+        message: Default::default(),
         paused_by_user: false,
         pause_conditions: Vec::new(),
         controller_pause: false,
@@ -30,9 +30,6 @@ pub fn rollout(context: &str, namespace: &str, name: &str, phase: Phase) -> Roll
         actual_weight: 100,
         stable_hash: Some(format!("{name}-stable").into()),
         current_hash: Some(format!("{name}-stable").into()),
-        active_selector: None,
-        preview_selector: None,
-        stable_ping_pong: None,
         images: crate::model::Images::new([format!(
             "registry.example.com/{namespace}/{name}:v1.0.0"
         )]),
@@ -43,13 +40,12 @@ pub fn rollout(context: &str, namespace: &str, name: &str, phase: Phase) -> Roll
             ready: 4,
             available: 4,
         },
-        scaling: Scaling::default(),
+        detail: None,
         conditions: Vec::new(),
         since: Some(at(-3_600)),
         workload: Workload::ArgoRollout,
         flagger: None,
         deployment: None,
-        workload_ref: None,
     }
 }
 

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::model::{
     FlaggerCanary, FlaggerPhase, FlaggerStrategy, Gate, Images, Name, ObjectKey, Phase, Replicas,
-    Rollout, Scaling, Step, Strategy, Workload, shared_steps,
+    Rollout, Step, Strategy, Workload, shared_message, shared_steps,
 };
 
 use super::condition::map_condition;
@@ -175,7 +175,7 @@ pub fn map_canary(context: &str, obj: &Value) -> Result<Rollout, MapError> {
             },
         },
         phase: common,
-        message,
+        message: shared_message(&message),
         paused_by_user: suspended,
         pause_conditions: Vec::new(),
         controller_pause: false,
@@ -192,18 +192,14 @@ pub fn map_canary(context: &str, obj: &Value) -> Result<Rollout, MapError> {
         } else {
             flagger.last_promoted.clone()
         },
-        active_selector: None,
-        preview_selector: None,
-        stable_ping_pong: None,
         images: Images::default(),
         replicas: Replicas::default(),
-        scaling: Scaling::default(),
+        detail: None,
         conditions,
         since,
         workload: Workload::FlaggerCanary,
         flagger: Some(Box::new(flagger)),
         deployment: None,
-        workload_ref: None,
     };
     debug_assert!(matches!(
         rollout.phase,

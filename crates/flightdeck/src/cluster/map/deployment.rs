@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use crate::model::{
-    DeploymentDetail, ObjectKey, Phase, Replicas, Rollout, Scaling, Strategy, Workload,
+    DeploymentDetail, ObjectKey, Phase, Replicas, Rollout, Strategy, Workload, shared_message,
 };
 
 use super::condition::map_condition;
@@ -124,7 +124,7 @@ pub fn map_deployment(context: &str, obj: &Value) -> Result<Rollout, MapError> {
         })?,
         strategy: Strategy::Other,
         phase,
-        message,
+        message: shared_message(&message),
         paused_by_user: paused,
         pause_conditions: Vec::new(),
         controller_pause: false,
@@ -135,20 +135,16 @@ pub fn map_deployment(context: &str, obj: &Value) -> Result<Rollout, MapError> {
         actual_weight: new_share,
         stable_hash: None,
         current_hash: None,
-        active_selector: None,
-        preview_selector: None,
-        stable_ping_pong: None,
         images: root.at(&["spec", "template", "spec", "containers"], |list| {
             list.images()
         })?,
         replicas,
-        scaling: Scaling::default(),
+        detail: None,
         since: progressing.and_then(|c| c.since),
         conditions,
         workload: Workload::Deployment,
         flagger: None,
         deployment: Some(Box::new(detail)),
-        workload_ref: None,
     })
 }
 

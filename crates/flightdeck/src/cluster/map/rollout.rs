@@ -4,8 +4,8 @@
 use serde_json::Value;
 
 use crate::model::{
-    Name, ObjectKey, PauseCondition, Phase, Replicas, Rollout, Scaling, Strategy, Workload,
-    canary_set_weight, current_canary_step, shared_steps,
+    Name, ObjectKey, PauseCondition, Phase, Replicas, Rollout, Scaling, Strategy, StrategyDetail,
+    Workload, canary_set_weight, current_canary_step, shared_message, shared_steps,
 };
 
 use super::condition::map_condition;
@@ -171,7 +171,7 @@ pub fn map_rollout(context: &str, obj: &Value) -> Result<Rollout, MapError> {
         revision: meta.revision,
         strategy,
         phase,
-        message,
+        message: shared_message(&message),
         paused_by_user: facts.paused_by_user,
         pause_conditions,
         controller_pause: facts.controller_pause,
@@ -182,20 +182,23 @@ pub fn map_rollout(context: &str, obj: &Value) -> Result<Rollout, MapError> {
         actual_weight,
         stable_hash: facts.stable_hash,
         current_hash: facts.current_hash,
-        active_selector: facts.active_selector,
-        preview_selector: text(&status(&["blueGreen", "previewSelector"]))?,
-        stable_ping_pong: text(&status(&["canary", "stablePingPong"]))?,
         images: root.at(&spec(&["template", "spec", "containers"]), |list| {
             list.images()
         })?,
         replicas,
-        scaling,
+        detail: StrategyDetail {
+            active_selector: facts.active_selector,
+            preview_selector: text(&status(&["blueGreen", "previewSelector"]))?,
+            stable_ping_pong: text(&status(&["canary", "stablePingPong"]))?,
+            workload_ref: text(&spec(&["workloadRef", "name"]))?,
+            scaling,
+        }
+        .boxed(),
         conditions,
         since,
         workload: Workload::ArgoRollout,
         flagger: None,
         deployment: None,
-        workload_ref: text(&spec(&["workloadRef", "name"]))?,
     })
 }
 

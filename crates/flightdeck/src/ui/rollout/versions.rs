@@ -44,7 +44,7 @@ pub(super) fn shown_replica_sets<'a>(
 /// also say which service they are behind (`stable·ping`, `canary·pong`).
 fn role_label(rollout: &Rollout, role: Role) -> String {
     let other = |side: &str| if side == "ping" { "pong" } else { "ping" };
-    match (role, rollout.stable_ping_pong.as_deref()) {
+    match (role, rollout.detail().stable_ping_pong.as_deref()) {
         (Role::Stable, Some(side)) => format!("stable·{side}"),
         (Role::Canary, Some(side)) => format!("canary·{}", other(side)),
         _ => role.label().to_string(),
@@ -115,7 +115,7 @@ pub(super) fn versions(
         return;
     }
     let bar_width = (width / 4).clamp(10, 30);
-    let role_width = if rollout.stable_ping_pong.is_some() {
+    let role_width = if rollout.detail().stable_ping_pong.is_some() {
         11
     } else {
         7

@@ -43,8 +43,8 @@ pub(super) fn fleet_state(width: u16, height: u16) -> State {
     let fraud = canary("sim-prod-eu", "payments", "fraud-check", Phase::Paused, 3);
     let mut preview = rollout("sim-prod-us", "shop", "storefront", Phase::Paused);
     preview.strategy = Strategy::BlueGreen;
-    preview.active_selector = Some("sf-active".into());
-    preview.preview_selector = Some("sf-preview".into());
+    preview.detail_mut().active_selector = Some("sf-active".into());
+    preview.detail_mut().preview_selector = Some("sf-preview".into());
     preview.stable_hash = Some("sf-active".into());
     preview.current_hash = Some("sf-preview".into());
     preview.message = "BlueGreenPause".into();

@@ -126,8 +126,8 @@ fn a_settled_blue_green_shows_its_live_version_with_all_traffic() {
     ledger.strategy = Strategy::BlueGreen;
     ledger.stable_hash = Some("ledger-live".into());
     ledger.current_hash = Some("ledger-live".into());
-    ledger.active_selector = Some("ledger-live".into());
-    ledger.preview_selector = Some("ledger-live".into());
+    ledger.detail_mut().active_selector = Some("ledger-live".into());
+    ledger.detail_mut().preview_selector = Some("ledger-live".into());
     let set = replica_set(&ledger, "ledger-live", 3, 4);
     listed_live(&mut state, "sim-prod-us", vec![ledger]);
     update(
@@ -278,7 +278,7 @@ fn experiments_old_revisions_images_and_ping_pong_show_in_the_pane() {
     let contexts = ["sim-prod-us"];
     let mut state = state_of(&contexts, &contexts, 120, 40);
     let mut ranking = canary("sim-prod-us", "search", "ranking", Phase::Progressing, 2);
-    ranking.stable_ping_pong = Some("pong".into());
+    ranking.detail_mut().stable_ping_pong = Some("pong".into());
     listed_live(&mut state, "sim-prod-us", vec![ranking.clone()]);
     let mut canary_set = replica_set(&ranking, "ranking-canary", 4, 5);
     canary_set.images = crate::model::Images::new(
