@@ -7,8 +7,8 @@
 //! one completed while no one watched.
 
 use super::deploy::{Deploy, WorkloadKind};
-use super::observe::{Observation, at_full, commit_time, id_of, replaced, revisions};
-use crate::model::Phase;
+use super::observe::{Observation, at_full, id_of, replaced, revisions};
+use crate::model::{Phase, first_time};
 
 /// The pod-template hash in `ReplicaSet "web-7c9f8d6b5" is progressing.`
 fn named_hash<'a>(message: &'a str, deployment: &str) -> Option<&'a str> {
@@ -83,7 +83,7 @@ pub fn deployment_deploys(
     deploy.commit = rollout
         .deployment
         .as_ref()
-        .and_then(|d| commit_time(&d.template_annotations, o.commit_annotations));
+        .and_then(|d| first_time(&d.template_times, o.commit_annotations));
     if rollout.phase == Phase::Healthy {
         complete(o, &mut deploy);
     } else {

@@ -6,8 +6,8 @@
 //! transition time is when the analysis began).
 
 use super::deploy::{Deploy, Failure, WorkloadKind};
-use super::observe::{Observation, at_full, commit_time, id_of, replaced};
-use crate::model::FlaggerPhase;
+use super::observe::{Observation, at_full, id_of, replaced};
+use crate::model::{FlaggerPhase, first_time};
 
 /// The facts about the Canary's deploy now (and the one it replaced). `before`:
 /// the `lastAppliedSpec` seen before this observation, if any.
@@ -46,7 +46,7 @@ pub fn canary_deploys(o: &Observation<'_>, known: &[Deploy], before: Option<&str
     deploy.commit = target
         .deployment
         .as_ref()
-        .and_then(|d| commit_time(&d.template_annotations, o.commit_annotations));
+        .and_then(|d| first_time(&d.template_times, o.commit_annotations));
     let when = |status: &str| o.live.or_else(|| promoted(status)).or(rollout.since);
     let promoted_now = canary.last_promoted.as_deref() == Some(hash);
     match canary.phase {

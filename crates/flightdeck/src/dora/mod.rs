@@ -31,6 +31,4 @@ pub use figures::{
 };
 pub use flagger::canary_deploys;
 pub use history::History;
-pub use observe::{
-    COMMIT_TIME_ANNOTATIONS, Observation, action_fact, commit_time, deploys_of, parse_commit_time,
-};
+pub use observe::{COMMIT_TIME_ANNOTATIONS, Observation, action_fact, deploys_of};

@@ -8,7 +8,7 @@ use super::deploy::{
     ActionMark, Deploy, DeployId, Failure, TrafficMark, VerdictMark, WorkloadKind,
 };
 use super::history::History;
-use crate::model::{Name, ObjectKey, Phase, ReplicaSet, Rollout, RolloutAction};
+use crate::model::{Name, ObjectKey, Phase, ReplicaSet, Rollout, RolloutAction, first_time};
 
 /// The pod-template annotations read for a deploy's commit time by default, tried
 /// in order (RFC 3339, or seconds since 1970), as a CI pipeline sets them:
@@ -31,24 +31,6 @@ pub struct Observation<'a> {
     /// workload's requests per second.
     pub verdict: Option<(String, VerdictMark)>,
     pub request_rate: Option<f64>,
-}
-
-/// The commit time the first of `names` found on a pod template gives.
-pub fn commit_time(annotations: &[(String, String)], names: &[String]) -> Option<Timestamp> {
-    names.iter().find_map(|name| {
-        annotations
-            .iter()
-            .find(|(k, _)| k == name)
-            .and_then(|(_, v)| parse_commit_time(v))
-    })
-}
-
-/// `2024-05-01T10:00:00Z` or `1714557600`.
-pub fn parse_commit_time(text: &str) -> Option<Timestamp> {
-    let text = text.trim();
-    text.parse::<Timestamp>()
-        .ok()
-        .or_else(|| Timestamp::from_second(text.parse().ok()?).ok())
 }
 
 fn condition_since(rollout: &Rollout, kind: &str, reason: Option<&str>) -> Option<Timestamp> {
@@ -180,7 +162,7 @@ pub(super) fn revisions(o: &Observation<'_>, kind: WorkloadKind) -> (Vec<Deploy>
         }
         let mut deploy = Deploy::new(id_of(key, kind, &rs.hash, revision), started);
         deploy.images.clone_from(&rs.images);
-        deploy.commit = commit_time(&rs.template_annotations, o.commit_annotations);
+        deploy.commit = first_time(&rs.template_times, o.commit_annotations);
         deploys.push(deploy);
     }
     deploys.sort_by_key(|d| d.id.revision);

@@ -533,8 +533,8 @@ mod tests {
             images: crate::model::Images::default(),
             replicas: Default::default(),
             created: Some(Timestamp::from_second(created).unwrap()),
-            template_annotations: Vec::new(),
-            revision_history: Vec::new(),
+            template_times: Box::default(),
+            revision_history: Box::default(),
         }
     }
 

@@ -2,7 +2,7 @@
 
 use jiff::Timestamp;
 
-use super::{Images, Name, ObjectKey, Replicas, Rollout, Strategy};
+use super::{Images, Name, ObjectKey, Replicas, Rollout, Strategy, TemplateTimes};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplicaSet {
@@ -16,11 +16,11 @@ pub struct ReplicaSet {
     pub images: Images,
     pub replicas: Replicas,
     pub created: Option<Timestamp>,
-    /// The pod template's annotations (where a commit time may be found).
-    pub template_annotations: Vec<(String, String)>,
+    /// The pod template's annotations that read as a time (where a commit time is found).
+    pub template_times: TemplateTimes,
     /// `rollout.argoproj.io/revision-history`: the revisions this template
     /// held before an undo brought it back under a new one.
-    pub revision_history: Vec<u64>,
+    pub revision_history: Box<[u64]>,
 }
 
 /// What a ReplicaSet is to its rollout, as `kubectl argo rollouts get` labels it.
@@ -106,8 +106,8 @@ mod tests {
             images: crate::model::Images::default(),
             replicas: Default::default(),
             created: None,
-            template_annotations: Vec::new(),
-            revision_history: Vec::new(),
+            template_times: Box::default(),
+            revision_history: Box::default(),
         };
         let history = [rs(3), rs(5), rs(4)];
         assert_eq!(undo_target(&history, None).unwrap().revision, Some(4));

@@ -107,8 +107,8 @@ pub fn replica_set(owner: &Rollout, hash: &str, revision: u64, replicas: u32) ->
             available: replicas,
         },
         created: Some(at(-7_200 + revision as i64 * 600)),
-        template_annotations: Vec::new(),
-        revision_history: Vec::new(),
+        template_times: Box::default(),
+        revision_history: Box::default(),
     }
 }
 
@@ -121,10 +121,7 @@ pub fn rolling_update(owned: bool, template_annotations: &[(&str, &str)]) -> Box
         deadline_exceeded: false,
         restarted_at: None,
         owned,
-        template_annotations: template_annotations
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
+        template_times: super::template_times(template_annotations.iter().copied()),
     })
 }
 
@@ -217,7 +214,7 @@ pub fn deployment(
             deadline_exceeded: false,
             restarted_at: None,
             owned: false,
-            template_annotations: Vec::new(),
+            template_times: Box::default(),
         })),
         ..rollout(context, namespace, name, Phase::Healthy)
     }

@@ -1,7 +1,7 @@
 //! What moves a workload: an Argo Rollout, a Flagger Canary or a plain Deployment, and
 //! what a Flagger Canary's status says beyond the common view.
 
-use super::{Name, Phase};
+use super::{Name, Phase, TemplateTimes};
 
 /// The kind of workload a fleet row is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
@@ -248,8 +248,8 @@ pub struct DeploymentDetail {
     /// The Deployment is owned by something else (an ownerReference to a Canary or a
     /// Rollout): it shows under its owner, not as a row of its own.
     pub owned: bool,
-    /// The pod template's annotations (where a commit time may be found).
-    pub template_annotations: Vec<(String, String)>,
+    /// The pod template's annotations that read as a time (where a commit time is found).
+    pub template_times: TemplateTimes,
 }
 
 #[cfg(test)]

@@ -185,8 +185,8 @@ fn set_of(owner: &str, revision: u64, created: i64) -> crate::model::ReplicaSet 
         images: crate::model::Images::new([format!("{owner}:v{revision}")]),
         replicas: Replicas::default(),
         created: Some(at(created)),
-        template_annotations: vec![("flightdeck.io/commit-time".into(), "1789990000".into())],
-        revision_history: Vec::new(),
+        template_times: crate::model::template_times([("flightdeck.io/commit-time", "1789990000")]),
+        revision_history: Box::default(),
     }
 }
 

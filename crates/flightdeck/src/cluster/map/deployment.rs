@@ -12,7 +12,7 @@ use crate::model::{
 use super::condition::map_condition;
 use super::fields::{Field, MapError};
 use super::meta::Meta;
-use super::replica_set::template_annotations;
+use super::replica_set::template_annotation_times;
 
 const REVISION: &str = "deployment.kubernetes.io/revision";
 const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";
@@ -103,7 +103,7 @@ pub fn map_deployment(context: &str, obj: &Value) -> Result<Rollout, MapError> {
             )?
             .map(str::to_string),
         owned,
-        template_annotations: template_annotations(&root)?,
+        template_times: template_annotation_times(&root)?,
     };
     // The new pods' share while rolling: updated of all current pods.
     let new_share = if rolling && replicas.current > 0 {

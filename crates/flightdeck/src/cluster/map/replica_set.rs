@@ -3,20 +3,21 @@
 
 use serde_json::Value;
 
-use crate::model::{ObjectKey, ReplicaSet, Replicas, Workload};
+use crate::model::{ObjectKey, ReplicaSet, Replicas, TemplateTimes, Workload, template_times};
 
 use super::fields::{Field, MapError};
 use super::meta::{ARGO, DEPLOYMENTS, Maker, Meta};
 
-/// The annotations of an object's pod template (where a commit time may be found).
-pub(super) fn template_annotations(
-    root: &Field<'_, '_>,
-) -> Result<Vec<(String, String)>, MapError> {
+/// The annotations of an object's pod template that read as a time (where a commit
+/// time is found).
+pub(super) fn template_annotation_times(root: &Field<'_, '_>) -> Result<TemplateTimes, MapError> {
     root.at(&["spec", "template", "metadata", "annotations"], |f| {
-        f.keys()?
+        let annotations = f
+            .keys()?
             .into_iter()
-            .map(|k| Ok((k.to_string(), f.with(k, |v| v.string())??)))
-            .collect::<Result<Vec<_>, MapError>>()
+            .map(|k| Ok((k, f.with(k, |v| v.str())??.unwrap_or_default())))
+            .collect::<Result<Vec<_>, MapError>>()?;
+        Ok(template_times(annotations))
     })
 }
 
@@ -65,7 +66,7 @@ fn map_made_by(
             available: root.at(&["status", "availableReplicas"], |f| f.count_or_zero())?,
         },
         created: meta.created,
-        template_annotations: template_annotations(&root)?,
+        template_times: template_annotation_times(&root)?,
         revision_history: root
             .at(&["metadata", "annotations", maker.revision_history], |f| {
                 f.string()
@@ -91,9 +92,20 @@ mod tests {
                                          "deployment.kubernetes.io/revision-history": "1,2"},
                          "ownerReferences": [{"kind": "Deployment", "name": "web", "controller": true}]},
             "spec": {"replicas": 2,
-                     "template": {"spec": {"containers": [{"name": "web", "image": "web:v4"}]}}}
+                     "template": {"metadata": {"annotations": {
+                                      "checksum/config": "9f86d081884c7d659a2feaa0c55ad015",
+                                      "flightdeck.io/commit-time": "2024-05-01T00:00:00Z"}},
+                                  "spec": {"containers": [{"name": "web", "image": "web:v4"}]}}}
         });
         let mapped = map_deployment_replica_set("eu", &rs).unwrap();
+        // Of the template's annotations, those that are times.
+        assert_eq!(
+            *mapped.template_times,
+            [(
+                crate::model::interned("flightdeck.io/commit-time"),
+                "2024-05-01T00:00:00Z".parse().unwrap()
+            )]
+        );
         assert_eq!(mapped.key.kind, Workload::Deployment);
         assert_eq!(
             (
@@ -103,7 +115,7 @@ mod tests {
             ),
             (Some("web"), "7c9f8d6b5", Some(4))
         );
-        assert_eq!(mapped.revision_history, [1, 2]);
+        assert_eq!(*mapped.revision_history, [1, 2]);
         // Argo's reading wants Argo's label.
         assert!(map_replica_set("eu", &rs).is_err());
     }
