@@ -92,15 +92,8 @@ impl History {
                 bytes += name(&id.name) + name(&id.hash);
                 bytes += d.images.capacity() * size_of::<String>();
                 bytes += d.images.iter().map(text).sum::<usize>();
-                bytes += d.traffic.capacity() * size_of::<super::deploy::TrafficMark>();
-                bytes += d.verdict.as_ref().map_or(0, |v| v.len());
-                bytes += d.verdicts.heap_bytes();
-                bytes += d.actions.capacity() * size_of::<super::deploy::ActionMark>();
-                bytes += d
-                    .actions
-                    .iter()
-                    .map(|a| text(&a.user) + text(&a.action))
-                    .sum::<usize>();
+                bytes += d.traffic.len() * size_of::<super::deploy::TrafficMark>();
+                bytes += d.details_heap_bytes();
             }
         }
         bytes
