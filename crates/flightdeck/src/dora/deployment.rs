@@ -270,7 +270,7 @@ mod observed {
     struct ObjectKeyOf;
     impl ObjectKeyOf {
         fn of(history: &History) -> crate::model::ObjectKey {
-            history.workloads().next().unwrap().0.clone()
+            history.workloads().next().unwrap().0
         }
     }
 }
