@@ -54,7 +54,7 @@ fn the_ledger_on_postgresql_merges_counts_once_and_refuses_a_newer_schema() {
     let mut ledger = Ledger::open(&location).unwrap();
     assert!(!ledger.at().contains(&pg.password), "{}", ledger.at());
     let mut aborted = fact("checkout", 2, 100);
-    aborted.failed = Some((
+    aborted.details_mut().failed = Some((
         Failure::Aborted,
         Timestamp::from_second(1_800_000_200).unwrap(),
     ));
@@ -266,20 +266,20 @@ fn a_postgresql_ledger_of_schema_1_is_migrated_with_nothing_lost() {
     let old = ledger.load(Timestamp::MIN).unwrap();
     assert_eq!(old.len(), 1);
     assert_eq!(old[0].id.kind, WorkloadKind::Rollout);
-    assert_eq!(old[0].verdict.as_deref(), Some("PASS score 100/100"));
-    assert_eq!(old[0].completed, "2027-01-15T08:30:00Z".parse().ok());
+    assert_eq!(old[0].verdict(), Some("PASS score 100/100"));
+    assert_eq!(old[0].completed(), "2027-01-15T08:30:00Z".parse().ok());
     // The kind is part of the key now: a Canary of the same name is a deploy of its own,
     // and its verdicts are kept.
     let mut canary = old[0].clone();
     canary.id.kind = WorkloadKind::Canary;
-    canary.verdicts = vec![
+    canary.details_mut().verdicts = vec![
         VerdictMark {
             at: canary.started,
             outcome: "PASS".into(),
             deciding: String::new(),
         },
         VerdictMark {
-            at: canary.completed.unwrap(),
+            at: canary.completed().unwrap(),
             outcome: "FAIL".into(),
             deciding: "error rate".into(),
         },

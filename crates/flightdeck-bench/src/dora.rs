@@ -44,12 +44,14 @@ fn synthetic(now: Timestamp) -> Vec<Deploy> {
             let mut d = Deploy::new(id, started);
             if next(10) == 0 {
                 let at = started + SignedDuration::from_mins(20);
-                d.failed = Some((Failure::Aborted, at));
-                d.stopped = Some(at + SignedDuration::from_secs(30));
+                d.details_mut().failed = Some((Failure::Aborted, at));
+                d.details_mut().stopped = Some(at + SignedDuration::from_secs(30));
                 d.peak_weight = 20;
             } else {
-                d.commit = Some(started - SignedDuration::from_secs(1_800 + next(18_000)));
-                d.completed = Some(started + SignedDuration::from_secs(600 + next(1_800)));
+                d.set_commit(Some(
+                    started - SignedDuration::from_secs(1_800 + next(18_000)),
+                ));
+                d.set_completed(Some(started + SignedDuration::from_secs(600 + next(1_800))));
                 d.peak_weight = 100;
             }
             out.push(d);

@@ -449,7 +449,7 @@ fn rows(state: &mut State) {
         .history
         .workloads()
         .map(|(key, list)| DoraRow {
-            key: key.clone(),
+            key,
             kind: list.last().map(|d| d.id.kind).unwrap_or_default(),
             figures: dora::figures_of(list, period, &d.settings),
             weekly: dora::weekly(list, WEEKS, state.now, &d.settings),

@@ -65,10 +65,10 @@ pub fn changes(history: &History, since: Timestamp, limit: usize) -> Vec<Change>
             Some(p) if images(p) != images(deploy) => format!("{} → {}", images(p), images(deploy)),
             _ => format!("{} (rev {})", images(deploy), deploy.id.revision),
         };
-        let mut who: Vec<&str> = deploy.actions.iter().map(|a| a.user.as_str()).collect();
+        let mut who: Vec<&str> = deploy.actions().iter().map(|a| a.user.as_str()).collect();
         who.sort_unstable();
         who.dedup();
-        for action in deploy.actions.iter().filter(|a| a.at >= since) {
+        for action in deploy.actions().iter().filter(|a| a.at >= since) {
             rows.push(Change {
                 at: action.at,
                 key: key.clone(),
@@ -95,8 +95,8 @@ pub fn changes(history: &History, since: Timestamp, limit: usize) -> Vec<Change>
                 who.join(", ")
             },
             outcome: deploy.outcome().label().to_string(),
-            verdict: deploy.verdict.as_deref().unwrap_or_default().to_string(),
-            verdicts: deploy.verdicts.as_slice().to_vec(),
+            verdict: deploy.verdict().unwrap_or_default().to_string(),
+            verdicts: deploy.verdicts().to_vec(),
             exposure: deploy.exposure(),
             action: false,
         });
@@ -125,14 +125,15 @@ mod tests {
             revision: 4,
         };
         let mut d = Deploy::new(id, at(0));
-        d.failed = Some((Failure::RolledBack, at(600)));
-        d.verdict = Some("FAIL score 40/100".into());
+        d.details_mut().failed = Some((Failure::RolledBack, at(600)));
+        d.details_mut().verdict = Some("FAIL score 40/100".into());
         let mark = |s, outcome: &str, deciding: &str| VerdictMark {
             at: at(s),
             outcome: outcome.into(),
             deciding: deciding.into(),
         };
-        d.verdicts = vec![mark(60, "PASS", ""), mark(300, "FAIL", "error rate")].into();
+        d.details_mut().verdicts =
+            vec![mark(60, "PASS", ""), mark(300, "FAIL", "error rate")].into();
         let rows = changes(&History::from_deploys([d]), at(-60), 10);
         assert_eq!(rows[0].verdict_trail(false), "PASS → FAIL score 40/100");
         assert_eq!(rows[0].verdict_trail(true), "P→FAIL score 40/100");

@@ -2,10 +2,12 @@
 //! as the ledger keeps it.
 
 use jiff::Timestamp;
-use std::mem::size_of;
-
 use serde::{Deserialize, Serialize};
 
+use super::details::BoxedDetails;
+pub use super::details::Details;
+pub use super::marks::{ActionMark, TrafficMark, VerdictMark, Verdicts};
+use super::optional_time::{OptionalTime, earliest};
 use crate::model::{Images, Name, ObjectKey, Text, Workload, interned};
 
 fn interned_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Text, D::Error> {
@@ -137,161 +139,103 @@ impl Outcome {
     }
 }
 
-/// A share of traffic the new version had from a moment on, and the canary step it
-/// had reached then: the steps of a deploy with their times.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TrafficMark {
-    pub at: Timestamp,
-    /// Percent of traffic, 0 to 100.
-    pub weight: u32,
-    /// `status.currentStepIndex` then, if the rollout has steps.
-    #[serde(default)]
-    pub step: Option<u16>,
-}
-
-/// An action taken on the deploy through flightdeck.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ActionMark {
-    pub at: Timestamp,
-    pub user: String,
-    /// `abort`, `promote`, `undo to revision 3`, ...
-    pub action: String,
-}
-
-/// A verdict the deploy had from a moment on: its outcome and the metrics that
-/// decided it. A new mark only when either changes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VerdictMark {
-    pub at: Timestamp,
-    /// `PASS`, `MARGINAL`, `FAIL`.
-    pub outcome: String,
-    /// The deciding metrics, `error rate, latency p99` (empty for a pass).
-    #[serde(default)]
-    pub deciding: String,
-}
-
-/// The verdict transitions a deploy had, oldest first: boxed, for most deploys (read
-/// from the cluster's history) have none, and a ledger holds millions of deploys.
-/// Serialized as the list.
-#[derive(Debug, Clone, Default)]
-#[expect(
-    clippy::box_collection,
-    reason = "a thin pointer: 8 bytes a deploy, not a Vec's 24, for most have no verdict"
-)]
-pub struct Verdicts(Option<Box<Vec<VerdictMark>>>);
-
-impl Verdicts {
-    pub fn as_slice(&self) -> &[VerdictMark] {
-        self.0.as_deref().map_or(&[], Vec::as_slice)
-    }
-
-    pub fn push(&mut self, mark: VerdictMark) {
-        self.0.get_or_insert_with(Default::default).push(mark);
-    }
-
-    /// The bytes its marks take.
-    pub fn heap_bytes(&self) -> usize {
-        self.0.as_ref().map_or(0, |list| {
-            size_of::<Vec<VerdictMark>>()
-                + list.capacity() * size_of::<VerdictMark>()
-                + list
-                    .iter()
-                    .map(|v| v.outcome.capacity() + v.deciding.capacity())
-                    .sum::<usize>()
-        })
-    }
-
-    /// Fold `other`'s in: by time, one mark a moment, a repeat of the verdict before
-    /// it no transition; the first and the latest kept when there are too many.
-    fn merge(&mut self, other: &Verdicts) {
-        if other.as_slice().is_empty() {
-            return;
-        }
-        let list = self.0.get_or_insert_with(Default::default);
-        for mark in other.as_slice() {
-            if !list.contains(mark) {
-                list.push(mark.clone());
-            }
-        }
-        list.sort_by(|a, b| (a.at, &a.outcome, &a.deciding).cmp(&(b.at, &b.outcome, &b.deciding)));
-        list.dedup_by(|later, first| later.at == first.at);
-        list.dedup_by(|later, first| {
-            (&later.outcome, &later.deciding) == (&first.outcome, &first.deciding)
-        });
-        if list.len() > VERDICT_MARKS {
-            let extra = list.len() - VERDICT_MARKS;
-            list.drain(1..=extra);
-        }
-    }
-}
-
-impl From<Vec<VerdictMark>> for Verdicts {
-    fn from(list: Vec<VerdictMark>) -> Verdicts {
-        Verdicts((!list.is_empty()).then(|| Box::new(list)))
-    }
-}
-
-impl PartialEq for Verdicts {
-    fn eq(&self, other: &Verdicts) -> bool {
-        self.as_slice() == other.as_slice()
-    }
-}
-
-impl Serialize for Verdicts {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.as_slice().serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for Verdicts {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Verdicts, D::Error> {
-        Vec::<VerdictMark>::deserialize(d).map(Verdicts::from)
-    }
-}
-
 /// One deploy. Every field merges (see [`Deploy::merge`]) so that facts from the
 /// cluster's history, the watches and the audit trail, in any order and any number
-/// of times, make the same record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// of times, make the same record. Small, for the cockpit and the ledger hold a great
+/// many: its times packed, its traffic exactly as long as it is, and what few deploys
+/// have (see [`Details`]) boxed.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(from = "Owned")]
 pub struct Deploy {
     pub id: DeployId,
     pub images: Images,
     pub started: Timestamp,
     /// When the change was committed (from the pod template's annotation).
-    pub commit: Option<Timestamp>,
+    commit: OptionalTime,
     /// When it was seen running at 100% (the stable version), exactly.
-    pub completed: Option<Timestamp>,
+    completed: OptionalTime,
     /// When a newer revision started (the latest it can have completed by).
-    pub superseded: Option<Timestamp>,
-    /// How and when its failure was detected.
-    pub failed: Option<(Failure, Timestamp)>,
-    /// When it stopped taking traffic after a failure (the stable version back at 100%).
-    pub stopped: Option<Timestamp>,
+    superseded: OptionalTime,
     /// The highest share of traffic it reached, percent.
     pub peak_weight: u32,
     /// Its share of traffic over time, as the watches saw it (oldest first).
-    pub traffic: Vec<TrafficMark>,
-    /// Requests per second to the workload (both versions) when known.
-    pub request_rate: Option<f64>,
-    /// The latest verdict on it: `PASS`, `FAIL 33/100`, ...
-    pub verdict: Option<Box<str>>,
-    /// Every verdict it had, oldest first (none in ledgers of schema 1).
+    pub traffic: Box<[TrafficMark]>,
+    details: BoxedDetails,
+}
+
+/// A deploy as the ledger stores it: every field at the top level, in this order.
+#[derive(Serialize, Deserialize)]
+#[serde(rename = "Deploy")]
+struct Stored<Id, Images, Traffic, Verdict, Verdicts, Actions> {
+    id: Id,
+    images: Images,
+    started: Timestamp,
+    commit: Option<Timestamp>,
+    completed: Option<Timestamp>,
+    superseded: Option<Timestamp>,
+    failed: Option<(Failure, Timestamp)>,
+    stopped: Option<Timestamp>,
+    peak_weight: u32,
+    traffic: Traffic,
+    request_rate: Option<f64>,
+    verdict: Option<Verdict>,
     #[serde(default)]
-    pub verdicts: Verdicts,
-    pub actions: Vec<ActionMark>,
+    verdicts: Verdicts,
+    actions: Actions,
+}
+
+/// What a ledger's body reads into.
+type Owned = Stored<DeployId, Images, Box<[TrafficMark]>, Box<str>, Verdicts, Vec<ActionMark>>;
+
+impl From<Owned> for Deploy {
+    fn from(s: Owned) -> Deploy {
+        let details = Details {
+            failed: s.failed,
+            stopped: s.stopped,
+            request_rate: s.request_rate,
+            verdict: s.verdict,
+            verdicts: s.verdicts,
+            actions: s.actions,
+        };
+        Deploy {
+            id: s.id,
+            images: s.images,
+            started: s.started,
+            commit: s.commit.into(),
+            completed: s.completed.into(),
+            superseded: s.superseded.into(),
+            peak_weight: s.peak_weight,
+            traffic: s.traffic,
+            details: details.into(),
+        }
+    }
+}
+
+impl Serialize for Deploy {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let d = self.details.get();
+        Stored {
+            id: &self.id,
+            images: &self.images,
+            started: self.started,
+            commit: self.commit(),
+            completed: self.completed(),
+            superseded: self.superseded(),
+            failed: d.failed,
+            stopped: d.stopped,
+            peak_weight: self.peak_weight,
+            traffic: &self.traffic,
+            request_rate: d.request_rate,
+            verdict: d.verdict.as_deref(),
+            verdicts: &d.verdicts,
+            actions: &d.actions,
+        }
+        .serialize(s)
+    }
 }
 
 /// Marks kept per deploy: a canary's steps, not every reading.
 const TRAFFIC_MARKS: usize = 64;
-/// Verdict transitions kept per deploy: the first and the latest ones.
-const VERDICT_MARKS: usize = 32;
-
-fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
-}
 
 impl Deploy {
     /// A deploy started at `started`, with nothing else known yet.
@@ -300,32 +244,96 @@ impl Deploy {
             id,
             images: Images::default(),
             started,
-            commit: None,
-            completed: None,
-            superseded: None,
-            failed: None,
-            stopped: None,
+            commit: OptionalTime::NONE,
+            completed: OptionalTime::NONE,
+            superseded: OptionalTime::NONE,
             peak_weight: 0,
-            traffic: Vec::new(),
-            request_rate: None,
-            verdict: None,
-            verdicts: Verdicts::default(),
-            actions: Vec::new(),
+            traffic: Box::default(),
+            details: BoxedDetails::default(),
         }
     }
 
+    pub fn commit(&self) -> Option<Timestamp> {
+        self.commit.get()
+    }
+
+    pub fn set_commit(&mut self, at: Option<Timestamp>) {
+        self.commit = at.into();
+    }
+
+    pub fn completed(&self) -> Option<Timestamp> {
+        self.completed.get()
+    }
+
+    pub fn set_completed(&mut self, at: Option<Timestamp>) {
+        self.completed = at.into();
+    }
+
+    pub fn superseded(&self) -> Option<Timestamp> {
+        self.superseded.get()
+    }
+
+    pub fn set_superseded(&mut self, at: Option<Timestamp>) {
+        self.superseded = at.into();
+    }
+
+    pub fn failed(&self) -> Option<(Failure, Timestamp)> {
+        self.details.get().failed
+    }
+
+    pub fn stopped(&self) -> Option<Timestamp> {
+        self.details.get().stopped
+    }
+
+    pub fn request_rate(&self) -> Option<f64> {
+        self.details.get().request_rate
+    }
+
+    pub fn verdict(&self) -> Option<&str> {
+        self.details.get().verdict.as_deref()
+    }
+
+    pub fn verdicts(&self) -> &[VerdictMark] {
+        self.details.get().verdicts.as_slice()
+    }
+
+    pub fn actions(&self) -> &[ActionMark] {
+        &self.details.get().actions
+    }
+
+    /// Its failure, stop, request rate, verdicts and actions, to set.
+    pub fn details_mut(&mut self) -> &mut Details {
+        self.details.get_mut()
+    }
+
+    /// The bytes its details take (none for most deploys).
+    pub fn details_heap_bytes(&self) -> usize {
+        self.details.heap_bytes()
+    }
+
+    /// Add a mark of its share of traffic (a fact's; merging puts the marks in order).
+    pub fn mark_traffic(&mut self, mark: TrafficMark) {
+        let mut traffic = std::mem::take(&mut self.traffic).into_vec();
+        traffic.push(mark);
+        self.traffic = traffic.into_boxed_slice();
+    }
+
     pub fn outcome(&self) -> Outcome {
-        match (self.failed, self.completed, self.superseded) {
+        match (
+            self.failed(),
+            self.completed.is_some(),
+            self.superseded.is_some(),
+        ) {
             (Some((failure, _)), _, _) => Outcome::Failed(failure),
-            (None, Some(_), _) => Outcome::Succeeded,
-            (None, None, Some(_)) => Outcome::Superseded,
-            (None, None, None) => Outcome::InProgress,
+            (None, true, _) => Outcome::Succeeded,
+            (None, false, true) => Outcome::Superseded,
+            (None, false, false) => Outcome::InProgress,
         }
     }
 
     /// It shipped: seen at 100%, or replaced by a newer revision without failing.
     pub fn succeeded(&self) -> bool {
-        self.failed.is_none() && (self.completed.is_some() || self.superseded.is_some())
+        self.failed().is_none() && (self.completed.is_some() || self.superseded.is_some())
     }
 
     /// Fold `other` (a fact about the same deploy) in: earliest times, highest
@@ -338,62 +346,52 @@ impl Deploy {
         if self.images.is_empty() {
             self.images.clone_from(&other.images);
         }
-        self.commit = earliest(self.commit, other.commit);
-        self.completed = earliest(self.completed, other.completed);
-        self.superseded = earliest(self.superseded, other.superseded);
-        self.failed = match (self.failed, other.failed) {
-            (Some(a), Some(b)) => Some(if b.1 < a.1 { b } else { a }),
-            (a, b) => a.or(b),
-        };
-        self.stopped = earliest(self.stopped, other.stopped);
+        self.set_commit(earliest(self.commit(), other.commit()));
+        self.set_completed(earliest(self.completed(), other.completed()));
+        self.set_superseded(earliest(self.superseded(), other.superseded()));
         self.peak_weight = self.peak_weight.max(other.peak_weight);
-        for mark in &other.traffic {
-            if !self.traffic.contains(mark) {
-                self.traffic.push(*mark);
-            }
+        self.merge_traffic(&other.traffic);
+        if !(self.details.is_none() && other.details.is_none()) {
+            self.details.get_mut().merge(other.details.get());
         }
-        self.traffic.sort_by_key(|m| (m.at, m.weight));
-        self.traffic.dedup_by_key(|m| m.at);
-        // A reading that changes nothing is no mark.
-        self.traffic.dedup_by_key(|m| (m.weight, m.step));
-        if self.traffic.len() > TRAFFIC_MARKS {
-            let extra = self.traffic.len() - TRAFFIC_MARKS;
-            self.traffic.drain(1..=extra);
-        }
-        if let Some(rate) = other.request_rate {
-            self.request_rate = Some(self.request_rate.map_or(rate, |r| r.max(rate)));
-        }
-        if other.verdict.is_some() {
-            self.verdict.clone_from(&other.verdict);
-        }
-        self.verdicts.merge(&other.verdicts);
-        for action in &other.actions {
-            if !self.actions.contains(action) {
-                self.actions.push(action.clone());
-            }
-        }
-        self.actions
-            .sort_by(|a, b| (a.at, &a.action).cmp(&(b.at, &b.action)));
         *self != before
+    }
+
+    fn merge_traffic(&mut self, other: &[TrafficMark]) {
+        let mut traffic = std::mem::take(&mut self.traffic).into_vec();
+        for mark in other {
+            if !traffic.contains(mark) {
+                traffic.push(*mark);
+            }
+        }
+        traffic.sort_by_key(|m| (m.at, m.weight));
+        traffic.dedup_by_key(|m| m.at);
+        // A reading that changes nothing is no mark.
+        traffic.dedup_by_key(|m| (m.weight, m.step));
+        if traffic.len() > TRAFFIC_MARKS {
+            let extra = traffic.len() - TRAFFIC_MARKS;
+            traffic.drain(1..=extra);
+        }
+        self.traffic = traffic.into_boxed_slice();
     }
 
     /// When it was at 100% at the latest: when seen there, else (read from the
     /// cluster's history, where no object says) when the next revision started, for
     /// a version that did not fail was running at 100% before it was replaced.
     pub fn completed_by(&self) -> Option<Timestamp> {
-        self.completed
-            .or(self.superseded.filter(|_| self.failed.is_none()))
+        self.completed()
+            .or(self.superseded().filter(|_| self.failed().is_none()))
     }
 
     /// When the bad version stopped taking traffic: its stop, else its failure.
     pub fn stop_time(&self) -> Option<Timestamp> {
-        self.stopped.or(self.failed.map(|(_, at)| at))
+        self.stopped().or(self.failed().map(|(_, at)| at))
     }
 
     /// How much traffic a failed deploy took before it was stopped, and what a
     /// big-bang release (100% from the start) would have exposed over the same time.
     pub fn exposure(&self) -> Option<Exposure> {
-        self.failed?;
+        self.failed()?;
         self.exposure_until(self.stop_time()?)
     }
 
@@ -402,7 +400,7 @@ impl Deploy {
     /// `None` when nothing is known of its traffic (read from the cluster's history:
     /// no step seen, never the stable version): unknown, not zero.
     pub fn exposure_until(&self, end: Timestamp) -> Option<Exposure> {
-        if self.traffic.is_empty() && self.peak_weight == 0 && self.completed.is_none() {
+        if self.traffic.is_empty() && self.peak_weight == 0 && !self.completed.is_some() {
             return None;
         }
         let end = end.max(self.started);
@@ -430,7 +428,7 @@ impl Deploy {
         Some(Exposure {
             share_seconds,
             big_bang_seconds: seconds,
-            requests: self.request_rate.map(|rate| rate * share_seconds),
+            requests: self.request_rate().map(|rate| rate * share_seconds),
         })
     }
 }
@@ -484,16 +482,16 @@ mod tests {
     #[test]
     fn merging_is_commutative_and_idempotent() {
         let mut a = Deploy::new(id(1), t(100));
-        a.completed = Some(t(500));
-        a.traffic.push(TrafficMark {
+        a.set_completed(Some(t(500)));
+        a.mark_traffic(TrafficMark {
             at: t(200),
             weight: 20,
             step: None,
         });
         let mut b = Deploy::new(id(1), t(90));
         b.peak_weight = 40;
-        b.failed = Some((Failure::Aborted, t(300)));
-        b.traffic.push(TrafficMark {
+        b.details_mut().failed = Some((Failure::Aborted, t(300)));
+        b.mark_traffic(TrafficMark {
             at: t(250),
             weight: 40,
             step: None,
@@ -517,9 +515,9 @@ mod tests {
             deciding: String::new(),
         };
         let mut a = Deploy::new(id(1), t(0));
-        a.verdicts = vec![mark(10, "PASS"), mark(30, "FAIL")].into();
+        a.details_mut().verdicts = vec![mark(10, "PASS"), mark(30, "FAIL")].into();
         let mut b = Deploy::new(id(1), t(0));
-        b.verdicts = vec![mark(20, "PASS"), mark(40, "PASS")].into();
+        b.details_mut().verdicts = vec![mark(20, "PASS"), mark(40, "PASS")].into();
         let mut ab = a.clone();
         ab.merge(&b);
         let mut ba = b.clone();
@@ -527,7 +525,7 @@ mod tests {
         assert_eq!(ab, ba);
         // PASS at 20 repeats PASS at 10; PASS at 40 follows the FAIL: a transition.
         assert_eq!(
-            ab.verdicts.as_slice(),
+            ab.verdicts(),
             [mark(10, "PASS"), mark(30, "FAIL"), mark(40, "PASS")]
         );
         assert!(!ab.merge(&b), "merged twice, nothing new");
@@ -547,20 +545,29 @@ mod tests {
                 weight: 50,
                 step: None,
             },
-        ];
-        d.failed = Some((Failure::Aborted, t(200)));
-        d.stopped = Some(t(300));
-        d.request_rate = Some(10.0);
+        ]
+        .into();
+        d.details_mut().failed = Some((Failure::Aborted, t(200)));
+        d.details_mut().stopped = Some(t(300));
+        d.details_mut().request_rate = Some(10.0);
         // 10% × 100 s + 50% × 200 s = 110 full-traffic seconds over 300 s.
         let e = d.exposure().unwrap();
         assert!((e.share_seconds - 110.0).abs() < 1e-9, "{e:?}");
         assert_eq!(e.big_bang_seconds, 300.0);
         assert!((e.requests.unwrap() - 1100.0).abs() < 1e-9);
         assert!((e.saved().unwrap() - (1.0 - 110.0 / 300.0)).abs() < 1e-9);
-        d.failed = None;
+        d.details_mut().failed = None;
         assert!(
             d.exposure().is_none(),
             "a deploy that did not fail exposed nothing bad"
         );
+    }
+
+    #[test]
+    fn a_deploy_takes_at_most_184_bytes() {
+        // 336 bytes while every time was an `Option<Timestamp>` of 24 and every
+        // deploy held room for a failure, verdicts and actions; a cockpit holds a
+        // few deploys per rollout, a ledger millions.
+        assert!(size_of::<Deploy>() <= 184, "{} bytes", size_of::<Deploy>());
     }
 }

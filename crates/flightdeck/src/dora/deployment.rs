@@ -80,10 +80,12 @@ pub fn deployment_deploys(
         started,
     );
     deploy.images.clone_from(&rollout.images);
-    deploy.commit = rollout
-        .deployment
-        .as_ref()
-        .and_then(|d| first_time(&d.template_times, o.commit_annotations));
+    deploy.set_commit(
+        rollout
+            .deployment
+            .as_ref()
+            .and_then(|d| first_time(&d.template_times, o.commit_annotations)),
+    );
     if rollout.phase == Phase::Healthy {
         complete(o, &mut deploy);
     } else {
@@ -219,7 +221,7 @@ mod observed {
             (WorkloadKind::Deployment, "bbb", 8)
         );
         assert_eq!(
-            (d.started, d.peak_weight, d.commit),
+            (d.started, d.peak_weight, d.commit()),
             (at(0), 75, Some(at(-10_000)))
         );
         assert_eq!(
@@ -235,7 +237,7 @@ mod observed {
         );
         let d = &history.of(&key)[0];
         assert_eq!(
-            (d.outcome(), d.completed),
+            (d.outcome(), d.completed()),
             (Outcome::Succeeded, Some(at(120)))
         );
         // `kubectl rollout undo`: revision 9 brings revision 8's predecessor's template
@@ -261,14 +263,14 @@ mod observed {
                 Outcome::InProgress
             ]
         );
-        assert_eq!(list[1].failed.unwrap().1, at(400));
+        assert_eq!(list[1].failed().unwrap().1, at(400));
     }
 
     /// The one workload of a history.
     struct ObjectKeyOf;
     impl ObjectKeyOf {
         fn of(history: &History) -> crate::model::ObjectKey {
-            history.workloads().next().unwrap().0.clone()
+            history.workloads().next().unwrap().0
         }
     }
 }

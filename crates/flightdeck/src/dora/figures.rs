@@ -230,11 +230,11 @@ fn millis(from: Timestamp, to: Timestamp) -> i64 {
 /// or the start of the fix-forward that followed it within the window.
 fn failure_at(list: &[Deploy], i: usize, settings: &Settings) -> Option<Timestamp> {
     let d = &list[i];
-    if let Some((_, at)) = d.failed {
+    if let Some((_, at)) = d.failed() {
         return Some(at);
     }
     let next = list.get(i + 1)?;
-    let from = d.completed.unwrap_or(d.started);
+    let from = d.completed().unwrap_or(d.started);
     (millis(from, next.started) <= settings.fix_forward.as_millis() as i64).then_some(next.started)
 }
 
@@ -242,7 +242,7 @@ fn failure_at(list: &[Deploy], i: usize, settings: &Settings) -> Option<Timestam
 /// the stable version back after an abort, or the next deploy seen at 100%.
 fn recovered_at(list: &[Deploy], i: usize, at: Timestamp) -> Option<Option<Timestamp>> {
     let d = &list[i];
-    if let Some(stopped) = d.stopped.filter(|s| *s >= at) {
+    if let Some(stopped) = d.stopped().filter(|s| *s >= at) {
         return Some(Some(stopped));
     }
     let later = list[i + 1..].iter().find(|n| n.succeeded())?;
@@ -271,7 +271,7 @@ fn walk(list: &[Deploy], period: &Period, settings: &Settings, tally: &mut Tally
                 Some(Some(back)) => tally.recovery_ms.push(millis(at, back)),
                 Some(None) => {}
             }
-            let end = if d.failed.is_some() {
+            let end = if d.failed().is_some() {
                 d.stop_time().unwrap_or(at)
             } else {
                 at
@@ -286,7 +286,7 @@ fn walk(list: &[Deploy], period: &Period, settings: &Settings, tally: &mut Tally
             if let Some(slot) = tally.days.get_mut(day) {
                 *slot = true;
             }
-            match (d.commit, d.completed_by()) {
+            match (d.commit(), d.completed_by()) {
                 (Some(commit), Some(done)) if done >= commit => {
                     tally.lead_ms.push(millis(commit, done));
                 }

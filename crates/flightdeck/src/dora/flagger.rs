@@ -43,10 +43,12 @@ pub fn canary_deploys(o: &Observation<'_>, known: &[Deploy], before: Option<&str
     };
     let mut deploy = Deploy::new(id, started);
     deploy.images.clone_from(&target.images);
-    deploy.commit = target
-        .deployment
-        .as_ref()
-        .and_then(|d| first_time(&d.template_times, o.commit_annotations));
+    deploy.set_commit(
+        target
+            .deployment
+            .as_ref()
+            .and_then(|d| first_time(&d.template_times, o.commit_annotations)),
+    );
     let when = |status: &str| o.live.or_else(|| promoted(status)).or(rollout.since);
     let promoted_now = canary.last_promoted.as_deref() == Some(hash);
     match canary.phase {
@@ -57,8 +59,8 @@ pub fn canary_deploys(o: &Observation<'_>, known: &[Deploy], before: Option<&str
         FlaggerPhase::Failed => {
             // Rolled back: the canary scaled to zero, all traffic to the primary.
             if let Some(at) = when("False") {
-                deploy.failed = Some((Failure::RolledBack, at));
-                deploy.stopped = Some(at);
+                deploy.details_mut().failed = Some((Failure::RolledBack, at));
+                deploy.details_mut().stopped = Some(at);
             }
         }
         _ if in_flight => o.under_way(&mut deploy, canary.canary_weight.min(100)),
@@ -156,14 +158,14 @@ mod tests {
             (at(0), 30, Outcome::InProgress)
         );
         assert_eq!(*d.images, ["podinfo:v4"]);
-        assert_eq!(d.commit, Some(at(-1000)));
+        assert_eq!(d.commit(), Some(at(-1000)));
         // Promoted: its spec is the primary's.
         let mut done = flagger_canary(FlaggerPhase::Succeeded, 0);
         done.flagger.as_mut().unwrap().last_promoted = Some("5d2a".into());
         seen(&mut history, &done, &target(4), Some(at(300)), Some("5d2a"));
         let d = &history.of(&key)[0];
         assert_eq!(
-            (d.outcome(), d.completed, d.peak_weight),
+            (d.outcome(), d.completed(), d.peak_weight),
             (Outcome::Succeeded, Some(at(300)), 100)
         );
         assert_eq!(d.exposure(), None);
@@ -182,7 +184,10 @@ mod tests {
         let d = &history.of(&moving.key)[0];
         assert_eq!(d.started, at(-300));
         assert_eq!(d.outcome(), Outcome::Failed(Failure::RolledBack));
-        assert_eq!((d.failed.unwrap().1, d.stopped), (at(-100), Some(at(-100))));
+        assert_eq!(
+            (d.failed().unwrap().1, d.stopped()),
+            (at(-100), Some(at(-100)))
+        );
         assert_eq!(d.peak_weight, 20);
         // A Rollout of the same namespace and name is another deploy.
         let mut rollout_fact = d.clone();

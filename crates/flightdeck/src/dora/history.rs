@@ -2,20 +2,35 @@
 //! what the figures walk, and where new facts are merged.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 
+use hashbrown::HashTable;
 use jiff::Timestamp;
 
 use super::deploy::{Deploy, DeployId};
 use crate::model::ObjectKey;
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct History {
-    workloads: HashMap<ObjectKey, Vec<Deploy>>,
+    /// Each workload's deploys (one at least), found by the workload their ids name:
+    /// no key beside them, for a fleet has tens of thousands of workloads with a
+    /// deploy or two each.
+    workloads: HashTable<Vec<Deploy>>,
+    hasher: RandomState,
     len: usize,
 }
 
 fn order(d: &Deploy) -> (Timestamp, u64) {
     (d.started, d.id.revision)
+}
+
+/// Where a workload's deploys are: by its key, as its deploys' ids make it.
+fn hash(hasher: &RandomState, key: &ObjectKey) -> u64 {
+    hasher.hash_one(key)
+}
+
+fn hash_of(hasher: &RandomState, list: &[Deploy]) -> u64 {
+    hash(hasher, &list[0].id.workload())
 }
 
 impl History {
@@ -26,17 +41,19 @@ impl History {
     /// The history of these deploys (facts about one deploy merged into one): grouped
     /// by workload and sorted, not merged one by one.
     pub fn from_deploys(deploys: impl IntoIterator<Item = Deploy>) -> History {
-        let mut workloads: HashMap<ObjectKey, Vec<Deploy>> = HashMap::new();
+        let mut grouped: HashMap<ObjectKey, Vec<Deploy>> = HashMap::new();
         for deploy in deploys {
-            match workloads.get_mut(&deploy.id.workload()) {
+            match grouped.get_mut(&deploy.id.workload()) {
                 Some(list) => list.push(deploy),
                 None => {
-                    workloads.insert(deploy.id.workload(), vec![deploy]);
+                    grouped.insert(deploy.id.workload(), vec![deploy]);
                 }
             }
         }
+        let hasher = RandomState::new();
+        let mut workloads = HashTable::with_capacity(grouped.len());
         let mut len = 0;
-        for list in workloads.values_mut() {
+        for (key, mut list) in grouped {
             list.sort_by(|a, b| a.id.cmp(&b.id));
             let mut merged: Vec<Deploy> = Vec::with_capacity(list.len());
             for deploy in list.drain(..) {
@@ -50,15 +67,19 @@ impl History {
             merged.sort_by_key(order);
             merged.shrink_to_fit();
             len += merged.len();
-            *list = merged;
+            workloads.insert_unique(hash(&hasher, &key), merged, |l| hash_of(&hasher, l));
         }
-        History { workloads, len }
+        History {
+            workloads,
+            hasher,
+            len,
+        }
     }
 
     /// Fold `other` in; returns how many deploys changed.
     pub fn absorb(&mut self, other: History) -> usize {
         let mut changed = 0;
-        for (_, list) in other.workloads {
+        for list in other.workloads {
             for deploy in list {
                 changed += usize::from(self.merge(deploy).is_some());
             }
@@ -70,14 +91,8 @@ impl History {
     /// lists hold, and the index's entries (not the allocator's overhead).
     pub fn heap_bytes(&self) -> usize {
         use std::mem::size_of;
-        let text = |s: &String| s.capacity();
-        let mut bytes =
-            self.workloads.capacity() * (size_of::<ObjectKey>() + size_of::<Vec<Deploy>>() + 1);
-        for (key, list) in &self.workloads {
-            // The key's context and namespace are interned, shared with the whole fleet.
-            if key.name.is_heap_allocated() {
-                bytes += key.name.capacity();
-            }
+        let mut bytes = self.workloads.capacity() * (size_of::<Vec<Deploy>>() + 1);
+        for list in &self.workloads {
             bytes += list.capacity() * size_of::<Deploy>();
             for d in list {
                 let id = &d.id;
@@ -91,15 +106,8 @@ impl History {
                 };
                 bytes += name(&id.name) + name(&id.hash);
                 // Images are shared with the fleet's ReplicaSets: a pointer, counted above.
-                bytes += d.traffic.capacity() * size_of::<super::deploy::TrafficMark>();
-                bytes += d.verdict.as_ref().map_or(0, |v| v.len());
-                bytes += d.verdicts.heap_bytes();
-                bytes += d.actions.capacity() * size_of::<super::deploy::ActionMark>();
-                bytes += d
-                    .actions
-                    .iter()
-                    .map(|a| text(&a.user) + text(&a.action))
-                    .sum::<usize>();
+                bytes += d.traffic.len() * size_of::<super::deploy::TrafficMark>();
+                bytes += d.details_heap_bytes();
             }
         }
         bytes
@@ -116,7 +124,20 @@ impl History {
     /// Merge a fact about a deploy in; returns the deploy as it now stands when
     /// that changed anything (what the ledger needs to write), `None` otherwise.
     pub fn merge(&mut self, fact: Deploy) -> Option<&Deploy> {
-        let list = self.workloads.entry(fact.id.workload()).or_default();
+        let hasher = &self.hasher;
+        let key = fact.id.workload();
+        let entry = self.workloads.entry(
+            hash(hasher, &key),
+            |l| l[0].id.same_workload(&key),
+            |l| hash_of(hasher, l),
+        );
+        let list = match entry {
+            hashbrown::hash_table::Entry::Occupied(list) => list.into_mut(),
+            hashbrown::hash_table::Entry::Vacant(none) => {
+                self.len += 1;
+                return Some(&none.insert(vec![fact]).into_mut()[0]);
+            }
+        };
         match list.iter().position(|d| d.id == fact.id) {
             Some(at) => {
                 let before = order(&list[at]);
@@ -146,20 +167,21 @@ impl History {
     }
 
     pub fn get(&self, id: &DeployId) -> Option<&Deploy> {
-        self.workloads
-            .get(&id.workload())?
-            .iter()
-            .find(|d| d.id == *id)
+        self.of(&id.workload()).iter().find(|d| d.id == *id)
     }
 
     /// A workload's deploys, oldest first.
     pub fn of(&self, key: &ObjectKey) -> &[Deploy] {
-        self.workloads.get(key).map_or(&[], Vec::as_slice)
+        self.workloads
+            .find(hash(&self.hasher, key), |l| l[0].id.same_workload(key))
+            .map_or(&[], Vec::as_slice)
     }
 
     /// Every workload with its deploys, oldest first (in no order of workloads).
-    pub fn workloads(&self) -> impl Iterator<Item = (&ObjectKey, &[Deploy])> {
-        self.workloads.iter().map(|(k, v)| (k, v.as_slice()))
+    pub fn workloads(&self) -> impl Iterator<Item = (ObjectKey, &[Deploy])> {
+        self.workloads
+            .iter()
+            .map(|list| (list[0].id.workload(), list.as_slice()))
     }
 
     /// The deploys that started at or after `since`, newest first.
@@ -179,7 +201,7 @@ impl History {
     /// with the deploy of its workload before it.
     pub fn newest_since(&self, since: Timestamp, limit: usize) -> Vec<(&Deploy, Option<&Deploy>)> {
         let mut found: Vec<(&Deploy, Option<&Deploy>)> = Vec::new();
-        for list in self.workloads.values() {
+        for list in &self.workloads {
             // From the end: a window is recent, most of a workload's deploys are older.
             let from = list
                 .iter()
@@ -203,9 +225,20 @@ impl History {
 
     /// The deploy of `key` that was the newest at `at` (the one an action then acted on).
     pub fn current_at(&self, key: &ObjectKey, at: Timestamp) -> Option<&Deploy> {
-        let list = self.workloads.get(key)?;
+        let list = self.of(key);
         let to = list.partition_point(|d| d.started <= at);
         to.checked_sub(1).map(|i| &list[i])
+    }
+}
+
+/// The same deploys, however the index was built.
+impl PartialEq for History {
+    fn eq(&self, other: &History) -> bool {
+        self.len == other.len
+            && self
+                .workloads
+                .iter()
+                .all(|list| other.of(&list[0].id.workload()) == list.as_slice())
     }
 }
 

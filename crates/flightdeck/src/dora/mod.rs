@@ -11,17 +11,20 @@ mod bands;
 mod changes;
 mod deploy;
 mod deployment;
+mod details;
 mod figures;
 mod flagger;
 mod history;
+mod marks;
 mod observe;
+mod optional_time;
 #[cfg(test)]
 mod tests;
 
 pub use bands::{Band, change_fail_band, frequency_band, lead_time_band, recovery_band};
 pub use changes::{Change, changes};
 pub use deploy::{
-    ActionMark, Deploy, DeployId, Exposure, Failure, Outcome, TrafficMark, VerdictMark,
+    ActionMark, Deploy, DeployId, Details, Exposure, Failure, Outcome, TrafficMark, VerdictMark,
     WorkloadKind,
 };
 pub use deployment::{deployment_deploys, deployment_history};

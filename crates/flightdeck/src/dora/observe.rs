@@ -56,8 +56,8 @@ impl Observation<'_> {
     /// The verdict now on `deploy`, the one taking the canary's traffic.
     pub(super) fn verdict_on(&self, deploy: &mut Deploy) {
         if let Some((text, mark)) = &self.verdict {
-            deploy.verdict = Some(text.as_str().into());
-            deploy.verdicts.push(mark.clone());
+            deploy.details_mut().verdict = Some(text.as_str().into());
+            deploy.details_mut().verdicts.push(mark.clone());
         }
     }
 
@@ -66,9 +66,11 @@ impl Observation<'_> {
     pub(super) fn under_way(&self, deploy: &mut Deploy, weight: u32) {
         deploy.peak_weight = weight;
         self.verdict_on(deploy);
-        deploy.request_rate = self.request_rate;
+        if let Some(rate) = self.request_rate {
+            deploy.details_mut().request_rate = Some(rate);
+        }
         if let Some(now) = self.live {
-            deploy.traffic.push(TrafficMark {
+            deploy.mark_traffic(TrafficMark {
                 at: now,
                 weight,
                 step: None,
@@ -79,10 +81,10 @@ impl Observation<'_> {
 
 /// `deploy` took all traffic at `at` (when known).
 pub(super) fn at_full(deploy: &mut Deploy, at: Option<Timestamp>) {
-    deploy.completed = at;
+    deploy.set_completed(at);
     deploy.peak_weight = 100;
     if let Some(done) = at {
-        deploy.traffic.push(TrafficMark {
+        deploy.mark_traffic(TrafficMark {
             at: done,
             weight: 100,
             step: None,
@@ -105,9 +107,9 @@ pub(super) fn replaced(known: &[Deploy], new: &Deploy) -> Option<Deploy> {
         d.id.kind == new.id.kind && d.id.hash == new.id.hash && d.id.revision < new.id.revision
     });
     if back {
-        fact.failed = Some((Failure::RolledBack, new.started));
+        fact.details_mut().failed = Some((Failure::RolledBack, new.started));
     } else {
-        fact.superseded = Some(new.started);
+        fact.set_superseded(Some(new.started));
     }
     Some(fact)
 }
@@ -157,19 +159,19 @@ pub(super) fn revisions(o: &Observation<'_>, kind: WorkloadKind) -> (Vec<Deploy>
                 .filter(|d| d.id.revision < revision && d.id.hash != rs.hash)
                 .max_by_key(|d| d.id.revision)
             {
-                undone.failed = Some((Failure::RolledBack, started));
+                undone.details_mut().failed = Some((Failure::RolledBack, started));
             }
         }
         let mut deploy = Deploy::new(id_of(key, kind, &rs.hash, revision), started);
         deploy.images.clone_from(&rs.images);
-        deploy.commit = first_time(&rs.template_times, o.commit_annotations);
+        deploy.set_commit(first_time(&rs.template_times, o.commit_annotations));
         deploys.push(deploy);
     }
     deploys.sort_by_key(|d| d.id.revision);
     // Each revision was superseded when the next one started.
     for i in 1..deploys.len() {
         let next = deploys[i].started;
-        deploys[i - 1].superseded = Some(next);
+        deploys[i - 1].set_superseded(Some(next));
     }
     let newest = sets.last().and_then(|rs| rs.revision);
     (deploys, newest)
@@ -186,16 +188,16 @@ pub fn deploys_of(o: &Observation<'_>) -> Vec<Deploy> {
             deploy.peak_weight = 100;
             let settled = current && !rollout.update_in_flight() && rollout.phase == Phase::Healthy;
             if settled {
-                deploy.completed = o.live.or_else(|| {
+                deploy.set_completed(o.live.or_else(|| {
                     condition_since(rollout, "Completed", None)
                         .or_else(|| condition_since(rollout, "Healthy", None))
                         .or_else(|| {
                             condition_since(rollout, "Progressing", Some("NewReplicaSetAvailable"))
                         })
-                });
-                if deploy.completed.is_some() {
-                    deploy.traffic.push(TrafficMark {
-                        at: deploy.completed.unwrap_or(deploy.started),
+                }));
+                if deploy.completed().is_some() {
+                    deploy.mark_traffic(TrafficMark {
+                        at: deploy.completed().unwrap_or(deploy.started),
                         weight: 100,
                         step: None,
                     });
@@ -205,10 +207,12 @@ pub fn deploys_of(o: &Observation<'_>) -> Vec<Deploy> {
             let weight = rollout.new_version_weight();
             deploy.peak_weight = weight;
             o.verdict_on(deploy);
-            deploy.request_rate = o.request_rate;
+            if let Some(rate) = o.request_rate {
+                deploy.details_mut().request_rate = Some(rate);
+            }
             if let Some(now) = o.live {
                 let step = rollout.current_step.and_then(|s| u16::try_from(s).ok());
-                deploy.traffic.push(TrafficMark {
+                deploy.mark_traffic(TrafficMark {
                     at: now,
                     weight,
                     step,
@@ -226,9 +230,9 @@ pub fn deploys_of(o: &Observation<'_>) -> Vec<Deploy> {
                     })
                     .or(rollout.since);
                 if let Some(at) = at {
-                    deploy.failed = Some((Failure::Aborted, at));
+                    deploy.details_mut().failed = Some((Failure::Aborted, at));
                     if weight == 0 {
-                        deploy.stopped = Some(at);
+                        deploy.details_mut().stopped = Some(at);
                     }
                 }
             }
@@ -250,12 +254,12 @@ pub fn action_fact(
 ) -> Option<Deploy> {
     let target = history.current_at(key, at)?;
     let mut fact = Deploy::new(target.id.clone(), target.started);
-    fact.actions.push(ActionMark {
+    fact.details_mut().actions.push(ActionMark {
         at,
         user: user.to_string(),
         action: label.to_string(),
     });
-    fact.failed = match action {
+    fact.details_mut().failed = match action {
         RolloutAction::Abort => Some((Failure::Aborted, at)),
         RolloutAction::Undo { .. } => Some((Failure::Undone, at)),
         _ => None,

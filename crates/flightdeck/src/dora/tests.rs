@@ -34,8 +34,8 @@ fn deploy(name: &str, revision: u64, started: i64) -> Deploy {
 }
 
 fn done(mut d: Deploy, completed: i64, commit: Option<i64>) -> Deploy {
-    d.completed = Some(t(completed));
-    d.commit = commit.map(t);
+    d.set_completed(Some(t(completed)));
+    d.set_commit(commit.map(t));
     d
 }
 
@@ -56,17 +56,18 @@ fn done(mut d: Deploy, completed: i64, commit: Option<i64>) -> Deploy {
 /// at 00:10 with no healthy version since.
 fn history() -> History {
     let mut aborted = deploy("checkout", 2, D + 10 * H);
-    aborted.failed = Some((Failure::Aborted, t(D + 10 * H + 1_800)));
-    aborted.stopped = Some(t(D + 10 * H + 1_860));
+    aborted.details_mut().failed = Some((Failure::Aborted, t(D + 10 * H + 1_800)));
+    aborted.details_mut().stopped = Some(t(D + 10 * H + 1_860));
     aborted.traffic = vec![TrafficMark {
         at: t(D + 10 * H),
         weight: 20,
         step: Some(0),
-    }];
+    }]
+    .into();
     aborted.peak_weight = 20;
-    aborted.request_rate = Some(100.0);
+    aborted.details_mut().request_rate = Some(100.0);
     let mut search_aborted = deploy("search", 2, 4 * D);
-    search_aborted.failed = Some((Failure::Aborted, t(4 * D + 600)));
+    search_aborted.details_mut().failed = Some((Failure::Aborted, t(4 * D + 600)));
     search_aborted.peak_weight = 10;
     History::from_deploys([
         done(deploy("checkout", 0, -1), 10, None),
@@ -293,12 +294,12 @@ fn the_clusters_history_gives_revisions_completion_and_rollbacks() {
             (3, Outcome::Succeeded)
         ]
     );
-    assert_eq!(facts[2].commit, Some(at(0)));
+    assert_eq!(facts[2].commit(), Some(at(0)));
     assert_eq!(facts[0].started, at(-7_200));
-    assert_eq!(facts[2].completed, Some(at(-60)));
+    assert_eq!(facts[2].completed(), Some(at(-60)));
     // Brought back no earlier than revision 2 started.
     assert_eq!(facts[2].started, bad.created.unwrap());
-    assert_eq!(facts[1].failed.unwrap().1, bad.created.unwrap());
+    assert_eq!(facts[1].failed().unwrap().1, bad.created.unwrap());
 }
 
 #[test]
@@ -337,16 +338,16 @@ fn a_live_abort_is_a_failure_stopped_when_the_canary_has_no_traffic() {
     }
     let d = history.get(&id).unwrap();
     assert_eq!(d.outcome(), Outcome::Failed(Failure::Aborted));
-    assert_eq!((d.failed.unwrap().1, d.stopped), (at(20), Some(at(20))));
+    assert_eq!((d.failed().unwrap().1, d.stopped()), (at(20), Some(at(20))));
     assert_eq!(d.peak_weight, 50);
     assert_eq!(
         d.traffic[0].step,
         Some(2),
         "the step it had reached, with its time"
     );
-    assert_eq!(d.verdict.as_deref(), Some("FAIL"));
+    assert_eq!(d.verdict(), Some("FAIL"));
     assert_eq!(
-        d.verdicts.as_slice(),
+        d.verdicts(),
         [fail_at(at(10))],
         "the same verdict again is no transition"
     );
@@ -374,8 +375,11 @@ fn an_action_marks_the_deploy_it_acted_on() {
     )
     .unwrap();
     assert_eq!(fact.id.revision, 4);
-    assert_eq!(fact.failed, Some((Failure::Undone, t(3 * D + 9 * H + 60))));
-    assert_eq!(fact.actions[0].user, "alice");
+    assert_eq!(
+        fact.failed(),
+        Some((Failure::Undone, t(3 * D + 9 * H + 60)))
+    );
+    assert_eq!(fact.actions()[0].user, "alice");
     let promote = action_fact(
         &history,
         &key,
@@ -384,14 +388,14 @@ fn an_action_marks_the_deploy_it_acted_on() {
         "bob",
         t(H),
     );
-    assert_eq!(promote.unwrap().failed, None);
+    assert_eq!(promote.unwrap().failed(), None);
 }
 
 #[test]
 fn the_exposure_of_a_failure_known_only_from_history_is_unknown_not_zero() {
     // Rolled back, as the cluster's revision-history says, with nothing seen of its traffic.
     let mut bad = deploy("cart", 1, D);
-    bad.failed = Some((Failure::RolledBack, t(D + H)));
+    bad.details_mut().failed = Some((Failure::RolledBack, t(D + H)));
     let f = figures_of(&[bad], week(), &Settings::default());
     assert_eq!(f.failed, 1);
     assert_eq!(f.exposure_unknown, 1);
@@ -407,14 +411,14 @@ fn history_bounds_a_deploys_end_by_the_next_revisions_start_and_no_more() {
     // after it started, rolled back to revision 3 (the old template) a day later; no
     // object says when 1 or 3 reached 100%.
     let mut one = deploy("cart", 1, 0);
-    one.commit = Some(t(-H));
-    one.superseded = Some(t(2 * H));
+    one.set_commit(Some(t(-H)));
+    one.set_superseded(Some(t(2 * H)));
     let mut two = deploy("cart", 2, 2 * H);
-    two.commit = Some(t(H));
-    two.superseded = Some(t(D));
-    two.failed = Some((Failure::RolledBack, t(D)));
+    two.set_commit(Some(t(H)));
+    two.set_superseded(Some(t(D)));
+    two.details_mut().failed = Some((Failure::RolledBack, t(D)));
     let mut three = deploy("cart", 3, D);
-    three.commit = Some(t(-H));
+    three.set_commit(Some(t(-H)));
     let f = figures_of(&[one, two, three.clone()], week(), &Settings::default());
     // Revision 1: at most 3 h from commit to 100%; revision 3 not known to have
     // shipped: no lead time, and no recovery yet (never a guess).
@@ -422,13 +426,13 @@ fn history_bounds_a_deploys_end_by_the_next_revisions_start_and_no_more() {
     assert_eq!((f.succeeded, f.lead_time_unknown), (1, 0));
     assert_eq!((f.recovery, f.unrecovered), (None, 1));
     // Replaced in turn: 3 was at 100% by then, which bounds the recovery.
-    three.superseded = Some(t(D + 4 * H));
+    three.set_superseded(Some(t(D + 4 * H)));
     let four = deploy("cart", 4, D + 4 * H);
     let list = [
         deploy("cart", 1, 0),
         {
             let mut two = deploy("cart", 2, 2 * H);
-            two.failed = Some((Failure::RolledBack, t(D)));
+            two.details_mut().failed = Some((Failure::RolledBack, t(D)));
             two
         },
         three,

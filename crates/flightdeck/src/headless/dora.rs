@@ -289,9 +289,9 @@ mod tests {
             revision: r,
         };
         let mut ok = Deploy::new(id(1), t(0));
-        ok.completed = Some(t(600));
+        ok.set_completed(Some(t(600)));
         let mut bad = Deploy::new(id(2), t(86_400));
-        bad.failed = Some((Failure::Aborted, t(86_400 + 300)));
+        bad.details_mut().failed = Some((Failure::Aborted, t(86_400 + 300)));
         let history = History::from_deploys([ok, bad]);
         let period = Period {
             from: t(0),

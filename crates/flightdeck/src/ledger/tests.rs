@@ -26,7 +26,7 @@ fn facts_merge_into_one_row_per_deploy_and_survive_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let mut ledger = Ledger::open(&sqlite(&dir)).unwrap();
     let mut aborted = fact("checkout", 2, 100);
-    aborted.failed = Some((
+    aborted.details_mut().failed = Some((
         Failure::Aborted,
         Timestamp::from_second(1_800_000_200).unwrap(),
     ));
@@ -198,18 +198,22 @@ fn a_ledger_of_schema_1_is_migrated_with_nothing_lost() {
     assert_eq!(old.len(), 1);
     let d = &old[0];
     assert_eq!(d.id.kind, crate::dora::WorkloadKind::Rollout);
-    assert_eq!(d.verdict.as_deref(), Some("FAIL score 12/100"));
-    assert!(d.verdicts.as_slice().is_empty());
-    assert_eq!(d.failed.map(|f| f.0), Some(Failure::Aborted));
-    assert_eq!(d.actions[0].user, "alice");
+    assert_eq!(d.verdict(), Some("FAIL score 12/100"));
+    assert!(d.verdicts().is_empty());
+    assert_eq!(d.failed().map(|f| f.0), Some(Failure::Aborted));
+    assert_eq!(d.actions()[0].user, "alice");
     // A Canary of the same namespace, name, hash and revision is a deploy of its own.
     let mut canary = d.clone();
     canary.id.kind = crate::dora::WorkloadKind::Canary;
-    canary.verdicts.push(crate::dora::VerdictMark {
-        at: canary.started,
-        outcome: "PASS".into(),
-        deciding: String::new(),
-    });
+    let at = canary.started;
+    canary
+        .details_mut()
+        .verdicts
+        .push(crate::dora::VerdictMark {
+            at,
+            outcome: "PASS".into(),
+            deciding: String::new(),
+        });
     assert_eq!(ledger.record(&[canary.clone(), d.clone()]).unwrap(), 1);
     drop(ledger);
     let mut again = Ledger::open(&location).unwrap();

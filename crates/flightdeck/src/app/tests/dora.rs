@@ -98,8 +98,8 @@ fn an_abort_through_flightdeck_is_a_failure_with_who_did_it() {
     let facts = recorded(&out);
     assert_eq!(facts.len(), 1);
     assert_eq!(facts[0].id.revision, 2);
-    assert_eq!(facts[0].failed.map(|(f, _)| f), Some(Failure::Aborted));
-    assert_eq!(facts[0].actions[0].user, "alice");
+    assert_eq!(facts[0].failed().map(|(f, _)| f), Some(Failure::Aborted));
+    assert_eq!(facts[0].actions()[0].user, "alice");
     // A failed call marks nothing.
     let out = update(
         &mut s,
@@ -153,13 +153,13 @@ fn a_list_is_history_read_from_the_objects_timestamps() {
     );
     let list = s.dora.history.of(&r.key);
     assert_eq!(list.len(), 2);
-    assert_eq!(list[0].superseded, Some(list[1].started));
+    assert_eq!(list[0].superseded(), Some(list[1].started));
     assert_eq!(
         list[0].started,
         replica_set(&r, "old", 1, 0).created.unwrap()
     );
     // Settled, but no condition says since when: no completion time is made up.
-    assert_eq!(list[1].completed, None);
+    assert_eq!(list[1].completed(), None);
 }
 
 #[test]
@@ -257,8 +257,7 @@ fn each_verdict_transition_is_marked_on_the_deploy_it_judges() {
     assert_eq!(judged(&mut s, Verdict::Pass, 40).len(), 1);
     let d = s.dora.history.of(&r.key).last().unwrap();
     let marks: Vec<(&str, jiff::Timestamp)> = d
-        .verdicts
-        .as_slice()
+        .verdicts()
         .iter()
         .map(|v| (v.outcome.as_str(), v.at))
         .collect();

@@ -86,7 +86,7 @@ fn a_deployments_new_revision_is_a_deploy_and_an_undo_through_flightdeck_fails_i
     let facts = recorded(&out);
     assert_eq!(facts.len(), 1);
     assert_eq!(facts[0].id.revision, 8);
-    assert_eq!(facts[0].failed, Some((Failure::Undone, at(20))));
+    assert_eq!(facts[0].failed(), Some((Failure::Undone, at(20))));
 }
 
 #[test]
@@ -133,7 +133,7 @@ fn a_canarys_deploy_is_its_targets_revision_and_its_target_moves_it() {
         .find(|d| d.id.kind == WorkloadKind::Canary)
         .unwrap();
     assert_eq!(d.outcome(), Outcome::Failed(Failure::RolledBack));
-    assert_eq!(d.failed.unwrap().1, at(30));
+    assert_eq!(d.failed().unwrap().1, at(30));
 }
 
 #[test]
@@ -167,7 +167,7 @@ fn a_deploy_the_ledger_knew_is_finished_from_the_objects_when_the_ledger_answers
     let facts = recorded(&out);
     assert_eq!(facts.len(), 1);
     assert_eq!(facts[0].outcome(), Outcome::Succeeded);
-    assert_eq!(facts[0].completed, Some(at(-60)), "the condition's time");
+    assert_eq!(facts[0].completed(), Some(at(-60)), "the condition's time");
 }
 
 /// A ReplicaSet of the Deployment `owner`, as the Deployment controller made it.
@@ -241,11 +241,11 @@ fn a_plain_deployments_replica_sets_give_its_revision_history_and_a_canarys_targ
         [5, 6, 7]
     );
     assert_eq!(facts[0].started, at(-3_000));
-    assert_eq!(facts[0].superseded, Some(at(-2_000)));
-    assert_eq!(facts[0].commit, Some(at(-10_000)));
+    assert_eq!(facts[0].superseded(), Some(at(-2_000)));
+    assert_eq!(facts[0].commit(), Some(at(-10_000)));
     // The current revision, complete when its condition says.
     assert_eq!(
-        (facts[2].outcome(), facts[2].completed),
+        (facts[2].outcome(), facts[2].completed()),
         (Outcome::Succeeded, Some(at(-60)))
     );
     // The Deployment's own list again finds the same deploy, not another.

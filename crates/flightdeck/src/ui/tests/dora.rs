@@ -32,9 +32,9 @@ fn history() -> Vec<Deploy> {
     let mut out = Vec::new();
     for (revision, started) in [(1, -20 * D), (2, -9 * D), (3, -2 * D)] {
         let mut d = deploy("sim-prod-eu", "shop", "checkout", revision, started);
-        d.commit = Some(at(started - 2 * H));
-        d.completed = Some(at(started + 1_800));
-        d.superseded = Some(at(started + D));
+        d.set_commit(Some(at(started - 2 * H)));
+        d.set_completed(Some(at(started + 1_800)));
+        d.set_superseded(Some(at(started + D)));
         out.push(d);
     }
     let mut bad = deploy("sim-prod-eu", "shop", "checkout", 4, -H);
@@ -49,18 +49,19 @@ fn history() -> Vec<Deploy> {
             weight: 0,
             step: Some(0),
         },
-    ];
+    ]
+    .into();
     bad.peak_weight = 20;
-    bad.failed = Some((Failure::Aborted, at(-H + 1_200)));
-    bad.stopped = Some(at(-H + 1_260));
-    bad.verdict = Some("FAIL score 12/100".into());
-    bad.request_rate = Some(400.0);
-    bad.actions = vec![ActionMark {
+    bad.details_mut().failed = Some((Failure::Aborted, at(-H + 1_200)));
+    bad.details_mut().stopped = Some(at(-H + 1_260));
+    bad.details_mut().verdict = Some("FAIL score 12/100".into());
+    bad.details_mut().request_rate = Some(400.0);
+    bad.details_mut().actions = vec![ActionMark {
         at: at(-H + 1_200),
         user: "alice".into(),
         action: "abort".into(),
     }];
-    bad.verdicts = vec![
+    bad.details_mut().verdicts = vec![
         verdict(-H + 60, "PASS", ""),
         verdict(-H + 600, "FAIL", "error rate"),
     ]
@@ -70,10 +71,10 @@ fn history() -> Vec<Deploy> {
     let mut canary = deploy("sim-prod-eu", "shop", "basket", 5, -3 * H);
     canary.id.kind = WorkloadKind::Canary;
     canary.peak_weight = 30;
-    canary.failed = Some((Failure::RolledBack, at(-3 * H + 900)));
-    canary.stopped = canary.failed.map(|f| f.1);
-    canary.verdict = Some("FAIL score 40/100".into());
-    canary.verdicts = vec![
+    canary.details_mut().failed = Some((Failure::RolledBack, at(-3 * H + 900)));
+    canary.details_mut().stopped = canary.failed().map(|f| f.1);
+    canary.details_mut().verdict = Some("FAIL score 40/100".into());
+    canary.details_mut().verdicts = vec![
         verdict(-3 * H + 60, "PASS", ""),
         verdict(-3 * H + 300, "MARGINAL", "latency p99"),
         verdict(-3 * H + 600, "FAIL", "error rate"),
@@ -82,7 +83,7 @@ fn history() -> Vec<Deploy> {
     out.push(canary);
     for (revision, started) in [(1, -14 * D), (2, -7 * D)] {
         let mut d = deploy("sim-prod-us", "platform", "auth", revision, started);
-        d.completed = Some(at(started + 600));
+        d.set_completed(Some(at(started + 600)));
         out.push(d);
     }
     out
