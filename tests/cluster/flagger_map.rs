@@ -119,7 +119,7 @@ fn a_progressing_canary_reads_its_weight_checks_and_rollback_gate() {
     assert_eq!((r.actual_weight, r.current_step), (15, Some(2)));
     assert_eq!(r.step_label().as_deref(), Some("2/11"));
     assert!(r.update_in_flight());
-    assert_eq!(r.since, Some("2026-07-21T10:04:15Z".parse().unwrap()));
+    assert_eq!(r.since.get(), Some("2026-07-21T10:04:15Z".parse().unwrap()));
     let f = r.flagger.as_deref().unwrap();
     assert_eq!(f.checks_label(), "2/10 failed checks");
     assert_eq!(f.last_applied.as_deref(), Some("5f4d8b9c7"));

@@ -170,7 +170,10 @@ fn canary_details_come_from_spec_and_status() {
     assert_eq!(r.generation, 429);
     // Written as the string "429" by this (pre-1.0) controller.
     assert_eq!(r.observed_generation, 429);
-    assert_eq!(r.created, Some("2019-10-25T06:07:18Z".parse().unwrap()));
+    assert_eq!(
+        r.created.get(),
+        Some("2019-10-25T06:07:18Z".parse().unwrap())
+    );
     assert_eq!(
         *r.steps,
         [
@@ -194,7 +197,7 @@ fn canary_details_come_from_spec_and_status() {
     assert_eq!(r.conditions[1].kind, "Progressing");
     assert_eq!(r.conditions[1].reason, "ProgressDeadlineExceeded");
     // No pause: the state began at the Progressing condition's last update.
-    assert_eq!(r.since, Some("2019-10-28T04:52:55Z".parse().unwrap()));
+    assert_eq!(r.since.get(), Some("2019-10-28T04:52:55Z".parse().unwrap()));
 }
 
 #[test]
@@ -274,7 +277,7 @@ fn blue_green_rollout_reads_as_the_plugin_shows_it() {
     assert!(r.controller_pause);
     assert_eq!(r.pause_conditions.len(), 1);
     assert_eq!(r.pause_conditions[0].reason, "BlueGreenPause");
-    assert_eq!(r.since, Some("2019-10-28T04:50:20Z".parse().unwrap()));
+    assert_eq!(r.since.get(), Some("2019-10-28T04:50:20Z".parse().unwrap()));
     assert!(r.waiting_for_person());
 
     let rs = |name: &str| named(&replica_sets, name, |rs| &rs.key.name);

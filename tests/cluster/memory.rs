@@ -177,7 +177,7 @@ async fn the_state_holds_at_most_1400_bytes_per_rollout() {
     assert!(
         // The 2.5 KB per rollout is the whole process's budget (150 MB at
         // 50,000); the state's own share is held well inside it (2,294 bytes at the
-        // start of this work, 1,648 at the stop before, 1,240 now).
+        // start of this work, 1,648 at the stop before, 1,159 now).
         per_rollout <= 1_400.0,
         "{per_rollout:.0} bytes per rollout: {by_kind:?}"
     );

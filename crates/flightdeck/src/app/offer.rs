@@ -128,7 +128,7 @@ pub(super) fn undo_choices(state: &State, rollout: &Rollout) -> Vec<RevisionChoi
             (Some(revision) != rollout.revision).then(|| RevisionChoice {
                 revision,
                 image: rs.images.first().map(|i| i.to_string()).unwrap_or_default(),
-                created: rs.created,
+                created: rs.created.get(),
                 stable: rollout.stable_hash.as_deref() == Some(rs.hash.as_str()),
             })
         })

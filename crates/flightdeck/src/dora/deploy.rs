@@ -7,8 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::details::BoxedDetails;
 pub use super::details::Details;
 pub use super::marks::{ActionMark, TrafficMark, VerdictMark, Verdicts};
-use super::optional_time::{OptionalTime, earliest};
-use crate::model::{Images, Name, ObjectKey, Text, Workload, interned};
+use crate::model::{Images, Name, ObjectKey, OptionalTime, Text, Workload, earliest, interned};
 
 fn interned_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Text, D::Error> {
     let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;

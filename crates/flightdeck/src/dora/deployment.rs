@@ -26,7 +26,10 @@ fn complete(o: &Observation<'_>, deploy: &mut Deploy) {
         .conditions
         .iter()
         .find(|c| c.kind == "Progressing" && c.reason == "NewReplicaSetAvailable");
-    at_full(deploy, o.live.or_else(|| condition.and_then(|c| c.since)));
+    at_full(
+        deploy,
+        o.live.or_else(|| condition.and_then(|c| c.since.get())),
+    );
 }
 
 /// The facts about every revision the Deployment's ReplicaSets still show (the
@@ -156,7 +159,7 @@ mod observed {
                 message: format!("ReplicaSet \"web-{hash}\" is progressing.")
                     .as_str()
                     .into(),
-                since: Some(at(since)),
+                since: Some(at(since)).into(),
             }],
             deployment: Some(rolling_update(
                 false,

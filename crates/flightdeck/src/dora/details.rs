@@ -8,7 +8,7 @@ use jiff::Timestamp;
 
 use super::deploy::Failure;
 use super::marks::{ActionMark, Verdicts};
-use super::optional_time::earliest;
+use crate::model::earliest;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Details {

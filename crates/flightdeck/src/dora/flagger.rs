@@ -28,7 +28,7 @@ pub fn canary_deploys(o: &Observation<'_>, known: &[Deploy], before: Option<&str
             .conditions
             .iter()
             .find(|c| c.kind == "Promoted" && c.status == status)
-            .and_then(|c| c.since)
+            .and_then(|c| c.since.get())
     };
     let in_flight = canary.phase.in_flight();
     let started = known
@@ -49,7 +49,7 @@ pub fn canary_deploys(o: &Observation<'_>, known: &[Deploy], before: Option<&str
             .as_ref()
             .and_then(|d| first_time(&d.template_times, o.commit_annotations)),
     );
-    let when = |status: &str| o.live.or_else(|| promoted(status)).or(rollout.since);
+    let when = |status: &str| o.live.or_else(|| promoted(status)).or(rollout.since.get());
     let promoted_now = canary.last_promoted.as_deref() == Some(hash);
     match canary.phase {
         FlaggerPhase::Succeeded | FlaggerPhase::Initialized if promoted_now => {
@@ -100,7 +100,7 @@ mod tests {
             status: status.into(),
             reason: "".into(),
             message: "".into(),
-            since: Some(since),
+            since: Some(since).into(),
         }
     }
 

@@ -17,7 +17,6 @@ mod flagger;
 mod history;
 mod marks;
 mod observe;
-mod optional_time;
 #[cfg(test)]
 mod tests;
 

@@ -38,7 +38,7 @@ fn condition_since(rollout: &Rollout, kind: &str, reason: Option<&str>) -> Optio
         .conditions
         .iter()
         .find(|c| c.kind == kind && c.status == "True" && reason.is_none_or(|r| c.reason == r))
-        .and_then(|c| c.since)
+        .and_then(|c| c.since.get())
 }
 
 pub(super) fn id_of(key: &ObjectKey, kind: WorkloadKind, hash: &str, revision: u64) -> DeployId {
@@ -129,7 +129,7 @@ pub(super) fn revisions(o: &Observation<'_>, kind: WorkloadKind) -> (Vec<Deploy>
     let mut deploys: Vec<Deploy> = Vec::with_capacity(sets.len());
     for rs in &sets {
         let revision = rs.revision.unwrap_or(0);
-        let Some(created) = rs.created.or(o.live) else {
+        let Some(created) = rs.created.get().or(o.live) else {
             continue;
         };
         // An undo brought this template back under a new revision: the revisions it
@@ -226,9 +226,9 @@ pub fn deploys_of(o: &Observation<'_>) -> Vec<Deploy> {
                             .conditions
                             .iter()
                             .find(|c| c.reason == "RolloutAborted")
-                            .and_then(|c| c.since)
+                            .and_then(|c| c.since.get())
                     })
-                    .or(rollout.since);
+                    .or(rollout.since.get());
                 if let Some(at) = at {
                     deploy.details_mut().failed = Some((Failure::Aborted, at));
                     if weight == 0 {

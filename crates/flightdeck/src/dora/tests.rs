@@ -259,7 +259,7 @@ fn condition(kind: &str, reason: &str, since: Timestamp) -> Condition {
         status: "True".into(),
         reason: reason.into(),
         message: "".into(),
-        since: Some(since),
+        since: Some(since).into(),
     }
 }
 
@@ -271,7 +271,7 @@ fn the_clusters_history_gives_revisions_completion_and_rollbacks() {
     // Revision 1's template brought back as revision 3 by an undo.
     let mut back = replica_set(&r, "checkout-stable", 3, 4);
     back.revision_history = Box::new([1]);
-    back.created = Some(at(-7_200));
+    back.created = Some(at(-7_200)).into();
     back.template_times = crate::model::template_times([("dora/commitTimestamp", "1790000000")]);
     let sets = [bad.clone(), back];
     let observation = Observation {
@@ -298,8 +298,8 @@ fn the_clusters_history_gives_revisions_completion_and_rollbacks() {
     assert_eq!(facts[0].started, at(-7_200));
     assert_eq!(facts[2].completed(), Some(at(-60)));
     // Brought back no earlier than revision 2 started.
-    assert_eq!(facts[2].started, bad.created.unwrap());
-    assert_eq!(facts[1].failed().unwrap().1, bad.created.unwrap());
+    assert_eq!(facts[2].started, bad.created.get().unwrap());
+    assert_eq!(facts[1].failed().unwrap().1, bad.created.get().unwrap());
 }
 
 #[test]

@@ -140,9 +140,9 @@ fn row<'a>(state: &'a State, rollout: &'a Rollout) -> Row<'a> {
         stable: image_of(Role::Stable),
         canary: image_of(Role::Canary).or_else(|| image_of(Role::Preview)),
         images: &rollout.images,
-        created: rollout.created,
-        age_seconds: seconds_since(rollout.created),
-        in_step_seconds: seconds_since(rollout.since),
+        created: rollout.created.get(),
+        age_seconds: seconds_since(rollout.created.get()),
+        in_step_seconds: seconds_since(rollout.since.get()),
         verdict: state.metrics.get(&rollout.key).map(verdict_row),
     }
 }

@@ -52,8 +52,8 @@ impl Target {
         let since = replica_sets
             .iter()
             .find(|rs| rs.hash == canary)
-            .and_then(|rs| rs.created)
-            .or(rollout.since)?;
+            .and_then(|rs| rs.created.get())
+            .or(rollout.since.get())?;
         Some(Target {
             key: rollout.key.clone(),
             stable_hash: stable.to_string(),
@@ -80,7 +80,7 @@ impl Target {
             stable_hash: old.hash.to_string(),
             canary_hash: current.hash.to_string(),
             baseline_hash: None,
-            since: current.created.or(deployment.since)?,
+            since: current.created.get().or(deployment.since.get())?,
             flagger_target: None,
         })
     }
@@ -520,7 +520,7 @@ mod tests {
         r.strategy = strategy;
         r.stable_hash = Some(stable.into());
         r.current_hash = Some(current.into());
-        r.since = Some(Timestamp::from_second(100).unwrap());
+        r.since = Some(Timestamp::from_second(100).unwrap()).into();
         r
     }
 
@@ -532,7 +532,7 @@ mod tests {
             revision: None,
             images: crate::model::Images::default(),
             replicas: Default::default(),
-            created: Some(Timestamp::from_second(created).unwrap()),
+            created: Some(Timestamp::from_second(created).unwrap()).into(),
             template_times: Box::default(),
             revision_history: Box::default(),
         }

@@ -10,6 +10,7 @@ mod canary_weight;
 mod deployment_radius;
 mod experiment;
 mod flagger_actions;
+mod optional_time;
 mod replica_set;
 mod rollout;
 mod step;
@@ -25,6 +26,7 @@ pub use analysis::{AnalysisMetric, AnalysisPhase, AnalysisRun};
 pub use blast_radius::{BlastRadius, Rolling, TrafficBasis, VersionChange, blast_radius};
 pub use canary_weight::{actual_weight, canary_set_weight, current_canary_step};
 pub use experiment::{Experiment, ExperimentTemplate};
+pub use optional_time::{OptionalTime, earliest};
 pub use replica_set::{ReplicaSet, Role, undo_target};
 pub use rollout::{
     Condition, ObjectKey, PauseCondition, Phase, Replicas, Rollout, Scaling, Strategy,

@@ -1,8 +1,6 @@
 //! A ReplicaSet of a rollout: one revision of its pod template.
 
-use jiff::Timestamp;
-
-use super::{Images, Name, ObjectKey, Replicas, Rollout, Strategy, TemplateTimes};
+use super::{Images, Name, ObjectKey, OptionalTime, Replicas, Rollout, Strategy, TemplateTimes};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplicaSet {
@@ -15,7 +13,7 @@ pub struct ReplicaSet {
     pub revision: Option<u64>,
     pub images: Images,
     pub replicas: Replicas,
-    pub created: Option<Timestamp>,
+    pub created: OptionalTime,
     /// The pod template's annotations that read as a time (where a commit time is found).
     pub template_times: TemplateTimes,
     /// `rollout.argoproj.io/revision-history`: the revisions this template
@@ -105,7 +103,7 @@ mod tests {
             revision: Some(revision),
             images: crate::model::Images::default(),
             replicas: Default::default(),
-            created: None,
+            created: None.into(),
             template_times: Box::default(),
             revision_history: Box::default(),
         };

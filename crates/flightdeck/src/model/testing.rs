@@ -11,7 +11,7 @@ pub fn at(second: i64) -> Timestamp {
 pub fn rollout(context: &str, namespace: &str, name: &str, phase: Phase) -> Rollout {
     Rollout {
         key: ObjectKey::new(context, namespace, name),
-        created: Some(at(-86_400)),
+        created: Some(at(-86_400)).into(),
         generation: 3,
         observed_generation: 3,
         revision: Some(2),
@@ -42,7 +42,7 @@ pub fn rollout(context: &str, namespace: &str, name: &str, phase: Phase) -> Roll
         },
         detail: None,
         conditions: Vec::new(),
-        since: Some(at(-3_600)),
+        since: Some(at(-3_600)).into(),
         workload: Workload::ArgoRollout,
         flagger: None,
         deployment: None,
@@ -76,7 +76,7 @@ pub fn canary(context: &str, namespace: &str, name: &str, phase: Phase, step: us
         actual_weight: if phase == Phase::Aborted { 0 } else { weight },
         current_hash: Some(format!("{name}-canary").into()),
         pause_conditions,
-        since: Some(at(-20)),
+        since: Some(at(-20)).into(),
         replicas: Replicas {
             desired: 10,
             current: 10,
@@ -106,7 +106,7 @@ pub fn replica_set(owner: &Rollout, hash: &str, revision: u64, replicas: u32) ->
             ready: replicas,
             available: replicas,
         },
-        created: Some(at(-7_200 + revision as i64 * 600)),
+        created: Some(at(-7_200 + revision as i64 * 600)).into(),
         template_times: Box::default(),
         revision_history: Box::default(),
     }

@@ -42,7 +42,7 @@ fn live_canary() -> (State, Rollout) {
     let r = canary("eu", "shop", "checkout", Phase::Progressing, 0);
     applied_rollout(&mut s, r.clone());
     let mut stable = replica_set(&r, "checkout-stable", 1, 8);
-    stable.created = Some(at(-86_400));
+    stable.created = Some(at(-86_400)).into();
     applied_set(&mut s, stable);
     applied_set(&mut s, replica_set(&r, "checkout-canary", 2, 2));
     settle(&mut s);
@@ -156,7 +156,7 @@ fn a_list_is_history_read_from_the_objects_timestamps() {
     assert_eq!(list[0].superseded(), Some(list[1].started));
     assert_eq!(
         list[0].started,
-        replica_set(&r, "old", 1, 0).created.unwrap()
+        replica_set(&r, "old", 1, 0).created.get().unwrap()
     );
     // Settled, but no condition says since when: no completion time is made up.
     assert_eq!(list[1].completed(), None);

@@ -42,7 +42,7 @@ fn deployment(name: &str, revision: u64, updated: u32) -> Rollout {
             message: format!("ReplicaSet \"{name}-h{revision}\" is progressing.")
                 .as_str()
                 .into(),
-            since: Some(at(-60)),
+            since: Some(at(-60)).into(),
         }],
         deployment: Some(rolling_update(false, &[])),
         key: ObjectKey::of(Workload::Deployment, "eu", "test", name),
@@ -101,7 +101,7 @@ fn a_canarys_deploy_is_its_targets_revision_and_its_target_moves_it() {
         status: "Unknown".into(),
         reason: "Progressing".into(),
         message: "New revision detected, progressing canary analysis.".into(),
-        since: Some(at(-120)),
+        since: Some(at(-120)).into(),
     }];
     let out = update(
         &mut s,
@@ -184,7 +184,7 @@ fn set_of(owner: &str, revision: u64, created: i64) -> crate::model::ReplicaSet 
         revision: Some(revision),
         images: crate::model::Images::new([format!("{owner}:v{revision}")]),
         replicas: Replicas::default(),
-        created: Some(at(created)),
+        created: Some(at(created)).into(),
         template_times: crate::model::template_times([("flightdeck.io/commit-time", "1789990000")]),
         revision_history: Box::default(),
     }

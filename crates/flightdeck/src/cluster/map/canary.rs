@@ -159,7 +159,7 @@ pub fn map_canary(context: &str, obj: &Value) -> Result<Rollout, MapError> {
             &meta.namespace,
             &meta.name,
         ),
-        created: meta.created,
+        created: meta.created.into(),
         generation: root
             .at(&["metadata", "generation"], |f| f.int())?
             .unwrap_or(0),
@@ -196,7 +196,7 @@ pub fn map_canary(context: &str, obj: &Value) -> Result<Rollout, MapError> {
         replicas: Replicas::default(),
         detail: None,
         conditions,
-        since,
+        since: since.into(),
         workload: Workload::FlaggerCanary,
         flagger: Some(Box::new(flagger)),
         deployment: None,

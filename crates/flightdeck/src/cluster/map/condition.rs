@@ -13,6 +13,6 @@ pub fn map_condition(c: Field<'_, '_>, since: &str) -> Result<Condition, MapErro
         status: interned(&c.at(&["status"], |f| f.string())?),
         reason: interned(&c.at(&["reason"], |f| f.string())?),
         message: shared_message(c.at(&["message"], |f| f.str())?.unwrap_or_default()),
-        since: c.at(&[since], |f| f.time())?,
+        since: c.at(&[since], |f| f.time())?.into(),
     })
 }

@@ -116,7 +116,7 @@ pub fn map_deployment(context: &str, obj: &Value) -> Result<Rollout, MapError> {
     };
     Ok(Rollout {
         key: ObjectKey::of(Workload::Deployment, context, &meta.namespace, &meta.name),
-        created: meta.created,
+        created: meta.created.into(),
         generation,
         observed_generation: observed,
         revision: root.at(&["metadata", "annotations", REVISION], |f| {
@@ -140,7 +140,7 @@ pub fn map_deployment(context: &str, obj: &Value) -> Result<Rollout, MapError> {
         })?,
         replicas,
         detail: None,
-        since: progressing.and_then(|c| c.since),
+        since: progressing.and_then(|c| c.since.get()).into(),
         conditions,
         workload: Workload::Deployment,
         flagger: None,

@@ -65,7 +65,7 @@ fn map_made_by(
             ready: root.at(&["status", "readyReplicas"], |f| f.count_or_zero())?,
             available: root.at(&["status", "availableReplicas"], |f| f.count_or_zero())?,
         },
-        created: meta.created,
+        created: meta.created.into(),
         template_times: template_annotation_times(&root)?,
         revision_history: root
             .at(&["metadata", "annotations", maker.revision_history], |f| {

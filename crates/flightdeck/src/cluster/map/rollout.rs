@@ -164,7 +164,7 @@ pub fn map_rollout(context: &str, obj: &Value) -> Result<Rollout, MapError> {
 
     Ok(Rollout {
         key: ObjectKey::new(context, &meta.namespace, &meta.name),
-        created: meta.created,
+        created: meta.created.into(),
         generation: facts.generation,
         // Argo reads a missing or non-numeric observedGeneration as observed.
         observed_generation: facts.observed_generation.unwrap_or(facts.generation),
@@ -195,7 +195,7 @@ pub fn map_rollout(context: &str, obj: &Value) -> Result<Rollout, MapError> {
         }
         .boxed(),
         conditions,
-        since,
+        since: since.into(),
         workload: Workload::ArgoRollout,
         flagger: None,
         deployment: None,
@@ -301,7 +301,7 @@ mod tests {
             (r.phase, r.message.as_str()),
             (Phase::Paused, "CanaryPauseStep")
         );
-        assert_eq!(r.since, Some("2024-05-02T10:00:00Z".parse().unwrap()));
+        assert_eq!(r.since.get(), Some("2024-05-02T10:00:00Z".parse().unwrap()));
         assert_eq!(r.step_label().as_deref(), Some("1/5"));
     }
 

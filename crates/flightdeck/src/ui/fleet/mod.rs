@@ -376,11 +376,11 @@ fn cell<'a>(
         )),
         Column::Verdict => verdict_cell(rollout, state, theme).map(|(w, s)| (w.into(), s)),
         Column::InStep => Some((
-            minute_age_at(state.now, rollout.since).into(),
+            minute_age_at(state.now, rollout.since.get()).into(),
             theme.muted(),
         )),
         Column::Age => Some((
-            minute_age_at(state.now, rollout.created).into(),
+            minute_age_at(state.now, rollout.created.get()).into(),
             theme.muted(),
         )),
     }
@@ -466,7 +466,7 @@ pub fn next_change(state: &State, rows: usize) -> Option<Timestamp> {
         .skip(state.offset)
         .take(rows)
         .filter_map(|k| state.rollouts.get(k))
-        .flat_map(|r| [r.since, r.created])
+        .flat_map(|r| [r.since.get(), r.created.get()])
         .flatten()
         .map(|since| minute_age_changes_at(since, state.now))
         .min()

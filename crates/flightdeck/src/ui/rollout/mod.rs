@@ -300,7 +300,7 @@ pub fn next_change(state: &State) -> Option<Timestamp> {
     let ages = state
         .replica_sets_of(&rollout.key)
         .iter()
-        .filter_map(|rs| rs.created)
+        .filter_map(|rs| rs.created.get())
         .map(|since| age_changes_at(since, state.now));
     let stale = state
         .health(&rollout.key.context)

@@ -199,7 +199,7 @@ pub(super) fn revisions(
             ),
             Span::raw(format!("{:<image_width$} ", fit_left(image, image_width))),
             Span::styled(
-                format!("• ScaledDown  {}", age_at(state.now, rs.created)),
+                format!("• ScaledDown  {}", age_at(state.now, rs.created.get())),
                 theme.muted(),
             ),
         ]));
@@ -257,7 +257,7 @@ pub(super) fn deployment_history(
                     "{:>2}/{:<2}  {}",
                     rs.replicas.available,
                     rs.replicas.desired,
-                    age_at(state.now, rs.created)
+                    age_at(state.now, rs.created.get())
                 ),
                 style,
             ),
@@ -285,7 +285,7 @@ pub(super) fn replicas(
                 rs.replicas.desired,
                 rs.replicas.ready,
                 rs.replicas.available,
-                age_at(state.now, rs.created),
+                age_at(state.now, rs.created.get()),
             )),
         ]));
     }

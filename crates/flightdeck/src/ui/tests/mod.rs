@@ -37,7 +37,7 @@ pub(super) fn fleet_state(width: u16, height: u16) -> State {
         status: "False".into(),
         reason: "RolloutAborted".into(),
         message: "Rollout aborted update to revision 5".into(),
-        since: Some(at(-30)),
+        since: Some(at(-30)).into(),
     }];
     let search = canary("sim-prod-us", "search", "search", Phase::Paused, 1);
     let fraud = canary("sim-prod-eu", "payments", "fraud-check", Phase::Paused, 3);

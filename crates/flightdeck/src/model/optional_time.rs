@@ -1,5 +1,6 @@
-//! An optional moment in 12 bytes, where `Option<Timestamp>` takes 24: a deploy holds
-//! several, and the cockpit and the ledger hold a great many deploys.
+//! An optional moment in 12 bytes, where `Option<Timestamp>` takes 24: a rollout, each
+//! of its conditions and ReplicaSets and each deploy hold one or more, and the cockpit
+//! holds a great many of them.
 
 use jiff::Timestamp;
 
@@ -48,6 +49,12 @@ pub fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp>
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
+    }
+}
+
+impl Default for OptionalTime {
+    fn default() -> OptionalTime {
+        OptionalTime::NONE
     }
 }
 
