@@ -22,7 +22,7 @@ mod update;
 pub mod verdict;
 mod versus;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use color_eyre::eyre;
@@ -85,6 +85,15 @@ pub fn run(runtime: &Runtime, only: &[Part]) -> eyre::Result<()> {
 /// Seeded canaries per case set for the verdict's figures.
 const VERDICT_CANARIES: usize = 1_000;
 
+/// A home of its own for each part: one part's ledger must not be the next one's
+/// history (the 10-context cockpit would load the 84,000 deploys the 50,000-rollout
+/// part recorded, and its memory would measure them).
+fn home_for(home: &Path, part: &str) -> eyre::Result<PathBuf> {
+    let own = home.join(part);
+    std::fs::create_dir_all(&own)?;
+    Ok(own)
+}
+
 fn measure(runtime: &Runtime, home: &Path, parts: &[Part]) -> eyre::Result<Vec<Figure>> {
     let mut figures = Vec::new();
     if parts.contains(&Part::Verdict) {
@@ -95,25 +104,33 @@ fn measure(runtime: &Runtime, home: &Path, parts: &[Part]) -> eyre::Result<Vec<F
     }
     if parts.contains(&Part::Status) {
         step("`status` beside `kubectl get`: a simulator of 1 cluster of 10000 rollouts");
-        let sim = Simulator::start(1, 10_000, home)?;
-        figures.extend(versus::figures(&sim, 10_000, home)?);
+        let home = home_for(home, "status")?;
+        let sim = Simulator::start(1, 10_000, &home)?;
+        figures.extend(versus::figures(&sim, 10_000, &home)?);
     }
     if parts.contains(&Part::Scale) {
         step("start-up at 10000 rollouts in 1 context");
-        figures.extend(scale::one_context(home, FIRST_CONTEXT)?);
+        figures.extend(scale::one_context(
+            &home_for(home, "scale-1")?,
+            FIRST_CONTEXT,
+        )?);
         step("start-up and memory at 50000 rollouts in 10 contexts");
-        figures.extend(scale::ten_contexts(home)?);
+        figures.extend(scale::ten_contexts(&home_for(home, "scale-10")?)?);
     }
     if parts.contains(&Part::SlowLink) {
         step("a slow link: 10000 rollouts through 100 ms round trips");
-        figures.extend(slow_link::figures(home, FIRST_CONTEXT)?);
+        figures.extend(slow_link::figures(
+            &home_for(home, "slow-link")?,
+            FIRST_CONTEXT,
+        )?);
     }
     if parts.contains(&Part::Startup) {
         step(&format!(
             "start-up: a simulator of 1 cluster of {PER_CLUSTER} rollouts"
         ));
-        let sim = Simulator::start(1, PER_CLUSTER, home)?;
-        let times = startup::measure(&sim, FIRST_CONTEXT, PER_CLUSTER, home, 5)?;
+        let home = home_for(home, "startup")?;
+        let sim = Simulator::start(1, PER_CLUSTER, &home)?;
+        let times = startup::measure(&sim, FIRST_CONTEXT, PER_CLUSTER, &home, 5)?;
         let worst = percentile(&times, 100.0);
         figures.push(
             Figure::new(
@@ -137,9 +154,10 @@ fn measure(runtime: &Runtime, home: &Path, parts: &[Part]) -> eyre::Result<Vec<F
     step(&format!(
         "a simulator of {CLUSTERS} clusters of {PER_CLUSTER} rollouts"
     ));
-    let sim = Simulator::start(CLUSTERS, PER_CLUSTER, home)?;
+    let home = home_for(home, "fleet")?;
+    let sim = Simulator::start(CLUSTERS, PER_CLUSTER, &home)?;
     if whole {
-        figures.extend(whole_fleet(&sim, runtime, home)?);
+        figures.extend(whole_fleet(&sim, runtime, &home)?);
     }
     if render || update || dora {
         step("listing the fleet in-process for render, update and DORA");
