@@ -161,6 +161,13 @@ impl Cockpit {
         }
     }
 
+    /// Take what has been written already, without waiting.
+    pub fn drain(&mut self) {
+        while let Ok((_, chunk)) = self.output.try_recv() {
+            self.take(&chunk);
+        }
+    }
+
     /// Read everything written during `period`.
     pub fn watch_for(&mut self, period: Duration) {
         let end = Instant::now() + period;
