@@ -288,12 +288,15 @@ pub(super) fn observe(state: &mut State, touch: Touch) -> Vec<Deploy> {
                     .and_then(|f| f.last_applied.as_ref().map(Name::to_string)),
             ),
             Workload::Deployment => {
-                let mut facts = dora::deployment_deploys(&o, known, before);
                 // The revisions its ReplicaSets still keep (merged, so read again
-                // whenever they change).
-                if canaries_settled(state, &key.context) {
-                    facts.extend(dora::deployment_history(&o));
-                }
+                // whenever they change), first: the live revision's start is theirs.
+                let history = if canaries_settled(state, &key.context) {
+                    dora::deployment_history(&o)
+                } else {
+                    Vec::new()
+                };
+                let mut facts = dora::deployment_deploys(&o, known, &history, before);
+                facts.extend(history);
                 (facts, rollout.revision.map(|r| r.to_string()))
             }
         };
@@ -305,11 +308,17 @@ pub(super) fn observe(state: &mut State, touch: Touch) -> Vec<Deploy> {
     changed
 }
 
-/// Merge facts in; the deploys they changed, as they now stand, join `changed`.
+/// Merge facts in; the deploys they changed, as they now stand, join `changed` (once
+/// each: two facts about one deploy, from its ReplicaSets and from the workload, are
+/// one deploy to record).
 fn merge(state: &mut State, facts: Vec<Deploy>, changed: &mut Vec<Deploy>) {
+    let from = changed.len();
     for fact in facts {
         if let Some(now) = state.dora.history.merge(fact) {
-            changed.push(now.clone());
+            match changed[from..].iter_mut().find(|d| d.id == now.id) {
+                Some(earlier) => earlier.clone_from(now),
+                None => changed.push(now.clone()),
+            }
             state.dora.dirty = true;
         }
     }

@@ -49,11 +49,14 @@ pub fn deployment_history(o: &Observation<'_>) -> Vec<Deploy> {
     deploys
 }
 
-/// The facts about the Deployment's deploy now (and the one it replaced). `before`:
-/// the revision seen before this observation, if any.
+/// The facts about the Deployment's deploy now (and the one it replaced). `known`: its
+/// deploys so far; `history`: what its ReplicaSets say now, not yet merged in (a
+/// Deployment listed before its ReplicaSets has its revision's start from them);
+/// `before`: the revision seen before this observation, if any.
 pub fn deployment_deploys(
     o: &Observation<'_>,
     known: &[Deploy],
+    history: &[Deploy],
     before: Option<&str>,
 ) -> Vec<Deploy> {
     let rollout = o.rollout;
@@ -62,7 +65,7 @@ pub fn deployment_deploys(
     };
     let progressing = rollout.conditions.iter().find(|c| c.kind == "Progressing");
     let named = progressing.and_then(|c| named_hash(&c.message, &rollout.key.name));
-    let same = known.iter().find(|d| {
+    let same = known.iter().chain(history).find(|d| {
         d.id.kind == WorkloadKind::Deployment
             && d.id.revision == revision
             && named.is_none_or(|h| h == d.id.hash)
@@ -189,7 +192,7 @@ mod observed {
             verdict: None,
             request_rate: None,
         };
-        for fact in deployment_deploys(&o, history.of(&d.key), before) {
+        for fact in deployment_deploys(&o, history.of(&d.key), &[], before) {
             history.merge(fact);
         }
     }

@@ -36,7 +36,7 @@ pub use step::{
     Step, age_changes_at, minute_age, minute_age_changes_at, set_weight_at, short_age,
     short_duration,
 };
-pub use template_times::{TemplateTimes, first_time, parse_time, template_times};
+pub use template_times::{TemplateTimes, first_time, template_times};
 pub use text::{Images, Name, Text, interned, shared_message, shared_steps};
 pub use verdict::{
     Classification, DataAmount, DataUnit, Direction, EffectSize, MetricResult, Outcome, Verdict,

@@ -22,7 +22,7 @@ pub fn template_times<'a>(
 }
 
 /// `2024-05-01T10:00:00Z` or `1714557600`.
-pub fn parse_time(text: &str) -> Option<Timestamp> {
+fn parse_time(text: &str) -> Option<Timestamp> {
     let text = text.trim();
     text.parse::<Timestamp>()
         .ok()

@@ -131,12 +131,6 @@ impl std::ops::Deref for Images {
     }
 }
 
-impl<S: AsRef<str>> FromIterator<S> for Images {
-    fn from_iter<I: IntoIterator<Item = S>>(images: I) -> Images {
-        Images::new(images)
-    }
-}
-
 impl serde::Serialize for Images {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(self.as_slice().iter().map(Text::as_str))

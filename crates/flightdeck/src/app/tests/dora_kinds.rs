@@ -256,3 +256,44 @@ fn a_plain_deployments_replica_sets_give_its_revision_history_and_a_canarys_targ
     };
     assert!(deployment_event(&mut s, again).is_empty());
 }
+
+#[test]
+fn a_deployment_listed_mid_rollout_before_its_replica_sets_gets_its_share_when_they_come() {
+    // Listed while rolling out (1 of 4 replicas updated), before its ReplicaSets: the
+    // revision's start is read from them, so its share is recorded when they come, not
+    // only once the ledger, read back on the next start, knows the revision.
+    let mut s = state();
+    let listed = Change::Relisted {
+        context: "eu".into(),
+        namespace: None,
+        items: vec![deployment("web", 2, 1)],
+    };
+    deployment_event(&mut s, listed);
+    update(
+        &mut s,
+        Event::Cluster(ClusterEvent::Live {
+            context: "eu".into(),
+            kind: crate::cluster::Kind::Canary,
+        }),
+    );
+    let out = update(
+        &mut s,
+        Event::Cluster(ClusterEvent::DeploymentReplicaSet(Change::Relisted {
+            context: "eu".into(),
+            namespace: None,
+            items: vec![set_of("web", 1, -3_000), set_of("web", 2, -600)],
+        })),
+    );
+    let facts = recorded(&out);
+    let current: Vec<_> = facts.iter().filter(|d| d.id.revision == 2).collect();
+    assert!(!current.is_empty(), "{facts:?}");
+    assert!(
+        current.iter().all(|d| d.started == at(-600)),
+        "started when its ReplicaSet was made"
+    );
+    assert_eq!(
+        current.iter().map(|d| d.peak_weight).max(),
+        Some(25),
+        "1 of 4 replicas updated"
+    );
+}
