@@ -190,6 +190,26 @@ fn set_of(owner: &str, revision: u64, created: i64) -> crate::model::ReplicaSet 
     }
 }
 
+/// The Canaries listed (which Deployments are a Canary's is known then), then the
+/// Deployments' ReplicaSets `sets`: what that records.
+fn replica_sets_after_canaries(s: &mut State, sets: Vec<crate::model::ReplicaSet>) -> Vec<Deploy> {
+    update(
+        s,
+        Event::Cluster(ClusterEvent::Live {
+            context: "eu".into(),
+            kind: crate::cluster::Kind::Canary,
+        }),
+    );
+    recorded(&update(
+        s,
+        Event::Cluster(ClusterEvent::DeploymentReplicaSet(Change::Relisted {
+            context: "eu".into(),
+            namespace: None,
+            items: sets,
+        })),
+    ))
+}
+
 #[test]
 fn a_plain_deployments_replica_sets_give_its_revision_history_and_a_canarys_target_none() {
     let mut s = state();
@@ -213,23 +233,7 @@ fn a_plain_deployments_replica_sets_give_its_revision_history_and_a_canarys_targ
         set_of("web", 6, -2_000),
         set_of("podinfo", 3, -500),
     ];
-    // Which Deployments are a Canary's is known once the Canaries are listed.
-    update(
-        &mut s,
-        Event::Cluster(ClusterEvent::Live {
-            context: "eu".into(),
-            kind: crate::cluster::Kind::Canary,
-        }),
-    );
-    let out = update(
-        &mut s,
-        Event::Cluster(ClusterEvent::DeploymentReplicaSet(Change::Relisted {
-            context: "eu".into(),
-            namespace: None,
-            items: sets,
-        })),
-    );
-    let mut facts = recorded(&out);
+    let mut facts = replica_sets_after_canaries(&mut s, sets);
     facts.sort_by_key(|d| d.id.revision);
     assert!(
         facts
@@ -269,22 +273,10 @@ fn a_deployment_listed_mid_rollout_before_its_replica_sets_gets_its_share_when_t
         items: vec![deployment("web", 2, 1)],
     };
     deployment_event(&mut s, listed);
-    update(
+    let facts = replica_sets_after_canaries(
         &mut s,
-        Event::Cluster(ClusterEvent::Live {
-            context: "eu".into(),
-            kind: crate::cluster::Kind::Canary,
-        }),
+        vec![set_of("web", 1, -3_000), set_of("web", 2, -600)],
     );
-    let out = update(
-        &mut s,
-        Event::Cluster(ClusterEvent::DeploymentReplicaSet(Change::Relisted {
-            context: "eu".into(),
-            namespace: None,
-            items: vec![set_of("web", 1, -3_000), set_of("web", 2, -600)],
-        })),
-    );
-    let facts = recorded(&out);
     let current: Vec<_> = facts.iter().filter(|d| d.id.revision == 2).collect();
     assert!(!current.is_empty(), "{facts:?}");
     assert!(
